@@ -1,0 +1,49 @@
+# navarch — the two commands a fresh machine needs are `make up` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install docker images lint test test-unit up down status bench clean
+
+# A fresh venv with the project (editable) and its test tools. Re-runs pip only when
+# pyproject.toml changed since the last install, so it is quick when nothing did.
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+# A Docker Engine that answers: installs Debian's docker.io and starts dockerd when needed.
+docker:
+	@deploy/ensure-docker.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: install docker lint
+	$(BIN)/pytest -q tests
+
+test-unit: install
+	$(BIN)/pytest -q tests/unit
+
+bench: install docker
+	$(BIN)/python -m bench
+
+up: install docker
+	$(BIN)/navarch up
+
+down: install
+	$(BIN)/navarch down
+
+status: install
+	$(BIN)/navarch status
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

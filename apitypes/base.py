@@ -1,0 +1,204 @@
+"""Conventions every API type follows.
+
+Field names are snake_case in Python and camelCase on the wire, exactly as Kubernetes
+spells them (``pod_ip`` <-> ``podIP``). Serialisation follows Go's ``omitempty``: a
+field that was never set (``None``, an empty list or map) is left out, so an object
+read, changed and written back carries only what it carried before plus the change.
+
+Collections default to empty (so daemons can iterate without ``or []``); scalars and
+nested objects default to ``None``. The server applies Kubernetes' defaults
+explicitly in its strategies, never through model defaults, so a model's defaults
+always mean "not set".
+
+Lists that strategic merge patch merges by key are declared with :func:`merge_list`;
+the same metadata feeds the patch engine and the OpenAPI document, so there is one
+source of truth for ``x-kubernetes-patch-merge-key``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Self
+
+import orjson
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+# Word -> wire spelling when the word is not the first of a name (``pod_ip`` ->
+# ``podIP``); Kubernetes capitalises these initialisms in its JSON names.
+_INITIALISMS = {
+    "ip": "IP",
+    "ips": "IPs",
+    "cidr": "CIDR",
+    "cidrs": "CIDRs",
+    "ipc": "IPC",
+    "pid": "PID",
+    "id": "ID",
+    "uid": "UID",
+    "uuid": "UUID",
+    "url": "URL",
+    "api": "API",
+}
+
+
+def wire_name(field_name: str) -> str:
+    """The Kubernetes JSON name of a snake_case Python field name."""
+    head, *rest = field_name.rstrip("_").split("_")
+    return head + "".join(_INITIALISMS.get(word, word[:1].upper() + word[1:]) for word in rest)
+
+
+class KubeModel(BaseModel):
+    """Base of every API structure (not only top-level objects)."""
+
+    model_config = ConfigDict(
+        alias_generator=wire_name,
+        populate_by_name=True,
+        extra="ignore",
+        validate_assignment=False,
+        ser_json_timedelta="float",
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form: camelCase keys, unset fields omitted, JSON-ready values."""
+        return self.model_dump(by_alias=True, exclude_defaults=True, mode="json")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        """Build from the wire form; unknown fields are ignored."""
+        return cls.model_validate(data)
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+class KubeObject(KubeModel):
+    """A top-level API object: ``apiVersion``, ``kind``, ``metadata``, and per-kind data.
+
+    Subclasses set the class variables ``API_VERSION`` and ``KIND``; the ``api_version``
+    and ``kind`` fields default to them and are always serialised.
+    """
+
+    API_VERSION: ClassVar[str] = ""
+    KIND: ClassVar[str] = ""
+
+    api_version: str | None = None
+    kind: str | None = None
+
+    def model_post_init(self, context: Any, /) -> None:
+        if self.api_version is None:
+            self.api_version = self.API_VERSION
+        if self.kind is None:
+            self.kind = self.KIND
+
+    def to_dict(self) -> dict[str, Any]:
+        body = self.model_dump(by_alias=True, exclude_defaults=True, mode="json")
+        body["apiVersion"] = self.api_version or self.API_VERSION
+        body["kind"] = self.kind or self.KIND
+        return body
+
+
+# --- patch metadata ---------------------------------------------------------------
+
+PATCH_STRATEGY = "x-kubernetes-patch-strategy"
+PATCH_MERGE_KEY = "x-kubernetes-patch-merge-key"
+LIST_TYPE = "x-kubernetes-list-type"
+LIST_MAP_KEYS = "x-kubernetes-list-map-keys"
+
+
+def merge_list(key: str | None = None, *, retain_keys: bool = False) -> Any:
+    """A list field that strategic merge patch merges (by ``key``, or as a set).
+
+    ``key`` is the item field that identifies an element (``name`` for containers,
+    ``containerPort`` for ports); without it the list holds scalars merged as a set
+    (``finalizers``).
+    """
+    strategy = "merge,retainKeys" if retain_keys else "merge"
+    extra: dict[str, Any] = {PATCH_STRATEGY: strategy}
+    if key is not None:
+        extra[PATCH_MERGE_KEY] = key
+        extra[LIST_TYPE] = "map"
+        extra[LIST_MAP_KEYS] = [key]
+    else:
+        extra[LIST_TYPE] = "set"
+    return Field(default_factory=list, json_schema_extra=extra)
+
+
+def retain_keys() -> Any:
+    """An optional struct that strategic merge patch replaces by ``$retainKeys``.
+
+    Kubernetes marks union types (a Deployment's ``strategy``, a volume's source) so
+    that switching the member of the union drops the old one.
+    """
+    return Field(default=None, json_schema_extra={PATCH_STRATEGY: "retainKeys"})
+
+
+def items() -> Any:
+    """An ordinary list field (replaced whole by a patch), empty by default."""
+    return Field(default_factory=list)
+
+
+def mapping() -> Any:
+    """An ordinary map field, empty by default."""
+    return Field(default_factory=dict)
+
+
+# --- scalar types -----------------------------------------------------------------
+
+_TIME_FMT = "%Y-%m-%dT%H:%M:%SZ"
+_MICROTIME_FMT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 at one-second precision, in UTC (``metav1.Time``)."""
+    return value.astimezone(UTC).strftime(_TIME_FMT)
+
+
+def format_microtime(value: datetime) -> str:
+    """RFC 3339 with microseconds, in UTC (``metav1.MicroTime``)."""
+    return value.astimezone(UTC).strftime(_MICROTIME_FMT)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+Time = Annotated[datetime, BeforeValidator(_aware), PlainSerializer(format_time, return_type=str)]
+MicroTime = Annotated[
+    datetime, BeforeValidator(_aware), PlainSerializer(format_microtime, return_type=str)
+]
+
+
+def _int_or_string(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be an integer or a string")
+    return value
+
+
+IntOrString = Annotated[int | str, BeforeValidator(_int_or_string)]
+"""``intstr.IntOrString``: a port number or name, a count or a percentage."""
+
+
+_NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _quantity_text(value: Any) -> Any:
+    # Manifests often say ``cpu: 1`` or ``cpu: 0.5``: YAML numbers are accepted and kept
+    # as their decimal text, as Kubernetes' Quantity unmarshalling does.
+    if isinstance(value, bool):
+        raise ValueError("quantities must be a number or a string")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return value
+
+
+QuantityStr = Annotated[str, BeforeValidator(_quantity_text)]
+"""``resource.Quantity`` as its canonical text; see :mod:`apitypes.quantity` for maths."""
