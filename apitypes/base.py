@@ -17,7 +17,6 @@ source of truth for ``x-kubernetes-patch-merge-key``.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Self
 
@@ -54,8 +53,10 @@ class KubeModel(BaseModel):
         alias_generator=wire_name,
         populate_by_name=True,
         extra="ignore",
-        validate_assignment=False,
-        ser_json_timedelta="float",
+        # Strict, as Kubernetes' decoder is: "3" is not an integer, 1 is not a string,
+        # "true" is not a boolean. A manifest with the wrong type is refused, naming
+        # the field, rather than silently coerced.
+        strict=True,
     )
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,8 +75,9 @@ class KubeModel(BaseModel):
 class KubeObject(KubeModel):
     """A top-level API object: ``apiVersion``, ``kind``, ``metadata``, and per-kind data.
 
-    Subclasses set the class variables ``API_VERSION`` and ``KIND``; the ``api_version``
-    and ``kind`` fields default to them and are always serialised.
+    Subclasses set the class variables ``API_VERSION`` and ``KIND``; ``to_dict`` always
+    writes them (as given, else the class's). Nested uses of an object type (the
+    DeleteOptions inside an Eviction) carry them only when they were given.
     """
 
     API_VERSION: ClassVar[str] = ""
@@ -83,12 +85,6 @@ class KubeObject(KubeModel):
 
     api_version: str | None = None
     kind: str | None = None
-
-    def model_post_init(self, context: Any, /) -> None:
-        if self.api_version is None:
-            self.api_version = self.API_VERSION
-        if self.kind is None:
-            self.kind = self.KIND
 
     def to_dict(self) -> dict[str, Any]:
         body = self.model_dump(by_alias=True, exclude_defaults=True, mode="json")
@@ -149,6 +145,11 @@ _MICROTIME_FMT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def _aware(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as err:
+            raise ValueError(f"cannot parse {value!r} as an RFC 3339 time") from err
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
@@ -182,9 +183,6 @@ def _int_or_string(value: Any) -> Any:
 
 IntOrString = Annotated[int | str, BeforeValidator(_int_or_string)]
 """``intstr.IntOrString``: a port number or name, a count or a percentage."""
-
-
-_NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def _quantity_text(value: Any) -> Any:

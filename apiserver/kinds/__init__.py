@@ -1,0 +1,18 @@
+"""The kinds the apiserver serves: one ``Strategy`` per kind, grouped by API group."""
+
+from __future__ import annotations
+
+from apiserver.kinds import apps, batch, coordination, core, policy
+from apiserver.registry.strategy import Strategy
+
+
+def all_strategies() -> list[Strategy]:
+    """One fresh strategy object per served kind, in registry order."""
+    classes: list[type[Strategy]] = [
+        *core.STRATEGIES,
+        *coordination.STRATEGIES,
+        *apps.STRATEGIES,
+        *batch.STRATEGIES,
+        *policy.STRATEGIES,
+    ]
+    return [cls() for cls in classes]

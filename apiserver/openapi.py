@@ -1,0 +1,216 @@
+"""The OpenAPI documents kubectl reads: ``/openapi/v2`` and ``/openapi/v3/<gv>``.
+
+Both come from the API models (``apitypes.schema``), so the patch metadata kubectl
+uses to build strategic merge patches (``x-kubernetes-patch-merge-key``) is the same
+the server merges with. Paths carry ``x-kubernetes-group-version-kind`` and the
+``fieldValidation`` parameter on PATCH, which is how kubectl learns that this server
+validates fields itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from apiserver import openapi_proto
+from apiserver.handlers import SUBRESOURCE_VERBS
+from apitypes import meta
+from apitypes.registry import RESOURCES, SUBRESOURCE_KINDS, ResourceType, group_versions
+from apitypes.schema import collect_definitions, gvk_extension
+
+_PACKAGES = {
+    "apitypes.core": "io.k8s.api.core.v1",
+    "apitypes.apps": "io.k8s.api.apps.v1",
+    "apitypes.batch": "io.k8s.api.batch.v1",
+    "apitypes.coordination": "io.k8s.api.coordination.v1",
+    "apitypes.policy": "io.k8s.api.policy.v1",
+    "apitypes.autoscaling": "io.k8s.api.autoscaling.v1",
+    "apitypes.meta": "io.k8s.apimachinery.pkg.apis.meta.v1",
+}
+_TITLE = "Kubernetes"
+_VERSION = "v1.32.0"
+
+
+def definition_name(cls: type[BaseModel]) -> str:
+    package = _PACKAGES.get(cls.__module__, "io.navarch." + cls.__module__.rsplit(".", 1)[-1])
+    return f"{package}.{cls.__name__.lstrip('_')}"
+
+
+def _roots() -> list[type[BaseModel]]:
+    roots: list[type[BaseModel]] = [r.model for r in RESOURCES]
+    roots += list(SUBRESOURCE_KINDS.values())
+    roots += [meta.Status, meta.DeleteOptions, meta.APIResourceList, meta.Table]
+    return roots
+
+
+def _param(name: str, where: str, v3: bool, type_: str = "string") -> dict[str, Any]:
+    param: dict[str, Any] = {"name": name, "in": where, "uniqueItems": True}
+    if where == "path":
+        param["required"] = True
+    if v3:
+        param["schema"] = {"type": type_}
+    else:
+        param["type"] = type_
+    return param
+
+
+def _gvk(model: type[BaseModel]) -> dict[str, str]:
+    group, _, version = getattr(model, "API_VERSION", "").rpartition("/")
+    return {"group": group, "version": version, "kind": getattr(model, "KIND", "")}
+
+
+def _paths(resources: list[ResourceType], *, v3: bool) -> dict[str, Any]:
+    ref = "#/components/schemas/" if v3 else "#/definitions/"
+    paths: dict[str, Any] = {}
+    write_params = [
+        _param("dryRun", "query", v3),
+        _param("fieldManager", "query", v3),
+        _param("fieldValidation", "query", v3),
+    ]
+    list_params = [
+        _param(p, "query", v3)
+        for p in (
+            "labelSelector",
+            "fieldSelector",
+            "resourceVersion",
+            "resourceVersionMatch",
+            "continue",
+        )
+    ] + [
+        _param("limit", "query", v3, "integer"),
+        _param("timeoutSeconds", "query", v3, "integer"),
+        _param("watch", "query", v3, "boolean"),
+        _param("allowWatchBookmarks", "query", v3, "boolean"),
+    ]
+
+    def op(
+        r: ResourceType,
+        action: str,
+        kind: str | None = None,
+        params: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        gvk = {"group": r.group, "version": r.version, "kind": kind or r.kind}
+        body_ref = {"$ref": ref + definition_name(r.model)}
+        operation: dict[str, Any] = {
+            "operationId": f"{action}{r.kind}",
+            "consumes": ["*/*"],
+            "produces": ["application/json", "application/yaml"],
+            "responses": {"200": {"description": "OK", "schema": body_ref}},
+            "x-kubernetes-action": action,
+            "x-kubernetes-group-version-kind": gvk,
+            "parameters": params or [],
+        }
+        if v3:
+            operation.pop("consumes")
+            operation.pop("produces")
+            operation["responses"] = {
+                "200": {"description": "OK", "content": {"application/json": {"schema": body_ref}}}
+            }
+        return operation
+
+    for r in resources:
+        ns_part = "/namespaces/{namespace}" if r.namespaced else ""
+        collection = f"{r.base_path()}{ns_part}/{r.plural}"
+        item = f"{collection}/{{name}}"
+        common = [_param("namespace", "path", v3)] if r.namespaced else []
+        paths[collection] = {
+            "get": op(r, "list", f"{r.kind}List", list_params),
+            "post": op(r, "post", None, write_params),
+            "delete": op(r, "deletecollection", None, list_params),
+            "parameters": common,
+        }
+        paths[item] = {
+            "get": op(r, "get"),
+            "put": op(r, "put", None, write_params),
+            "patch": op(r, "patch", None, [*write_params, _param("force", "query", v3, "boolean")]),
+            "delete": op(
+                r,
+                "delete",
+                None,
+                [
+                    _param("gracePeriodSeconds", "query", v3, "integer"),
+                    _param("propagationPolicy", "query", v3),
+                ],
+            ),
+            "parameters": [*common, _param("name", "path", v3)],
+        }
+        for sub in r.subresources:
+            verbs = SUBRESOURCE_VERBS.get(sub)
+            if not verbs:
+                continue
+            entry: dict[str, Any] = {"parameters": [*common, _param("name", "path", v3)]}
+            sub_kind = SUBRESOURCE_KINDS.get({"scale": "Scale", "binding": "Binding"}.get(sub, ""))
+            for verb in verbs:
+                method = {"get": "get", "update": "put", "patch": "patch", "create": "post"}[verb]
+                params = write_params if method != "get" else []
+                # kubectl decides whether the server validates fields from the first PATCH
+                # operation it meets for a kind, so every PATCH carries fieldValidation.
+                entry[method] = op(r, verb if verb != "create" else "post", None, params)
+                if sub_kind is not None:
+                    entry[method]["x-kubernetes-group-version-kind"] = _gvk(sub_kind)
+            paths[f"{item}/{sub}"] = entry
+    return paths
+
+
+@functools.cache
+def v2_document_bytes() -> bytes:
+    return orjson.dumps(v2_document())
+
+
+@functools.cache
+def v2_document_protobuf() -> bytes:
+    return openapi_proto.encode_document(v2_document())
+
+
+@functools.cache
+def v2_document() -> dict[str, Any]:
+    return {
+        "swagger": "2.0",
+        "info": {"title": _TITLE, "version": _VERSION},
+        "paths": _paths(list(RESOURCES), v3=False),
+        "definitions": collect_definitions(_roots(), definition_name, extra=gvk_extension),
+    }
+
+
+def _gv_path(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"
+
+
+@functools.cache
+def _v3_documents() -> dict[str, bytes]:
+    docs: dict[str, bytes] = {}
+    for group, version in group_versions():
+        resources = [r for r in RESOURCES if r.group == group and r.version == version]
+        schemas = collect_definitions(
+            [r.model for r in resources]
+            + list(SUBRESOURCE_KINDS.values())
+            + [meta.Status, meta.DeleteOptions],
+            definition_name,
+            ref_prefix="#/components/schemas/",
+            allof_refs=True,
+            extra=gvk_extension,
+        )
+        doc = {
+            "openapi": "3.0.0",
+            "info": {"title": _TITLE, "version": _VERSION},
+            "paths": _paths(resources, v3=True),
+            "components": {"schemas": schemas},
+        }
+        docs[_gv_path(group, version)] = orjson.dumps(doc)
+    return docs
+
+
+def v3_index() -> dict[str, Any]:
+    paths = {}
+    for gv, body in _v3_documents().items():
+        digest = hashlib.sha512(body).hexdigest()[:128].upper()
+        paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}?hash={digest}"}
+    return {"paths": paths}
+
+
+def v3_document_bytes(path: str) -> bytes | None:
+    return _v3_documents().get(path.strip("/"))

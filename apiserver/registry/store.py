@@ -1,0 +1,784 @@
+"""The generic store: every verb for every kind, over ``Storage`` and the watch cache.
+
+Objects live in etcd as their JSON wire form, without ``resourceVersion``: that is
+the key's modification revision, stamped on every read. Writes are compare-and-swap
+on that revision. An update or patch without a ``resourceVersion`` precondition
+retries on conflict against the fresh object ("guaranteed update"); one with a
+precondition answers 409 instead.
+
+The per-kind rules come from the kind's ``Strategy``; nothing here is specific to a
+kind.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from apiserver import errors
+from apiserver.registry.strategy import StoreContext, Strategy
+from apiserver.storage.interface import (
+    CompactedError,
+    FutureRevisionError,
+    KeyExistsError,
+    KeyNotFoundError,
+    KeyValue,
+    RevisionConflictError,
+    Storage,
+    UnavailableError,
+)
+from apiserver.watchcache import Codec, Predicate, WatchCache
+from apitypes.base import KubeObject, now
+from apitypes.schema import prune_unknown
+from apitypes.validation import FieldError
+
+log = logging.getLogger(__name__)
+
+# Kubernetes retries a generated name a few times before giving up.
+_GENERATE_NAME_ATTEMPTS = 8
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_FRESHNESS_TIMEOUT = 3.0
+_MAX_UPDATE_ATTEMPTS = 64
+
+
+@dataclass
+class WriteResult:
+    """The stored object, and the warnings to send with it."""
+
+    obj: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    created: bool = False
+
+
+@dataclass
+class DeleteResult:
+    obj: dict[str, Any]
+    deleted: bool
+    """True if the object is gone; False if it is only marked (finalizers, grace)."""
+
+
+@dataclass
+class ListResult:
+    items: list[dict[str, Any]]
+    resource_version: str
+    continue_token: str | None = None
+    remaining: int | None = None
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    predicate: Predicate
+    limit: int = 0
+    continue_token: str | None = None
+    resource_version: str | None = None
+    resource_version_match: str | None = None
+
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    grace_period_seconds: int | None = None
+    precondition_uid: str | None = None
+    precondition_resource_version: str | None = None
+    propagation_policy: str | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    dry_run: bool = False
+    field_validation: str = "Warn"  # Ignore | Warn | Strict
+
+
+def stamp(obj: dict[str, Any], revision: int) -> dict[str, Any]:
+    obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
+    return obj
+
+
+def encode(obj: dict[str, Any]) -> bytes:
+    """The stored form: the wire form without ``resourceVersion``."""
+    meta = obj.get("metadata")
+    if meta and "resourceVersion" in meta:
+        meta = dict(meta)
+        del meta["resourceVersion"]
+        obj = {**obj, "metadata": meta}
+    return orjson.dumps(obj)
+
+
+class ResourceStore:
+    """Create, read, update, delete, list and watch one resource."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        storage: Storage,
+        *,
+        prefix: str = "/registry",
+        namespace_exists: Callable[[str], Any] | None = None,
+        cache_capacity: int = 10_000,
+    ) -> None:
+        self.strategy = strategy
+        self.resource = strategy.resource
+        self.model = strategy.resource.model
+        self._storage = storage
+        self._root = f"{prefix}/{self.resource.group + '/' if self.resource.group else ''}"
+        self.prefix = f"{self._root}{self.resource.plural}/"
+        self._ctx = StoreContext(storage=storage, prefix=prefix)
+        self.codec = Codec(strategy.field_set)
+        self.cache = WatchCache(storage, self.prefix, self.codec, capacity=cache_capacity)
+        self._namespace_exists = namespace_exists
+
+    # --- keys -----------------------------------------------------------------------
+
+    def key(self, namespace: str | None, name: str) -> str:
+        if self.resource.namespaced:
+            return f"{self.prefix}{namespace}/{name}"
+        return f"{self.prefix}{name}"
+
+    def _collection_prefix(self, namespace: str | None) -> str:
+        if self.resource.namespaced and namespace:
+            return f"{self.prefix}{namespace}/"
+        return self.prefix
+
+    # --- decoding ---------------------------------------------------------------------
+
+    def decode(self, kv: KeyValue) -> dict[str, Any]:
+        return stamp(orjson.loads(kv.value), kv.mod_revision)
+
+    def typed(self, obj: dict[str, Any], *, path: str = "") -> Any:
+        """The model of a wire-form object; type errors become a 422 naming the field."""
+        try:
+            return self.model.model_validate(obj)
+        except ValidationError as err:
+            name = (obj.get("metadata") or {}).get("name")
+            raise errors.invalid(
+                self.resource.kind, name, _validation_causes(err), self.resource.group
+            ) from err
+
+    def _untyped(self, obj: KubeObject) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def _prune(self, body: dict[str, Any], opts: WriteOptions) -> list[str]:
+        dropped = prune_unknown(self.model, body)
+        if not dropped or opts.field_validation == "Ignore":
+            return []
+        if opts.field_validation == "Strict":
+            detail = ", ".join(f'unknown field "{p}"' for p in dropped)
+            raise errors.bad_request(f"strict decoding error: {detail}")
+        return [f'unknown field "{p}"' for p in dropped]
+
+    # --- get ----------------------------------------------------------------------------
+
+    async def get(self, namespace: str | None, name: str) -> dict[str, Any]:
+        kv = await self._read(self.key(namespace, name))
+        if kv is None:
+            raise self._not_found(name)
+        return self.decode(kv)
+
+    async def _read(self, key: str) -> KeyValue | None:
+        try:
+            return await self._storage.get(key)
+        except UnavailableError as err:
+            raise errors.service_unavailable(str(err)) from err
+
+    def _not_found(self, name: str) -> errors.ApiError:
+        return errors.not_found(self.resource.plural, name, self.resource.group)
+
+    # --- create --------------------------------------------------------------------------
+
+    async def create(
+        self, namespace: str | None, body: dict[str, Any], opts: WriteOptions
+    ) -> WriteResult:
+        self._check_kind(body)
+        warnings = self._prune(body, opts)
+        meta = body.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise errors.bad_request("metadata must be an object")
+        if self.resource.namespaced:
+            body_ns = meta.get("namespace")
+            if body_ns and namespace and body_ns != namespace:
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent "
+                    "on the request"
+                )
+            meta["namespace"] = namespace or body_ns
+        else:
+            meta.pop("namespace", None)
+        obj = self.typed(body)
+        self._reset_system_metadata(obj)
+        self.strategy.prepare_for_create(obj)
+        self.strategy.default(obj)
+        generated = not obj.metadata.name and bool(obj.metadata.generate_name)
+        if generated:
+            obj.metadata.name = obj.metadata.generate_name + _random_suffix()
+        self._raise_invalid(obj, self.strategy.validate(obj))
+        if self.resource.namespaced:
+            await self._check_namespace(obj.metadata.namespace)
+        attempts = _GENERATE_NAME_ATTEMPTS if generated else 1
+        for attempt in range(attempts):
+            wire = self._untyped(obj)
+            if opts.dry_run:
+                return WriteResult(obj=stamp(wire, 0) | {}, warnings=warnings, created=True)
+            companions = await self.strategy.companions_for_create(obj, self._ctx)
+            try:
+                revision = await self._storage.create(
+                    self.key(obj.metadata.namespace, obj.metadata.name), encode(wire), companions
+                )
+            except KeyExistsError as err:
+                if generated and err.key.startswith(self.prefix) and attempt + 1 < attempts:
+                    obj.metadata.name = obj.metadata.generate_name + _random_suffix()
+                    continue
+                if not err.key.startswith(self.prefix):
+                    # A companion (an allocated IP or port) was taken concurrently.
+                    raise errors.conflict(
+                        self.resource.plural,
+                        obj.metadata.name,
+                        self.resource.group,
+                        f"allocation {err.key.rsplit('/', 1)[-1]} was taken; try again",
+                    ) from err
+                raise errors.already_exists(
+                    self.resource.plural, obj.metadata.name, self.resource.group
+                ) from err
+            except UnavailableError as err:
+                raise errors.service_unavailable(str(err)) from err
+            return WriteResult(obj=stamp(wire, revision), warnings=warnings, created=True)
+        raise errors.already_exists(self.resource.plural, obj.metadata.name, self.resource.group)
+
+    def _check_kind(self, body: dict[str, Any]) -> None:
+        kind = body.get("kind")
+        api_version = body.get("apiVersion")
+        if kind and kind != self.resource.kind:
+            raise errors.bad_request(
+                f"the kind of the provided object ({kind}) does not match the kind of the "
+                f"resource ({self.resource.kind}) at this URL"
+            )
+        if api_version and api_version != self.resource.api_version:
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected "
+                f"API version ({self.resource.api_version})"
+            )
+
+    def _reset_system_metadata(self, obj: Any) -> None:
+        meta = obj.metadata
+        meta.uid = str(uuid.uuid4())
+        meta.creation_timestamp = now()
+        meta.resource_version = None
+        meta.deletion_timestamp = None
+        meta.deletion_grace_period_seconds = None
+        meta.self_link = None
+        meta.generation = 1 if self.strategy.generation else None
+
+    async def _check_namespace(self, namespace: str | None) -> None:
+        if not namespace:
+            raise errors.bad_request("a namespace is required for namespaced resources")
+        if self._namespace_exists is None:
+            return
+        state = await self._namespace_exists(namespace)
+        if state is None:
+            raise errors.not_found("namespaces", namespace)
+        if state == "Terminating":
+            raise errors.forbidden(
+                self.resource.plural,
+                "",
+                f"unable to create new content in namespace {namespace} because it is being "
+                "terminated",
+                self.resource.group,
+            )
+
+    def _raise_invalid(self, obj: Any, errs: list[FieldError]) -> None:
+        if errs:
+            raise errors.invalid(self.resource.kind, obj.metadata.name, errs, self.resource.group)
+
+    # --- update ------------------------------------------------------------------------
+
+    async def update(
+        self,
+        namespace: str | None,
+        name: str,
+        body: dict[str, Any],
+        opts: WriteOptions,
+        *,
+        subresource: str | None = None,
+    ) -> WriteResult:
+        self._check_kind(body)
+        warnings = self._prune(body, opts)
+        meta = body.get("metadata")
+        if not isinstance(meta, dict):
+            raise errors.bad_request("metadata must be an object")
+        if meta.get("name") and meta["name"] != name:
+            raise errors.bad_request(
+                f"the name of the object ({meta['name']}) does not match the name on the URL "
+                f"({name})"
+            )
+        meta["name"] = name
+        if self.resource.namespaced:
+            if meta.get("namespace") and namespace and meta["namespace"] != namespace:
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent "
+                    "on the request"
+                )
+            meta["namespace"] = namespace
+        self.typed(body)  # type errors answer 422 before anything is read
+        precondition = meta.get("resourceVersion") or None
+
+        def transform(current: dict[str, Any]) -> dict[str, Any]:
+            if precondition and precondition != current["metadata"]["resourceVersion"]:
+                raise errors.conflict(self.resource.plural, name, self.resource.group)
+            if not precondition and not self.strategy.allow_unconditional_update:
+                raise errors.invalid(
+                    self.resource.kind,
+                    name,
+                    [_rv_required()],
+                    self.resource.group,
+                )
+            return orjson.loads(orjson.dumps(body))
+
+        result = await self._guaranteed_update(
+            namespace, name, transform, opts, subresource=subresource, body_for_create=body
+        )
+        result.warnings = warnings + result.warnings
+        return result
+
+    async def patch(
+        self,
+        namespace: str | None,
+        name: str,
+        apply_patch: Callable[[dict[str, Any]], dict[str, Any]],
+        opts: WriteOptions,
+        *,
+        subresource: str | None = None,
+    ) -> WriteResult:
+        """Apply ``apply_patch`` to the current object and store the result.
+
+        A patch that sets ``metadata.resourceVersion`` is a precondition; otherwise the
+        patch is re-applied to the fresh object on conflict.
+        """
+        warnings: list[str] = []
+
+        def transform(current: dict[str, Any]) -> dict[str, Any]:
+            rv = current["metadata"]["resourceVersion"]
+            patched = apply_patch(current)
+            if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
+                raise errors.bad_request("the patch produced an object without metadata")
+            if patched["metadata"].get("resourceVersion", rv) != rv:
+                raise errors.conflict(self.resource.plural, name, self.resource.group)
+            patched_meta = patched["metadata"]
+            if patched_meta.get("name") != name:
+                raise errors.bad_request(
+                    f"the name of the object ({patched_meta.get('name')}) does not match the "
+                    f"name on the URL ({name})"
+                )
+            warnings[:] = self._prune(patched, opts)
+            return patched
+
+        result = await self._guaranteed_update(
+            namespace, name, transform, opts, subresource=subresource
+        )
+        result.warnings = warnings + result.warnings
+        return result
+
+    async def _guaranteed_update(
+        self,
+        namespace: str | None,
+        name: str,
+        transform: Callable[[dict[str, Any]], dict[str, Any]],
+        opts: WriteOptions,
+        *,
+        subresource: str | None = None,
+        body_for_create: dict[str, Any] | None = None,
+    ) -> WriteResult:
+        key = self.key(namespace, name)
+        for _ in range(_MAX_UPDATE_ATTEMPTS):
+            kv = await self._read(key)
+            if kv is None:
+                if body_for_create is not None and self.strategy.allow_create_on_update:
+                    return await self.create(namespace, body_for_create, opts)
+                raise self._not_found(name)
+            current = self.decode(kv)
+            desired = transform(orjson.loads(orjson.dumps(current)))
+            self._check_kind(desired)
+            old = self.typed(current)
+            new = self.typed(desired)
+            self._keep_system_metadata(new, old)
+            # The main resource keeps status, /status keeps the rest; internal writers
+            # (the binding subresource) set both and answer for it themselves.
+            if subresource == "status":
+                self.strategy.prepare_for_status_update(new, old)
+            elif subresource is None:
+                self.strategy.prepare_for_update(new, old)
+            self.strategy.default(new)
+            errs = self.strategy.validate(new)
+            if subresource == "status":
+                errs += self.strategy.validate_status_update(new, old)
+            elif subresource is None:
+                errs += self.strategy.validate_update(new, old)
+            self._raise_invalid(new, errs)
+            wire = self._untyped(new)
+            if self.strategy.generation and _spec_changed(wire, current):
+                wire["metadata"]["generation"] = (old.metadata.generation or 0) + 1
+            if _unchanged(wire, current):
+                return WriteResult(obj=current)
+            if opts.dry_run:
+                return WriteResult(obj=stamp(wire, kv.mod_revision))
+            try:
+                if _finalized(new):
+                    revision = await self._storage.delete(
+                        key, kv.mod_revision, self.strategy.companions_for_delete(old)
+                    )
+                    return WriteResult(obj=stamp(wire, revision))
+                companions = await self.strategy.companions_for_update(new, old, self._ctx)
+                revision = await self._storage.update(
+                    key, encode(wire), kv.mod_revision, companions
+                )
+            except RevisionConflictError:
+                continue
+            except KeyNotFoundError as err:
+                raise self._not_found(name) from err
+            except KeyExistsError as err:
+                raise errors.conflict(
+                    self.resource.plural,
+                    name,
+                    self.resource.group,
+                    f"allocation {err.key.rsplit('/', 1)[-1]} was taken; try again",
+                ) from err
+            except UnavailableError as err:
+                raise errors.service_unavailable(str(err)) from err
+            return WriteResult(obj=stamp(wire, revision))
+        raise errors.conflict(
+            self.resource.plural,
+            name,
+            self.resource.group,
+            "too many concurrent writers; try again",
+        )
+
+    def _keep_system_metadata(self, new: Any, old: Any) -> None:
+        """Fields of metadata no client may change through an update."""
+        nm, om = new.metadata, old.metadata
+        nm.uid = om.uid
+        nm.creation_timestamp = om.creation_timestamp
+        nm.deletion_timestamp = om.deletion_timestamp
+        nm.deletion_grace_period_seconds = om.deletion_grace_period_seconds
+        nm.generation = om.generation
+        nm.resource_version = None
+        nm.self_link = None
+        nm.namespace = om.namespace
+        nm.generate_name = om.generate_name if nm.generate_name is None else nm.generate_name
+        if om.deletion_timestamp is not None:
+            # A terminating object may lose finalizers, never gain new ones.
+            nm.finalizers = [f for f in nm.finalizers if f in om.finalizers]
+
+    # --- delete ----------------------------------------------------------------------------
+
+    async def delete(self, namespace: str | None, name: str, opts: DeleteOptions) -> DeleteResult:
+        key = self.key(namespace, name)
+        for _ in range(_MAX_UPDATE_ATTEMPTS):
+            kv = await self._read(key)
+            if kv is None:
+                raise self._not_found(name)
+            current = self.decode(kv)
+            meta = current["metadata"]
+            if opts.precondition_uid and opts.precondition_uid != meta.get("uid"):
+                raise errors.conflict(
+                    self.resource.plural,
+                    name,
+                    self.resource.group,
+                    f"Precondition failed: UID in precondition: {opts.precondition_uid}, "
+                    f"UID in object meta: {meta.get('uid')}",
+                )
+            if (
+                opts.precondition_resource_version
+                and opts.precondition_resource_version != meta["resourceVersion"]
+            ):
+                raise errors.conflict(
+                    self.resource.plural,
+                    name,
+                    self.resource.group,
+                    "Precondition failed: ResourceVersion in precondition: "
+                    f"{opts.precondition_resource_version}, ResourceVersion in object meta: "
+                    f"{meta['resourceVersion']}",
+                )
+            obj = self.typed(current)
+            marked = self._mark_for_deletion(obj, opts)
+            try:
+                if marked is None:
+                    if opts.dry_run:
+                        return DeleteResult(obj=current, deleted=True)
+                    revision = await self._storage.delete(
+                        key, kv.mod_revision, self.strategy.companions_for_delete(obj)
+                    )
+                    return DeleteResult(obj=stamp(current, revision), deleted=True)
+                wire = self._untyped(marked)
+                if _unchanged(wire, current) or opts.dry_run:
+                    return DeleteResult(obj=current, deleted=False)
+                revision = await self._storage.update(key, encode(wire), kv.mod_revision)
+                return DeleteResult(obj=stamp(wire, revision), deleted=False)
+            except RevisionConflictError:
+                continue
+            except KeyNotFoundError as err:
+                raise self._not_found(name) from err
+            except UnavailableError as err:
+                raise errors.service_unavailable(str(err)) from err
+        raise errors.conflict(
+            self.resource.plural,
+            name,
+            self.resource.group,
+            "too many concurrent writers; try again",
+        )
+
+    def _mark_for_deletion(self, obj: Any, opts: DeleteOptions) -> Any | None:
+        """The object marked as terminating, or None if it should go at once."""
+        meta = obj.metadata
+        finalizers = list(meta.finalizers)
+        policy = opts.propagation_policy
+        if policy == "Orphan":
+            finalizers = [f for f in finalizers if f != "foregroundDeletion"]
+            if "orphan" not in finalizers:
+                finalizers.append("orphan")
+        elif policy == "Foreground":
+            finalizers = [f for f in finalizers if f != "orphan"]
+            if "foregroundDeletion" not in finalizers:
+                finalizers.append("foregroundDeletion")
+        elif policy == "Background":
+            finalizers = [f for f in finalizers if f not in ("orphan", "foregroundDeletion")]
+        grace = self.strategy.delete_grace_seconds(obj, opts.grace_period_seconds)
+        current_time = now()
+        if meta.deletion_timestamp is not None:
+            # Already terminating: a delete may only shorten the remaining grace period.
+            remaining = meta.deletion_grace_period_seconds or 0
+            if grace >= remaining and grace != 0:
+                return obj
+            if grace == 0 and not meta.finalizers:
+                return None
+            if grace < remaining:
+                meta.deletion_timestamp = current_time + timedelta(seconds=grace)
+                meta.deletion_grace_period_seconds = grace
+            return obj
+        if not finalizers and grace == 0:
+            return None
+        meta.finalizers = finalizers
+        meta.deletion_timestamp = current_time + timedelta(seconds=grace)
+        meta.deletion_grace_period_seconds = grace
+        if self.strategy.generation:
+            meta.generation = (meta.generation or 0) + 1
+        return obj
+
+    # --- list ---------------------------------------------------------------------------
+
+    async def list_objects(self, opts: ListOptions) -> ListResult:
+        rv = opts.resource_version
+        if opts.limit > 0 or opts.continue_token or opts.resource_version_match == "Exact":
+            return await self._list_from_storage(opts)
+        if rv == "0":
+            await self._cache_ready()
+        else:
+            await self._fresh(int(rv) if rv else None)
+        cached, revision, _ = self.cache.snapshot(opts.predicate)
+        return ListResult(items=[co.obj for co in cached], resource_version=str(revision))
+
+    async def _cache_ready(self) -> None:
+        try:
+            await self.cache.wait_ready(_FRESHNESS_TIMEOUT * 10)
+        except TimeoutError as err:
+            raise errors.service_unavailable("the watch cache is not ready") from err
+
+    async def _fresh(self, revision: int | None) -> None:
+        """Wait until the cache holds every write up to ``revision`` (default: now)."""
+        if revision is None:
+            try:
+                revision = await self._storage.current_revision()
+            except UnavailableError as err:
+                raise errors.service_unavailable(str(err)) from err
+        await self._cache_ready()
+        if not await self.cache.wait_fresh(revision, _FRESHNESS_TIMEOUT):
+            raise errors.timeout(
+                f"Too large resource version: {revision}, current: {self.cache.revision}"
+            )
+
+    async def _list_from_storage(self, opts: ListOptions) -> ListResult:
+        base = self._collection_prefix(opts.predicate.namespace)
+        revision = 0
+        start: str | None = None
+        if opts.continue_token:
+            revision, start = _decode_continue(opts.continue_token, base)
+        elif opts.resource_version_match == "Exact" and opts.resource_version:
+            revision = int(opts.resource_version)
+        items: list[dict[str, Any]] = []
+        limit = opts.limit
+        pred = opts.predicate
+        more = False
+        last_key = ""
+        count = 0
+        try:
+            while True:
+                want = (limit - len(items)) if limit else 0
+                page = await self._storage.list_prefix(
+                    base, start=start, limit=max(want, 1) if limit else 0, revision=revision
+                )
+                revision = page.revision
+                if start is None or not items:
+                    count = page.count
+                for kv in page.items:
+                    co = self.codec.decode(kv.value, kv.mod_revision)
+                    if pred.matches(co):
+                        items.append(co.obj)
+                    last_key = kv.key
+                more = page.more
+                if not more or (limit and len(items) >= limit):
+                    break
+                start = last_key + "\0"
+        except CompactedError as err:
+            raise errors.expired(
+                "The provided continue parameter is too old to display a consistent list "
+                "result. You can start a new list without the continue parameter."
+            ) from err
+        except FutureRevisionError as err:
+            raise errors.timeout(f"Too large resource version: {revision}") from err
+        except UnavailableError as err:
+            raise errors.service_unavailable(str(err)) from err
+        token = None
+        remaining = None
+        if more:
+            token = _encode_continue(revision, last_key[len(base) :] + "\0")
+            if pred.labels is None and pred.fields is None:
+                remaining = max(count - len(items), 0)
+        return ListResult(
+            items=items, resource_version=str(revision), continue_token=token, remaining=remaining
+        )
+
+    # --- watch ------------------------------------------------------------------------------
+
+    async def watch_start(
+        self, pred: Predicate, resource_version: str | None
+    ) -> tuple[list[dict[str, Any]], int | None, int]:
+        """Prepare a watch: the synthetic ADDED objects to send first, then either a cache
+        cursor to follow, or None when the events must come from etcd directly (the
+        version is older than the cache's window); and the starting revision."""
+        if not resource_version or resource_version == "0":
+            if resource_version == "0":
+                await self._cache_ready()
+            else:
+                await self._fresh(None)
+            cached, revision, cursor = self.cache.snapshot(pred)
+            return [co.obj for co in cached], cursor, revision
+        try:
+            revision = int(resource_version)
+        except ValueError as err:
+            raise errors.bad_request(f'invalid resource version "{resource_version}"') from err
+        await self._cache_ready()
+        if revision > self.cache.revision:
+            await self._fresh(revision)
+        return [], self.cache.cursor_after(revision), revision
+
+    def direct_watch(self, pred: Predicate, revision: int) -> AsyncIterator[Any]:
+        """Events after ``revision`` straight from etcd, for versions the cache no longer
+        holds (after an apiserver restart, or for a lagging client)."""
+        return _direct_events(self, pred, revision)
+
+
+async def _direct_events(
+    store: ResourceStore, pred: Predicate, revision: int
+) -> AsyncIterator[Any]:
+    prefix = store._collection_prefix(pred.namespace)
+    stream = store._storage.watch(prefix, revision + 1)
+    try:
+        async for batch in stream:
+            yield batch
+    finally:
+        await stream.close()
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _random_suffix() -> str:
+    return "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
+
+
+def _spec_changed(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    ignore = ("metadata", "status", "apiVersion", "kind")
+    return {k: v for k, v in new.items() if k not in ignore} != {
+        k: v for k, v in old.items() if k not in ignore
+    }
+
+
+def _unchanged(new: dict[str, Any], old: dict[str, Any]) -> bool:
+    """Whether writing ``new`` over ``old`` would change nothing but the version."""
+    old_meta = {k: v for k, v in old.get("metadata", {}).items() if k != "resourceVersion"}
+    new_meta = {k: v for k, v in new.get("metadata", {}).items() if k != "resourceVersion"}
+    if old_meta != new_meta:
+        return False
+    return {k: v for k, v in new.items() if k != "metadata"} == {
+        k: v for k, v in old.items() if k != "metadata"
+    }
+
+
+def _finalized(obj: Any) -> bool:
+    """A terminating object whose last finalizer is gone and whose grace has run out."""
+    meta = obj.metadata
+    return (
+        meta.deletion_timestamp is not None
+        and not meta.finalizers
+        and not meta.deletion_grace_period_seconds
+    )
+
+
+def _rv_required() -> FieldError:
+    from apitypes.validation import invalid
+
+    return invalid("metadata.resourceVersion", 0, "must be specified for an update")
+
+
+def _encode_continue(revision: int, start: str) -> str:
+    raw = orjson.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": start})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_continue(token: str, base: str) -> tuple[int, str]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = orjson.loads(base64.urlsafe_b64decode(padded))
+        revision = int(data["rv"])
+        start = str(data["start"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as err:
+        raise errors.bad_request(f"continue key is not valid: {err}") from err
+    if revision <= 0 or data.get("v") != "meta.k8s.io/v1" or start.startswith("/"):
+        raise errors.bad_request("continue key is not valid: incorrect encoded start key")
+    return revision, base + start
+
+
+def _validation_causes(err: ValidationError) -> list[FieldError]:
+    """Pydantic's errors as Kubernetes field errors (``spec.containers[0].image``)."""
+    from apitypes.validation import invalid, required
+
+    out: list[FieldError] = []
+    for e in err.errors():
+        path = _wire_path(e["loc"])
+        if e["type"] == "missing":
+            out.append(required(path))
+        else:
+            value = e.get("input")
+            if isinstance(value, dict | list):
+                value = type(value).__name__
+            out.append(invalid(path, value, e["msg"]))
+    return out
+
+
+def _wire_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif out:
+            out += f".{part}"
+        else:
+            out = str(part)
+    return out

@@ -1,0 +1,192 @@
+"""Per-kind rules behind the one generic store.
+
+A kind is a ``Strategy`` subclass: its resource, whether it splits spec and status,
+how it is defaulted and validated, which fields selectors may use, and what
+``kubectl get`` prints for it. The generic store (``store.py``) calls these hooks at
+fixed points of every verb, so adding a kind is a declaration, not a new code path.
+
+Hooks work on typed models (``apitypes``); only ``fields`` works on the wire dict,
+because the watch cache calls it for every event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from apiserver.storage.interface import NO_COMPANIONS, Companions, Storage
+from apitypes.base import KubeObject, now
+from apitypes.registry import ResourceType
+from apitypes.validation import FieldError, FieldPath, is_dns1123_subdomain, validate_object_meta
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the Table ``kubectl get`` prints (after NAME)."""
+
+    name: str
+    type: str = "string"
+    description: str = ""
+    priority: int = 0
+    format: str = ""
+
+
+@dataclass(frozen=True)
+class StoreContext:
+    """What async hooks may use: the storage (for allocations) and its key prefix."""
+
+    storage: Storage
+    prefix: str
+
+
+class Strategy:
+    resource: ClassVar[ResourceType]
+    status_subresource: ClassVar[bool] = True
+    """Whether the kind has ``status`` that the main resource ignores and /status sets."""
+    generation: ClassVar[bool] = False
+    """Whether ``metadata.generation`` counts spec changes."""
+    allow_unconditional_update: ClassVar[bool] = True
+    allow_create_on_update: ClassVar[bool] = False
+    return_deleted_object: ClassVar[bool] = False
+    """Whether DELETE answers with the deleted object rather than a success Status."""
+    selectable_fields: ClassVar[tuple[str, ...]] = ()
+    """Field-selector fields beyond ``metadata.name`` and ``metadata.namespace``."""
+    columns: ClassVar[tuple[Column, ...]] = (Column("Age", "string", "age"),)
+
+    # --- selectors -----------------------------------------------------------------
+
+    def fields(self, obj: Mapping[str, Any]) -> dict[str, str]:
+        """Values of ``selectable_fields`` for ``obj`` (wire form)."""
+        return {}
+
+    def field_set(self, obj: Mapping[str, Any]) -> dict[str, str]:
+        meta = obj.get("metadata") or {}
+        out = {
+            "metadata.name": meta.get("name", ""),
+            "metadata.namespace": meta.get("namespace", ""),
+        }
+        if self.selectable_fields:
+            out.update(self.fields(obj))
+        return out
+
+    # --- lifecycle hooks -------------------------------------------------------------
+
+    def name_errors(self, name: str) -> list[str]:
+        return is_dns1123_subdomain(name)
+
+    def prepare_for_create(self, obj: Any) -> None:
+        """Clear what a client may not set on create (status, for split kinds)."""
+        if self.status_subresource and hasattr(obj, "status"):
+            obj.status = None
+
+    def prepare_for_update(self, new: Any, old: Any) -> None:
+        """Keep what the main resource may not change (status, for split kinds)."""
+        if self.status_subresource and hasattr(new, "status"):
+            new.status = old.status
+
+    def prepare_for_status_update(self, new: Any, old: Any) -> None:
+        """Keep everything but status from ``old``."""
+        status = new.status
+        for name in type(old).model_fields:
+            if name not in ("status", "metadata", "api_version", "kind"):
+                setattr(new, name, getattr(old, name))
+        new.metadata = old.metadata.model_copy(deep=True)
+        new.status = status
+
+    def default(self, obj: Any) -> None:
+        """Fill Kubernetes' defaults in place."""
+
+    def validate(self, obj: Any) -> list[FieldError]:
+        """Errors in a whole new object, metadata included."""
+        return self.validate_metadata(obj)
+
+    def validate_metadata(self, obj: Any) -> list[FieldError]:
+        return validate_object_meta(
+            obj.metadata,
+            namespaced=self.resource.namespaced,
+            name_check=self.name_errors,
+            path=FieldPath("metadata"),
+        )
+
+    def validate_update(self, new: Any, old: Any) -> list[FieldError]:
+        """Errors in an update beyond those ``validate`` finds (immutable fields)."""
+        return []
+
+    def validate_status_update(self, new: Any, old: Any) -> list[FieldError]:
+        return []
+
+    def delete_grace_seconds(self, obj: Any, requested: int | None) -> int:
+        """Seconds the object lives on after a delete; 0 removes it at once."""
+        return 0
+
+    # --- companion keys (allocations written atomically with the object) ------------
+
+    async def companions_for_create(self, obj: Any, ctx: StoreContext) -> Companions:
+        return NO_COMPANIONS
+
+    async def companions_for_update(self, new: Any, old: Any, ctx: StoreContext) -> Companions:
+        return NO_COMPANIONS
+
+    def companions_for_delete(self, obj: Any) -> Companions:
+        return NO_COMPANIONS
+
+    # --- printing ---------------------------------------------------------------------
+
+    def row(self, obj: Any) -> Sequence[Any]:
+        """The cells after NAME, in ``columns`` order."""
+        return [age(obj.metadata.creation_timestamp)]
+
+    def model(self) -> type[KubeObject]:
+        return self.resource.model
+
+
+def age(then: datetime | None, at: datetime | None = None) -> str:
+    """Kubernetes' short human duration (``5s``, ``3m``, ``2d4h``, ``<unknown>``)."""
+    if then is None:
+        return "<unknown>"
+    seconds = int(((at or now()) - then).total_seconds())
+    return human_duration(max(seconds, 0))
+
+
+def human_duration(seconds: int) -> str:
+    """As ``duration.HumanDuration`` in apimachinery prints it."""
+    if seconds < 60 * 2:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        rem = seconds % 60
+        return f"{minutes}m{rem}s" if rem else f"{minutes}m"
+    if minutes < 60 * 3:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        rem = minutes % 60
+        return f"{hours}h{rem}m" if rem else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        rem = hours % 24
+        return f"{hours // 24}d{rem}h" if rem else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = hours // 24
+        rem = days % 365
+        return f"{days // 365}y{rem}d" if rem else f"{days // 365}y"
+    return f"{hours // (24 * 365)}y"
+
+
+def get_path(obj: Mapping[str, Any], *path: str, default: str = "") -> str:
+    """A nested string value of a wire-form object (for ``fields``)."""
+    cur: Any = obj
+    for part in path:
+        if not isinstance(cur, Mapping):
+            return default
+        cur = cur.get(part)
+        if cur is None:
+            return default
+    if isinstance(cur, bool):
+        return "true" if cur else "false"
+    return str(cur)

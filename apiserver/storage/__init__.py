@@ -1,0 +1,1 @@
+"""Storage behind one interface; only this package knows etcd."""
