@@ -44,6 +44,7 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "status": ("get", "patch", "update"),
     "scale": ("get", "patch", "update"),
     "binding": ("create",),
+    "finalize": ("update",),
 }
 """Subresources this server handles, and their verbs (discovery lists exactly these)."""
 

@@ -25,6 +25,7 @@ from apiserver.handlers import SUBRESOURCE_VERBS, JSONResponse, ResourceHandler,
 from apiserver.kinds import all_strategies
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
+from apiserver.registry.strategy import KindSettings
 from apiserver.storage.etcd import EtcdConfig, EtcdStorage
 from apiserver.storage.interface import Storage, StorageError
 
@@ -47,6 +48,8 @@ class ServerConfig:
     bookmark_interval: float = 60.0
     min_request_timeout: float = 1800.0
     advertise_address: str = "127.0.0.1:6443"
+    service_cluster_ip_range: str = "10.96.0.0/12"
+    service_node_port_range: tuple[int, int] = (30000, 32767)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -62,7 +65,11 @@ class ApiServer:
             )
         )
         self.stores: dict[tuple[str, str], ResourceStore] = {}
-        for strategy in all_strategies():
+        settings = KindSettings(
+            service_cluster_ip_range=config.service_cluster_ip_range,
+            service_node_port_range=config.service_node_port_range,
+        )
+        for strategy in all_strategies(settings):
             r = strategy.resource
             self.stores[(r.group, r.plural)] = ResourceStore(
                 strategy,

@@ -48,6 +48,12 @@ def apiserver_cmd(
     min_request_timeout: Annotated[
         float, typer.Option(help="Minimum seconds a watch without timeoutSeconds stays open.")
     ] = 1800.0,
+    service_cluster_ip_range: Annotated[
+        str, typer.Option(help="CIDR ClusterIPs are allocated from (routed only on this host).")
+    ] = "10.96.0.0/12",
+    service_node_port_range: Annotated[
+        str, typer.Option(help="Port range NodePorts are allocated from, as LOW-HIGH.")
+    ] = "30000-32767",
     tls_cert_file: Annotated[
         str | None, typer.Option(help="Serve HTTPS with this certificate.")
     ] = None,
@@ -63,6 +69,11 @@ def apiserver_cmd(
     from apiserver.main import ServeOptions, serve
     from apiserver.server import ServerConfig
 
+    low, _, high = service_node_port_range.partition("-")
+    if not (low.isdigit() and high.isdigit() and 0 < int(low) <= int(high) < 65536):
+        raise typer.BadParameter(
+            "must be LOW-HIGH, e.g. 30000-32767", param_hint="--service-node-port-range"
+        )
     config = ServerConfig(
         etcd_servers=[s.strip() for s in etcd_servers.split(",") if s.strip()],
         etcd_prefix=etcd_prefix.rstrip("/"),
@@ -73,6 +84,8 @@ def apiserver_cmd(
         watch_cache_size=watch_cache_size,
         bookmark_interval=watch_bookmark_interval,
         min_request_timeout=min_request_timeout,
+        service_cluster_ip_range=service_cluster_ip_range,
+        service_node_port_range=(int(low), int(high)),
     )
     serve(
         config,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from apiserver.kinds import apps, batch, coordination, core, policy
-from apiserver.registry.strategy import Strategy
+from apiserver.registry.strategy import KindSettings, Strategy
 
 
-def all_strategies() -> list[Strategy]:
+def all_strategies(settings: KindSettings | None = None) -> list[Strategy]:
     """One fresh strategy object per served kind, in registry order."""
     classes: list[type[Strategy]] = [
         *core.STRATEGIES,
@@ -15,4 +15,4 @@ def all_strategies() -> list[Strategy]:
         *batch.STRATEGIES,
         *policy.STRATEGIES,
     ]
-    return [cls() for cls in classes]
+    return [cls(settings) for cls in classes]

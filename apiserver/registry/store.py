@@ -411,10 +411,10 @@ class ResourceStore:
             self._keep_system_metadata(new, old)
             # The main resource keeps status, /status keeps the rest; internal writers
             # (the binding subresource) set both and answer for it themselves.
-            if subresource == "status":
-                self.strategy.prepare_for_status_update(new, old)
-            elif subresource is None:
+            if subresource is None:
                 self.strategy.prepare_for_update(new, old)
+            elif subresource != "binding":
+                self.strategy.prepare_for_subresource_update(subresource, new, old)
             self.strategy.default(new)
             errs = self.strategy.validate(new)
             if subresource == "status":
@@ -430,7 +430,7 @@ class ResourceStore:
             if opts.dry_run:
                 return WriteResult(obj=stamp(wire, kv.mod_revision))
             try:
-                if _finalized(new):
+                if _finalized(new) and not self.strategy.deletion_blocked(new):
                     revision = await self._storage.delete(
                         key, kv.mod_revision, self.strategy.companions_for_delete(old)
                     )
@@ -550,20 +550,22 @@ class ResourceStore:
         elif policy == "Background":
             finalizers = [f for f in finalizers if f not in ("orphan", "foregroundDeletion")]
         grace = self.strategy.delete_grace_seconds(obj, opts.grace_period_seconds)
+        blocked = self.strategy.deletion_blocked(obj)
         current_time = now()
         if meta.deletion_timestamp is not None:
             # Already terminating: a delete may only shorten the remaining grace period.
             remaining = meta.deletion_grace_period_seconds or 0
             if grace >= remaining and grace != 0:
                 return obj
-            if grace == 0 and not meta.finalizers:
+            if grace == 0 and not meta.finalizers and not blocked:
                 return None
             if grace < remaining:
                 meta.deletion_timestamp = current_time + timedelta(seconds=grace)
                 meta.deletion_grace_period_seconds = grace
             return obj
-        if not finalizers and grace == 0:
+        if not finalizers and grace == 0 and not blocked:
             return None
+        self.strategy.prepare_for_delete(obj)
         meta.finalizers = finalizers
         meta.deletion_timestamp = current_time + timedelta(seconds=grace)
         meta.deletion_grace_period_seconds = grace

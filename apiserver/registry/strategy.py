@@ -34,6 +34,14 @@ class Column:
 
 
 @dataclass(frozen=True)
+class KindSettings:
+    """Server flags some kinds need (``--service-cluster-ip-range`` and the like)."""
+
+    service_cluster_ip_range: str = "10.96.0.0/12"
+    service_node_port_range: tuple[int, int] = (30000, 32767)
+
+
+@dataclass(frozen=True)
 class StoreContext:
     """What async hooks may use: the storage (for allocations) and its key prefix."""
 
@@ -43,6 +51,10 @@ class StoreContext:
 
 class Strategy:
     resource: ClassVar[ResourceType]
+
+    def __init__(self, settings: KindSettings | None = None) -> None:
+        self.settings = settings or KindSettings()
+
     status_subresource: ClassVar[bool] = True
     """Whether the kind has ``status`` that the main resource ignores and /status sets."""
     generation: ClassVar[bool] = False
@@ -94,6 +106,25 @@ class Strategy:
                 setattr(new, name, getattr(old, name))
         new.metadata = old.metadata.model_copy(deep=True)
         new.status = status
+
+    def prepare_for_subresource_update(self, subresource: str, new: Any, old: Any) -> None:
+        """Keep what a write through ``subresource`` may not change.
+
+        ``status`` changes status only; other subresources (``finalize`` on namespaces)
+        are handled by the kinds that declare them.
+        """
+        if subresource == "status":
+            self.prepare_for_status_update(new, old)
+        else:
+            raise NotImplementedError(f"{self.resource.plural}/{subresource}")
+
+    def deletion_blocked(self, obj: Any) -> bool:
+        """Whether something beyond ``metadata.finalizers`` keeps a deleted object alive
+        (a namespace's ``spec.finalizers``)."""
+        return False
+
+    def prepare_for_delete(self, obj: Any) -> None:
+        """Change a object being marked for deletion (a namespace becomes Terminating)."""
 
     def default(self, obj: Any) -> None:
         """Fill Kubernetes' defaults in place."""
