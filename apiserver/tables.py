@@ -23,7 +23,8 @@ _NAME_COLUMN = {
 
 
 def column_definitions(strategy: Strategy) -> list[dict[str, Any]]:
-    cols = [_NAME_COLUMN]
+    # Events print their name last (as a wide column), so their strategy leaves it out.
+    cols = [_NAME_COLUMN] if strategy.name_column else []
     for c in strategy.columns:
         cols.append(
             {
@@ -58,9 +59,8 @@ def table(
     rows = []
     for obj in objects:
         typed = model.model_validate(obj)
-        row: dict[str, Any] = {
-            "cells": [obj.get("metadata", {}).get("name", ""), *strategy.row(typed)]
-        }
+        name = [obj.get("metadata", {}).get("name", "")] if strategy.name_column else []
+        row: dict[str, Any] = {"cells": [*name, *strategy.row(typed)]}
         if include_object == "Object":
             row["object"] = obj
         elif include_object != "None":

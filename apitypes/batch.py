@@ -38,6 +38,13 @@ def _set_list() -> Any:
 # --- failure and success policies --------------------------------------------------------
 
 
+# Labels Kubernetes puts on a Job's pod template and selects its pods by.
+CONTROLLER_UID_LABEL = "batch.kubernetes.io/controller-uid"
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+LEGACY_CONTROLLER_UID_LABEL = "controller-uid"
+LEGACY_JOB_NAME_LABEL = "job-name"
+
+
 class PodFailurePolicyOnExitCodesRequirement(KubeModel):
     """Matches a failed pod by its containers' exit codes (``In`` / ``NotIn`` ``values``)."""
 

@@ -6,6 +6,7 @@ counterpart does; ``up``/``down``/``status`` manage a whole local cluster.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -97,6 +98,57 @@ def apiserver_cmd(
             log_level=log_level,
         ),
     )
+
+
+DataDir = Annotated[
+    Path,
+    typer.Option(help="Where the cluster keeps its state, logs and pid files."),
+]
+
+
+@app.command("up")
+def up_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
+    """Start a local cluster in the background (again: changes nothing).
+
+    Example: navarch up
+    """
+    from cli.localcluster import LocalCluster
+
+    cluster = LocalCluster(data_dir.expanduser())
+    try:
+        cluster.up(echo=typer.echo)
+    except (RuntimeError, FileNotFoundError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    typer.echo(f"try: kubectl --server {cluster.apiserver_url} get namespaces")
+
+
+@app.command("down")
+def down_cmd(
+    data_dir: DataDir = Path("~/.navarch"),
+    purge: Annotated[bool, typer.Option(help="Also remove the cluster's state.")] = False,
+) -> None:
+    """Stop the local cluster; its state stays unless --purge.
+
+    Example: navarch down --purge
+    """
+    from cli.localcluster import LocalCluster
+
+    LocalCluster(data_dir.expanduser()).down(echo=typer.echo, purge=purge)
+
+
+@app.command("status")
+def status_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
+    """Show each component of the local cluster, running or not, with pid and log.
+
+    Example: navarch status
+    """
+    from cli.localcluster import LocalCluster
+
+    cluster = LocalCluster(data_dir.expanduser())
+    for name, pid, log in cluster.status():
+        state = f"running (pid {pid})" if pid else "stopped"
+        typer.echo(f"{name:<12} {state:<22} {log}")
 
 
 def main() -> None:

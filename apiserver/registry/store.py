@@ -49,6 +49,8 @@ _GENERATE_NAME_ATTEMPTS = 8
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _FRESHNESS_TIMEOUT = 3.0
 _MAX_UPDATE_ATTEMPTS = 64
+# Tries of a create whose allocations (companion keys) another apiserver took first.
+_ALLOCATION_ATTEMPTS = 4
 
 
 @dataclass
@@ -224,17 +226,30 @@ class ResourceStore:
         if self.resource.namespaced:
             await self._check_namespace(obj.metadata.namespace)
         attempts = _GENERATE_NAME_ATTEMPTS if generated else 1
-        for attempt in range(attempts):
+        # The companions hook fills in what it allocates; a retry starts from this copy.
+        pristine = obj.model_copy(deep=True)
+        allocation_retries = _ALLOCATION_ATTEMPTS - 1
+        attempt = 0
+        while attempt < attempts:
+            self.strategy.canonicalize(obj)
+            companions = await self.strategy.companions_for_create(obj, self._ctx)
             wire = self._untyped(obj)
             if opts.dry_run:
                 return WriteResult(obj=stamp(wire, 0) | {}, warnings=warnings, created=True)
-            companions = await self.strategy.companions_for_create(obj, self._ctx)
             try:
                 revision = await self._storage.create(
                     self.key(obj.metadata.namespace, obj.metadata.name), encode(wire), companions
                 )
             except KeyExistsError as err:
+                if not err.key.startswith(self.prefix) and allocation_retries > 0:
+                    # Another apiserver took an allocation between our read and write.
+                    allocation_retries -= 1
+                    name = obj.metadata.name
+                    obj = pristine.model_copy(deep=True)
+                    obj.metadata.name = name
+                    continue
                 if generated and err.key.startswith(self.prefix) and attempt + 1 < attempts:
+                    attempt += 1
                     obj.metadata.name = obj.metadata.generate_name + _random_suffix()
                     continue
                 if not err.key.startswith(self.prefix):
@@ -397,6 +412,7 @@ class ResourceStore:
         body_for_create: dict[str, Any] | None = None,
     ) -> WriteResult:
         key = self.key(namespace, name)
+        allocation_retries = _ALLOCATION_ATTEMPTS - 1
         for _ in range(_MAX_UPDATE_ATTEMPTS):
             kv = await self._read(key)
             if kv is None:
@@ -422,6 +438,9 @@ class ResourceStore:
             elif subresource is None:
                 errs += self.strategy.validate_update(new, old)
             self._raise_invalid(new, errs)
+            self.strategy.canonicalize(new)
+            # May fill in allocations, so it runs before the object is serialised.
+            companions = await self.strategy.companions_for_update(new, old, self._ctx)
             wire = self._untyped(new)
             if self.strategy.generation and _spec_changed(wire, current):
                 wire["metadata"]["generation"] = (old.metadata.generation or 0) + 1
@@ -432,10 +451,9 @@ class ResourceStore:
             try:
                 if _finalized(new) and not self.strategy.deletion_blocked(new):
                     revision = await self._storage.delete(
-                        key, kv.mod_revision, self.strategy.companions_for_delete(old)
+                        key, kv.mod_revision, self.strategy.companions_for_delete(old, self._ctx)
                     )
                     return WriteResult(obj=stamp(wire, revision))
-                companions = await self.strategy.companions_for_update(new, old, self._ctx)
                 revision = await self._storage.update(
                     key, encode(wire), kv.mod_revision, companions
                 )
@@ -444,6 +462,10 @@ class ResourceStore:
             except KeyNotFoundError as err:
                 raise self._not_found(name) from err
             except KeyExistsError as err:
+                if allocation_retries > 0:
+                    # Another apiserver took an allocation first: redo the update afresh.
+                    allocation_retries -= 1
+                    continue
                 raise errors.conflict(
                     self.resource.plural,
                     name,
@@ -513,7 +535,7 @@ class ResourceStore:
                     if opts.dry_run:
                         return DeleteResult(obj=current, deleted=True)
                     revision = await self._storage.delete(
-                        key, kv.mod_revision, self.strategy.companions_for_delete(obj)
+                        key, kv.mod_revision, self.strategy.companions_for_delete(obj, self._ctx)
                     )
                     return DeleteResult(obj=stamp(current, revision), deleted=True)
                 wire = self._untyped(marked)

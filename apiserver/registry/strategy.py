@@ -66,6 +66,9 @@ class Strategy:
     selectable_fields: ClassVar[tuple[str, ...]] = ()
     """Field-selector fields beyond ``metadata.name`` and ``metadata.namespace``."""
     columns: ClassVar[tuple[Column, ...]] = (Column("Age", "string", "age"),)
+    name_column: ClassVar[bool] = True
+    """Whether the Table starts with a NAME column. Events print theirs last (as a wide
+    column in ``columns``), so for them the row holds every cell itself."""
 
     # --- selectors -----------------------------------------------------------------
 
@@ -129,6 +132,10 @@ class Strategy:
     def default(self, obj: Any) -> None:
         """Fill Kubernetes' defaults in place."""
 
+    def canonicalize(self, obj: Any) -> None:
+        """Normalise a valid object just before it is stored (after name generation and
+        validation, on create and update): a namespace's name label."""
+
     def validate(self, obj: Any) -> list[FieldError]:
         """Errors in a whole new object, metadata included."""
         return self.validate_metadata(obj)
@@ -155,12 +162,18 @@ class Strategy:
     # --- companion keys (allocations written atomically with the object) ------------
 
     async def companions_for_create(self, obj: Any, ctx: StoreContext) -> Companions:
+        """Keys to create with a new object. Runs after validation and before the object
+        is serialised, so it may fill in what it allocates (a Service's clusterIP); if a
+        key turns out taken, the store retries the create with a fresh copy."""
         return NO_COMPANIONS
 
     async def companions_for_update(self, new: Any, old: Any, ctx: StoreContext) -> Companions:
+        """Keys to create and delete with an update; may fill in ``new`` like
+        ``companions_for_create``. A taken key makes the store retry the update."""
         return NO_COMPANIONS
 
-    def companions_for_delete(self, obj: Any) -> Companions:
+    def companions_for_delete(self, obj: Any, ctx: StoreContext | None = None) -> Companions:
+        """Keys to delete with the object (its allocations)."""
         return NO_COMPANIONS
 
     # --- printing ---------------------------------------------------------------------

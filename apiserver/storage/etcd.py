@@ -20,6 +20,7 @@ import grpc
 import grpc.aio
 from aetcd import rpc
 
+from apiserver.metrics import ETCD_WATCHES
 from apiserver.storage.interface import (
     NO_COMPANIONS,
     CompactedError,
@@ -281,6 +282,7 @@ class EtcdWatch:
         self._requests.put_nowait(rpc.WatchRequest(create_request=create))
         self._call = stub.Watch(self._request_iter())
         self._closed = False
+        ETCD_WATCHES.inc()
 
     async def _request_iter(self) -> AsyncIterator[Any]:
         while True:
@@ -295,6 +297,7 @@ class EtcdWatch:
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            ETCD_WATCHES.dec()
             self._requests.put_nowait(None)
             self._call.cancel()
 

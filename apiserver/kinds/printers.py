@@ -1,0 +1,66 @@
+"""Small pieces of ``kubectl get`` output shared by the kinds' table rows.
+
+Each function renders one cell the way Kubernetes' server-side printers do
+(``pkg/printers/internalversion``), so that every kind words the same thing alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from apiserver.registry.strategy import age
+from apitypes.core import Container
+
+NONE = "<none>"
+UNKNOWN = "<unknown>"
+
+AGE_DESCRIPTION = (
+    "CreationTimestamp is a timestamp representing the server time when this object was created."
+)
+
+
+def format_labels(labels: Mapping[str, str] | None) -> str:
+    """``k=v`` pairs sorted by key and joined by commas; ``<none>`` when empty
+    (``labels.FormatLabels``)."""
+    if not labels:
+        return NONE
+    return ",".join(f"{key}={labels[key]}" for key in sorted(labels))
+
+
+def join_host_port(host: str, port: int) -> str:
+    """``host:port``, with IPv6 hosts in brackets (``net.JoinHostPort``)."""
+    if ":" in host:
+        return f"[{host}]:{port}"
+    return f"{host}:{port}"
+
+
+def layout_container_cells(containers: Iterable[Container]) -> tuple[str, str]:
+    """The CONTAINERS and IMAGES cells of a workload: names and images, comma-joined."""
+    listed = list(containers)
+    return (
+        ",".join(container.name for container in listed),
+        ",".join(container.image or "" for container in listed),
+    )
+
+
+def since(moment: datetime | None) -> str:
+    """How long ago ``moment`` was, as ``kubectl`` prints ages (``<unknown>`` if unset)."""
+    return age(moment)
+
+
+def or_none(text: str | None) -> str:
+    """``text``, or ``<none>`` when it is empty."""
+    return text or NONE
+
+
+__all__ = [
+    "AGE_DESCRIPTION",
+    "NONE",
+    "UNKNOWN",
+    "format_labels",
+    "join_host_port",
+    "layout_container_cells",
+    "or_none",
+    "since",
+]

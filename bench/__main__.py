@@ -1,0 +1,22 @@
+"""``python -m bench [NAME...]``: run the benchmarks (all by default)."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import apiserver
+
+BENCHMARKS = {"apiserver": apiserver.run}
+
+
+def main(argv: list[str]) -> None:
+    names = argv or list(BENCHMARKS)
+    for name in names:
+        if name not in BENCHMARKS:
+            raise SystemExit(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+        print(f"== {name}", flush=True)
+        BENCHMARKS[name]()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,246 @@
+"""API write throughput and latency against raw etcd, and watch fan-out.
+
+All in one run, on the same machine: the floor is a raw etcd put of the same bytes
+from the same kind of client (asyncio, one connection, N concurrent requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+from aetcd import rpc
+
+from apiserver.storage.etcd import EtcdConfig, EtcdStorage
+from bench.common import Latencies, control_plane, write_section
+
+CONCURRENCY = (1, 16, 64)
+OBJECTS_PER_LEVEL = {1: 400, 16: 2000, 64: 3000}
+
+
+def pod(name: str, namespace: str = "default") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": "bench", "tier": "x"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "main",
+                    "image": "registry.local/bench:1",
+                    "ports": [{"containerPort": 8080}],
+                    "env": [{"name": "MODE", "value": "bench"}],
+                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+                }
+            ]
+        },
+    }
+
+
+@dataclass
+class Run:
+    ops: int
+    seconds: float
+    latencies: Latencies
+
+    @property
+    def rate(self) -> float:
+        return self.ops / self.seconds
+
+
+async def _closed_loop(concurrency: int, ops: int, one: Any) -> Run:
+    samples: list[float] = []
+    counter = iter(range(ops))
+
+    async def worker() -> None:
+        for i in counter:
+            t0 = time.perf_counter()
+            await one(i)
+            samples.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Run(ops, time.perf_counter() - start, Latencies(samples))
+
+
+async def raw_etcd(etcd_url: str, concurrency: int, ops: int) -> Run:
+    storage = EtcdStorage(EtcdConfig(servers=[etcd_url]))
+    prefix = f"/bench/{uuid.uuid4().hex}/"
+    bodies = [orjson.dumps(pod(f"p{i}")) for i in range(ops)]
+
+    async def one(i: int) -> None:
+        req = rpc.PutRequest(key=f"{prefix}p{i}".encode(), value=bodies[i])
+        await storage._call("Put", req)
+
+    await storage.current_revision()  # open the channel outside the timed part
+    try:
+        return await _closed_loop(concurrency, ops, one)
+    finally:
+        await storage.close()
+
+
+async def api_writes(url: str, concurrency: int, ops: int) -> tuple[Run, Run]:
+    ns = f"bench-{uuid.uuid4().hex[:8]}"
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+        await client.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
+        base = f"/api/v1/namespaces/{ns}/pods"
+        created: dict[int, dict[str, Any]] = {}
+
+        async def create(i: int) -> None:
+            resp = await client.post(
+                base,
+                content=orjson.dumps(pod(f"p{i}", ns)),
+                headers={"Content-Type": "application/json"},
+            )
+            if resp.status_code != 201:
+                raise RuntimeError(resp.text)
+            created[i] = resp.json()
+
+        async def update(i: int) -> None:
+            obj = created[i]
+            obj["metadata"]["labels"]["tier"] = "y"
+            resp = await client.put(
+                f"{base}/p{i}",
+                content=orjson.dumps(obj),
+                headers={"Content-Type": "application/json"},
+            )
+            if resp.status_code != 200:
+                raise RuntimeError(resp.text)
+
+        return await _closed_loop(concurrency, ops, create), await _closed_loop(
+            concurrency, ops, update
+        )
+
+
+async def paced_creates(url: str, rate: float, seconds: float) -> Latencies:
+    """Creates issued at a fixed rate (open loop): the latency a steady client sees."""
+    ns = f"paced-{uuid.uuid4().hex[:8]}"
+    samples: list[float] = []
+    async with httpx.AsyncClient(
+        base_url=url, timeout=60, limits=httpx.Limits(max_connections=200)
+    ) as client:
+        await client.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
+        base = f"/api/v1/namespaces/{ns}/pods"
+
+        async def one(i: int) -> None:
+            t0 = time.perf_counter()
+            resp = await client.post(
+                base,
+                content=orjson.dumps(pod(f"p{i}", ns)),
+                headers={"Content-Type": "application/json"},
+            )
+            samples.append(time.perf_counter() - t0)
+            if resp.status_code != 201:
+                raise RuntimeError(resp.text)
+
+        # Warm the connection pool so that connection set-up is not measured.
+        await asyncio.gather(*(client.get("/healthz") for _ in range(20)))
+        tasks = []
+        start = time.perf_counter()
+        total = int(rate * seconds)
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    return Latencies(samples)
+
+
+async def fan_out(url: str, watchers: int, objects: int) -> tuple[float, float, int]:
+    """(seconds to write, seconds until every watcher has every event, events missing)."""
+    ns = f"fan-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(
+        base_url=url,
+        timeout=httpx.Timeout(60, read=None),
+        limits=httpx.Limits(max_connections=watchers + 32),
+    ) as client:
+        created = await client.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
+        base = f"/api/v1/namespaces/{ns}/configmaps"
+        rv = (await client.get(base)).json()["metadata"]["resourceVersion"]
+        counts = [0] * watchers
+        done = [asyncio.Event() for _ in range(watchers)]
+        opened = [asyncio.Event() for _ in range(watchers)]
+        finished_at = [0.0] * watchers
+
+        async def watch(i: int) -> None:
+            params = {"watch": "true", "resourceVersion": rv}
+            async with client.stream("GET", base, params=params) as resp:
+                opened[i].set()
+                async for line in resp.aiter_lines():
+                    if '"ADDED"' in line[:20]:
+                        counts[i] += 1
+                        if counts[i] == objects:
+                            finished_at[i] = time.perf_counter()
+                            done[i].set()
+                            return
+
+        tasks = [asyncio.create_task(watch(i)) for i in range(watchers)]
+        await asyncio.gather(*(e.wait() for e in opened))
+        assert created.status_code == 201
+
+        async def write(i: int) -> None:
+            await client.post(base, json={"metadata": {"name": f"c{i}"}, "data": {"i": str(i)}})
+
+        start = time.perf_counter()
+        it = iter(range(objects))
+
+        async def writer() -> None:
+            for i in it:
+                await write(i)
+
+        await asyncio.gather(*(writer() for _ in range(16)))
+        wrote = time.perf_counter() - start
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in done)), 120)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        missing = sum(objects - c for c in counts)
+        last = max(finished_at) if all(finished_at) else float("nan")
+        return wrote, last - start, missing
+
+
+def run() -> str:
+    lines = []
+    with control_plane() as (etcd, api):
+        url = api.url
+        lines.append(
+            "| clients | raw etcd put/s | API create/s | create/etcd | API update/s "
+            "| update/etcd | create p50 / p99 ms | update p50 / p99 ms |"
+        )
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for c in CONCURRENCY:
+            n = OBJECTS_PER_LEVEL[c]
+            floor = asyncio.run(raw_etcd(etcd.url, c, n))
+            create, update = asyncio.run(api_writes(url, c, n))
+            lines.append(
+                f"| {c} | {floor.rate:,.0f} | {create.rate:,.0f} | {create.rate / floor.rate:.0%} "
+                f"| {update.rate:,.0f} | {update.rate / floor.rate:.0%} "
+                f"| {create.latencies.p50_ms:.1f} / {create.latencies.p99_ms:.1f} "
+                f"| {update.latencies.p50_ms:.1f} / {update.latencies.p99_ms:.1f} |"
+            )
+            print(lines[-1], flush=True)
+        paced = asyncio.run(paced_creates(url, 200, 10))
+        floor_paced = asyncio.run(raw_etcd(etcd.url, 1, 400))
+        wrote, fanned, missing = asyncio.run(fan_out(url, 100, 1000))
+    body = "\n".join(lines)
+    body += (
+        f"\n\nPaced creates at 200/s for 10 s: p50 {paced.p50_ms:.1f} ms, "
+        f"p99 {paced.p99_ms:.1f} ms (target p99 < 25 ms); a raw etcd put at one client "
+        f"takes p50 {floor_paced.latencies.p50_ms:.2f} ms, p99 {floor_paced.latencies.p99_ms:.2f} ms "
+        f"(ratio of p99s {paced.p99_ms / floor_paced.latencies.p99_ms:.1f}x)."
+        f"\n\nWatch fan-out: 100 watchers on one resource while 1,000 objects are written "
+        f"(16 writers): writes took {wrote:.2f} s, every watcher had all 1,000 events after "
+        f"{fanned:.2f} s ({fanned / wrote:.2f}x the write time); events missing: {missing}."
+    )
+    write_section("apiserver: writes and watch fan-out (issue 2)", body)
+    print(body)
+    return body

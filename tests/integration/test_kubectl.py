@@ -1,0 +1,195 @@
+"""The real kubectl against a real navarch apiserver (skipped where kubectl is absent)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.support.processes import ApiServerProcess
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.kubectl,
+    pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed"),
+]
+
+Kubectl = Callable[..., subprocess.CompletedProcess[str]]
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.25
+        ports:
+        - containerPort: 80
+      - name: side
+        image: busybox:1
+"""
+
+SETTINGS = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {mode: fast}
+"""
+
+
+@pytest.fixture
+def kubectl(apiserver: ApiServerProcess, namespace: str, tmp_path: Path) -> Kubectl:
+    base = [
+        "kubectl",
+        "--server", apiserver.url,
+        "--cache-dir", str(tmp_path / "cache"),
+        "-n", namespace,
+    ]  # fmt: skip
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-kubeconfig")}
+
+    def run(
+        *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [*base, *args],
+            check=False,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    run.base = base  # type: ignore[attr-defined]
+    run.env = env  # type: ignore[attr-defined]
+    return run
+
+
+def test_get_tables_and_yaml(kubectl: Kubectl) -> None:
+    out = kubectl("get", "namespaces").stdout.splitlines()
+    assert out[0].split() == ["NAME", "STATUS", "AGE"]
+    assert any(line.split()[:2] == ["default", "Active"] for line in out[1:])
+    kubectl("apply", "-f", "-", stdin=SETTINGS)
+    listed = kubectl("get", "cm").stdout.splitlines()
+    assert listed[0].split() == ["NAME", "DATA", "AGE"]
+    assert listed[1].split()[:2] == ["settings", "1"]
+    doc = yaml.safe_load(kubectl("get", "cm", "settings", "-o", "yaml").stdout)
+    assert doc["kind"] == "ConfigMap" and doc["data"] == {"mode": "fast"}
+    missing = kubectl("get", "cm", "nope", check=False)
+    assert missing.returncode != 0
+    assert 'configmaps "nope" not found' in missing.stderr
+
+
+def test_apply_twice_then_changed_manifest_merges(
+    kubectl: Kubectl, apiserver: ApiServerProcess, namespace: str
+) -> None:
+    first = kubectl("apply", "-f", "-", stdin=DEPLOYMENT)
+    assert first.stdout.strip() == "deployment.apps/web created"
+    second = kubectl("apply", "-f", "-", stdin=DEPLOYMENT)
+    assert second.stdout.strip() == "deployment.apps/web unchanged"
+
+    # Someone else adds an annotation and an env var to the sidecar; apply must keep them.
+    patch = (
+        '{"metadata":{"annotations":{"team":"blue"}},"spec":{"template":{"spec":'
+        '{"containers":[{"name":"side","env":[{"name":"MODE","value":"x"}]}]}}}}'
+    )
+    kubectl("patch", "deployment", "web", "-p", patch)
+
+    changed = DEPLOYMENT.replace("nginx:1.25", "nginx:1.26").replace("replicas: 2", "replicas: 3")
+    third = kubectl("apply", "-f", "-", stdin=changed)
+    assert third.stdout.strip() == "deployment.apps/web configured"
+    live = httpx.get(f"{apiserver.url}/apis/apps/v1/namespaces/{namespace}/deployments/web").json()
+    containers = {c["name"]: c for c in live["spec"]["template"]["spec"]["containers"]}
+    assert containers["web"]["image"] == "nginx:1.26"
+    assert containers["web"]["ports"][0]["containerPort"] == 80
+    assert containers["side"]["env"] == [{"name": "MODE", "value": "x"}]
+    assert live["metadata"]["annotations"]["team"] == "blue"
+    assert live["spec"]["replicas"] == 3
+
+    # A container removed from the manifest is removed from the object.
+    without_side = changed.split("      - name: side")[0]
+    kubectl("apply", "-f", "-", stdin=without_side)
+    live = httpx.get(f"{apiserver.url}/apis/apps/v1/namespaces/{namespace}/deployments/web").json()
+    assert [c["name"] for c in live["spec"]["template"]["spec"]["containers"]] == ["web"]
+
+
+def test_patch_scale_delete(kubectl: Kubectl, apiserver: ApiServerProcess, namespace: str) -> None:
+    kubectl("apply", "-f", "-", stdin=DEPLOYMENT)
+    assert "scaled" in kubectl("scale", "deployment", "web", "--replicas=5").stdout
+    url = f"{apiserver.url}/apis/apps/v1/namespaces/{namespace}/deployments/web"
+    assert httpx.get(url).json()["spec"]["replicas"] == 5
+    kubectl("patch", "deployment", "web", "--type=merge", "-p", '{"spec":{"paused":true}}')
+    assert httpx.get(url).json()["spec"]["paused"] is True
+    kubectl(
+        "patch", "deployment", "web", "--type=json",
+        "-p", '[{"op":"replace","path":"/spec/replicas","value":1}]',
+    )  # fmt: skip
+    assert httpx.get(url).json()["spec"]["replicas"] == 1
+    out = kubectl("get", "deployment", "web").stdout.splitlines()
+    assert out[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert "deleted" in kubectl("delete", "deployment", "web").stdout
+    assert httpx.get(url).status_code == 404
+
+
+def test_get_watch_prints_new_objects(kubectl: Kubectl, apiserver: ApiServerProcess, namespace: str) -> None:
+    url = f"{apiserver.url}/api/v1/namespaces/{namespace}/configmaps"
+    httpx.post(url, json={"metadata": {"name": "listed"}})
+    proc = subprocess.Popen(
+        [*kubectl.base, "get", "configmaps", "-w"],  # type: ignore[attr-defined]
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=kubectl.env,  # type: ignore[attr-defined]
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        # The list part: a header, then the existing object.
+        assert lines.get(timeout=30).split() == ["NAME", "DATA", "AGE"]
+        assert lines.get(timeout=30).split()[0] == "listed"
+        # The watch part: an object created afterwards shows up.
+        httpx.post(url, json={"metadata": {"name": "watched"}, "data": {"a": "1"}})
+        line = lines.get(timeout=30)
+        assert line.split()[:2] == ["watched", "1"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def tmp_manifest(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "deploy.yaml"
+    path.write_text(DEPLOYMENT)
+    yield path
+
+
+def test_apply_from_file_and_delete_by_file(kubectl: Kubectl, tmp_manifest: Path) -> None:
+    assert "created" in kubectl("apply", "-f", str(tmp_manifest)).stdout
+    assert "deleted" in kubectl("delete", "-f", str(tmp_manifest)).stdout
