@@ -152,7 +152,9 @@ def test_patch_scale_delete(kubectl: Kubectl, apiserver: ApiServerProcess, names
     assert httpx.get(url).status_code == 404
 
 
-def test_get_watch_prints_new_objects(kubectl: Kubectl, apiserver: ApiServerProcess, namespace: str) -> None:
+def test_get_watch_prints_new_objects(
+    kubectl: Kubectl, apiserver: ApiServerProcess, namespace: str
+) -> None:
     url = f"{apiserver.url}/api/v1/namespaces/{namespace}/configmaps"
     httpx.post(url, json={"metadata": {"name": "listed"}})
     proc = subprocess.Popen(
