@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import os
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -17,6 +21,7 @@ class ServeOptions:
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
     log_level: str = "info"
+    workers: int = 1
 
 
 def serve(config: ServerConfig, opts: ServeOptions) -> None:
@@ -27,9 +32,18 @@ def serve(config: ServerConfig, opts: ServeOptions) -> None:
     )
     if not config.advertise_address or config.advertise_address == "127.0.0.1:6443":
         config.advertise_address = f"{opts.bind_address}:{opts.port}"
-    app = build_app(ApiServer(config))
+    if opts.workers > 1:
+        # Several processes share the port (SO_REUSEPORT through uvicorn's supervisor);
+        # each is a whole apiserver with its own watch caches, correct together because
+        # every version comes from etcd, as when Kubernetes runs several apiservers.
+        os.environ[_CONFIG_ENV] = json.dumps(dataclasses.asdict(config))
+        target: Any = "apiserver.main:app_from_environment"
+    else:
+        target = build_app(ApiServer(config))
     uvicorn.run(
-        app,
+        target,
+        factory=opts.workers > 1,
+        workers=opts.workers if opts.workers > 1 else None,
         host=opts.bind_address,
         port=opts.port,
         ssl_certfile=opts.tls_cert_file,
@@ -41,3 +55,13 @@ def serve(config: ServerConfig, opts: ServeOptions) -> None:
         timeout_keep_alive=120,
         lifespan="on",
     )
+
+
+_CONFIG_ENV = "NAVARCH_APISERVER_CONFIG"
+
+
+def app_from_environment() -> Any:
+    """The app of one worker process, configured by its parent (``--workers``)."""
+    raw = json.loads(os.environ[_CONFIG_ENV])
+    raw["service_node_port_range"] = tuple(raw["service_node_port_range"])
+    return build_app(ApiServer(ServerConfig(**raw)))

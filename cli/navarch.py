@@ -62,6 +62,9 @@ def apiserver_cmd(
         str | None, typer.Option(help="Key of --tls-cert-file.")
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    workers: Annotated[
+        int, typer.Option(help="Server processes sharing the port (each a whole apiserver).")
+    ] = 1,
 ) -> None:
     """Serve the Kubernetes API over etcd.
 
@@ -96,6 +99,7 @@ def apiserver_cmd(
             tls_cert_file=tls_cert_file,
             tls_private_key_file=tls_private_key_file,
             log_level=log_level,
+            workers=workers,
         ),
     )
 

@@ -1255,6 +1255,7 @@ class ServiceStrategy(CoreStrategy):
     ``settings.service_node_port_range``, each held by a companion key."""
 
     resource = _r("services")
+    allocates = True
     return_deleted_object = True
     columns = (
         Column("Type", description="Type determines how the Service is exposed."),

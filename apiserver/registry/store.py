@@ -226,8 +226,9 @@ class ResourceStore:
         if self.resource.namespaced:
             await self._check_namespace(obj.metadata.namespace)
         attempts = _GENERATE_NAME_ATTEMPTS if generated else 1
-        # The companions hook fills in what it allocates; a retry starts from this copy.
-        pristine = obj.model_copy(deep=True)
+        # The companions hook fills in what it allocates; a retry starts from this copy
+        # (taken only for kinds that allocate: copying costs as much as validating).
+        pristine = self._untyped(obj) if self.strategy.allocates else None
         allocation_retries = _ALLOCATION_ATTEMPTS - 1
         attempt = 0
         while attempt < attempts:
@@ -241,11 +242,15 @@ class ResourceStore:
                     self.key(obj.metadata.namespace, obj.metadata.name), encode(wire), companions
                 )
             except KeyExistsError as err:
-                if not err.key.startswith(self.prefix) and allocation_retries > 0:
+                if (
+                    not err.key.startswith(self.prefix)
+                    and allocation_retries > 0
+                    and pristine is not None
+                ):
                     # Another apiserver took an allocation between our read and write.
                     allocation_retries -= 1
                     name = obj.metadata.name
-                    obj = pristine.model_copy(deep=True)
+                    obj = self.typed(pristine)
                     obj.metadata.name = name
                     continue
                 if generated and err.key.startswith(self.prefix) and attempt + 1 < attempts:
@@ -342,7 +347,6 @@ class ResourceStore:
                     "on the request"
                 )
             meta["namespace"] = namespace
-        self.typed(body)  # type errors answer 422 before anything is read
         precondition = meta.get("resourceVersion") or None
 
         def transform(current: dict[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,8 @@ class Strategy:
     """Whether ``metadata.generation`` counts spec changes."""
     allow_unconditional_update: ClassVar[bool] = True
     allow_create_on_update: ClassVar[bool] = False
+    allocates: ClassVar[bool] = False
+    """Whether ``companions_for_create`` allocates (ClusterIPs, NodePorts) into the object."""
     return_deleted_object: ClassVar[bool] = False
     """Whether DELETE answers with the deleted object rather than a success Status."""
     selectable_fields: ClassVar[tuple[str, ...]] = ()
