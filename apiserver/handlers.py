@@ -260,7 +260,7 @@ class ResourceHandler:
         if target.form == "Table":
             body = tables.table(
                 route.store.strategy,
-                result.items,
+                [orjson.loads(raw) for raw in result.items],
                 version=target.version,
                 include_object=params.get("includeObject", "Metadata"),
                 list_meta=list_meta,
@@ -270,15 +270,22 @@ class ResourceHandler:
                 "kind": "PartialObjectMetadataList",
                 "apiVersion": f"meta.k8s.io/{target.version}",
                 "metadata": list_meta,
-                "items": [tables.partial_metadata(o, target.version) for o in result.items],
+                "items": [
+                    tables.partial_metadata(orjson.loads(raw), target.version)
+                    for raw in result.items
+                ],
             }
         else:
-            body = {
-                "kind": resource.list_kind,
-                "apiVersion": resource.api_version,
-                "metadata": list_meta,
-                "items": result.items,
-            }
+            # Objects are spliced in as stored JSON: no parse, no re-serialisation.
+            head = orjson.dumps(
+                {
+                    "kind": resource.list_kind,
+                    "apiVersion": resource.api_version,
+                    "metadata": list_meta,
+                }
+            )
+            raw_body = head[:-1] + b',"items":[' + b",".join(result.items) + b"]}"
+            return Response(raw_body, media_type="application/json")
         return JSONResponse(body)
 
     async def _watch(self, request: Request, route: Route) -> Response:
@@ -501,7 +508,7 @@ class ResourceHandler:
                 if err.code != 404:
                     raise
 
-        await asyncio.gather(*(one(o) for o in listed.items))
+        await asyncio.gather(*(one(orjson.loads(raw)) for raw in listed.items))
         resource = route.store.resource
         return JSONResponse(
             {

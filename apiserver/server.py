@@ -103,7 +103,7 @@ class ApiServer:
                     return None
                 raise
         else:
-            obj = cached.obj
+            obj = cached.obj()
         if obj["metadata"].get("deletionTimestamp"):
             return "Terminating"
         return str((obj.get("status") or {}).get("phase") or "Active")

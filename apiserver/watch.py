@@ -30,6 +30,7 @@ from apiserver.watchcache import (
     CursorExpiredError,
     Predicate,
     deliver_as,
+    event_line,
 )
 
 log = logging.getLogger(__name__)
@@ -69,30 +70,33 @@ class WatchStream:
             "apiVersion": store.resource.api_version,
         }
 
-    def _encode(self, event_type: str, obj: dict[str, Any], event: CacheEvent | None) -> bytes:
+    def _encode(self, event_type: str, event: CacheEvent) -> bytes:
         if self._transform is not None:
-            return _line(event_type, self._transform(event_type, obj))
-        if event is not None:
-            return event.line(event_type)
-        return _line(event_type, obj)
+            return _line(event_type, self._transform(event_type, event.object_for(event_type)))
+        return event.line(event_type)
+
+    def _encode_raw(self, event_type: str, raw: bytes) -> bytes:
+        if self._transform is not None:
+            return _line(event_type, self._transform(event_type, orjson.loads(raw)))
+        return event_line(event_type, raw)
 
     def _bookmark(self, revision: int) -> bytes:
         obj = {**self._bookmark_kind, "metadata": {"resourceVersion": str(revision)}}
         return _line("BOOKMARK", obj)
 
-    async def prepare(self) -> tuple[list[dict[str, Any]], int | None, int]:
+    async def prepare(self) -> tuple[list[bytes], int | None, int]:
         """Errors that must answer as a plain HTTP status are raised here, before the
         stream starts."""
         return await self._store.watch_start(self._params.predicate, self._params.resource_version)
 
     async def stream(
-        self, initial: list[dict[str, Any]], cursor: int | None, revision: int
+        self, initial: list[bytes], cursor: int | None, revision: int
     ) -> AsyncIterator[bytes]:
         gauge = WATCHERS.labels(*self._labels)
         gauge.inc()
         try:
             if initial:
-                chunk = b"".join(self._encode(ADDED, obj, None) for obj in initial)
+                chunk = b"".join(self._encode_raw(ADDED, raw) for raw in initial)
                 WATCH_EVENTS.labels(*self._labels).inc(len(initial))
                 yield chunk
             if cursor is None:
@@ -124,7 +128,7 @@ class WatchStream:
                 for ev in events:
                     as_type = deliver_as(ev, pred)
                     if as_type is not None:
-                        lines.append(self._encode(as_type, ev.object_for(as_type), ev))
+                        lines.append(self._encode(as_type, ev))
                 if lines:
                     counter.inc(len(lines))
                     yield b"".join(lines)
@@ -176,7 +180,7 @@ class WatchStream:
                     ev = codec.event(sev, None)
                     as_type = deliver_as(ev, pred)
                     if as_type is not None:
-                        lines.append(self._encode(as_type, ev.object_for(as_type), ev))
+                        lines.append(self._encode(as_type, ev))
                     revision = sev.revision
                 revision = max(revision, batch.revision)
                 if lines:

@@ -71,7 +71,8 @@ class DeleteResult:
 
 @dataclass
 class ListResult:
-    items: list[dict[str, Any]]
+    items: list[bytes]
+    """Each object's JSON, ``resourceVersion`` included."""
     resource_version: str
     continue_token: str | None = None
     remaining: int | None = None
@@ -610,7 +611,7 @@ class ResourceStore:
         else:
             await self._fresh(int(rv) if rv else None)
         cached, revision, _ = self.cache.snapshot(opts.predicate)
-        return ListResult(items=[co.obj for co in cached], resource_version=str(revision))
+        return ListResult(items=[co.raw for co in cached], resource_version=str(revision))
 
     async def _cache_ready(self) -> None:
         try:
@@ -639,7 +640,7 @@ class ResourceStore:
             revision, start = _decode_continue(opts.continue_token, base)
         elif opts.resource_version_match == "Exact" and opts.resource_version:
             revision = int(opts.resource_version)
-        items: list[dict[str, Any]] = []
+        items: list[bytes] = []
         limit = opts.limit
         pred = opts.predicate
         more = False
@@ -657,7 +658,7 @@ class ResourceStore:
                 for kv in page.items:
                     co = self.codec.decode(kv.value, kv.mod_revision)
                     if pred.matches(co):
-                        items.append(co.obj)
+                        items.append(co.raw)
                     last_key = kv.key
                 more = page.more
                 if not more or (limit and len(items) >= limit):
@@ -686,7 +687,7 @@ class ResourceStore:
 
     async def watch_start(
         self, pred: Predicate, resource_version: str | None
-    ) -> tuple[list[dict[str, Any]], int | None, int]:
+    ) -> tuple[list[bytes], int | None, int]:
         """Prepare a watch: the synthetic ADDED objects to send first, then either a cache
         cursor to follow, or None when the events must come from etcd directly (the
         version is older than the cache's window); and the starting revision."""
@@ -696,7 +697,7 @@ class ResourceStore:
             else:
                 await self._fresh(None)
             cached, revision, cursor = self.cache.snapshot(pred)
-            return [co.obj for co in cached], cursor, revision
+            return [co.raw for co in cached], cursor, revision
         try:
             revision = int(resource_version)
         except ValueError as err:
