@@ -226,7 +226,7 @@ async def test_informer_relists_on_gone_and_delivers_only_differences(
             await other.delete(base + "/removed")
             await other.post(base, json={"metadata": {"name": "added"}})
             latest = (await other.get(base)).json()["metadata"]["resourceVersion"]
-            resp = httpx.post(f"{etcd}/v3/kv/compaction", json={"revision": latest})
+            resp = await other.post(f"{etcd}/v3/kv/compaction", json={"revision": latest})
             assert resp.status_code == 200
             private_apiserver.start()
             await eventually(lambda: len(calls) >= 3, what="relist differences")

@@ -97,7 +97,7 @@ def test_status_becomes_typed_error() -> None:
             "reason": "Invalid",
             "message": "bad",
             "details": {"causes": [{"field": "spec.x"}]},
-        }  # fmt: skip
+        }
     )
     assert isinstance(err, errors.InvalidError) and err.fields == ["spec.x"]
     assert isinstance(errors.from_status({"code": 409, "reason": "AlreadyExists"}),
