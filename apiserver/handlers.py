@@ -23,7 +23,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from apiserver import errors, negotiation, tables
+from apiserver import errors, eviction, negotiation, tables
 from apiserver.metrics import LATENCY, REQUESTS
 from apiserver.negotiation import Target
 from apiserver.registry.store import (
@@ -44,6 +44,7 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "status": ("get", "patch", "update"),
     "scale": ("get", "patch", "update"),
     "binding": ("create",),
+    "eviction": ("create",),
     "finalize": ("update",),
 }
 """Subresources this server handles, and their verbs (discovery lists exactly these)."""
@@ -167,6 +168,8 @@ class ResourceHandler:
                 return await self._scale(request, route, verb)
             if sub == "binding":
                 return await self._bind(request, route)
+            if sub == "eviction":
+                return await self._evict(request, route)
         if verb == "LIST":
             return await self._list(request, route)
         if verb == "WATCH":
@@ -567,6 +570,21 @@ class ResourceHandler:
 
         result = await store.patch(route.namespace, route.name, set_replicas, opts)
         return JSONResponse(_to_scale(result.obj))
+
+    async def _evict(self, request: Request, route: Route) -> Response:
+        assert route.name is not None and route.namespace is not None
+        body = negotiation.decode_object(
+            await self._body(request), request.headers.get("content-type")
+        )
+        await eviction.evict(
+            route.store, self.stores[("policy", "poddisruptionbudgets")],
+            route.namespace, route.name, body,
+        )  # fmt: skip
+        return JSONResponse(
+            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+             "code": 201},
+            status_code=201,
+        )  # fmt: skip
 
     async def _bind(self, request: Request, route: Route) -> Response:
         assert route.name is not None

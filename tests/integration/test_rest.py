@@ -487,3 +487,47 @@ def test_list_resource_version_and_tables(api: httpx.Client, namespace: str) -> 
     assert table["columnDefinitions"][0]["name"] == "Name"
     assert table["rows"][0]["cells"][0] == "t1"
     assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+
+
+def test_eviction_honours_disruption_budgets(api: httpx.Client, namespace: str) -> None:
+    pods = f"/api/v1/namespaces/{namespace}/pods"
+    merge = {"Content-Type": "application/merge-patch+json"}
+    for name in ("e1", "e2"):
+        api.post(pods, json=pod(name, {"app": "guarded"}, node="n1"))
+        api.patch(f"{pods}/{name}/status", json={"status": {"phase": "Running"}}, headers=merge)
+    pdbs = f"/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets"
+    budget = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "guard"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "guarded"}}},
+    }
+    assert api.post(pdbs, json=budget).status_code == 201
+    api.patch(
+        f"{pdbs}/guard/status",
+        json={"status": {"disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 1,
+                         "expectedPods": 2, "observedGeneration": 1}},
+        headers=merge,
+    )  # fmt: skip
+
+    def evict(name: str) -> httpx.Response:
+        body = {
+            "apiVersion": "policy/v1",
+            "kind": "Eviction",
+            "metadata": {"name": name, "namespace": namespace},
+            "deleteOptions": {"gracePeriodSeconds": 0},
+        }
+        return api.post(f"{pods}/{name}/eviction", json=body)
+
+    first = evict("e1")
+    assert first.status_code == 201, first.text
+    assert api.get(f"{pods}/e1").status_code == 404
+    status = api.get(f"{pdbs}/guard").json()["status"]
+    assert status["disruptionsAllowed"] == 0 and "e1" in status["disruptedPods"]
+    refused = evict("e2")
+    assert refused.status_code == 429
+    assert refused.json()["details"]["causes"][0]["reason"] == "DisruptionBudget"
+    assert api.get(f"{pods}/e2").status_code == 200
+    # A pod that is not running is evicted whatever the budget says.
+    api.post(pods, json=pod("pending", {"app": "guarded"}))
+    assert evict("pending").status_code == 201
