@@ -73,17 +73,19 @@ class LeaderElector:
     async def run(self) -> None:
         await self._acquire()
         leading = asyncio.create_task(self._lead(), name=f"leading-{self.config.name}")
+        renewing = asyncio.create_task(self._renew_loop())
         try:
-            renewing = asyncio.create_task(self._renew_loop())
             done, _ = await asyncio.wait({leading, renewing}, return_when=asyncio.FIRST_COMPLETED)
             if renewing in done:
                 log.warning("%s: lost the lease; stopping", self.config.identity)
+        finally:
+            # Also when run() itself is cancelled: a renew loop left behind would take
+            # the Lease back right after release() gave it up.
             for task in (leading, renewing):
                 task.cancel()
             for task in (leading, renewing):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        finally:
+                    await asyncio.shield(task)
             self.is_leader.clear()
             if self.config.release_on_cancel:
                 with contextlib.suppress(Exception):

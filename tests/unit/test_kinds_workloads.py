@@ -36,7 +36,6 @@ from apitypes.base import now
 from apitypes.validation import FieldError
 
 UID = "6b1f1b9e-3f1a-4c7e-9a34-0d8f2b1c5e77"
-TEN_MINUTES_AGO = now() - timedelta(minutes=10, seconds=5)
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -60,7 +59,8 @@ def create(strategy: Strategy, body: dict[str, Any]) -> tuple[Any, list[FieldErr
     obj = parse(strategy, copy.deepcopy(body))
     meta = obj.metadata
     meta.uid = UID
-    meta.creation_timestamp = TEN_MINUTES_AGO
+    # Relative to now at the call, not at import: the suite may run for many minutes.
+    meta.creation_timestamp = now() - timedelta(minutes=10, seconds=5)
     if strategy.resource.namespaced:
         meta.namespace = meta.namespace or "default"
     meta.generation = 1 if strategy.generation else None
