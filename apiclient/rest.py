@@ -28,6 +28,7 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 import httpx
 import orjson
+import yarl
 from httpx_aiohttp import AiohttpTransport
 
 from apiclient import errors
@@ -100,14 +101,24 @@ def _session_factory(config: ClientConfig) -> Any:
 
 
 def _raise_for(resp: httpx.Response, body: bytes) -> None:
+    _raise_status(resp.status_code, resp.reason_phrase, body)
+
+
+def _raise_status(code: int, reason: str, body: bytes) -> None:
     try:
         status = orjson.loads(body) if body else {}
     except orjson.JSONDecodeError:
         status = {}
     if not isinstance(status, dict) or status.get("kind") != "Status":
         text = body.decode(errors="replace").strip()[:300]
-        status = {"code": resp.status_code, "message": text or resp.reason_phrase}
-    raise errors.from_status(status, resp.status_code)
+        status = {"code": code, "message": text or reason}
+    raise errors.from_status(status, code)
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class Client:
@@ -122,6 +133,13 @@ class Client:
     ) -> None:
         self.config = config
         headers = {"User-Agent": user_agent, "Accept": JSON, **config.extra_headers}
+        self._headers = headers
+        # Without an injected transport, ``request`` talks to aiohttp directly: httpx's
+        # per-request machinery (URL merging, request models, auth and redirect flows,
+        # the transport adapter) costs three times what the aiohttp request itself
+        # does, and daemons send thousands of small requests. Streams stay on httpx.
+        self._direct = transport is None
+        self._session: aiohttp.ClientSession | None = None
         self._http = httpx.AsyncClient(
             base_url=config.server,
             transport=transport or AiohttpTransport(client=_session_factory(config)),
@@ -139,6 +157,9 @@ class Client:
 
     async def close(self) -> None:
         await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def __aenter__(self) -> Client:
         return self
@@ -163,10 +184,79 @@ class Client:
         accept: str | None = None,
     ) -> Any:
         """Send one request; return the decoded JSON answer or raise its ``ApiError``."""
+        if self._direct:
+            body_bytes = await self._request_direct(
+                method, path, params=params, body=body, content_type=content_type, accept=accept
+            )
+            return orjson.loads(body_bytes) if body_bytes else None
         resp = await self.request_raw(
             method, path, params=params, body=body, content_type=content_type, accept=accept
         )
         return orjson.loads(resp.content) if resp.content else None
+
+    async def _request_direct(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        content_type: str,
+        accept: str | None,
+    ) -> bytes:
+        """``request_raw`` over the aiohttp session itself, with the same retries and
+        errors; returns the response body."""
+        if self._session is None or self._session.closed:
+            self._session = _session_factory(self.config)()
+        headers = {**self._headers, **self._auth_headers()}
+        content = None
+        if body is not None:
+            content = body if isinstance(body, bytes) else orjson.dumps(body)
+            headers["Content-Type"] = content_type
+        if accept:
+            headers["Accept"] = accept
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None and v != ""}
+        url = yarl.URL(self.config.server.rstrip("/") + path, encoded=True)
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=self.config.timeout, sock_read=self.config.timeout
+        )
+        delay = 0.1
+        for attempt in range(_RETRIES + 1):
+            if self._limiter is not None:
+                await self._limiter.take()
+            try:
+                async with self._session.request(
+                    method, url, params=query or None, data=content, headers=headers,
+                    timeout=timeout, allow_redirects=False,
+                ) as resp:  # fmt: skip
+                    data = await resp.read()
+                    code = resp.status
+                    reason = resp.reason or ""
+                    retry_after = resp.headers.get("Retry-After")
+            except (aiohttp.ClientError, TimeoutError) as err:
+                # Only a refused connection is certainly unprocessed; retry those for all
+                # verbs, and other transport failures only for reads.
+                refused = isinstance(err, aiohttp.ClientConnectorError)
+                if not (refused or method == "GET") or attempt == _RETRIES:
+                    raise errors.ConnectionFailedError(
+                        {"message": f"cannot reach the apiserver at {self.config.server}: {err}"}
+                    ) from err
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            if (
+                code in (429, 503)
+                and attempt < _RETRIES
+                and (retry_after is not None or code == 429)
+            ):
+                wait = float(retry_after) if retry_after and retry_after.isdigit() else delay
+                await asyncio.sleep(min(wait, 5.0))
+                delay = min(delay * 2, 2.0)
+                continue
+            if code >= 400:
+                _raise_status(code, reason, data)
+            return data
+        raise AssertionError("unreachable")
 
     async def request_raw(
         self,
