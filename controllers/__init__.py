@@ -1,1 +1,1 @@
-"""controllers."""
+"""The controller-manager: reconcile loops that turn declared state into pods."""
