@@ -26,6 +26,7 @@ from starlette.responses import Response, StreamingResponse
 from apiserver import errors, eviction, negotiation, tables
 from apiserver.metrics import LATENCY, REQUESTS
 from apiserver.negotiation import Target
+from apiserver.podproxy import PodProxy
 from apiserver.registry.store import (
     DeleteOptions,
     ListOptions,
@@ -46,6 +47,8 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "binding": ("create",),
     "eviction": ("create",),
     "finalize": ("update",),
+    "log": ("get",),
+    "exec": ("get", "create"),
 }
 """Subresources this server handles, and their verbs (discovery lists exactly these)."""
 
@@ -96,6 +99,7 @@ class ResourceHandler:
         self.stores = stores
         self._bookmark_interval = bookmark_interval
         self._min_request_timeout = min_request_timeout
+        self.pod_proxy = PodProxy(stores[("", "pods")], stores[("", "nodes")])
 
     # --- entry point ------------------------------------------------------------------
 
@@ -170,6 +174,10 @@ class ResourceHandler:
                 return await self._bind(request, route)
             if sub == "eviction":
                 return await self._evict(request, route)
+            if sub in ("log", "exec"):
+                assert route.namespace is not None and route.name is not None
+                proxy = self.pod_proxy.logs if sub == "log" else self.pod_proxy.exec_http
+                return await proxy(request, route.namespace, route.name)
         if verb == "LIST":
             return await self._list(request, route)
         if verb == "WATCH":

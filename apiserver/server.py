@@ -123,6 +123,7 @@ class ApiServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await asyncio.gather(*(s.cache.stop() for s in self.stores.values()))
+        await self.handler.pod_proxy.close()
         await self.storage.close()
 
     async def _ensure_namespaces(self) -> None:
@@ -313,4 +314,8 @@ def build_app(server: ApiServer) -> ResourceFastPath:
     add("/openapi/v3", openapi_v3_index, ["GET"])
     add("/openapi/v3/{path:path}", openapi_v3, ["GET"])
     add("/{path:path}", not_found, methods)
+    # kubectl exec's WebSocket upgrade: a websocket scope, which ResourceFastPath passes on.
+    app.router.add_websocket_route(
+        "/api/v1/namespaces/{namespace}/pods/{name}/exec", handler.pod_proxy.exec_websocket
+    )
     return ResourceFastPath(app, handler)

@@ -1,0 +1,345 @@
+"""``pods/<name>/log`` and ``pods/<name>/exec``: proxied to the kubelet of the pod's node.
+
+The apiserver checks what it can answer itself (the pod exists, is bound to a node,
+the container is one of the pod's, it is not waiting to start), then finds the
+kubelet as Kubernetes does: the Node's address (``InternalIP``, else ``Hostname``,
+else ``ExternalIP``) and ``status.daemonEndpoints.kubeletEndpoint.Port``, and talks
+to the kubelet's own paths (``/containerLogs/...``, ``/exec/...``).
+
+- **log**: a plain GET, streamed back as the kubelet writes it (``follow`` keeps the
+  stream open while the container runs);
+- **exec**: a WebSocket (the GET upgrade kubectl 1.30+ tries first, subprotocol
+  ``v5.channel.k8s.io``, or ``v4.channel.k8s.io``). The apiserver opens a WebSocket to
+  the kubelet with the client's subprotocols, accepts the client with the one the
+  kubelet chose, and copies frames both ways until either side closes. SPDY (the
+  older POST upgrade) is answered with ``400 Upgrade request required``.
+
+The kubelet is reached over plain HTTP unless ``KubeletClientConfig`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from apiserver import errors
+from apiserver.registry.store import ResourceStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KUBELET_PORT = 10250
+LOG_PARAMS = (
+    "follow",
+    "tailLines",
+    "sinceSeconds",
+    "sinceTime",
+    "timestamps",
+    "previous",
+    "limitBytes",
+    "insecureSkipTLSVerifyBackend",
+)
+_ADDRESS_PREFERENCE = ("InternalIP", "Hostname", "ExternalIP")
+
+
+@dataclass
+class KubeletClientConfig:
+    """How the apiserver reaches kubelets."""
+
+    scheme: str = "http"
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    insecure: bool = False
+    timeout: float = 30.0
+
+
+def _status_response(err: errors.ApiError) -> Response:
+    return Response(
+        orjson.dumps(err.status()),
+        status_code=err.code,
+        media_type="application/json",
+        headers=err.headers,
+    )
+
+
+def _bool(value: str | None) -> bool:
+    return value is not None and value.lower() in ("true", "1")
+
+
+def pick_container(pod: dict[str, Any], wanted: str | None) -> str:
+    """The container a log/exec request means; ``ApiError`` if it names none."""
+    spec = pod.get("spec") or {}
+    name = pod["metadata"]["name"]
+    containers = [c["name"] for c in spec.get("containers") or []]
+    init = [c["name"] for c in spec.get("initContainers") or []]
+    ephemeral = [c["name"] for c in spec.get("ephemeralContainers") or []]
+    if not wanted:
+        if len(containers) == 1:
+            return containers[0]
+        message = (
+            f"a container name must be specified for pod {name}, choose one of: "
+            f"[{' '.join(containers)}]"
+        )
+        if init:
+            message += f" or one of the init containers: [{' '.join(init)}]"
+        raise errors.bad_request(message)
+    if wanted not in (*containers, *init, *ephemeral):
+        raise errors.bad_request(f"container {wanted} is not valid for pod {name}")
+    return wanted
+
+
+def _container_status(pod: dict[str, Any], container: str) -> dict[str, Any] | None:
+    status = pod.get("status") or {}
+    for key in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses"):
+        for entry in status.get(key) or []:
+            if entry.get("name") == container:
+                return dict(entry)
+    return None
+
+
+def kubelet_address(node: dict[str, Any]) -> tuple[str, int]:
+    """(host, port) of the node's kubelet, from its status."""
+    status = node.get("status") or {}
+    addresses = status.get("addresses") or []
+    host = ""
+    for kind in _ADDRESS_PREFERENCE:
+        host = next((a["address"] for a in addresses if a.get("type") == kind), "")
+        if host:
+            break
+    if not host:
+        raise errors.bad_request(
+            f"node {node['metadata']['name']} reports no address to reach its kubelet"
+        )
+    endpoint = (status.get("daemonEndpoints") or {}).get("kubeletEndpoint") or {}
+    port = int(endpoint.get("Port") or DEFAULT_KUBELET_PORT)
+    return host, port
+
+
+class PodProxy:
+    """Answers the log and exec subresources of pods."""
+
+    def __init__(
+        self,
+        pods: ResourceStore,
+        nodes: ResourceStore,
+        config: KubeletClientConfig | None = None,
+    ) -> None:
+        self.pods = pods
+        self.nodes = nodes
+        self.config = config or KubeletClientConfig()
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            ssl_context: ssl.SSLContext | bool = False
+            if self.config.scheme == "https":
+                ctx = ssl.create_default_context(cafile=self.config.ca_file)
+                if self.config.insecure:
+                    ctx.check_hostname = False
+                    ctx.verify_mode = ssl.CERT_NONE
+                if self.config.cert_file:
+                    ctx.load_cert_chain(self.config.cert_file, self.config.key_file)
+                ssl_context = ctx
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ssl=ssl_context)
+            )
+        return self._session
+
+    async def _target(
+        self, namespace: str, name: str, container: str | None
+    ) -> tuple[dict[str, Any], str, str]:
+        """(pod, container, kubelet base URL)."""
+        pod = await self.pods.get(namespace, name)
+        chosen = pick_container(pod, container)
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        if not node_name:
+            raise errors.bad_request(f"pod {name} does not have a host assigned")
+        try:
+            node = await self.nodes.get(None, node_name)
+        except errors.ApiError as err:
+            if err.code == 404:
+                raise errors.bad_request(f"node {node_name} of pod {name} does not exist") from err
+            raise
+        host, port = kubelet_address(node)
+        if ":" in host:
+            host = f"[{host}]"
+        return pod, chosen, f"{self.config.scheme}://{host}:{port}"
+
+    # --- log --------------------------------------------------------------------------
+
+    async def logs(self, request: Request, namespace: str, name: str) -> Response:
+        params = request.query_params
+        for key in ("tailLines", "limitBytes", "sinceSeconds"):
+            raw = params.get(key)
+            if raw is not None and (not raw.lstrip("-").isdigit() or int(raw) < 0):
+                raise errors.bad_request(f"{key}: invalid value {raw!r}: must be >= 0")
+        if params.get("sinceSeconds") and params.get("sinceTime"):
+            raise errors.ApiError(
+                422, "Invalid", "at most one of `sinceTime` or `sinceSeconds` may be specified"
+            )
+        pod, container, base = await self._target(namespace, name, params.get("container"))
+        status = _container_status(pod, container)
+        waiting = ((status or {}).get("state") or {}).get("waiting")
+        previous = _bool(params.get("previous"))
+        if waiting and not previous and not (status or {}).get("containerID"):
+            raise errors.bad_request(
+                f'container "{container}" in pod "{name}" is waiting to start: '
+                f"{waiting.get('reason') or 'ContainerCreating'}"
+            )
+        query = {k: params[k] for k in LOG_PARAMS if params.get(k) is not None}
+        url = f"{base}/containerLogs/{namespace}/{name}/{container}"
+        if query:
+            url += "?" + urlencode(query)
+        follow = _bool(params.get("follow"))
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=self.config.timeout, sock_read=None if follow else 300
+        )
+        try:
+            upstream = await self._http().get(url, timeout=timeout)
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            raise errors.ApiError(
+                500, "InternalError", f"error dialing backend: {err or type(err).__name__}"
+            ) from err
+        if upstream.status != 200:
+            text = (await upstream.text()).strip()
+            upstream.release()
+            if upstream.status == 404:
+                raise errors.ApiError(404, "NotFound", text or "not found on the node")
+            raise errors.bad_request(text or f"the kubelet answered {upstream.status}")
+
+        async def relay() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in upstream.content.iter_any():
+                    yield chunk
+            except (aiohttp.ClientError, OSError):
+                return
+            finally:
+                upstream.close()
+
+        return StreamingResponse(
+            relay(),
+            media_type="text/plain",
+            headers={"Cache-Control": "no-cache, private"},
+        )
+
+    # --- exec -------------------------------------------------------------------------
+
+    def _check_exec(self, pod: dict[str, Any], container: str) -> None:
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in ("Succeeded", "Failed"):
+            raise errors.bad_request(
+                f"cannot exec into a container in a completed pod; current phase is {phase}"
+            )
+        status = _container_status(pod, container)
+        if status is None or not (status.get("state") or {}).get("running"):
+            raise errors.bad_request(
+                f'unable to upgrade connection: container not found ("{container}")'
+            )
+
+    async def exec_http(self, request: Request, namespace: str, name: str) -> Response:
+        """An exec without a WebSocket upgrade (SPDY, or a plain request)."""
+        pod, container, _ = await self._target(
+            namespace, name, request.query_params.get("container")
+        )
+        self._check_exec(pod, container)
+        raise errors.bad_request("Upgrade request required")
+
+    async def exec_websocket(self, websocket: WebSocket) -> None:
+        namespace = websocket.path_params["namespace"]
+        name = websocket.path_params["name"]
+        try:
+            pod, container, base = await self._target(
+                namespace, name, websocket.query_params.get("container")
+            )
+            if not websocket.query_params.getlist("command"):
+                raise errors.bad_request("you must specify at least 1 command")
+            self._check_exec(pod, container)
+        except errors.ApiError as err:
+            await self._deny(websocket, err)
+            return
+        query = websocket.scope.get("query_string", b"").decode()
+        url = f"{base}/exec/{namespace}/{name}/{container}" + (f"?{query}" if query else "")
+        protocols = list(websocket.scope.get("subprotocols") or [])
+        try:
+            upstream = await self._http().ws_connect(
+                url,
+                protocols=protocols,
+                autoping=True,
+                max_msg_size=0,
+                timeout=aiohttp.ClientWSTimeout(ws_close=10),
+            )
+        except aiohttp.WSServerHandshakeError as err:
+            message = f"unable to upgrade connection: the kubelet answered {err.status}"
+            await self._deny(websocket, errors.bad_request(message))
+            return
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            await self._deny(
+                websocket, errors.ApiError(500, "InternalError", f"error dialing backend: {err}")
+            )
+            return
+        try:
+            await websocket.accept(subprotocol=upstream.protocol)
+            await _bridge(websocket, upstream)
+        finally:
+            await upstream.close()
+
+    @staticmethod
+    async def _deny(websocket: WebSocket, err: errors.ApiError) -> None:
+        try:
+            await websocket.send_denial_response(_status_response(err))
+        except RuntimeError:
+            await websocket.close(code=1008, reason=err.message[:120])
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+async def _bridge(client: WebSocket, upstream: aiohttp.ClientWebSocketResponse) -> None:
+    """Copy frames both ways until one side closes; close the other the same way."""
+
+    async def from_client() -> None:
+        while True:
+            message = await client.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if data is not None:
+                await upstream.send_bytes(data)
+            elif message.get("text") is not None:
+                await upstream.send_str(message["text"])
+
+    async def from_kubelet() -> None:
+        async for message in upstream:
+            if message.type == aiohttp.WSMsgType.BINARY:
+                await client.send_bytes(message.data)
+            elif message.type == aiohttp.WSMsgType.TEXT:
+                await client.send_text(message.data)
+            else:
+                break
+
+    inbound = asyncio.create_task(from_client())
+    outbound = asyncio.create_task(from_kubelet())
+    try:
+        done, _ = await asyncio.wait({inbound, outbound}, return_when=asyncio.FIRST_COMPLETED)
+        if outbound in done:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await client.close(code=upstream.close_code or 1000)
+    finally:
+        for task in (inbound, outbound):
+            task.cancel()
+        for task in (inbound, outbound):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

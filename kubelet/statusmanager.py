@@ -1,0 +1,53 @@
+"""Writes pod statuses to the apiserver, through the ``status`` subresource, only when
+they changed.
+
+A status is compared with the pod's status as last seen from the apiserver and with
+what this kubelet wrote last; equal to either, nothing is sent. Otherwise a strategic
+merge patch from the seen status to the new one is sent, so conditions other writers
+own (merged by ``type``) survive a concurrent write.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apiclient import Client, errors
+from apitypes.core import Pod, PodStatus
+from apitypes.patch import create_two_way_merge_patch
+
+log = logging.getLogger(__name__)
+
+
+class StatusManager:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._last: dict[str, dict[str, object]] = {}
+        self.writes = 0
+
+    async def set(self, target: Pod, status: PodStatus) -> bool:
+        """Make ``target`` (the pod object as seen) report ``status``; True if written."""
+        uid = target.metadata.uid or ""
+        new = status.to_dict()
+        seen = target.status.to_dict() if target.status is not None else {}
+        if new == seen or self._last.get(uid) == new:
+            return False
+        patch = create_two_way_merge_patch({"status": seen}, {"status": new}, Pod)
+        if not patch:
+            return False
+        try:
+            await self.client.patch(
+                Pod,
+                target.metadata.name or "",
+                patch,
+                target.metadata.namespace,
+                patch_type="strategic",
+                subresource="status",
+            )
+        except errors.NotFoundError:
+            return False
+        self._last[uid] = new
+        self.writes += 1
+        return True
+
+    def forget(self, uid: str) -> None:
+        self._last.pop(uid, None)

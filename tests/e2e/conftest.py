@@ -1,0 +1,74 @@
+"""End-to-end fixtures: the Docker Engine, locally built images, a real kubelet per
+test module, and cleanup of every container a test leaves (by label)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import images
+from tests.support.kubelets import KubeletProcess
+from tests.support.processes import ApiServerProcess, wait_until
+
+
+def _docker_answers() -> bool:
+    try:
+        client = images.docker_client()
+    except Exception:
+        return False
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    if not _docker_answers():
+        pytest.skip("no Docker Engine answers (run deploy/ensure-docker.sh)")
+
+
+@pytest.fixture(scope="session")
+def test_images(docker_engine: None) -> dict[str, str]:
+    """The local images tests use (built once, no registry)."""
+    return {"busybox": images.ensure_busybox_image(), "httpd": images.ensure_httpd_image()}
+
+
+@pytest.fixture(scope="module")
+def node(
+    apiserver: ApiServerProcess, session_dir: Path, test_images: dict[str, str]
+) -> Iterator[KubeletProcess]:
+    """A real kubelet over Docker, for one test module; every container of its node is
+    removed afterwards, and so is its Node."""
+    name = f"e2e-{uuid.uuid4().hex[:6]}"
+    proc = KubeletProcess.create(apiserver.url, name, session_dir, runtime="docker")
+    try:
+        proc.start()
+        yield proc
+    finally:
+        proc.stop()
+        images.remove_containers({"io.navarch.node": name})
+        httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}", timeout=10)
+
+
+@pytest.fixture
+def ns(api: httpx.Client, namespace: str, node: KubeletProcess) -> Iterator[str]:
+    """A namespace whose pods (and their containers) are all gone after the test."""
+    yield namespace
+    api.request(
+        "DELETE",
+        f"/api/v1/namespaces/{namespace}/pods",
+        params={"gracePeriodSeconds": "0"},
+    )
+    labels = {"io.navarch.node": node.node_name, "io.navarch.pod.namespace": namespace}
+    with contextlib.suppress(TimeoutError):
+        # The kubelet removes the containers of force-deleted pods by itself.
+        wait_until(lambda: not images.containers(labels), timeout=15, interval=0.2)
+    images.remove_containers(labels)
