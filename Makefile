@@ -1,7 +1,7 @@
 # navarch — the two commands a fresh machine needs are `make up` and `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -36,8 +36,15 @@ test-unit: install
 bench: install docker
 	$(BIN)/python -m bench
 
+# A local three-node cluster with the sample app. UP_FLAGS passes flags to `navarch up`
+# (e.g. UP_FLAGS="--data-dir /tmp/c --apiserver-port 7443").
 up: install docker
-	$(BIN)/navarch up
+	@deploy/build-images.sh
+	$(BIN)/navarch up $(UP_FLAGS)
+	$(BIN)/navctl apply -f deploy/sample-app.yaml
+	$(BIN)/navctl rollout status deployment/web --timeout 180s
+	@echo
+	@echo "The sample app runs: try  $(BIN)/navctl get pods -o wide  (or kubectl get pods -o wide)"
 
 down: install
 	$(BIN)/navarch down

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import apiserver
+from bench import apiserver, controllers, kubelet, localcluster, scheduler
 
-BENCHMARKS = {"apiserver": apiserver.run}
+BENCHMARKS = {
+    "apiserver": apiserver.run,
+    "kubelet": kubelet.run,
+    "controllers": controllers.run,
+    "scheduler": scheduler.run,
+    "cluster": localcluster.run,
+}
 
 
 def main(argv: list[str]) -> None:

@@ -7,7 +7,7 @@ counterpart does; ``up``/``down``/``status`` manage a whole local cluster.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -106,25 +106,69 @@ def apiserver_cmd(
 
 DataDir = Annotated[
     Path,
-    typer.Option(help="Where the cluster keeps its state, logs and pid files."),
+    typer.Option(
+        envvar="NAVARCH_DATA_DIR", help="Where the cluster keeps its state, logs and pid files."
+    ),
 ]
 
 
 @app.command("up")
-def up_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
-    """Start a local cluster in the background (again: changes nothing).
+def up_cmd(
+    data_dir: DataDir = Path("~/.navarch"),
+    nodes: Annotated[
+        int | None, typer.Option(min=1, max=20, help="Nodes (kubelets) to run (default 3).")
+    ] = None,
+    apiserver_port: Annotated[
+        int | None, typer.Option(help="Port of the apiserver (default 6443).")
+    ] = None,
+    etcd_port: Annotated[
+        int | None, typer.Option(help="etcd's client port; its peer port is the next one.")
+    ] = None,
+    kubelet_port: Annotated[
+        int | None, typer.Option(help="Logs/exec port of the first kubelet; then +1 each.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for every node Ready.")] = 120.0,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Cluster name: nodes are NAME-node-1... and its kubeconfig context NAME."
+        ),
+    ] = None,
+) -> None:
+    """Start a local cluster in the background: etcd, apiserver, controller-manager,
+    scheduler and one kubelet per node; wait until every node is Ready. Again on a
+    running cluster: changes nothing. Ports and node count are remembered in the data dir.
 
-    Example: navarch up
+    Example: navarch up --nodes 3
     """
-    from cli.localcluster import LocalCluster
+    from cli.localcluster import LocalCluster, Ports
 
-    cluster = LocalCluster(data_dir.expanduser())
+    data = data_dir.expanduser()
+    current = LocalCluster(data)
+    ports = None
+    if apiserver_port or etcd_port or kubelet_port:
+        old = current.ports
+        ports = Ports(
+            etcd_client=etcd_port or old.etcd_client,
+            etcd_peer=(etcd_port + 1) if etcd_port else old.etcd_peer,
+            apiserver=apiserver_port or old.apiserver,
+            kubelet_base=kubelet_port or old.kubelet_base,
+        )
+    cluster = LocalCluster(data, ports=ports, nodes=nodes, name=name)
     try:
-        cluster.up(echo=typer.echo)
-    except (RuntimeError, FileNotFoundError) as err:
+        cluster.up(echo=typer.echo, timeout=timeout)
+    except (RuntimeError, FileNotFoundError, OSError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
-    typer.echo(f"try: kubectl --server {cluster.apiserver_url} get namespaces")
+    typer.echo(
+        "\nTry:\n"
+        "  navctl get nodes                      # or kubectl: the navarch context is current\n"
+        "  navctl apply -f deploy/sample-app.yaml\n"
+        "  navctl get pods -o wide\n"
+        "  navctl logs deploy/web\n"
+        "  navarch status                        # components, pids, logs\n"
+        "  navarch down                          # stop; navarch up brings it back"
+    )
 
 
 @app.command("down")
@@ -132,7 +176,8 @@ def down_cmd(
     data_dir: DataDir = Path("~/.navarch"),
     purge: Annotated[bool, typer.Option(help="Also remove the cluster's state.")] = False,
 ) -> None:
-    """Stop the local cluster; its state stays unless --purge.
+    """Stop the local cluster and remove its pod containers; its state stays (so
+    `navarch up` brings the same cluster back) unless --purge.
 
     Example: navarch down --purge
     """
@@ -143,16 +188,513 @@ def down_cmd(
 
 @app.command("status")
 def status_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
-    """Show each component of the local cluster, running or not, with pid and log.
+    """Show each component of the local cluster (running, stopped or crashed) with its
+    pid and log file, and whether each node is Ready. Exits 1 when something crashed.
 
     Example: navarch status
     """
     from cli.localcluster import LocalCluster
 
     cluster = LocalCluster(data_dir.expanduser())
-    for name, pid, log in cluster.status():
-        state = f"running (pid {pid})" if pid else "stopped"
-        typer.echo(f"{name:<12} {state:<22} {log}")
+    crashed = False
+    for st in cluster.status():
+        if st.state == "running":
+            state = f"running (pid {st.pid})"
+        elif st.state == "crashed":
+            crashed = True
+            state = "CRASHED, see its log"
+        else:
+            state = "stopped"
+        node = ""
+        if st.node_ready is not None:
+            node = "node Ready" if st.node_ready else "node NotReady"
+        typer.echo(f"{st.name:<24} {state:<22} {node:<14} {st.log}")
+    if crashed:
+        raise typer.Exit(1)
+
+
+@app.command("controller-manager")
+def controller_manager_cmd(
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file with the apiserver and credentials.")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", "--master", help="Apiserver URL (overrides the kubeconfig)."),
+    ] = None,
+    controllers: Annotated[
+        str,
+        typer.Option(
+            help="Controllers to run: '*' for all, 'foo' to enable, '-foo' to disable "
+            "(e.g. '*,-podgc'). Names as Kubernetes: replicaset-controller or replicaset, ..."
+        ),
+    ] = "*",
+    leader_elect: Annotated[
+        bool, typer.Option(help="Hold the Lease before acting (run several copies safely).")
+    ] = True,
+    leader_elect_lease_duration: Annotated[
+        str, typer.Option(help="How long followers wait after the last renewal (e.g. 15s).")
+    ] = "15s",
+    leader_elect_renew_deadline: Annotated[
+        str, typer.Option(help="How long the leader tries to renew before giving up.")
+    ] = "10s",
+    leader_elect_retry_period: Annotated[
+        str, typer.Option(help="Time between attempts to acquire or renew.")
+    ] = "2s",
+    leader_elect_resource_name: Annotated[
+        str, typer.Option(help="Name of the Lease used for leader election.")
+    ] = "kube-controller-manager",
+    leader_elect_resource_namespace: Annotated[
+        str, typer.Option(help="Namespace of that Lease.")
+    ] = "kube-system",
+    concurrent_replicaset_syncs: Annotated[
+        int, typer.Option(help="ReplicaSets synced at once.")
+    ] = 5,
+    concurrent_deployment_syncs: Annotated[
+        int, typer.Option(help="Deployments synced at once.")
+    ] = 5,
+    concurrent_daemonset_syncs: Annotated[int, typer.Option(help="DaemonSets synced at once.")] = 2,
+    concurrent_statefulset_syncs: Annotated[
+        int, typer.Option(help="StatefulSets synced at once.")
+    ] = 5,
+    concurrent_job_syncs: Annotated[int, typer.Option(help="Jobs synced at once.")] = 5,
+    concurrent_cron_job_syncs: Annotated[int, typer.Option(help="CronJobs synced at once.")] = 5,
+    concurrent_gc_syncs: Annotated[int, typer.Option(help="Garbage collector workers.")] = 20,
+    concurrent_namespace_syncs: Annotated[
+        int, typer.Option(help="Namespaces deleted at once.")
+    ] = 10,
+    concurrent_endpoint_syncs: Annotated[
+        int, typer.Option(help="Services whose Endpoints are synced at once.")
+    ] = 5,
+    concurrent_ttl_after_finished_syncs: Annotated[
+        int, typer.Option(help="Finished Jobs checked for expiry at once.")
+    ] = 5,
+    node_monitor_period: Annotated[
+        str, typer.Option(help="How often node health is checked.")
+    ] = "5s",
+    node_monitor_grace_period: Annotated[
+        str,
+        typer.Option(help="A node whose Lease is not renewed for this long becomes Unknown."),
+    ] = "40s",
+    node_startup_grace_period: Annotated[
+        str, typer.Option(help="Grace for a node that never reported yet.")
+    ] = "1m",
+    pod_eviction_timeout: Annotated[
+        str | None,
+        typer.Option(
+            help="Deprecated in Kubernetes; here it sets both default toleration periods."
+        ),
+    ] = None,
+    default_not_ready_toleration_seconds: Annotated[
+        int,
+        typer.Option(help="Seconds a pod without its own toleration stays on a NotReady node."),
+    ] = 300,
+    default_unreachable_toleration_seconds: Annotated[
+        int,
+        typer.Option(help="Seconds a pod without its own toleration stays on an unreachable node."),
+    ] = 300,
+    terminated_pod_gc_threshold: Annotated[
+        int, typer.Option(help="Finished pods kept before the oldest are deleted (<= 0: off).")
+    ] = 12500,
+    job_pod_failure_backoff: Annotated[
+        str, typer.Option(help="First delay before a failed Job pod is replaced (doubles).")
+    ] = "10s",
+    kube_api_qps: Annotated[
+        float, typer.Option(help="Requests per second to the apiserver (0: unlimited).")
+    ] = 0.0,
+    kube_api_burst: Annotated[int, typer.Option(help="Burst above --kube-api-qps.")] = 0,
+    cronjob_clock_offset: Annotated[
+        float,
+        typer.Option(hidden=True, help="Test hook: seconds added to the CronJob clock."),
+    ] = 0.0,
+    pod_gc_period: Annotated[
+        str, typer.Option(hidden=True, help="Test hook: time between pod GC passes.")
+    ] = "20s",
+    pod_gc_orphan_quarantine: Annotated[
+        str,
+        typer.Option(hidden=True, help="Test hook: how long a node is missing before its pods go."),
+    ] = "40s",
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the reconcile loops: ReplicaSet, Deployment, DaemonSet, StatefulSet, Job,
+    CronJob, garbage collector, Namespace, node lifecycle, Endpoints, Disruption, PodGC.
+
+    Example: navarch controller-manager --kubeconfig ~/.navarch/kubeconfig --controllers '*,-podgc'
+    """
+    import logging
+
+    from apiclient import ConfigError, load_config
+    from controllers.base import Options
+    from controllers.duration import parse_duration
+    from controllers.manager import (
+        ManagerConfig,
+        UnknownControllerError,
+        enabled_controllers,
+        known_controllers,
+        serve,
+    )
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        client = load_config(kubeconfig, server=server)
+    except ConfigError as err:
+        raise typer.BadParameter(str(err), param_hint="--kubeconfig") from err
+    client.qps = kube_api_qps
+    client.burst = kube_api_burst
+    names = [item for item in controllers.split(",") if item.strip()]
+    try:
+        enabled_controllers(names, known_controllers())
+        not_ready, unreachable = (
+            default_not_ready_toleration_seconds,
+            default_unreachable_toleration_seconds,
+        )
+        if pod_eviction_timeout is not None:
+            not_ready = unreachable = int(parse_duration(pod_eviction_timeout))
+        options = Options(
+            concurrent_replicaset_syncs=concurrent_replicaset_syncs,
+            concurrent_deployment_syncs=concurrent_deployment_syncs,
+            concurrent_daemonset_syncs=concurrent_daemonset_syncs,
+            concurrent_statefulset_syncs=concurrent_statefulset_syncs,
+            concurrent_job_syncs=concurrent_job_syncs,
+            concurrent_cron_job_syncs=concurrent_cron_job_syncs,
+            concurrent_gc_syncs=concurrent_gc_syncs,
+            concurrent_namespace_syncs=concurrent_namespace_syncs,
+            concurrent_endpoint_syncs=concurrent_endpoint_syncs,
+            concurrent_ttl_after_finished_syncs=concurrent_ttl_after_finished_syncs,
+            node_monitor_period=parse_duration(node_monitor_period),
+            node_monitor_grace_period=parse_duration(node_monitor_grace_period),
+            node_startup_grace_period=parse_duration(node_startup_grace_period),
+            default_not_ready_toleration_seconds=not_ready,
+            default_unreachable_toleration_seconds=unreachable,
+            terminated_pod_gc_threshold=terminated_pod_gc_threshold,
+            job_backoff_base=parse_duration(job_pod_failure_backoff),
+            cronjob_clock_offset=cronjob_clock_offset,
+            pod_gc_period=parse_duration(pod_gc_period),
+            orphan_pod_quarantine=parse_duration(pod_gc_orphan_quarantine),
+        )
+        config = ManagerConfig(
+            client=client,
+            options=options,
+            controllers=names,
+            leader_elect=leader_elect,
+            lease_name=leader_elect_resource_name,
+            lease_namespace=leader_elect_resource_namespace,
+            lease_duration=parse_duration(leader_elect_lease_duration),
+            renew_deadline=parse_duration(leader_elect_renew_deadline),
+            retry_period=parse_duration(leader_elect_retry_period),
+        )
+    except (UnknownControllerError, ValueError) as err:
+        raise typer.BadParameter(str(err)) from err
+    raise typer.Exit(serve(config))
+
+
+@app.command("scheduler")
+def scheduler_cmd(
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file with the apiserver and credentials.")
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option("--master", "--server", help="Apiserver URL (alone: no kubeconfig is read)."),
+    ] = None,
+    scheduler_name: Annotated[
+        str | None,
+        typer.Option(
+            help="Schedule pods whose spec.schedulerName is this (default: default-scheduler, "
+            "or the config file's first profile)."
+        ),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option(help="KubeSchedulerConfiguration YAML: profiles, plugins, weights, args."),
+    ] = None,
+    leader_elect: Annotated[
+        bool | None,
+        typer.Option(help="Hold the Lease before scheduling (run several copies safely)."),
+    ] = None,
+    leader_elect_lease_duration: Annotated[
+        str | None, typer.Option(help="How long followers wait after the last renewal (15s).")
+    ] = None,
+    leader_elect_renew_deadline: Annotated[
+        str | None, typer.Option(help="How long the leader tries to renew before giving up (10s).")
+    ] = None,
+    leader_elect_retry_period: Annotated[
+        str | None, typer.Option(help="Time between attempts to acquire or renew (2s).")
+    ] = None,
+    leader_elect_resource_name: Annotated[
+        str | None, typer.Option(help="Name of the Lease (kube-scheduler).")
+    ] = None,
+    leader_elect_resource_namespace: Annotated[
+        str | None, typer.Option(help="Namespace of the Lease (kube-system).")
+    ] = None,
+    bind_workers: Annotated[
+        int, typer.Option(help="Bindings written concurrently while scheduling goes on.")
+    ] = 16,
+    identity: Annotated[
+        str | None, typer.Option(help="Leader election identity (default: hostname_pid).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Bind pending pods to nodes: filter, score, assume, bind; one leader at a time.
+
+    Example: navarch scheduler --kubeconfig ~/.navarch/kubeconfig --config sched.yaml
+    """
+    from apiclient import ConfigError as ClientConfigError
+    from scheduler.config import ConfigError, parse_duration
+    from scheduler.main import Options, run
+
+    try:
+        options = Options(
+            kubeconfig=kubeconfig,
+            master=master,
+            config=config,
+            scheduler_name=scheduler_name,
+            leader_elect=leader_elect,
+            lease_duration=_duration(
+                leader_elect_lease_duration, "--leader-elect-lease-duration", parse_duration
+            ),
+            renew_deadline=_duration(
+                leader_elect_renew_deadline, "--leader-elect-renew-deadline", parse_duration
+            ),
+            retry_period=_duration(
+                leader_elect_retry_period, "--leader-elect-retry-period", parse_duration
+            ),
+            resource_name=leader_elect_resource_name,
+            resource_namespace=leader_elect_resource_namespace,
+            bind_workers=bind_workers,
+            identity=identity or "",
+            log_level=log_level,
+        )
+        code = run(options)
+    except (ConfigError, ClientConfigError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    raise typer.Exit(code)
+
+
+def _duration(value: str | None, flag: str, parse: Any) -> float | None:
+    return None if value is None else float(parse(value, flag))
+
+
+@app.command("kubelet")
+def kubelet_cmd(
+    node_name: Annotated[
+        str | None, typer.Option(help="Name of this node (default: the hostname).")
+    ] = None,
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file with the apiserver and credentials.")
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option(help="Apiserver URL (alone: no kubeconfig is read).")
+    ] = None,
+    runtime: Annotated[
+        str, typer.Option(help="docker (real containers) or fake (in memory, a hollow node).")
+    ] = "docker",
+    root_dir: Annotated[
+        Path, typer.Option(help="Where pod volumes and termination messages live.")
+    ] = Path("/var/lib/navarch/kubelet"),
+    address: Annotated[str, typer.Option(help="Address the logs/exec server binds.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the logs/exec server; 0 disables it.")] = 10250,
+    tls_cert_file: Annotated[
+        str | None, typer.Option(help="Serve logs/exec over HTTPS with this certificate.")
+    ] = None,
+    tls_private_key_file: Annotated[
+        str | None, typer.Option(help="Key of --tls-cert-file.")
+    ] = None,
+    node_ip: Annotated[
+        str, typer.Option(help="InternalIP the Node reports (the apiserver dials it).")
+    ] = "127.0.0.1",
+    hostname_override: Annotated[
+        str | None, typer.Option(help="Hostname address and kubernetes.io/hostname label.")
+    ] = None,
+    node_labels: Annotated[
+        str, typer.Option(help="Extra Node labels, as key=value,key=value.")
+    ] = "",
+    register_with_taints: Annotated[
+        str, typer.Option(help="Taints to register with, as key=value:Effect,key:Effect.")
+    ] = "",
+    max_pods: Annotated[int, typer.Option(help="The Node's pods capacity.")] = 110,
+    system_reserved: Annotated[
+        str, typer.Option(help="Held back from allocatable for the OS, e.g. cpu=100m,memory=100Mi.")
+    ] = "",
+    kube_reserved: Annotated[
+        str, typer.Option(help="Held back from allocatable for the daemons, same form.")
+    ] = "",
+    eviction_hard_memory: Annotated[
+        str, typer.Option(help="memory.available threshold: MemoryPressure and reservation.")
+    ] = "100Mi",
+    node_status_update_frequency: Annotated[
+        str, typer.Option(help="How often the Node status is computed (sent when it changed).")
+    ] = "10s",
+    node_status_report_frequency: Annotated[
+        str, typer.Option(help="Send the Node status at least this often, changed or not.")
+    ] = "5m",
+    node_lease_duration: Annotated[
+        int, typer.Option(help="Lease duration in seconds; renewed every quarter of it.")
+    ] = 40,
+    sync_frequency: Annotated[
+        str, typer.Option(help="Resync every pod this often (ConfigMap/Secret volume updates).")
+    ] = "1m",
+    pleg_relist_period: Annotated[
+        str, typer.Option(help="How often the runtime is relisted for changes.")
+    ] = "1s",
+    pod_manifest_path: Annotated[
+        Path | None, typer.Option(help="Directory of static pod manifests.")
+    ] = None,
+    file_check_frequency: Annotated[
+        str, typer.Option(help="How often --pod-manifest-path is rescanned.")
+    ] = "20s",
+    crashloop_backoff_base: Annotated[
+        str, typer.Option(help="First restart back-off (doubles up to the max).")
+    ] = "10s",
+    crashloop_backoff_max: Annotated[str, typer.Option(help="Longest restart back-off.")] = "5m",
+    image_pull_backoff_base: Annotated[
+        str, typer.Option(help="First image pull back-off (doubles up to 5m).")
+    ] = "10s",
+    object_cache_ttl: Annotated[
+        str, typer.Option(help="How long a ConfigMap/Secret read is reused.")
+    ] = "10s",
+    cluster_dns: Annotated[
+        str, typer.Option(help="Comma-separated DNS server IPs for ClusterFirst pods.")
+    ] = "",
+    cluster_domain: Annotated[
+        str, typer.Option(help="The cluster's DNS domain.")
+    ] = "cluster.local",
+    pod_network: Annotated[
+        str, typer.Option(help="Docker network of pod sandboxes (created when missing).")
+    ] = "navarch0",
+    pod_network_cidr: Annotated[
+        str, typer.Option(help="Subnet of --pod-network when the kubelet creates it.")
+    ] = "10.244.0.0/16",
+    pause_image: Annotated[
+        str, typer.Option(help="Sandbox image; built from the host's busybox when missing.")
+    ] = "navarch/pause:1",
+    docker_host: Annotated[
+        str | None, typer.Option(help="Docker Engine URL (default: DOCKER_HOST or the socket).")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run a node: register it, heartbeat its Lease, run its pods as Docker containers.
+
+    Example: navarch kubelet --node-name node-1 --kubeconfig ~/.navarch/kubeconfig
+    """
+    from apiclient import ConfigError as ClientConfigError
+    from apiclient import load_config
+    from kubelet.config import (
+        KubeletConfig,
+        parse_duration,
+        parse_key_values,
+        parse_reserved,
+        parse_taints,
+    )
+    from kubelet.main import serve
+
+    try:
+        config = KubeletConfig(
+            runtime=runtime,
+            root_dir=root_dir.expanduser(),
+            address=address,
+            port=port,
+            tls_cert_file=tls_cert_file,
+            tls_private_key_file=tls_private_key_file,
+            node_ip=node_ip,
+            hostname=hostname_override or "",
+            node_labels=parse_key_values(node_labels, "--node-labels"),
+            register_with_taints=parse_taints(register_with_taints),
+            max_pods=max_pods,
+            system_reserved=parse_reserved(system_reserved),
+            kube_reserved=parse_reserved(kube_reserved),
+            eviction_hard_memory=eviction_hard_memory,
+            node_status_update_frequency=parse_duration(node_status_update_frequency),
+            node_status_report_frequency=parse_duration(node_status_report_frequency),
+            node_lease_duration=node_lease_duration,
+            sync_frequency=parse_duration(sync_frequency),
+            pleg_relist_period=parse_duration(pleg_relist_period),
+            pod_manifest_path=pod_manifest_path.expanduser() if pod_manifest_path else None,
+            file_check_frequency=parse_duration(file_check_frequency),
+            crashloop_backoff_base=parse_duration(crashloop_backoff_base),
+            crashloop_backoff_max=parse_duration(crashloop_backoff_max),
+            image_pull_backoff_base=parse_duration(image_pull_backoff_base),
+            object_cache_ttl=parse_duration(object_cache_ttl),
+            cluster_dns=[s.strip() for s in cluster_dns.split(",") if s.strip()],
+            cluster_domain=cluster_domain,
+            pod_network=pod_network,
+            pod_network_cidr=pod_network_cidr,
+            pause_image=pause_image,
+            docker_host=docker_host,
+        )
+        if node_name:
+            config.node_name = node_name
+        if runtime not in ("docker", "fake"):
+            raise ValueError(f"--runtime {runtime!r}: choose docker or fake")
+        client_config = load_config(kubeconfig, server=server)
+    except (ValueError, ClientConfigError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    serve(config, client_config, log_level)
+
+
+@app.command("hollow-nodes")
+def hollow_nodes_cmd(
+    count: Annotated[int, typer.Option(help="How many hollow nodes to run.")] = 10,
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file with the apiserver and credentials.")
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option(help="Apiserver URL (alone: no kubeconfig is read).")
+    ] = None,
+    name_prefix: Annotated[
+        str, typer.Option(help="Node names are this prefix and a number.")
+    ] = "hollow-node-",
+    cpu: Annotated[str, typer.Option(help="CPU capacity of each node.")] = "4",
+    memory: Annotated[str, typer.Option(help="Memory capacity of each node.")] = "16Gi",
+    max_pods: Annotated[int, typer.Option(help="Pods capacity of each node.")] = 110,
+    node_labels: Annotated[
+        str, typer.Option(help="Extra labels on every node, as key=value,key=value.")
+    ] = "",
+    register_with_taints: Annotated[
+        str, typer.Option(help="Taints on every node, as key=value:Effect.")
+    ] = "",
+    node_lease_duration: Annotated[
+        int, typer.Option(help="Lease duration in seconds; renewed every quarter of it.")
+    ] = 40,
+    node_status_update_frequency: Annotated[
+        str, typer.Option(help="How often each Node status is computed.")
+    ] = "10s",
+    start_concurrency: Annotated[
+        int, typer.Option(help="Nodes registering at the same time while starting.")
+    ] = 50,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run N kubelets over the fake runtime in one process, for control-plane scale tests.
+
+    Example: navarch hollow-nodes --count 1000 --server http://127.0.0.1:6443
+    """
+    from apiclient import ConfigError as ClientConfigError
+    from apiclient import load_config
+    from kubelet.config import parse_duration, parse_key_values, parse_taints
+    from kubelet.hollow import HollowOptions, serve
+
+    try:
+        options = HollowOptions(
+            count=count,
+            prefix=name_prefix,
+            cpu=cpu,
+            memory=memory,
+            max_pods=max_pods,
+            node_labels=parse_key_values(node_labels, "--node-labels"),
+            taints=parse_taints(register_with_taints),
+            lease_duration=node_lease_duration,
+            status_update_frequency=parse_duration(node_status_update_frequency),
+            start_concurrency=start_concurrency,
+        )
+        client_config = load_config(kubeconfig, server=server)
+    except (ValueError, ClientConfigError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    serve(client_config, options, log_level)
 
 
 def main() -> None:
