@@ -44,13 +44,13 @@ from controllers.expectations import UIDTrackingExpectations
 from controllers.replicaset import write_status
 from controllers.util import (
     OWNED_INDEXERS,
-    controller_of,
     generate_name_prefix,
     int_or_percent,
     is_pod_available,
     namespace_terminating,
     owner_reference,
     pod_from_template,
+    resolve_controller,
     selector_of,
     slow_start_batch,
 )
@@ -102,13 +102,7 @@ class DaemonSetController(Controller):
             self._enqueue_all()
 
     def _owner(self, obj: Any) -> DaemonSet | None:
-        ref = controller_of(obj)
-        if ref is None or ref.kind != "DaemonSet":
-            return None
-        ds = self.sets.store.get_by_name(obj.metadata.namespace, ref.name)
-        if ds is None or ds.metadata.uid != ref.uid:
-            return None
-        return ds
+        return resolve_controller(obj, "DaemonSet", self.sets.store)
 
     def _pod_added(self, pod: Pod) -> None:
         if pod.metadata.deletion_timestamp is not None:

@@ -49,6 +49,7 @@ from controllers.util import (
     is_pod_active,
     namespace_terminating,
     owner_reference,
+    resolve_controller,
     selector_of,
 )
 
@@ -76,13 +77,7 @@ class DeploymentController(Controller):
     # --- handlers -----------------------------------------------------------------------
 
     def _owner_of_set(self, rs: ReplicaSet) -> Deployment | None:
-        ref = controller_of(rs)
-        if ref is None or ref.kind != "Deployment":
-            return None
-        d = self.deployments.store.get_by_name(rs.metadata.namespace, ref.name)
-        if d is None or d.metadata.uid != ref.uid:
-            return None
-        return d
+        return resolve_controller(rs, "Deployment", self.deployments.store)
 
     def _enqueue_matching(self, rs: ReplicaSet) -> None:
         candidates = self.deployments.store.by_index("namespace", rs.metadata.namespace or "")

@@ -42,6 +42,7 @@ from controllers.expectations import ControllerExpectations
 from controllers.util import (
     OWNED_INDEXERS,
     controller_of,
+    create_pods,
     deletion_rank,
     generate_name_prefix,
     get_condition,
@@ -49,8 +50,8 @@ from controllers.util import (
     namespace_terminating,
     owner_reference,
     pod_from_template,
+    resolve_controller,
     selector_of,
-    slow_start_batch,
 )
 
 log = logging.getLogger(__name__)
@@ -111,13 +112,7 @@ class JobController(Controller):
                 self.queue.add(ORPHAN_KEY + object_key(pod))
 
     def _owner(self, pod: Pod) -> Job | None:
-        ref = controller_of(pod)
-        if ref is None or ref.kind != "Job":
-            return None
-        job = self.jobs.store.get_by_name(pod.metadata.namespace, ref.name)
-        if job is None or job.metadata.uid != ref.uid:
-            return None
-        return job
+        return resolve_controller(pod, "Job", self.jobs.store)
 
     def _pod_added(self, pod: Pod) -> None:
         job = self._owner(pod)
@@ -409,23 +404,7 @@ class JobController(Controller):
             template, namespace, owner_reference(job),
             generate_name=generate_name_prefix(job.metadata.name or ""),
         ).to_dict()  # fmt: skip
-        self.expectations.expect_creations(key, diff)
-        attempted = 0
-
-        async def create(_: int) -> None:
-            nonlocal attempted
-            attempted += 1
-            try:
-                created = await self.client.create_raw(PODS, body, namespace)
-            except errors.ApiError:
-                self.expectations.creation_observed(key)
-                raise
-            name = (created.get("metadata") or {}).get("name", "")
-            self.recorder.event(job, NORMAL, "SuccessfulCreate", f"Created pod: {name}")
-
-        _, error = await slow_start_batch(diff, 1, create)
-        for _ in range(diff - attempted):
-            self.expectations.creation_observed(key)
+        error = await create_pods(self, job, key, body, namespace, diff)
         if error is not None and not namespace_terminating(error):
             message = getattr(error, "message", str(error))
             self.recorder.event(job, WARNING, "FailedCreate", f"Error creating: {message}")

@@ -30,6 +30,7 @@ from controllers.expectations import UIDTrackingExpectations
 from controllers.util import (
     OWNED_INDEXERS,
     controller_of,
+    create_pods,
     deletion_rank,
     generate_name_prefix,
     get_condition,
@@ -39,9 +40,9 @@ from controllers.util import (
     pod_from_template,
     pod_ready_since,
     remove_condition,
+    resolve_controller,
     selector_of,
     set_condition,
-    slow_start_batch,
 )
 
 log = logging.getLogger(__name__)
@@ -75,13 +76,7 @@ class ReplicaSetController(Controller):
         self.enqueue(rs)
 
     def _owner(self, pod: Pod) -> ReplicaSet | None:
-        ref = controller_of(pod)
-        if ref is None or ref.kind != "ReplicaSet":
-            return None
-        rs = self.sets.store.get_by_name(pod.metadata.namespace, ref.name)
-        if rs is None or rs.metadata.uid != ref.uid:
-            return None
-        return rs
+        return resolve_controller(pod, "ReplicaSet", self.sets.store)
 
     def _enqueue_matching(self, pod: Pod) -> None:
         candidates = self.sets.store.by_index("namespace", pod.metadata.namespace or "")
@@ -186,31 +181,15 @@ class ReplicaSetController(Controller):
         self, key: str, rs: ReplicaSet, namespace: str, count: int
     ) -> errors.ApiError | None:
         assert rs.spec is not None and rs.spec.template is not None
-        self.expectations.expect_creations(key, count)
-        owner = owner_reference(rs)
         body = pod_from_template(
             rs.spec.template,
             namespace,
-            owner,
+            owner_reference(rs),
             generate_name=generate_name_prefix(rs.metadata.name or ""),
         ).to_dict()
-        attempted = 0
-
-        async def create(_: int) -> None:
-            nonlocal attempted
-            attempted += 1
-            try:
-                created = await self.client.create_raw(PODS, body, namespace)
-            except errors.ApiError:
-                # This pod will never be observed: stop waiting for it.
-                self.expectations.creation_observed(key)
-                raise
-            name = (created.get("metadata") or {}).get("name", "")
-            self.recorder.event(rs, NORMAL, "SuccessfulCreate", f"Created pod: {name}")
-
-        _, error = await slow_start_batch(count, self._proven.get(key, 1), create)
-        for _ in range(count - attempted):
-            self.expectations.creation_observed(key)
+        # Batches start at the size that last succeeded, so a big scale-up after a
+        # healthy one does not crawl through 1, 2, 4... again.
+        error = await create_pods(self, rs, key, body, namespace, count, self._proven.get(key, 1))
         if error is None:
             self._proven[key] = count
             return None

@@ -49,11 +49,11 @@ from controllers.expectations import UIDTrackingExpectations
 from controllers.replicaset import write_status
 from controllers.util import (
     OWNED_INDEXERS,
-    controller_of,
     is_pod_available,
     namespace_terminating,
     owner_reference,
     pod_from_template,
+    resolve_controller,
     selector_of,
 )
 
@@ -97,13 +97,7 @@ class StatefulSetController(Controller):
         self.expectations.forget(object_key(sts))
 
     def _owner(self, obj: Pod | ControllerRevision) -> StatefulSet | None:
-        ref = controller_of(obj)
-        if ref is None or ref.kind != "StatefulSet":
-            return None
-        sts = self.sets.store.get_by_name(obj.metadata.namespace, ref.name)
-        if sts is None or sts.metadata.uid != ref.uid:
-            return None
-        return sts
+        return resolve_controller(obj, "StatefulSet", self.sets.store)
 
     def _owned_changed(self, obj: ControllerRevision) -> None:
         sts = self._owner(obj)

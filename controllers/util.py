@@ -13,6 +13,8 @@ from typing import Any, Protocol, TypeVar
 
 import orjson
 
+from apiclient import Client, EventRecorder
+from apiclient.events import NORMAL
 from apitypes.base import KubeObject
 from apitypes.core import (
     ConditionStatus,
@@ -22,7 +24,11 @@ from apitypes.core import (
     PodTemplateSpec,
 )
 from apitypes.meta import ObjectMeta, OwnerReference
+from apitypes.registry import by_model
 from apitypes.selectors import LabelSelectorExpr, SelectorError, from_label_selector
+from controllers.expectations import ControllerExpectations
+
+PODS = by_model(Pod)
 
 # --- indexes the controllers add to the shared informers ------------------------------
 
@@ -89,6 +95,27 @@ def owner_reference(owner: KubeObject, *, controller: bool = True) -> OwnerRefer
 def controller_of(obj: KubeObject) -> OwnerReference | None:
     meta: ObjectMeta = obj.metadata  # type: ignore[attr-defined]
     return meta.controller_ref()
+
+
+K_co = TypeVar("K_co", covariant=True)
+
+
+class _ByName(Protocol[K_co]):
+    def get_by_name(self, namespace: str | None, name: str) -> K_co | None: ...
+
+
+def resolve_controller(obj: KubeObject, kind: str, store: _ByName[K_co]) -> K_co | None:
+    """The ``kind`` object in ``store`` that controls ``obj`` per its controller
+    reference, or None when there is none or the reference names an object that was
+    replaced (same name, another uid)."""
+    ref = controller_of(obj)
+    if ref is None or ref.kind != kind:
+        return None
+    namespace = obj.metadata.namespace  # type: ignore[attr-defined]
+    owner = store.get_by_name(namespace, ref.name)
+    if owner is None or owner.metadata.uid != ref.uid:  # type: ignore[attr-defined]
+        return None
+    return owner
 
 
 def is_controlled_by(obj: KubeObject, owner: KubeObject) -> bool:
@@ -333,6 +360,53 @@ async def slow_start_batch(
         done += batch
         batch = min(2 * batch, count - done)
     return done, None
+
+
+class PodCreator(Protocol):
+    """What ``create_pods`` needs of a controller."""
+
+    @property
+    def client(self) -> Client: ...
+    @property
+    def recorder(self) -> EventRecorder: ...
+    @property
+    def expectations(self) -> ControllerExpectations: ...
+
+
+async def create_pods(
+    ctx: PodCreator,
+    owner: KubeObject,
+    key: str,
+    body: dict[str, Any],
+    namespace: str,
+    count: int,
+    initial: int = 1,
+) -> BaseException | None:
+    """Create ``count`` pods from ``body`` in slow-start batches, on behalf of ``owner``
+    (whose expectations key is ``key``), with a ``SuccessfulCreate`` event each.
+
+    Expectations are raised for ``count`` first and lowered again for every pod that
+    will never be observed (a failed create, or one not attempted after a failure), so
+    the owner is never stuck waiting. Returns the first error, or None.
+    """
+    ctx.expectations.expect_creations(key, count)
+    attempted = 0
+
+    async def create(_: int) -> None:
+        nonlocal attempted
+        attempted += 1
+        try:
+            created = await ctx.client.create_raw(PODS, body, namespace)
+        except Exception:
+            ctx.expectations.creation_observed(key)
+            raise
+        name = (created.get("metadata") or {}).get("name", "")
+        ctx.recorder.event(owner, NORMAL, "SuccessfulCreate", f"Created pod: {name}")
+
+    _, error = await slow_start_batch(count, initial, create)
+    for _ in range(count - attempted):
+        ctx.expectations.creation_observed(key)
+    return error
 
 
 def chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:

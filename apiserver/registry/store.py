@@ -418,17 +418,33 @@ class ResourceStore:
     ) -> WriteResult:
         key = self.key(namespace, name)
         allocation_retries = _ALLOCATION_ATTEMPTS - 1
+        # The first attempt starts from the watch cache's copy, as Kubernetes'
+        # GuaranteedUpdate does: it saves a read from etcd, and the write is a
+        # compare-and-swap on its revision, so a stale copy costs one retry, never a
+        # wrong write. Whatever the stale copy made us conclude (an error, "nothing to
+        # change") is checked again against a fresh read.
+        suggestion = self.cache.get(key) if self.cache.ready and not opts.dry_run else None
         for _ in range(_MAX_UPDATE_ATTEMPTS):
-            kv = await self._read(key)
-            if kv is None:
-                if body_for_create is not None and self.strategy.allow_create_on_update:
-                    return await self.create(namespace, body_for_create, opts)
-                raise self._not_found(name)
-            current = self.decode(kv)
-            desired = transform(orjson.loads(orjson.dumps(current)))
-            self._check_kind(desired)
-            old = self.typed(current)
-            new = self.typed(desired)
+            from_cache, suggestion = suggestion, None
+            if from_cache is not None:
+                current = from_cache.obj()
+                kv = KeyValue(key, b"", int(current["metadata"]["resourceVersion"]), 0)
+            else:
+                fresh = await self._read(key)
+                if fresh is None:
+                    if body_for_create is not None and self.strategy.allow_create_on_update:
+                        return await self.create(namespace, body_for_create, opts)
+                    raise self._not_found(name)
+                kv, current = fresh, self.decode(fresh)
+            try:
+                desired = transform(orjson.loads(orjson.dumps(current)))
+                self._check_kind(desired)
+                old = self.typed(current)
+                new = self.typed(desired)
+            except errors.ApiError:
+                if from_cache is not None:
+                    continue
+                raise
             self._keep_system_metadata(new, old)
             # The main resource keeps status, /status keeps the rest; internal writers
             # (the binding subresource) set both and answer for it themselves.
@@ -442,6 +458,8 @@ class ResourceStore:
                 errs += self.strategy.validate_status_update(new, old)
             elif subresource is None:
                 errs += self.strategy.validate_update(new, old)
+            if errs and from_cache is not None:
+                continue
             self._raise_invalid(new, errs)
             self.strategy.canonicalize(new)
             # May fill in allocations, so it runs before the object is serialised.
@@ -450,6 +468,8 @@ class ResourceStore:
             if self.strategy.generation and _spec_changed(wire, current):
                 wire["metadata"]["generation"] = (old.metadata.generation or 0) + 1
             if _unchanged(wire, current):
+                if from_cache is not None:
+                    continue
                 return WriteResult(obj=current)
             if opts.dry_run:
                 return WriteResult(obj=stamp(wire, kv.mod_revision))

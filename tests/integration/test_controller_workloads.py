@@ -332,6 +332,9 @@ class PodLog:
             if event["type"] != "BOOKMARK":
                 self.events.append(event)
 
+    def deleted(self) -> list[str]:
+        return [e["object"]["metadata"]["name"] for e in self.drain() if e["type"] == "DELETED"]
+
     def close(self) -> None:
         self.watch.close()
 
@@ -392,7 +395,9 @@ def test_statefulset_ordered_start_scale_down_and_partitioned_update(
 
         wait_until(lambda: images() == {"db-0": "db:1", "db-1": "db:2", "db-2": "db:2"}
                    and (get(api, f"{base}/db").get("status") or {}).get("readyReplicas") == 3, 60)  # fmt: skip
-        deletions = [e["object"]["metadata"]["name"] for e in log.drain() if e["type"] == "DELETED"]
+        # The list can show a pod gone a moment before its DELETED event arrives.
+        wait_until(lambda: len(log.deleted()) >= 2, 30, what="two DELETED events")
+        deletions = log.deleted()
     finally:
         log.close()
     assert deletions == ["db-2", "db-1"]
@@ -424,7 +429,9 @@ def test_statefulset_ordered_start_scale_down_and_partitioned_update(
         api.patch(f"{base}/db/scale", json={"spec": {"replicas": 1}},
                   headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
         wait_until(lambda: list(images()) == ["db-0"], 60)
-        deletions = [e["object"]["metadata"]["name"] for e in log.drain() if e["type"] == "DELETED"]
+        # The list can show a pod gone a moment before its DELETED event arrives.
+        wait_until(lambda: len(log.deleted()) >= 2, 30, what="two DELETED events")
+        deletions = log.deleted()
     finally:
         log.close()
     assert deletions == ["db-2", "db-1"]
