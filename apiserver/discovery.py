@@ -23,6 +23,7 @@ SUBRESOURCE_KINDS: dict[str, tuple[str, str, str]] = {
     "eviction": ("policy", "v1", "Eviction"),
     "log": ("", "", "Pod"),
     "exec": ("", "", "PodExecOptions"),
+    "portforward": ("", "", "PodPortForwardOptions"),
     "finalize": ("", "", ""),
 }
 

@@ -49,6 +49,7 @@ SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
     "finalize": ("update",),
     "log": ("get",),
     "exec": ("get", "create"),
+    "portforward": ("get", "create"),
 }
 """Subresources this server handles, and their verbs (discovery lists exactly these)."""
 
@@ -174,9 +175,13 @@ class ResourceHandler:
                 return await self._bind(request, route)
             if sub == "eviction":
                 return await self._evict(request, route)
-            if sub in ("log", "exec"):
+            if sub in ("log", "exec", "portforward"):
                 assert route.namespace is not None and route.name is not None
-                proxy = self.pod_proxy.logs if sub == "log" else self.pod_proxy.exec_http
+                proxy = {
+                    "log": self.pod_proxy.logs,
+                    "exec": self.pod_proxy.exec_http,
+                    "portforward": self.pod_proxy.portforward_http,
+                }[sub]
                 return await proxy(request, route.namespace, route.name)
         if verb == "LIST":
             return await self._list(request, route)

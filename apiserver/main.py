@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 
+from apiserver.podproxy import KubeWebSocketProtocol
 from apiserver.server import ApiServer, ServerConfig, build_app
 
 
@@ -54,6 +55,8 @@ def serve(config: ServerConfig, opts: ServeOptions) -> None:
         http="httptools",
         timeout_keep_alive=120,
         lifespan="on",
+        # kubectl port-forward offers the subprotocol SPDY/3.1+portforward.k8s.io.
+        ws=KubeWebSocketProtocol,
     )
 
 

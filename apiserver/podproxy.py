@@ -1,4 +1,4 @@
-"""``pods/<name>/log`` and ``pods/<name>/exec``: proxied to the kubelet of the pod's node.
+"""``pods/<name>/log``, ``exec`` and ``portforward``: proxied to the kubelet of the pod's node.
 
 The apiserver checks what it can answer itself (the pod exists, is bound to a node,
 the container is one of the pod's, it is not waiting to start), then finds the
@@ -13,6 +13,10 @@ to the kubelet's own paths (``/containerLogs/...``, ``/exec/...``).
   the kubelet with the client's subprotocols, accepts the client with the one the
   kubelet chose, and copies frames both ways until either side closes. SPDY (the
   older POST upgrade) is answered with ``400 Upgrade request required``.
+- **portforward**: a WebSocket relayed the same way to ``/portForward/<ns>/<pod>``:
+  kubectl 1.30+ asks for ``SPDY/3.1+portforward.k8s.io`` (a SPDY session carried in
+  the WebSocket's binary frames), other clients for ``v4.channel.k8s.io`` with
+  ``?ports=`` (passed on as the kubelet's ``port``). SPDY's POST upgrade gets ``400``.
 
 The kubelet is reached over plain HTTP unless ``KubeletClientConfig`` says otherwise.
 """
@@ -33,6 +37,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.datastructures import Headers
+from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
 
 from apiserver import errors
 from apiserver.registry.store import ResourceStore
@@ -128,7 +136,7 @@ def kubelet_address(node: dict[str, Any]) -> tuple[str, int]:
 
 
 class PodProxy:
-    """Answers the log and exec subresources of pods."""
+    """Answers the log, exec and portforward subresources of pods."""
 
     def __init__(
         self,
@@ -161,8 +169,12 @@ class PodProxy:
         self, namespace: str, name: str, container: str | None
     ) -> tuple[dict[str, Any], str, str]:
         """(pod, container, kubelet base URL)."""
+        pod, base = await self._pod_node(namespace, name)
+        return pod, pick_container(pod, container), base
+
+    async def _pod_node(self, namespace: str, name: str) -> tuple[dict[str, Any], str]:
+        """(pod, base URL of its node's kubelet); ``ApiError`` if it has none."""
         pod = await self.pods.get(namespace, name)
-        chosen = pick_container(pod, container)
         node_name = (pod.get("spec") or {}).get("nodeName")
         if not node_name:
             raise errors.bad_request(f"pod {name} does not have a host assigned")
@@ -175,7 +187,7 @@ class PodProxy:
         host, port = kubelet_address(node)
         if ":" in host:
             host = f"[{host}]"
-        return pod, chosen, f"{self.config.scheme}://{host}:{port}"
+        return pod, f"{self.config.scheme}://{host}:{port}"
 
     # --- log --------------------------------------------------------------------------
 
@@ -271,6 +283,49 @@ class PodProxy:
             return
         query = websocket.scope.get("query_string", b"").decode()
         url = f"{base}/exec/{namespace}/{name}/{container}" + (f"?{query}" if query else "")
+        await self._relay_websocket(websocket, url)
+
+    # --- port-forward -----------------------------------------------------------------
+
+    @staticmethod
+    def _forward_ports(values: list[str]) -> list[str]:
+        """The ``ports`` query values, checked (1-65535); ``ApiError`` otherwise."""
+        ports: list[str] = []
+        for value in values:
+            for part in value.split(","):
+                if not part.strip().isdigit() or not 0 < int(part) < 65536:
+                    raise errors.bad_request(f"unable to parse {value!r} as a port")
+                ports.append(str(int(part)))
+        return ports
+
+    async def portforward_http(self, request: Request, namespace: str, name: str) -> Response:
+        """A port-forward without a WebSocket upgrade (SPDY's POST, or a plain request)."""
+        await self._pod_node(namespace, name)
+        self._forward_ports(request.query_params.getlist("ports"))
+        raise errors.bad_request("Upgrade request required")
+
+    async def portforward_websocket(self, websocket: WebSocket) -> None:
+        """``pods/<name>/portforward``: relayed to the kubelet's ``/portForward``.
+
+        The kubelet picks the protocol: SPDY tunnelled in the WebSocket (kubectl's
+        ``SPDY/3.1+portforward.k8s.io``) or the v4 channel protocol, whose ports are
+        the ``ports`` parameter (passed on as the kubelet's ``port``)."""
+        namespace = websocket.path_params["namespace"]
+        name = websocket.path_params["name"]
+        try:
+            _, base = await self._pod_node(namespace, name)
+            ports = self._forward_ports(websocket.query_params.getlist("ports"))
+        except errors.ApiError as err:
+            await self._deny(websocket, err)
+            return
+        url = f"{base}/portForward/{namespace}/{name}"
+        if ports:
+            url += "?" + urlencode([("port", p) for p in ports])
+        await self._relay_websocket(websocket, url)
+
+    async def _relay_websocket(self, websocket: WebSocket, url: str) -> None:
+        """Open a WebSocket to the kubelet with the client's subprotocols, accept the
+        client with the one the kubelet chose, and copy frames both ways."""
         protocols = list(websocket.scope.get("subprotocols") or [])
         try:
             upstream = await self._http().ws_connect(
@@ -305,6 +360,26 @@ class PodProxy:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+class _AnySubprotocolServer(ServerProtocol):
+    """The WebSocket handshake without websockets' own subprotocol check.
+
+    That parser accepts only HTTP tokens and so refuses kubectl's
+    ``SPDY/3.1+portforward.k8s.io`` (a ``/``) with a 400 before the app sees the request.
+    Uvicorn reads the offered subprotocols itself (split on commas) and answers with
+    the one the app accepts, so nothing is lost by skipping it here."""
+
+    def process_subprotocol(self, headers: Headers) -> Subprotocol | None:
+        return None
+
+
+class KubeWebSocketProtocol(WebSocketsSansIOProtocol):
+    """Uvicorn's WebSocket protocol (``ws=``) taking any offered subprotocol."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn.__class__ = _AnySubprotocolServer
 
 
 async def _bridge(client: WebSocket, upstream: aiohttp.ClientWebSocketResponse) -> None:

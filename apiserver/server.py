@@ -314,8 +314,13 @@ def build_app(server: ApiServer) -> ResourceFastPath:
     add("/openapi/v3", openapi_v3_index, ["GET"])
     add("/openapi/v3/{path:path}", openapi_v3, ["GET"])
     add("/{path:path}", not_found, methods)
-    # kubectl exec's WebSocket upgrade: a websocket scope, which ResourceFastPath passes on.
+    # kubectl exec's and port-forward's WebSocket upgrades: websocket scopes, which
+    # ResourceFastPath passes on.
     app.router.add_websocket_route(
         "/api/v1/namespaces/{namespace}/pods/{name}/exec", handler.pod_proxy.exec_websocket
+    )
+    app.router.add_websocket_route(
+        "/api/v1/namespaces/{namespace}/pods/{name}/portforward",
+        handler.pod_proxy.portforward_websocket,
     )
     return ResourceFastPath(app, handler)

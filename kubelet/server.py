@@ -1,4 +1,5 @@
-"""The kubelet's HTTP(S) server: container logs and exec, for the apiserver to proxy.
+"""The kubelet's HTTP(S) server: container logs, exec and port-forward, for the
+apiserver to proxy.
 
 Paths are the real kubelet's:
 
@@ -9,6 +10,9 @@ Paths are the real kubelet's:
   ``v4.channel.k8s.io``): each binary message is one channel byte (0 stdin, 1 stdout,
   2 stderr, 3 error, 4 resize; 255 in v5 closes a stream) and the data. When the
   command ends, a ``Status`` on channel 3 carries its exit code and the socket closes;
+- ``GET /portForward/<namespace>/<pod>``, a WebSocket: ``SPDY/3.1+portforward.k8s.io``
+  (SPDY tunnelled in WebSocket frames, as kubectl 1.30+ speaks it) or the channel
+  protocol ``v4.channel.k8s.io`` with ``?port=``; see ``kubelet.portforward``;
 - ``GET /healthz``, ``GET /pods``.
 
 Errors are plain text with the HTTP status, as the kubelet answers them.
@@ -27,6 +31,7 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
+from kubelet import portforward
 from kubelet.kubelet import Kubelet, KubeletError
 from kubelet.runtime import ContainerInfo, LogOptions
 
@@ -89,6 +94,8 @@ class KubeletServer:
                 web.get("/containerLogs/{namespace}/{pod}/{container}", self.logs),
                 web.get("/exec/{namespace}/{pod}/{container}", self.exec),
                 web.post("/exec/{namespace}/{pod}/{container}", self.exec),
+                web.get("/portForward/{namespace}/{pod}", self.port_forward),
+                web.post("/portForward/{namespace}/{pod}", self.port_forward),
             ]
         )
         self._runner: web.AppRunner | None = None
@@ -171,6 +178,10 @@ class KubeletServer:
         with contextlib.suppress(ConnectionResetError):
             await response.write_eof()
         return response
+
+    async def port_forward(self, request: web.Request) -> web.StreamResponse:
+        """``/portForward/<ns>/<pod>``: see ``kubelet.portforward``."""
+        return await portforward.handle(self.kubelet, request)
 
     async def exec(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(protocols=PROTOCOLS, max_msg_size=16 << 20)
