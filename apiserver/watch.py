@@ -182,7 +182,9 @@ class WatchStream:
                     if as_type is not None:
                         lines.append(self._encode(as_type, ev))
                     revision = sev.revision
-                revision = max(revision, batch.revision)
+                if not batch.events:
+                    # Only a progress notification vouches for its header revision.
+                    revision = max(revision, batch.revision)
                 if lines:
                     WATCH_EVENTS.labels(*self._labels).inc(len(lines))
                     yield b"".join(lines)

@@ -328,7 +328,12 @@ class WatchCache:
             async for batch in stream:
                 for ev in batch.events:
                     self._apply(ev)
-                self._revision = max(self._revision, batch.revision)
+                if not batch.events:
+                    # A progress notification: every event up to its revision was sent.
+                    # The header of a response *with* events is etcd's current revision,
+                    # which runs ahead of the events while a busy watcher catches up in
+                    # fragments: trusting it would let a list claim writes it lacks.
+                    self._revision = max(self._revision, batch.revision)
                 self._notify()
         except CompactedError:
             raise
