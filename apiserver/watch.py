@@ -103,12 +103,12 @@ class WatchStream:
                 async for chunk in self._from_storage(revision):
                     yield chunk
             else:
-                async for chunk in self._from_cache(cursor):
+                async for chunk in self._from_cache(cursor, revision):
                     yield chunk
         finally:
             gauge.dec()
 
-    async def _from_cache(self, cursor: int) -> AsyncIterator[bytes]:
+    async def _from_cache(self, cursor: int, start: int) -> AsyncIterator[bytes]:
         cache = self._store.cache
         epoch = cache.epoch
         pred = self._params.predicate
@@ -126,6 +126,10 @@ class WatchStream:
             if events:
                 lines = []
                 for ev in events:
+                    if ev.revision <= start:
+                        # Already in what the client listed: an event etcd delivered
+                        # late (after claiming progress past it) must not roll it back.
+                        continue
                     as_type = deliver_as(ev, pred)
                     if as_type is not None:
                         lines.append(self._encode(as_type, ev))

@@ -623,13 +623,26 @@ class ResourceStore:
     # --- list ---------------------------------------------------------------------------
 
     async def list_objects(self, opts: ListOptions) -> ListResult:
-        rv = opts.resource_version
-        if opts.limit > 0 or opts.continue_token or opts.resource_version_match == "Exact":
-            return await self._list_from_storage(opts)
-        if rv == "0":
-            await self._cache_ready()
-        else:
-            await self._fresh(int(rv) if rv else None)
+        # Only "any version" (resourceVersion=0) is served from the watch cache. A
+        # consistent list (none given) or "not older than N" reads etcd, as Kubernetes
+        # did before its consistent cache reads: the cache knows it is fresh only from
+        # etcd's progress notifications, which etcd before 3.5.8 may send ahead of
+        # events it has not delivered yet (an informer then lists without them and
+        # watches from after them, and never sees them).
+        if opts.resource_version != "0":
+            result = await self._list_from_storage(opts)
+            wanted = opts.resource_version
+            if wanted and not opts.continue_token and opts.resource_version_match != "Exact":
+                try:
+                    too_new = int(wanted) > int(result.resource_version)
+                except ValueError as err:
+                    raise errors.bad_request(f'invalid resource version "{wanted}"') from err
+                if too_new:
+                    raise errors.timeout(
+                        f"Too large resource version: {wanted}, current: {result.resource_version}"
+                    )
+            return result
+        await self._cache_ready()
         cached, revision, _ = self.cache.snapshot(opts.predicate)
         return ListResult(items=[co.raw for co in cached], resource_version=str(revision))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.support.processes import ApiServerProcess
+
 pytestmark = pytest.mark.integration
 
 
@@ -531,3 +533,32 @@ def test_eviction_honours_disruption_budgets(api: httpx.Client, namespace: str) 
     # A pod that is not running is evicted whatever the budget says.
     api.post(pods, json=pod("pending", {"app": "guarded"}))
     assert evict("pending").status_code == 201
+
+
+def test_a_list_right_after_a_burst_of_writes_holds_every_write(
+    apiserver: ApiServerProcess, namespace: str
+) -> None:
+    """A consistent list (no resourceVersion) reflects every write acknowledged before
+    it, with or without a field selector, while etcd is still delivering the burst to
+    the watch cache; and a version from the future is refused, not served stale."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base = f"/api/v1/namespaces/{namespace}/pods"
+    count = 1500
+
+    def create(chunk: range) -> None:
+        with httpx.Client(base_url=apiserver.url, timeout=30) as client:
+            for i in chunk:
+                resp = client.post(base, json=pod(f"burst-{i}", {"burst": "1"}))
+                assert resp.status_code == 201, resp.text
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(create, [range(i, count, 16) for i in range(16)]))
+    with httpx.Client(base_url=apiserver.url, timeout=60) as client:
+        selected = client.get(
+            base, params={"fieldSelector": "status.phase!=Succeeded", "labelSelector": "burst=1"}
+        ).json()
+        assert len(selected["items"]) == count
+        ahead = int(selected["metadata"]["resourceVersion"]) + 1_000_000
+        resp = client.get(base, params={"resourceVersion": str(ahead)})
+        assert resp.status_code == 504 and "Too large resource version" in resp.json()["message"]
