@@ -38,9 +38,14 @@ def _free_port() -> int:
         return port
 
 
+_ENV: dict[str, str] = {}
+"""The environment of every ``navarch`` the benchmark runs: its own KUBECONFIG, so that
+``up`` does not merge contexts into the kubeconfig of whoever runs it."""
+
+
 def _run(*args: str) -> float:
     t0 = time.perf_counter()
-    subprocess.run([NAVARCH, *args], check=True, capture_output=True, timeout=300)
+    subprocess.run([NAVARCH, *args], check=True, capture_output=True, timeout=300, env=_ENV)
     return time.perf_counter() - t0
 
 
@@ -72,6 +77,8 @@ def run() -> None:
     name = f"b{uuid.uuid4().hex[:5]}"
     with tempfile.TemporaryDirectory(prefix="navarch-bench-up-") as tmp:
         root = Path(tmp)
+        _ENV.clear()
+        _ENV.update(os.environ, KUBECONFIG=str(root / "kubeconfig"))
         floors = [_floor(root) for _ in range(RUNS)]
         cold: list[float] = []
         warm: list[float] = []
@@ -92,7 +99,9 @@ def run() -> None:
                 _run("down", "--data-dir", str(data))
                 warm.append(_run("up", *flags))
             finally:
-                subprocess.run([NAVARCH, "down", "--purge", "--data-dir", str(data)], check=False)
+                subprocess.run(
+                    [NAVARCH, "down", "--purge", "--data-dir", str(data)], check=False, env=_ENV
+                )
                 for node in (1, 2, 3):
                     images.remove_containers({"io.navarch.node": f"{name}-node-{node}"})
     floor = statistics.median(floors)
