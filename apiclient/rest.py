@@ -115,6 +115,28 @@ def _raise_status(code: int, reason: str, body: bytes) -> None:
     raise errors.from_status(status, code)
 
 
+def _status_retry_wait(code: int, retry_after: str | None, delay: float) -> float | None:
+    """How long to wait before retrying an answer with status ``code``, or None when it
+    is final: 429 always retries, 503 only when the server said when (Retry-After)."""
+    if code not in (429, 503) or (retry_after is None and code != 429):
+        return None
+    wait = float(retry_after) if retry_after and retry_after.isdigit() else delay
+    return min(wait, 5.0)
+
+
+def _connection_failed(
+    server: str, err: Exception, *, refused: bool, method: str, last: bool
+) -> errors.ConnectionFailedError | None:
+    """The error to raise for a transport failure, or None to retry it. Only a refused
+    connection is certainly unprocessed: retry those for all verbs, other transport
+    failures only for reads."""
+    if (refused or method == "GET") and not last:
+        return None
+    return errors.ConnectionFailedError(
+        {"message": f"cannot reach the apiserver at {server}: {err}"}
+    )
+
+
 def _query_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -234,23 +256,18 @@ class Client:
                     reason = resp.reason or ""
                     retry_after = resp.headers.get("Retry-After")
             except (aiohttp.ClientError, TimeoutError) as err:
-                # Only a refused connection is certainly unprocessed; retry those for all
-                # verbs, and other transport failures only for reads.
-                refused = isinstance(err, aiohttp.ClientConnectorError)
-                if not (refused or method == "GET") or attempt == _RETRIES:
-                    raise errors.ConnectionFailedError(
-                        {"message": f"cannot reach the apiserver at {self.config.server}: {err}"}
-                    ) from err
+                failed = _connection_failed(
+                    self.config.server, err, method=method, last=attempt == _RETRIES,
+                    refused=isinstance(err, aiohttp.ClientConnectorError),
+                )  # fmt: skip
+                if failed is not None:
+                    raise failed from err
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            if (
-                code in (429, 503)
-                and attempt < _RETRIES
-                and (retry_after is not None or code == 429)
-            ):
-                wait = float(retry_after) if retry_after and retry_after.isdigit() else delay
-                await asyncio.sleep(min(wait, 5.0))
+            wait = _status_retry_wait(code, retry_after, delay) if attempt < _RETRIES else None
+            if wait is not None:
+                await asyncio.sleep(wait)
                 delay = min(delay * 2, 2.0)
                 continue
             if code >= 400:
@@ -285,23 +302,25 @@ class Client:
                     method, path, params=clean, content=content, headers=headers
                 )
             except httpx.TransportError as err:
-                # Only a refused connection is certainly unprocessed; retry those for all
-                # verbs, and other transport failures only for reads.
-                retry = isinstance(err, httpx.ConnectError) or method == "GET"
-                if not retry or attempt == _RETRIES:
-                    raise errors.ConnectionFailedError(
-                        {"message": f"cannot reach the apiserver at {self.config.server}: {err}"}
-                    ) from err
+                failed = _connection_failed(
+                    self.config.server, err, method=method, last=attempt == _RETRIES,
+                    refused=isinstance(err, httpx.ConnectError),
+                )  # fmt: skip
+                if failed is not None:
+                    raise failed from err
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            if resp.status_code in (429, 503) and attempt < _RETRIES:
-                retry_after = resp.headers.get("Retry-After")
-                if retry_after is not None or resp.status_code == 429:
-                    wait = float(retry_after) if retry_after and retry_after.isdigit() else delay
-                    await asyncio.sleep(min(wait, 5.0))
-                    delay = min(delay * 2, 2.0)
-                    continue
+            retry_after = resp.headers.get("Retry-After")
+            wait = (
+                _status_retry_wait(resp.status_code, retry_after, delay)
+                if attempt < _RETRIES
+                else None
+            )
+            if wait is not None:
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, 2.0)
+                continue
             if resp.status_code >= 400:
                 _raise_for(resp, resp.content)
             return resp
