@@ -23,7 +23,7 @@ every workload kind. ``defaultingType: List`` uses ``defaultConstraints`` instea
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +66,7 @@ SYSTEM_DEFAULTS = (
     {"maxSkew": 5, "topologyKey": LABEL_ZONE, "whenUnsatisfiable": SCHEDULE_ANYWAY},
 )
 _NO_MINIMUM = 2**31 - 1
+_MEMO_KEYS = 256  # workloads whose per-node counts are kept
 
 Pair = tuple[str, str]
 
@@ -117,6 +118,13 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
 
     def __init__(self, args: Mapping[str, Any], handle: Handle) -> None:
         super().__init__(args, handle)
+        # (namespace, selector, owner) -> node name -> (node generation, matching pods).
+        # A node's generation changes whenever one of its pods does, so a count is
+        # reused until then: pods of one workload are scheduled one after another and
+        # each changes a node or two, where a recount would visit every pod anew.
+        self._counts: dict[
+            tuple[str, LabelSelectorExpr | None, str], dict[str, tuple[int, int]]
+        ] = {}
         defaulting = args.get("defaultingType") or "System"
         if defaulting == "System":
             if args.get("defaultConstraints"):
@@ -188,11 +196,43 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
             honor_taints=(c.node_taints_policy or "Ignore") == "Honor",
         )
 
-    def _candidates(self, pod: PodInfo, constraint: Constraint) -> Iterable[PodInfo]:
+    def _matching(self, pod: PodInfo, c: Constraint) -> dict[str, int]:
+        """Node name -> pods that ``c`` counts on it (not terminating, not ``pod``).
+
+        Few candidates are counted one by one; many are counted per node, with each
+        node's count kept until that node's generation changes.
+        """
         cache = self.handle.cache
-        if constraint.selector is None:
-            return cache.by_controller.get(constraint.owner, {}).values()
-        return cache.by_namespace.get(pod.namespace, {}).values()
+        if c.selector is None:
+            candidates = cache.by_controller.get(c.owner, {})
+        else:
+            candidates = cache.by_namespace.get(pod.namespace, {})
+        counts: dict[str, int] = {}
+        if len(candidates) <= len(cache.nodes):
+            for other in candidates.values():
+                if other.terminating or other.key == pod.key or not c.matches(other):
+                    continue
+                counts[other.node_name] = counts.get(other.node_name, 0) + 1
+            return counts
+        key = (c.namespace, c.selector, c.owner)
+        memo = self._counts.get(key)
+        if memo is None:
+            if len(self._counts) >= _MEMO_KEYS:
+                self._counts.clear()
+            memo = self._counts[key] = {}
+        for name, info in cache.nodes.items():
+            hit = memo.get(name)
+            if hit is not None and hit[0] == info.generation:
+                n = hit[1]
+            else:
+                n = sum(1 for o in info.pods.values() if not o.terminating and c.matches(o))
+                memo[name] = (info.generation, n)
+            if n:
+                counts[name] = n
+        me = cache.pods.get(pod.key)
+        if me is not None and not me.terminating and c.matches(me) and counts.get(me.node_name):
+            counts[me.node_name] -= 1
+        return counts
 
     @staticmethod
     def _eligible(
@@ -234,10 +274,8 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
         counts: list[dict[str, int]] = [dict.fromkeys(d, 0) for d in domains]
         eligible: dict[tuple[str, int], bool] = {}
         for i, c in enumerate(hard):
-            for other in self._candidates(pod, c):
-                if other.terminating or other.key == pod.key or not c.matches(other):
-                    continue
-                host = cache.nodes.get(other.node_name)
+            for node_name, n in self._matching(pod, c).items():
+                host = cache.nodes.get(node_name)
                 if host is None or host.node is None:
                     continue
                 labels = host.labels
@@ -249,7 +287,7 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
                     ok = eligible[memo] = self._eligible(pod, host, c, affinity)
                 if ok:
                     value = labels[c.topology_key]
-                    counts[i][value] = counts[i].get(value, 0) + 1
+                    counts[i][value] = counts[i].get(value, 0) + n
         minimums = []
         for i, c in enumerate(hard):
             if len(counts[i]) < c.min_domains:
@@ -318,15 +356,13 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
         affinity = required_node_affinity(pod)
         host_counts: list[dict[str, int]] = [{} for _ in soft]
         for i, c in enumerate(soft):
-            for other in self._candidates(pod, c):
-                if other.terminating or other.key == pod.key or not c.matches(other):
-                    continue
-                host = cache.nodes.get(other.node_name)
+            for node_name, n in self._matching(pod, c).items():
+                host = cache.nodes.get(node_name)
                 if host is None or host.node is None:
                     continue
                 labels = host.labels
                 if c.topology_key == LABEL_HOSTNAME:
-                    host_counts[i][host.name] = host_counts[i].get(host.name, 0) + 1
+                    host_counts[i][host.name] = host_counts[i].get(host.name, 0) + n
                     continue
                 if require_all and not all(k in labels for k in keys):
                     continue
@@ -337,7 +373,7 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
                     continue
                 pair = (c.topology_key, value)
                 if pair in pair_counts:
-                    pair_counts[pair] += 1
+                    pair_counts[pair] += n
         state.data[NAME + "/score"] = (soft, weights, pair_counts, host_counts, ignored)
         return None
 

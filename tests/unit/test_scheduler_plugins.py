@@ -697,3 +697,38 @@ def test_default_spreading_counts_pods_of_the_same_owner() -> None:
     assert got is not None
     assert got["n1"] == got["n2"] == 100 and got["n0"] < 100
     assert scores(PodTopologySpread({}, handle), make_pod(), handle) is None  # no owner
+
+
+def test_spread_counts_kept_per_node_follow_pods_coming_and_going(zones: list[Node]) -> None:
+    # More matching pods than nodes: counted per node, each count kept until its node
+    # changes. The same plugin must see pods leave and arrive.
+    web = {"app": "web"}
+    pods = [make_pod(f"w{i}", labels=web, node_name="a1") for i in range(6)]
+    pods += [make_pod(f"v{i}", labels=web, node_name="b1") for i in range(2)]
+    handle = cluster(zones, pods)
+    plugin = PodTopologySpread({}, handle)
+    pod = make_pod(labels=web, spread=[_spread(ZONE, skew=3)])
+    assert filter_all(plugin, pod, handle)[0] == ["b1"]  # zone a 6, b 2
+    for i in range(3):
+        handle.cache.remove_pod(f"default/w{i}")
+    assert filter_all(plugin, pod, handle)[0] == ["a1", "a2", "b1"]  # a 3, b 2
+    for i in range(2, 6):
+        handle.cache.add_pod(pod_info(make_pod(f"v{i}", labels=web, node_name="b1")))
+    assert filter_all(plugin, pod, handle)[0] == ["a1", "a2"]  # a 3, b 6
+
+
+def test_default_spreading_with_many_pods_scores_the_same_as_counting_each() -> None:
+    nodes = [make_node(f"n{i}") for i in range(3)]
+    pods = [make_pod(f"r{i}", owner="rs-1", node_name="n0") for i in range(4)]
+    pods.append(make_pod("s0", owner="rs-1", node_name="n1"))
+    handle = cluster(nodes, pods)
+    plugin = PodTopologySpread({}, handle)
+    got = scores(plugin, make_pod("new", owner="rs-1"), handle)
+    assert got is not None and got["n2"] == 100 and got["n0"] < got["n1"] < 100
+    # Pods leave n0 and arrive on n2: the kept counts must follow.
+    for i in range(3):
+        handle.cache.remove_pod(f"default/r{i}")
+    handle.cache.add_pod(pod_info(make_pod("s1", owner="rs-1", node_name="n2")))
+    handle.cache.add_pod(pod_info(make_pod("s2", owner="rs-1", node_name="n2")))
+    got = scores(plugin, make_pod("new", owner="rs-1"), handle)
+    assert got is not None and got["n0"] == got["n1"] > got["n2"]  # 1, 1, 2
