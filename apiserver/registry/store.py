@@ -453,11 +453,16 @@ class ResourceStore:
             elif subresource != "binding":
                 self.strategy.prepare_for_subresource_update(subresource, new, old)
             self.strategy.default(new)
-            errs = self.strategy.validate(new)
             if subresource == "status":
+                # A status write keeps the rest of the stored object, validated when it
+                # was written; like Kubernetes' status strategies, check only what the
+                # write may change: metadata (some kinds take annotations) and status.
+                errs = self.strategy.validate_metadata(new)
                 errs += self.strategy.validate_status_update(new, old)
-            elif subresource is None:
-                errs += self.strategy.validate_update(new, old)
+            else:
+                errs = self.strategy.validate(new)
+                if subresource is None:
+                    errs += self.strategy.validate_update(new, old)
             if errs and from_cache is not None:
                 continue
             self._raise_invalid(new, errs)
