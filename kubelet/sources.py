@@ -28,7 +28,9 @@ class PodSource:
         self.informer: Informer[Pod] = Informer(
             client,
             Pod,
-            field_selector=f"spec.nodeName={node}" if node else None,
+            # Unbound pods stay out: a pod shows up (ADDED) when it is bound, so a
+            # process of many kubelets never decodes pods still waiting for the scheduler.
+            field_selector=f"spec.nodeName={node}" if node else "spec.nodeName!=",
             indexers={"node": index_by_node_name},
         )
         self._handlers: dict[str, PodHandler] = {}

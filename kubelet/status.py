@@ -252,7 +252,9 @@ def generate_pod_status(
     """
     spec = pod.spec or PodSpec()
     old = pod.status
-    status = old.model_copy(deep=True) if old is not None else PodStatus()
+    # Shallow: below, only whole fields of the copy are replaced, never changed in place,
+    # so ``old`` stays as it was; a deep copy cost a third of a hollow node's sync.
+    status = old.model_copy() if old is not None else PodStatus()
     readiness = readiness or {}
     startup = startup or {}
     waiting = waiting or {}

@@ -28,8 +28,10 @@ class StatusManager:
         """Make ``target`` (the pod object as seen) report ``status``; True if written."""
         uid = target.metadata.uid or ""
         new = status.to_dict()
+        if self._last.get(uid) == new:
+            return False  # the usual case: the sync after our own write came back
         seen = target.status.to_dict() if target.status is not None else {}
-        if new == seen or self._last.get(uid) == new:
+        if new == seen:
             return False
         patch = create_two_way_merge_patch({"status": seen}, {"status": new}, Pod)
         if not patch:

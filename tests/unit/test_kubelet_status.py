@@ -160,3 +160,15 @@ def test_phase_unknown_containers_are_pending() -> None:
     # "b" has no instance yet: it waits (ContainerCreating), so the pod is Pending.
     assert status.phase == "Pending"
     assert pod_phase(pod.spec, [], [], init_done=True) == "Pending"
+
+
+def test_generating_a_status_leaves_the_pods_own_status_as_it_was() -> None:
+    # The pod is the informer's cached copy: the new status may not be written into it.
+    pod = make_pod(["a"])
+    pod.status = generate_pod_status(pod, state(), host_ip="h", now=T0)
+    before = pod.status.to_dict()
+    st = state(running(pod, "a"))
+    later = T0 + timedelta(minutes=1)
+    after = generate_pod_status(pod, st, host_ip="h2", now=later, reason="R", message="m")
+    assert after.phase == "Running" and after.host_ip == "h2" and after.reason == "R"
+    assert pod.status.to_dict() == before
