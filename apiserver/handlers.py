@@ -640,6 +640,10 @@ class ResourceHandler:
                 raise errors.conflict(
                     "pods", name, "", f'pod {name} is already assigned to node "{spec["nodeName"]}"'
                 )
+            if spec.get("schedulingGates"):
+                raise errors.conflict(
+                    "pods", name, "", f"pod {name} has non-empty .spec.schedulingGates"
+                )
             spec["nodeName"] = node
             meta.setdefault("annotations", {}).update(annotations)
             _set_pod_condition(current, "PodScheduled", "True")

@@ -318,6 +318,20 @@ def test_binding_assigns_a_node_once(api: httpx.Client, namespace: str) -> None:
     assert again.status_code == 409
 
 
+def test_binding_refuses_a_gated_pod_and_writes_nothing(api: httpx.Client, namespace: str) -> None:
+    base = f"/api/v1/namespaces/{namespace}/pods"
+    body = pod("g")
+    body["spec"]["schedulingGates"] = [{"name": "example.com/wait"}]
+    created = api.post(base, json=body).json()
+    binding = {"metadata": {"name": "g"}, "target": {"kind": "Node", "name": "node-1"}}
+    resp = api.post(f"{base}/g/binding", json=binding)
+    assert resp.status_code == 409, resp.text
+    assert "schedulingGates" in resp.json()["message"]
+    after = api.get(f"{base}/g").json()
+    assert after["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    assert "nodeName" not in after["spec"]
+
+
 # --- deletion -----------------------------------------------------------------------------
 
 
