@@ -29,6 +29,7 @@ from apiclient import (
     InformerFactory,
     LeaderElector,
 )
+from apiclient.loop import run_main
 from controllers.base import Clock, Controller, ControllerContext, Options
 
 log = logging.getLogger(__name__)
@@ -242,4 +243,4 @@ def serve(config: ManagerConfig) -> int:
     # One line per request is far too much at this daemon's request rates.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     log.info("controller-manager starting (pid %d)", os.getpid())
-    return asyncio.run(main())
+    return run_main(main())

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from apiclient import Client, ClientConfig
+from apiclient.loop import run_main
 from apitypes.core import Taint
 from kubelet.config import KubeletConfig
 from kubelet.fake_runtime import FakeRuntime
@@ -159,4 +160,4 @@ def serve(client_config: ClientConfig, options: HollowOptions, log_level: str = 
         import uvloop
 
         uvloop.install()
-    asyncio.run(run_hollow_nodes(client_config, options))
+    run_main(run_hollow_nodes(client_config, options))

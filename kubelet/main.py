@@ -8,6 +8,7 @@ import logging
 import signal
 
 from apiclient import Client, ClientConfig
+from apiclient.loop import run_main
 from kubelet.config import KubeletConfig
 from kubelet.fake_runtime import FakeRuntime
 from kubelet.kubelet import Kubelet
@@ -84,4 +85,4 @@ def serve(config: KubeletConfig, client_config: ClientConfig, log_level: str = "
         import uvloop
 
         uvloop.install()
-    asyncio.run(run_kubelet(config, client_config))
+    run_main(run_kubelet(config, client_config))

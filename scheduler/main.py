@@ -25,6 +25,7 @@ from apiclient import (
     LeaderElector,
     load_config,
 )
+from apiclient.loop import run_main
 from apitypes.core import Namespace, Node, Pod
 from scheduler.config import SchedulerConfig
 from scheduler.config import load_config as load_scheduler_config
@@ -174,6 +175,6 @@ def run(options: Options) -> int:
         # One line per request would be thousands of lines a second while binding.
         logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        return asyncio.run(serve(options))
+        return run_main(serve(options))
     except KeyboardInterrupt:
         return 0
