@@ -9,13 +9,17 @@ All in one run, on one machine, in this order:
    garbage collector removing the 3,000 pods;
 3. the whole control plane (scheduler, controller-manager, 100 hollow kubelets from
    ``navarch hollow-nodes``): a Deployment of 3,000 replicas from create to all
-   available, then a rolling update of it (new image) to all available again.
+   available, then a rolling update of it (new image) to all available again;
+4. the Deployment from create to available twice more, each on a fresh control plane
+   (a single run varies by a few seconds either way on two shared cores): the median
+   of the three is the figure held against the target.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import statistics
 import tempfile
 import time
 import uuid
@@ -31,6 +35,7 @@ from tests.support.processes import DaemonProcess
 
 REPLICAS = 3000
 NODES = 100
+REPEATS = 3
 CONCURRENCY = 64
 JSON = {"Content-Type": "application/json"}
 
@@ -194,7 +199,7 @@ class DeploymentRun:
     rollout_seconds: float
 
 
-async def deployment_on_hollow_nodes(url: str) -> DeploymentRun:
+async def deployment_on_hollow_nodes(url: str, *, roll: bool = True) -> DeploymentRun:
     async with _session(url) as session:
 
         async def nodes_ready() -> bool:
@@ -236,6 +241,9 @@ async def deployment_on_hollow_nodes(url: str) -> DeploymentRun:
 
         available = await _wait(complete, 600, "deployment available", 0.25)
         pods_created = watch.added[REPLICAS - 1] if len(watch.added) >= REPLICAS else available
+        if not roll:
+            await watch.stop()
+            return DeploymentRun(available - start, pods_created - start, 0.0)
         patch = {
             "spec": {"template": {"spec": {"containers": [{"name": "main", "image": "img:2"}]}}}
         }
@@ -251,21 +259,38 @@ async def deployment_on_hollow_nodes(url: str) -> DeploymentRun:
         return DeploymentRun(available - start, pods_created - start, rolled - roll_start)
 
 
+def _daemons(url: str, logs: Path) -> tuple[DaemonProcess, DaemonProcess, DaemonProcess]:
+    """(controller-manager, scheduler, hollow nodes) for the apiserver at ``url``."""
+    return (
+        DaemonProcess(
+            ["controller-manager", "--server", url, "--no-leader-elect"],
+            logs / "controller-manager.log",
+        ),
+        DaemonProcess(["scheduler", "--master", url, "--no-leader-elect"], logs / "scheduler.log"),
+        DaemonProcess(
+            ["hollow-nodes", "--count", str(NODES), "--server", url], logs / "hollow.log"
+        ),
+    )
+
+
+def _deployment_again() -> DeploymentRun:
+    """The Deployment from create to available once more, on a fresh control plane."""
+    with control_plane() as (_etcd, api), tempfile.TemporaryDirectory() as tmp:
+        procs = _daemons(api.url, Path(tmp))
+        try:
+            for proc in procs:
+                proc.start()
+            return asyncio.run(deployment_on_hollow_nodes(api.url, roll=False))
+        finally:
+            for proc in reversed(procs):
+                proc.stop()
+
+
 def run() -> str:
     with control_plane() as (_etcd, api):
         floor = asyncio.run(floor_creates(api.url))
         with tempfile.TemporaryDirectory(prefix="navarch-bench-cm-") as tmp:
-            logs = Path(tmp)
-            manager = DaemonProcess(
-                ["controller-manager", "--server", api.url, "--no-leader-elect"],
-                logs / "controller-manager.log",
-            )
-            scheduler = DaemonProcess(
-                ["scheduler", "--master", api.url, "--no-leader-elect"], logs / "scheduler.log"
-            )
-            hollow = DaemonProcess(
-                ["hollow-nodes", "--count", str(NODES), "--server", api.url], logs / "hollow.log"
-            )
+            manager, scheduler, hollow = _daemons(api.url, Path(tmp))
             manager.start()
             try:
                 rs = asyncio.run(replicaset_alone(api.url))
@@ -275,6 +300,13 @@ def run() -> str:
             finally:
                 for proc in (hollow, scheduler, manager):
                     proc.stop()
+    # One run is noisy on two shared cores (a few seconds either way): the time to
+    # available is measured on fresh control planes twice more and the median reported.
+    repeats = [deploy.available_seconds] + [
+        _deployment_again().available_seconds for _ in range(REPEATS - 1)
+    ]
+    median = statistics.median(repeats)
+    runs = ", ".join(f"{t:.1f} s" for t in repeats)
     rs_rate = REPLICAS / rs.create_seconds
     body = f"""
 All figures from one run (`python -m bench controllers`). Floor: {REPLICAS:,} plain pod
@@ -286,7 +318,7 @@ creates through the API, {CONCURRENCY} at a time (aiohttp).
 | ReplicaSet controller alone: {REPLICAS:,} replicas, create to all pods seen | {rs.create_seconds:.1f} s | {rs_rate:,.0f} pods/s | {rs_rate / floor:.2f} |
 | garbage collector: the ReplicaSet deleted (Background), all its pods gone | {rs.gc_seconds:.1f} s | {REPLICAS / rs.gc_seconds:,.0f} pods/s | {REPLICAS / rs.gc_seconds / floor:.2f} |
 | Deployment of {REPLICAS:,} on {NODES} hollow nodes: create to all pods created | {deploy.pods_created_seconds:.1f} s | {REPLICAS / deploy.pods_created_seconds:,.0f} pods/s | {REPLICAS / deploy.pods_created_seconds / floor:.2f} |
-| Deployment of {REPLICAS:,} on {NODES} hollow nodes: create to all available (target < 30 s) | {deploy.available_seconds:.1f} s | {REPLICAS / deploy.available_seconds:,.0f} pods/s | {REPLICAS / deploy.available_seconds / floor:.2f} |
+| Deployment of {REPLICAS:,} on {NODES} hollow nodes: create to all available (target < 30 s), median of {REPEATS} runs ({runs}) | **{median:.1f} s** | {REPLICAS / median:,.0f} pods/s | {REPLICAS / median / floor:.2f} |
 | rolling update of it (new image, 25%/25%) to all available | {deploy.rollout_seconds:.1f} s | {REPLICAS / deploy.rollout_seconds:,.0f} pods/s | {REPLICAS / deploy.rollout_seconds / floor:.2f} |
 
 The Deployment figures include the scheduler binding every pod and the hollow kubelets
