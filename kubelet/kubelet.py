@@ -404,6 +404,7 @@ class Kubelet:
                 now=now(),
                 terminal=True,
                 prefix=self.runtime.name,
+                reported=self.status_manager.reported(uid),
                 reason="DeadlineExceeded",
                 message="Pod was active on the node longer than the specified deadline",
             )
@@ -526,6 +527,7 @@ class Kubelet:
             startup=startup,
             waiting=waiting,
             prefix=self.runtime.name,
+            reported=self.status_manager.reported(uid),
         )
         if target is pod and uid not in self.api_pods:
             return  # static pod without a mirror yet: nowhere to write
@@ -1035,6 +1037,7 @@ class Kubelet:
             now=now(),
             terminal=True,
             prefix=self.runtime.name,
+            reported=self.status_manager.reported(uid),
         )
         # Containers go before the object does: once the pod is gone from the API,
         # nothing of it is left on the node.

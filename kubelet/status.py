@@ -244,14 +244,22 @@ def generate_pod_status(
     prefix: str = "docker",
     reason: str | None = None,
     message: str | None = None,
+    reported: PodStatus | None = None,
 ) -> PodStatus:
     """The status to report for ``pod`` given the runtime's ``state`` of it.
 
     ``terminal``: the pod is finished for good (deleted, deadline passed): no container
     will run again, so the phase is Succeeded or Failed.
+
+    ``reported``: what this kubelet last reported for the pod, if anything. The
+    kubelet's own conditions keep their transition times, and the start time stays,
+    from it rather than from ``pod.status``, which may not show that write yet (as
+    Kubernetes' kubelet starts from its status manager's copy). Conditions other
+    writers own come from ``pod.status``.
     """
     spec = pod.spec or PodSpec()
     old = pod.status
+    mine = reported if reported is not None else old
     # Shallow: below, only whole fields of the copy are replaced, never changed in place,
     # so ``old`` stays as it was; a deep copy cost a third of a hollow node's sync.
     status = old.model_copy() if old is not None else PodStatus()
@@ -296,11 +304,11 @@ def generate_pod_status(
     unready = [s.name for s in statuses if not s.ready]
     conditions: list[PodCondition] = []
     conditions.append(
-        _condition(old, PodConditionType.POD_READY_TO_START_CONTAINERS, sandbox_ready, now)
+        _condition(mine, PodConditionType.POD_READY_TO_START_CONTAINERS, sandbox_ready, now)
     )
     conditions.append(
         _condition(
-            old,
+            mine,
             PodConditionType.INITIALIZED,
             init_done,
             now,
@@ -310,13 +318,13 @@ def generate_pod_status(
     )
     if phase == PodPhase.SUCCEEDED:
         containers_ready = _condition(
-            old, PodConditionType.CONTAINERS_READY, False, now, "PodCompleted"
+            mine, PodConditionType.CONTAINERS_READY, False, now, "PodCompleted"
         )
-        ready = _condition(old, PodConditionType.READY, False, now, "PodCompleted")
+        ready = _condition(mine, PodConditionType.READY, False, now, "PodCompleted")
     else:
         message_text = f"containers with unready status: [{' '.join(unready)}]"
         containers_ready = _condition(
-            old,
+            mine,
             PodConditionType.CONTAINERS_READY,
             not unready,
             now,
@@ -334,11 +342,11 @@ def generate_pod_status(
         ]
         if unready:
             ready = _condition(
-                old, PodConditionType.READY, False, now, "ContainersNotReady", message_text
+                mine, PodConditionType.READY, False, now, "ContainersNotReady", message_text
             )
         else:
             ready = _condition(
-                old,
+                mine,
                 PodConditionType.READY,
                 not gates_missing,
                 now,
@@ -368,7 +376,7 @@ def generate_pod_status(
         status.pod_ip = sandbox.ip
         status.pod_ips = [PodIP(ip=sandbox.ip)]
     if status.start_time is None:
-        status.start_time = now
+        status.start_time = (mine.start_time if mine is not None else None) or now
     if reason is not None:
         status.reason = reason
         status.message = message

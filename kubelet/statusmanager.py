@@ -22,7 +22,13 @@ class StatusManager:
     def __init__(self, client: Client) -> None:
         self.client = client
         self._last: dict[str, dict[str, object]] = {}
+        self._reported: dict[str, PodStatus] = {}
         self.writes = 0
+
+    def reported(self, uid: str) -> PodStatus | None:
+        """The status last written for (or found already on) pod ``uid``; the next one
+        starts from it, since the pod as seen may not show that write yet."""
+        return self._reported.get(uid)
 
     async def set(self, target: Pod, status: PodStatus) -> bool:
         """Make ``target`` (the pod object as seen) report ``status``; True if written."""
@@ -32,9 +38,11 @@ class StatusManager:
             return False  # the usual case: the sync after our own write came back
         seen = target.status.to_dict() if target.status is not None else {}
         if new == seen:
+            self._reported[uid] = status
             return False
         patch = create_two_way_merge_patch({"status": seen}, {"status": new}, Pod)
         if not patch:
+            self._reported[uid] = status
             return False
         try:
             await self.client.patch(
@@ -48,8 +56,10 @@ class StatusManager:
         except errors.NotFoundError:
             return False
         self._last[uid] = new
+        self._reported[uid] = status
         self.writes += 1
         return True
 
     def forget(self, uid: str) -> None:
         self._last.pop(uid, None)
+        self._reported.pop(uid, None)

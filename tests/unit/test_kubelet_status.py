@@ -172,3 +172,23 @@ def test_generating_a_status_leaves_the_pods_own_status_as_it_was() -> None:
     after = generate_pod_status(pod, st, host_ip="h2", now=later, reason="R", message="m")
     assert after.phase == "Running" and after.host_ip == "h2" and after.reason == "R"
     assert pod.status.to_dict() == before
+
+
+def test_reported_status_keeps_times_when_the_pods_copy_lags_behind() -> None:
+    # The pod as seen still shows the status from before our last write: the kubelet's
+    # own conditions and start time come from what it reported, so nothing flaps.
+    pod = make_pod(["a"])
+    st = state(running(pod, "a"))
+    pod.status = generate_pod_status(pod, state(), host_ip="h", now=T0)
+    later = T0 + timedelta(seconds=5)
+    reported = generate_pod_status(pod, st, host_ip="h", now=later)
+    pod.status.conditions.append(
+        PodCondition(type="example.com/gate", status="True", last_transition_time=T0)
+    )
+    much_later = T0 + timedelta(minutes=3)
+    again = generate_pod_status(pod, st, host_ip="h", now=much_later, reported=reported)
+    assert again.condition("Ready").last_transition_time == later
+    assert again.start_time == reported.start_time
+    assert again.condition("example.com/gate") is not None  # others' from the pod
+    without = generate_pod_status(pod, st, host_ip="h", now=much_later)
+    assert without.condition("Ready").last_transition_time == much_later
