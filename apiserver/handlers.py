@@ -433,7 +433,10 @@ class ResourceHandler:
                     raise errors.bad_request("a merge patch must be a JSON object")
                 if ctype == negotiation.MERGE_PATCH:
                     return patches.apply_merge_patch(current, patch_body)
-                return patches.apply_strategic_merge_patch(current, patch_body, model)
+                # The store hands every attempt a private copy of the object.
+                return patches.apply_strategic_merge_patch(
+                    current, patch_body, model, in_place=True
+                )
             except patches.PatchError as err:
                 raise errors.ApiError(422, "Invalid", str(err)) from err
 

@@ -309,9 +309,16 @@ _COMBINE = _MergeOptions(parallel_lists=False, ignore_unmatched_nulls=False)
 
 
 def apply_strategic_merge_patch(
-    doc: dict[str, Any] | None, patch: dict[str, Any], model_cls: type[BaseModel] | None
+    doc: dict[str, Any] | None,
+    patch: dict[str, Any],
+    model_cls: type[BaseModel] | None,
+    *,
+    in_place: bool = False,
 ) -> dict[str, Any]:
     """Apply a Kubernetes strategic merge patch to ``doc``, a ``model_cls`` object.
+
+    ``doc`` is left as it was, unless ``in_place``: then it may be changed and become
+    part of the result (for a caller that hands over a private copy).
 
     With ``model_cls`` None nothing is known about any field: maps merge, lists are
     replaced, directives still work. Raises :class:`PatchError` for malformed patches
@@ -322,7 +329,8 @@ def apply_strategic_merge_patch(
         raise PatchError("a strategic merge patch must be a JSON object")
     if doc is not None and not isinstance(doc, dict):
         raise PatchError("a strategic merge patch applies to a JSON object")
-    return _merge_map(_copy(doc) if doc else {}, _copy(patch), _root(model_cls), _APPLY)
+    original = (doc if in_place else _copy(doc)) if doc else {}
+    return _merge_map(original, _copy(patch), _root(model_cls), _APPLY)
 
 
 def _merge_map(

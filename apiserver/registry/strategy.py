@@ -109,7 +109,9 @@ class Strategy:
         for name in type(old).model_fields:
             if name not in ("status", "metadata", "api_version", "kind"):
                 setattr(new, name, getattr(old, name))
-        new.metadata = old.metadata.model_copy(deep=True)
+        # A shallow copy: the write replaces metadata fields whole (a kind that takes
+        # annotations sets them anew), it never edits old's labels or lists in place.
+        new.metadata = old.metadata.model_copy()
         new.status = status
 
     def prepare_for_subresource_update(self, subresource: str, new: Any, old: Any) -> None:

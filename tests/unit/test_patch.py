@@ -910,3 +910,16 @@ def test_two_way_patch_applied_to_original_gives_modified(
     patch = create_two_way_merge_patch(original, modified, HObject)
     assert apply_strategic_merge_patch(original, patch, HObject) == modified
     assert create_two_way_merge_patch(modified, modified, HObject) == {}
+
+
+def test_strategic_patch_leaves_the_document_alone_unless_handed_over() -> None:
+    doc = {"metadata": {"name": "p", "labels": {"a": "1"}}, "spec": {"containers": [
+        {"name": "c", "image": "old"}]}}  # fmt: skip
+    before = copy.deepcopy(doc)
+    patch = {"metadata": {"labels": {"b": "2"}}, "spec": {"containers": [
+        {"name": "c", "image": "new"}]}}  # fmt: skip
+    merged = apply_strategic_merge_patch(doc, patch, Pod)
+    assert doc == before and merged["metadata"]["labels"] == {"a": "1", "b": "2"}
+    handed = apply_strategic_merge_patch(copy.deepcopy(doc), patch, Pod, in_place=True)
+    assert handed == merged
+    assert patch["spec"]["containers"][0]["image"] == "new"  # the patch is never changed
