@@ -156,8 +156,4 @@ def serve(client_config: ClientConfig, options: HollowOptions, log_level: str = 
     )
     # One line per request is the client's debug output, not the kubelet's news.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
     run_main(run_hollow_nodes(client_config, options))

@@ -81,8 +81,4 @@ def serve(config: KubeletConfig, client_config: ClientConfig, log_level: str = "
     )
     # One line per request is the client's debug output, not the kubelet's news.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
     run_main(run_kubelet(config, client_config))

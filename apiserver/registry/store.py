@@ -452,20 +452,20 @@ class ResourceStore:
                 self.strategy.prepare_for_update(new, old)
             elif subresource != "binding":
                 self.strategy.prepare_for_subresource_update(subresource, new, old)
+            if subresource != "binding":
+                self.strategy.default(new)
             if subresource == "binding":
                 # The binding sets spec.nodeName, a condition and annotations on an
                 # object stored valid, and checks its own preconditions (as Kubernetes'
                 # binding does, without the pod strategy): only the metadata is checked.
                 errs = self.strategy.validate_metadata(new)
             elif subresource == "status":
-                self.strategy.default(new)
                 # A status write keeps the rest of the stored object, validated when it
                 # was written; like Kubernetes' status strategies, check only what the
                 # write may change: metadata (some kinds take annotations) and status.
                 errs = self.strategy.validate_metadata(new)
                 errs += self.strategy.validate_status_update(new, old)
             else:
-                self.strategy.default(new)
                 errs = self.strategy.validate(new)
                 if subresource is None:
                     errs += self.strategy.validate_update(new, old)
