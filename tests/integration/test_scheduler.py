@@ -153,7 +153,8 @@ def test_resources_place_the_big_pod_and_the_rest_wait_with_an_event(cluster: Cl
     cluster.pod("huge", cpu="3")
     cluster.scheduler("--no-leader-elect")
     assert cluster.wait_bound("huge") == {"huge": "big"}
-    scheduled = cluster.events("huge", "Scheduled")
+    # The event is recorded after the bind returns, so it may follow the bound pod.
+    scheduled = wait_until(lambda: cluster.events("huge", "Scheduled"), 30, what="Scheduled event")
     assert scheduled[0]["message"] == f"Successfully assigned {cluster.ns}/huge to big"
     for i in range(3):
         cluster.pod(f"fill-{i}", cpu="1")
