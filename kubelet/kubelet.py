@@ -75,6 +75,9 @@ from kubelet.volumes import VolumeError, VolumeManager
 
 log = logging.getLogger(__name__)
 
+STATUS_RECONCILE_PERIOD = 10.0
+"""Seconds between checks of the pods' statuses in the apiserver against our writes."""
+
 TERMINAL = (PodPhase.SUCCEEDED, PodPhase.FAILED)
 ORPHAN_GRACE = 2.0
 """Seconds an orphan's containers (pod gone from every source) get to stop."""
@@ -147,6 +150,7 @@ class Kubelet:
         self._busy: dict[str, asyncio.Task[None]] = {}
         self._seeded: set[str] = set()
         self._last_resync = 0.0
+        self._last_status_check = 0.0
         self.static_source = (
             StaticPodSource(config.pod_manifest_path, config.node_name, self._on_static)
             if config.pod_manifest_path
@@ -306,6 +310,9 @@ class Kubelet:
             self._last_resync = self.clock()
             for pod in self.pods():
                 self.queue.add(pod.metadata.uid or "")
+        if self.clock() - self._last_status_check >= STATUS_RECONCILE_PERIOD:
+            self._last_status_check = self.clock()
+            self._reconcile_statuses()
         if not self.sources_ready:
             return
         for key, mirror in list(self.mirrors.items()):
@@ -322,6 +329,16 @@ class Kubelet:
                 self.volumes.cleanup(uid)
         self.backoff.gc()
         self.pull_backoff.gc()
+
+    def _reconcile_statuses(self) -> None:
+        """Queue every pod whose copy in the apiserver disagrees with our last status
+        write (another writer, a lost write), as Kubernetes' status manager does."""
+        for uid, pod in list(self.api_pods.items()):
+            if self.status_manager.stale(pod):
+                self.queue.add(uid)
+        for mirror in list(self.mirrors.values()):
+            if self.status_manager.stale(mirror):
+                self.queue.add(mirror.metadata.annotations.get(CONFIG_MIRROR, ""))
 
     # --- the pod worker -------------------------------------------------------------------
 
