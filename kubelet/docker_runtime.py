@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
 import io
 import logging
 import math
+import os
 import tarfile
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -229,33 +232,67 @@ class DockerRuntime:
     async def _ensure_network(self) -> None:
         if self.network in ("bridge", "host", "none"):
             return
+        await self._run(self._ensure_network_locked)
 
-        def ensure() -> None:
-            found = [
-                n for n in self.api.networks(names=[self.network]) if n["Name"] == self.network
-            ]
-            if found:
-                return
+    def _networks_named(self) -> list[dict[str, Any]]:
+        # Docker filters names by substring: keep the exact ones.
+        return [n for n in self.api.networks(names=[self.network]) if n["Name"] == self.network]
+
+    def _ensure_network_locked(self) -> None:
+        """Create the pod network once, however many kubelets of this host start at
+        the same moment. Docker does not serialise creates: two at once may both pass
+        its duplicate check (two networks with one name) or one fails with "Pool
+        overlaps". A host-wide lock file makes check-then-create one step."""
+        lock_dir = Path(os.environ.get("NAVARCH_LOCK_DIR", "/run/lock"))
+        if not lock_dir.is_dir():
+            lock_dir = Path(tempfile.gettempdir())
+        with open(lock_dir / f"navarch-network-{self.network}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                self.api.create_network(
-                    self.network,
-                    driver="bridge",
-                    ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=self.network_cidr)]),
-                    check_duplicate=True,
-                    labels={lb.MANAGED: "true"},
-                    options={"com.docker.network.bridge.name": self.network[:15]},
-                )
+                found = self._networks_named()
+                if found:
+                    self._check_network(found)
+                    return
+                try:
+                    self.api.create_network(
+                        self.network,
+                        driver="bridge",
+                        ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=self.network_cidr)]),
+                        check_duplicate=True,
+                        labels={lb.MANAGED: "true"},
+                        options={"com.docker.network.bridge.name": self.network[:15]},
+                    )
+                except docker.errors.APIError as err:
+                    # A kubelet of this host not taking the lock (an older one) may
+                    # have created it a moment ago: that is the network we want.
+                    found = self._networks_named()
+                    if not found:
+                        raise RuntimeError(
+                            f"cannot create the pod network {self.network} "
+                            f"({self.network_cidr}): {err}"
+                        ) from err
+                    self._check_network(found)
+                    return
                 log.info("created the pod network %s (%s)", self.network, self.network_cidr)
-            except docker.errors.APIError as err:
-                # Another kubelet on this host may have created it a moment ago.
-                if not [
-                    n for n in self.api.networks(names=[self.network]) if n["Name"] == self.network
-                ]:
-                    raise RuntimeError(
-                        f"cannot create the pod network {self.network}: {err}"
-                    ) from err
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
-        await self._run(ensure)
+    def _check_network(self, found: list[dict[str, Any]]) -> None:
+        """An existing network of our name must have our subnet; duplicates left by an
+        earlier race are removed (the oldest one stays) when no container uses them."""
+        found.sort(key=lambda n: n.get("Created") or "")
+        keep, extra = found[0], found[1:]
+        for net in extra:
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_network(net["Id"])
+                log.warning("removed a duplicate pod network %s (%s)", self.network, net["Id"])
+        subnets = [c.get("Subnet") for c in ((keep.get("IPAM") or {}).get("Config") or [])]
+        if self.network_cidr not in subnets:
+            raise RuntimeError(
+                f"the pod network {self.network} exists with subnet(s) {subnets}, not "
+                f"{self.network_cidr}; remove it (docker network rm {self.network}) or "
+                "choose another --pod-network"
+            )
 
     # --- listing ----------------------------------------------------------------------
 
