@@ -1,12 +1,13 @@
 """A local cluster as background processes: ``navarch up``, ``down`` and ``status``.
 
-``up`` starts etcd, the apiserver, the controller-manager, the scheduler and one kubelet
-per node (real Docker containers) as processes detached from the terminal, with each
-pid in ``<data-dir>/run/<name>.pid`` and each log in ``<data-dir>/logs/<name>.log``;
-it waits until every node is Ready. State (etcd's data, the kubelets' volumes) stays
-in the data dir across ``down``/``up``, so the same cluster comes back with its
-workloads. ``up`` on a running cluster changes nothing. A pid file whose process is
-gone means the component crashed: ``down`` removes pid files, nothing else does.
+``up`` starts a supervisor (``cli/supervisor.py``) detached from the terminal, which
+starts etcd, the apiserver, the controller-manager, the scheduler and one kubelet per
+node (real Docker containers) and restarts whichever exits, with back-off. Each pid is
+in ``<data-dir>/run/<name>.pid``, each log in ``<data-dir>/logs/<name>.log``, and the
+supervisor's record of them (restarts, last exit code) in ``run/supervisor.json``;
+``up`` waits until every node is Ready. State (etcd's data, the kubelets' volumes)
+stays in the data dir across ``down``/``up``, so the same cluster comes back with its
+workloads. ``up`` on a running cluster changes nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -58,10 +60,15 @@ class ComponentState:
     name: str
     pid: int | None
     state: str
-    """``running``, ``stopped`` or ``crashed``."""
+    """``running``, ``starting``, ``waiting`` (for the components it needs),
+    ``restarting`` (exited; in back-off), ``stopped`` or ``crashed`` (unsupervised)."""
     log: Path
     node_ready: bool | None = None
     """For a kubelet: its Node's Ready condition (None when the apiserver is down)."""
+    restarts: int = 0
+    """How often the supervisor restarted it since ``up`` started the supervisor."""
+    last_exit: str | None = None
+    """How it last exited (``exit code 1``, ``signal 9 (SIGKILL)``), if it did."""
 
 
 @dataclass
@@ -205,76 +212,93 @@ class LocalCluster:
 
     def pid(self, name: str) -> int | None:
         """The pid of a running component, None if it is not running."""
-        try:
-            pid = int(self._pid_file(name).read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if _alive(pid) else None
+        return _read_pid(self._pid_file(name))
 
-    def _start(
-        self, comp: Component, echo: Callable[[str], None]
-    ) -> subprocess.Popen[bytes] | None:
-        """Start ``comp`` unless it runs; the process, or None when it already ran."""
-        running = self.pid(comp.name)
+    @property
+    def state_file(self) -> Path:
+        """What the supervisor knows of each component (``Supervisor.write_state``)."""
+        return self.run_dir / "supervisor.json"
+
+    def supervisor_pid(self) -> int | None:
+        return _read_pid(self._pid_file(SUPERVISOR))
+
+    def _start_supervisor(self, echo: Callable[[str], None]) -> None:
+        running = self.supervisor_pid()
         if running is not None:
-            echo(f"{comp.name}: already running (pid {running})")
-            return None
-        with open(self.log_file(comp.name), "ab") as log:
+            echo(f"{SUPERVISOR}: already running (pid {running})")
+            return
+        with open(self.log_file(SUPERVISOR), "ab") as log:
             proc = subprocess.Popen(
-                comp.command,
+                [
+                    sys.executable,
+                    "-m",
+                    "cli.navarch",
+                    "supervise",
+                    "--data-dir",
+                    str(self.data_dir),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                cwd=Path(__file__).resolve().parents[1],
+                cwd=ROOT,
             )
-        self._pid_file(comp.name).write_text(str(proc.pid))
-        echo(f"{comp.name}: started (pid {proc.pid}, log {self.log_file(comp.name)})")
-        return proc
+        self._pid_file(SUPERVISOR).write_text(str(proc.pid))
+        echo(f"{SUPERVISOR}: started (pid {proc.pid}, log {self.log_file(SUPERVISOR)})")
+
+    def read_state(self) -> dict[str, dict[str, Any]]:
+        """The supervisor's record of each component, by name (empty when none)."""
+        try:
+            doc = json.loads(self.state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+        components: dict[str, dict[str, Any]] = doc.get("components") or {}
+        return components
 
     # --- verbs ---------------------------------------------------------------------------
 
     def up(self, echo: Callable[[str], None] = print, timeout: float = 120.0) -> None:
-        """Start what is not running and wait until the apiserver answers and every
-        node is Ready. Raises RuntimeError naming the component (and its log) that
-        exited or did not become ready in time."""
+        """Start the supervisor unless it runs (it starts, and restarts, every
+        component), then wait until the apiserver answers and every node is Ready.
+
+        Raises RuntimeError naming the component (and its log) that keeps exiting
+        (``CRASH_LOOP`` exits during this call) or is not ready in time; the
+        supervisor keeps trying either way (``navarch down`` stops it)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._save()
-        deadline = time.monotonic() + timeout
-        for comp in self.control_plane():
-            proc = self._start(comp, echo)
-            self._wait_all({comp.name: (comp, proc)}, deadline)
-        echo(f"apiserver: {self.apiserver_url}")
         self.write_kubeconfigs(echo)
-        started = {comp.name: (comp, self._start(comp, echo)) for comp in self.daemons()}
-        self._wait_all(started, deadline)
-        echo(f"nodes Ready: {', '.join(self.node_names())}")
-
-    def _wait_all(
-        self,
-        comps: dict[str, tuple[Component, subprocess.Popen[bytes] | None]],
-        deadline: float,
-    ) -> None:
-        pending = dict(comps)
-        while pending:
-            for name, (comp, proc) in list(pending.items()):
-                exited = proc.poll() is not None if proc is not None else self.pid(name) is None
-                if exited:
-                    raise RuntimeError(f"{name} exited during start-up; see {self.log_file(name)}")
-                if comp.ready():
+        before = {name: int(st.get("restarts", 0)) for name, st in self.read_state().items()}
+        self._start_supervisor(echo)
+        deadline = time.monotonic() + timeout
+        pending = {c.name: c for c in self.components()}
+        shown: set[str] = set()
+        while True:
+            if self.supervisor_pid() is None:
+                raise RuntimeError(f"the supervisor exited; see {self.log_file(SUPERVISOR)}")
+            state = self.read_state()
+            for name, comp in list(pending.items()):
+                st = state.get(name) or {}
+                exits = int(st.get("restarts", 0)) - before.get(name, 0)
+                if exits >= CRASH_LOOP:
+                    raise RuntimeError(
+                        f"{name} keeps exiting ({exits} times, last {describe_exit(st)}); "
+                        f"see {self.log_file(name)}"
+                    )
+                if st.get("state") == "running" and name not in shown:
+                    shown.add(name)
+                    echo(f"{name}: running (pid {st.get('pid')}, log {self.log_file(name)})")
+                if st.get("state") == "running" and comp.ready():
                     del pending[name]
+                    if name == "apiserver":
+                        echo(f"apiserver: {self.apiserver_url}")
             if not pending:
                 break
             if time.monotonic() >= deadline:
                 name = next(iter(pending))
                 raise RuntimeError(f"{name} not ready in time; see {self.log_file(name)}")
             time.sleep(0.1)
-        # Daemons that answer nothing (scheduler, controller-manager) must at least
-        # still be alive once the rest is ready.
-        for name, (_, proc) in comps.items():
-            if (proc.poll() is not None) if proc is not None else self.pid(name) is None:
-                raise RuntimeError(f"{name} exited during start-up; see {self.log_file(name)}")
+        echo(f"nodes Ready: {', '.join(self.node_names())}")
 
     @property
     def kubeconfig(self) -> Path:
@@ -291,18 +315,22 @@ class LocalCluster:
         echo(f'kubeconfig: context "{self.name}" in {user} is now current')
 
     def down(self, echo: Callable[[str], None] = print, purge: bool = False) -> None:
-        """Stop every component (kubelets first, etcd last), then remove the nodes' pod
-        containers; the state stays unless ``purge``."""
-        # The daemons together, then the apiserver, then etcd: each group only
-        # needs what comes after it.
-        etcd, apiserver = self.control_plane()
-        for group in (self.daemons(), [apiserver], [etcd]):
+        """Stop the supervisor (which stops every component: the daemons, then the
+        apiserver, then etcd), then remove the nodes' pod containers; the state stays
+        unless ``purge``. Components left without a supervisor are stopped too."""
+        supervisor = self.supervisor_pid()
+        if supervisor is not None:
+            _terminate([supervisor], timeout=60.0, group=False)
+            echo(f"{SUPERVISOR}: stopped")
+        self._pid_file(SUPERVISOR).unlink(missing_ok=True)
+        for group in reversed(self.groups()):
             running = [(c, pid) for c in group if (pid := self.pid(c.name)) is not None]
             _terminate([pid for _, pid in running])
             for comp in group:
                 self._pid_file(comp.name).unlink(missing_ok=True)
             for comp, _ in running:
                 echo(f"{comp.name}: stopped")
+        self.state_file.unlink(missing_ok=True)
         removed = remove_node_containers(self.node_names())
         if removed is None:
             echo("docker: no engine answers; pod containers (if any) were left alone")
@@ -312,23 +340,70 @@ class LocalCluster:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             echo(f"removed {self.data_dir}")
 
+    def groups(self) -> list[list[Component]]:
+        """Start order: each group starts once the one before is ready."""
+        etcd, apiserver = self.control_plane()
+        return [[etcd], [apiserver], self.daemons()]
+
     def status(self) -> list[ComponentState]:
-        """Each component: running, stopped (never started or stopped by ``down``) or
-        crashed (its pid file is there, its process is not); kubelets with their
-        Node's readiness."""
+        """Each component: running, restarting (exited, waiting out its back-off),
+        stopped (never started, or stopped by ``down``) or crashed (not running and
+        nothing supervises it); kubelets with their Node's readiness. The supervisor
+        itself comes first."""
+        supervised = self.supervisor_pid() is not None
+        found = [
+            ComponentState(
+                SUPERVISOR,
+                self.supervisor_pid(),
+                "running" if supervised else
+                ("crashed" if self._pid_file(SUPERVISOR).exists() else "stopped"),
+                self.log_file(SUPERVISOR),
+            )
+        ]  # fmt: skip
+        state = self.read_state()
         apiserver_up = self.pid("apiserver") is not None
-        found = []
         for comp in self.components():
             pid = self.pid(comp.name)
+            st = state.get(comp.name) or {}
             if pid is not None:
-                state = "running"
+                phase = "running"
+            elif supervised:
+                # Just exited (the supervisor looks every 0.2 s), in back-off, or
+                # waiting for the components it needs.
+                phase = "waiting" if st.get("state") == "waiting" else "restarting"
             elif self._pid_file(comp.name).exists():
-                state = "crashed"
+                phase = "crashed"
             else:
-                state = "stopped"
+                phase = "stopped"
             ready = self.node_ready(comp.node) if comp.node and apiserver_up else None
-            found.append(ComponentState(comp.name, pid, state, self.log_file(comp.name), ready))
+            found.append(
+                ComponentState(
+                    comp.name, pid, phase, self.log_file(comp.name), ready,
+                    restarts=int(st.get("restarts", 0)),
+                    last_exit=describe_exit(st) if st.get("lastExitCode") is not None else None,
+                )
+            )  # fmt: skip
         return found
+
+
+SUPERVISOR = "supervisor"
+CRASH_LOOP = 3
+"""Exits of one component during one ``up`` after which ``up`` gives up on it."""
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def describe_exit(st: dict[str, Any]) -> str:
+    """``exit code 1`` or ``signal 9 (SIGKILL)`` from a supervisor record."""
+    code = st.get("lastExitCode")
+    if code is None:
+        return "exit status unknown"
+    code = int(code)
+    if code < 0:
+        try:
+            return f"signal {-code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 def remove_node_containers(nodes: list[str]) -> int | None:
@@ -370,11 +445,22 @@ def _http_ok(url: str) -> bool:
         return False
 
 
-def _terminate(pids: list[int], timeout: float = 15.0) -> None:
-    """SIGTERM each process group, wait for them all, SIGKILL what is left."""
+def _read_pid(path: Path) -> int | None:
+    """The pid in ``path`` if that process runs, else None."""
+    try:
+        pid = int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _terminate(pids: list[int], timeout: float = 15.0, *, group: bool = True) -> None:
+    """SIGTERM each process group (or process), wait for them all, SIGKILL what is
+    left."""
+    kill = os.killpg if group else os.kill
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
+            kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     alive = list(pids)
     while alive and time.monotonic() < deadline:
@@ -383,7 +469,7 @@ def _terminate(pids: list[int], timeout: float = 15.0) -> None:
             time.sleep(0.1)
     for pid in alive:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+            kill(pid, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:

@@ -188,29 +188,48 @@ def down_cmd(
 
 @app.command("status")
 def status_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
-    """Show each component of the local cluster (running, stopped or crashed) with its
-    pid and log file, and whether each node is Ready. Exits 1 when something crashed.
+    """Show the local cluster's supervisor and each component (running, restarting,
+    waiting, stopped or crashed) with its pid, restart count, last exit and log file,
+    and whether each node is Ready. Exits 1 when something is not running.
 
     Example: navarch status
     """
     from cli.localcluster import LocalCluster
 
     cluster = LocalCluster(data_dir.expanduser())
-    crashed = False
-    for st in cluster.status():
+    found = cluster.status()
+    if all(st.state == "stopped" for st in found):
+        for st in found:
+            typer.echo(f"{st.name:<24} stopped")
+        return
+    trouble = False
+    for st in found:
         if st.state == "running":
             state = f"running (pid {st.pid})"
         elif st.state == "crashed":
-            crashed = True
             state = "CRASHED, see its log"
         else:
-            state = "stopped"
+            state = st.state
+        trouble = trouble or st.state != "running"
+        restarts = f"restarts {st.restarts}" if st.name != "supervisor" else ""
+        if st.last_exit:
+            restarts += f" (last: {st.last_exit})"
         node = ""
         if st.node_ready is not None:
             node = "node Ready" if st.node_ready else "node NotReady"
-        typer.echo(f"{st.name:<24} {state:<22} {node:<14} {st.log}")
-    if crashed:
+        typer.echo(f"{st.name:<24} {state:<22} {restarts:<38} {node:<14} {st.log}")
+    if trouble:
         raise typer.Exit(1)
+
+
+@app.command("supervise", hidden=True)
+def supervise_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
+    """Run the local cluster's components and restart those that exit (what `navarch
+    up` starts in the background; `navarch down` stops it)."""
+    from cli.localcluster import LocalCluster
+    from cli.supervisor import Supervisor
+
+    Supervisor(LocalCluster(data_dir.expanduser())).run()
 
 
 @app.command("controller-manager")
