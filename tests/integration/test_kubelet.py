@@ -125,6 +125,30 @@ def test_pod_runs_and_is_deleted_gracefully(
     wait_pod_gone(api, namespace, "web", timeout=20)
 
 
+def test_a_ready_condition_another_writer_changes_is_written_back(
+    api: httpx.Client, kubelet: KubeletProcess, namespace: str
+) -> None:
+    body = pod_manifest("drift", kubelet.node_name, [{"name": "c", "image": "busybox:1"}])
+    assert api.post(f"/api/v1/namespaces/{namespace}/pods", json=body).status_code == 201
+    pod = wait_for_pod(api, namespace, "drift", lambda p: condition(p, "Ready") == "True")
+    # Another writer (as the node lifecycle controller does) marks the pod not Ready.
+    patch = {"status": {"conditions": [{"type": "Ready", "status": "False", "reason": "Other"}]}}
+    resp = api.patch(
+        f"/api/v1/namespaces/{namespace}/pods/drift/status",
+        json=patch,
+        headers={"Content-Type": "application/strategic-merge-patch+json"},
+    )
+    assert resp.status_code == 200 and condition(resp.json(), "Ready") == "False"
+    written = int(resp.json()["metadata"]["resourceVersion"])
+    # The kubelet's containers are still ready: it writes Ready=True back, in 15 s.
+    back = wait_for_pod(
+        api, namespace, "drift", lambda p: condition(p, "Ready") == "True", timeout=15
+    )
+    assert int(back["metadata"]["resourceVersion"]) > written
+    assert container_status(back, "c")["ready"] is True
+    assert pod["metadata"]["uid"] == back["metadata"]["uid"]
+
+
 def test_pod_on_another_node_is_ignored(
     api: httpx.Client, kubelet: KubeletProcess, namespace: str
 ) -> None:
