@@ -140,6 +140,7 @@ class LocalCluster:
                     "--listen-peer-urls", peer,
                     "--initial-advertise-peer-urls", peer,
                     "--initial-cluster", f"{self.name}={peer}",
+                    "--logger", "zap",
                     "--log-level", "warn",
                 ],
                 lambda: _http_ok(f"{self.etcd_url}/health"),
