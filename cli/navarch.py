@@ -333,10 +333,27 @@ def controller_manager_cmd(
         str,
         typer.Option(hidden=True, help="Test hook: how long a node is missing before its pods go."),
     ] = "40s",
+    allocate_node_cidrs: Annotated[
+        bool, typer.Option(help="Give every Node a pod CIDR from --cluster-cidr (node IPAM).")
+    ] = False,
+    cluster_cidr: Annotated[
+        str,
+        typer.Option(help="Pod addresses of the cluster: one CIDR, or an IPv4 and an IPv6 one."),
+    ] = "",
+    node_cidr_mask_size: Annotated[
+        int, typer.Option(help="Size of each Node's IPv4 pod CIDR (a /24: 254 pods).")
+    ] = 24,
+    node_cidr_mask_size_ipv6: Annotated[
+        int, typer.Option(help="Size of each Node's IPv6 pod CIDR.")
+    ] = 64,
+    service_cluster_ip_range: Annotated[
+        str, typer.Option(help="The Services' range: never given to a Node if it overlaps.")
+    ] = "",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the reconcile loops: ReplicaSet, Deployment, DaemonSet, StatefulSet, Job,
-    CronJob, garbage collector, Namespace, node lifecycle, Endpoints, Disruption, PodGC.
+    CronJob, garbage collector, Namespace, node lifecycle, Endpoints, Disruption, PodGC,
+    node IPAM (with --allocate-node-cidrs).
 
     Example: navarch controller-manager --kubeconfig ~/.navarch/kubeconfig --controllers '*,-podgc'
     """
@@ -392,7 +409,16 @@ def controller_manager_cmd(
             cronjob_clock_offset=cronjob_clock_offset,
             pod_gc_period=parse_duration(pod_gc_period),
             orphan_pod_quarantine=parse_duration(pod_gc_orphan_quarantine),
+            allocate_node_cidrs=allocate_node_cidrs,
+            cluster_cidr=cluster_cidr,
+            node_cidr_mask_size=node_cidr_mask_size,
+            node_cidr_mask_size_ipv6=node_cidr_mask_size_ipv6,
+            service_cluster_ip_range=service_cluster_ip_range,
         )
+        if allocate_node_cidrs:
+            from controllers.nodeipam import check_options
+
+            check_options(options)
         config = ManagerConfig(
             client=client,
             options=options,

@@ -88,6 +88,8 @@ DESCRIPTORS: tuple[Descriptor, ...] = (
                "controllers.nodelifecycle:NodeLifecycleController", lambda o: 1),
     Descriptor("taint-eviction-controller", (),
                "controllers.nodelifecycle:TaintEvictionController", lambda o: 1),
+    Descriptor("node-ipam-controller", ("nodeipam",),
+               "controllers.nodeipam:NodeIpamController", lambda o: 4),
 )  # fmt: skip
 
 
