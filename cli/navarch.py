@@ -6,6 +6,7 @@ counterpart does; ``up``/``down``/``status`` manage a whole local cluster.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -740,6 +741,81 @@ def hollow_nodes_cmd(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     serve(client_config, options, log_level)
+
+
+@app.command("network-agent")
+def network_agent_cmd(
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file with the apiserver and credentials.")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", "--master", help="Apiserver URL (overrides the kubeconfig)."),
+    ] = None,
+    cluster_cidr: Annotated[
+        str, typer.Option(help="The pod CIDR of the cluster (one per IP family, comma-separated).")
+    ] = "10.244.0.0/16",
+    service_cluster_ip_range: Annotated[
+        str,
+        typer.Option(help="Kept routed to the dummy device navarch-svc0 ('' leaves it alone)."),
+    ] = "10.96.0.0/12",
+    masquerade: Annotated[
+        bool, typer.Option(help="Masquerade pod traffic that leaves the cluster CIDR.")
+    ] = True,
+    local_routes: Annotated[
+        bool,
+        typer.Option(help="Keep the service CIDR's dummy route and the cluster CIDR's blackhole."),
+    ] = True,
+    sync_period: Annotated[
+        str, typer.Option(help="Full resync against the kernel at least this often.")
+    ] = "10s",
+    min_sync_period: Annotated[
+        str, typer.Option(help="Syncs after Node changes are at least this far apart.")
+    ] = "0.5s",
+    cleanup: Annotated[
+        bool, typer.Option(help="Remove the routes and rules this agent keeps, and exit.")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Route the other nodes' pod CIDRs via their InternalIPs, masquerade pod traffic
+    leaving the cluster, open Docker's bridge isolation between pod bridges.
+
+    Example: navarch network-agent --kubeconfig ~/.navarch/kubeconfig --cluster-cidr 10.244.0.0/16
+    """
+    import logging
+
+    from apiclient import ConfigError, load_config
+    from controllers.duration import parse_duration
+    from netagent.agent import AgentConfig
+    from netagent.main import cleanup as remove_all
+    from netagent.main import serve
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    cidrs = [c.strip() for c in cluster_cidr.split(",") if c.strip()]
+    try:
+        for cidr in cidrs:
+            ipaddress.ip_network(cidr)
+        config = AgentConfig(
+            cluster_cidrs=cidrs,
+            service_cidr=service_cluster_ip_range or None,
+            sync_period=parse_duration(sync_period),
+            min_sync_period=parse_duration(min_sync_period),
+            masquerade=masquerade,
+            local_routes=local_routes,
+        )
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+    if cleanup:
+        for item in remove_all(config):
+            typer.echo(f"removed {item}")
+        return
+    try:
+        client = load_config(kubeconfig, server=server)
+    except ConfigError as err:
+        raise typer.BadParameter(str(err), param_hint="--kubeconfig") from err
+    serve(config, client)
 
 
 def main() -> None:
