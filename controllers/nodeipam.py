@@ -150,13 +150,6 @@ def check_options(opts: Options) -> list[CidrSet]:
     return sets
 
 
-def node_cidrs(node: Node) -> list[str]:
-    spec = node.spec
-    if spec is None:
-        return []
-    return list(spec.pod_cidrs) or ([spec.pod_cidr] if spec.pod_cidr else [])
-
-
 @dataclass
 class Holding:
     """The blocks this controller counts as a Node's (by the Node's uid)."""
@@ -189,8 +182,8 @@ class NodeIpamController(Controller):
         self.enqueue(node)
 
     def _updated(self, old: Node, new: Node) -> None:
-        cidrs = node_cidrs(new)
-        if not cidrs or cidrs != node_cidrs(old) or old.metadata.uid != new.metadata.uid:
+        cidrs = new.pod_cidrs()
+        if not cidrs or cidrs != old.pod_cidrs() or old.metadata.uid != new.metadata.uid:
             self.enqueue(new)
 
     def _deleted(self, node: Node) -> None:
@@ -208,7 +201,7 @@ class NodeIpamController(Controller):
     def rebuild(self) -> None:
         """Count every Node's blocks as used, before the first allocation."""
         for node in self.nodes.store.objects():
-            texts = node_cidrs(node)
+            texts = node.pod_cidrs()
             if texts:
                 self._adopt(node, texts)
         log.info(
@@ -262,7 +255,7 @@ class NodeIpamController(Controller):
                     cidr_set.release(cidr)
         # A Node that found nothing free may find this now.
         for node in self.nodes.store.objects():
-            if not node_cidrs(node):
+            if not node.pod_cidrs():
                 self.enqueue(node)
 
     async def reconcile(self, key: str) -> float | None:
@@ -277,7 +270,7 @@ class NodeIpamController(Controller):
         if held is not None and held.uid != uid:
             self._release(key, held)  # an older Node of that name
             held = None
-        texts = node_cidrs(node)
+        texts = node.pod_cidrs()
         if texts:
             if held is None or [str(c) for c in held.cidrs] != texts or not held.patched:
                 self._adopt(node, texts)
@@ -337,7 +330,7 @@ class NodeIpamController(Controller):
         cond = node.status.condition(NodeConditionType.NETWORK_UNAVAILABLE) if node.status else None
         if cond is None or cond.reason != CIDR_NOT_AVAILABLE or cond.status != ConditionStatus.TRUE:
             return
-        message = f"node has podCIDRs {', '.join(node_cidrs(node))}"
+        message = f"node has podCIDRs {', '.join(node.pod_cidrs())}"
         await self._set_condition(node, ConditionStatus.FALSE, CIDR_ASSIGNED, message)
 
     async def _set_condition(self, node: Node, status: str, reason: str, message: str) -> None:

@@ -25,8 +25,6 @@ from netagent.plan import (
     MASQ_CHAIN,
     MASQ_RULE,
     desired_routes,
-    internal_ips,
-    node_pod_cidrs,
     route_changes,
     rules_for,
 )
@@ -67,7 +65,7 @@ class NetworkAgent:
         self.last_sync: float | None = None
 
     def _updated(self, old: Node, new: Node) -> None:
-        if node_pod_cidrs(old) != node_pod_cidrs(new) or internal_ips(old) != internal_ips(new):
+        if old.pod_cidrs() != new.pod_cidrs() or old.internal_ips() != new.internal_ips():
             self.wake()
 
     def wake(self) -> None:

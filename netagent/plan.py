@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from apitypes.core import Node, NodeAddressType
+from apitypes.core import Node
 from netagent.kernel import Route, Rule
 
 MASQ_CHAIN = "NAVARCH-MASQ"
@@ -33,18 +33,6 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
         return None
-
-
-def node_pod_cidrs(node: Node) -> list[str]:
-    spec = node.spec
-    if spec is None:
-        return []
-    return list(spec.pod_cidrs) or ([spec.pod_cidr] if spec.pod_cidr else [])
-
-
-def internal_ips(node: Node) -> list[str]:
-    addresses = node.status.addresses if node.status else []
-    return [a.address for a in addresses if a.type == NodeAddressType.INTERNAL_IP]
 
 
 def in_cluster(cidr: str, clusters: Iterable[str]) -> bool:
@@ -62,10 +50,10 @@ def desired_routes(nodes: Iterable[Node], local: set[str], clusters: list[str]) 
     """Routes by destination: one per other host's Node podCIDR."""
     routes: dict[str, Route] = {}
     for node in sorted(nodes, key=lambda n: n.metadata.name or ""):
-        ips = internal_ips(node)
+        ips = node.internal_ips()
         if any(ip in local for ip in ips):
             continue  # this host's Node: its bridge is here
-        for cidr in node_pod_cidrs(node):
+        for cidr in node.pod_cidrs():
             net = _network(cidr)
             if net is None or not in_cluster(cidr, clusters):
                 continue
