@@ -609,11 +609,21 @@ def kubelet_cmd(
         str, typer.Option(help="The cluster's DNS domain.")
     ] = "cluster.local",
     pod_network: Annotated[
-        str, typer.Option(help="Docker network of pod sandboxes (created when missing).")
-    ] = "navarch0",
-    pod_network_cidr: Annotated[
-        str, typer.Option(help="Subnet of --pod-network when the kubelet creates it.")
-    ] = "10.244.0.0/16",
+        str,
+        typer.Option(
+            help="Docker network of pod sandboxes, created when missing (default: "
+            "navarch-<node>, this node's own)."
+        ),
+    ] = "",
+    pod_cidr: Annotated[
+        str,
+        typer.Option(
+            "--pod-cidr",
+            "--pod-network-cidr",
+            help="A fixed subnet for --pod-network (standalone; kubelets may share it). "
+            "Default: the Node's spec.podCIDR, which pods wait for.",
+        ),
+    ] = "",
     pause_image: Annotated[
         str, typer.Option(help="Sandbox image; built from the host's busybox when missing.")
     ] = "navarch/pause:1",
@@ -667,7 +677,7 @@ def kubelet_cmd(
             cluster_dns=[s.strip() for s in cluster_dns.split(",") if s.strip()],
             cluster_domain=cluster_domain,
             pod_network=pod_network,
-            pod_network_cidr=pod_network_cidr,
+            pod_cidr=pod_cidr,
             pause_image=pause_image,
             docker_host=docker_host,
         )

@@ -85,6 +85,8 @@ class FakeRuntime:
         self.started: list[str] = []
         """Names of containers started, in order (for tests)."""
         self.up = True
+        self.pod_cidr = ""
+        """The Node's podCIDR as last handed over (fake pods take their IPs elsewhere)."""
 
     async def start(self) -> None:
         return None
@@ -97,6 +99,12 @@ class FakeRuntime:
 
     async def healthy(self) -> bool:
         return self.up
+
+    def network_status(self) -> tuple[bool, str]:
+        return True, ""  # simulated pods need no network
+
+    async def update_pod_cidr(self, cidr: str) -> None:
+        self.pod_cidr = cidr
 
     async def list_pods(self) -> list[RuntimePod]:
         return [p for p in self._pods.values() if p.sandboxes or p.containers]

@@ -31,6 +31,7 @@ from apitypes.core import (
     ConfigMap,
     Container,
     LifecycleHandler,
+    Node,
     Pod,
     PodPhase,
     PodSpec,
@@ -82,6 +83,11 @@ TERMINAL = (PodPhase.SUCCEEDED, PodPhase.FAILED)
 ORPHAN_GRACE = 2.0
 """Seconds an orphan's containers (pod gone from every source) get to stop."""
 MIN_GRACE_AFTER_HOOK = 2.0
+NETWORK_NOT_READY = (
+    "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message"
+)
+"""Kubernetes' words for a runtime whose pod network is not there (here: until the
+Node has a podCIDR and the node's bridge exists)."""
 
 
 class KubeletError(Exception):
@@ -159,6 +165,7 @@ class Kubelet:
         self._tasks: list[asyncio.Task[Any]] = []
         self._http: aiohttp.ClientSession | None = None
         self._refreshing: set[asyncio.Task[None]] = set()
+        self._network_update: asyncio.Task[None] | None = None
         self.started = asyncio.Event()
 
     # --- sources ---------------------------------------------------------------------
@@ -215,9 +222,36 @@ class Kubelet:
     async def _runtime_ready(self) -> tuple[bool, str]:
         if not await self.runtime.healthy():
             return False, "container runtime is down"
+        network_ready, why = self.runtime.network_status()
+        if not network_ready:
+            return False, f"{NETWORK_NOT_READY}: {why}"
         if self.pleg.last_relist is not None and not self.pleg.healthy():
             return False, "PLEG is not healthy: relisting the runtime fails"
         return True, ""
+
+    def _on_node(self, node: Node) -> None:
+        """Our Node changed: its podCIDR goes to the runtime (the pod network)."""
+        self.node_agent.on_node(node)
+        cidrs = node.pod_cidrs()
+        busy = self._network_update is not None and not self._network_update.done()
+        if cidrs and node.metadata.name == self.node_name and not busy:
+            self._network_update = asyncio.get_running_loop().create_task(
+                self._update_pod_cidr(cidrs[0])
+            )
+
+    async def _update_pod_cidr(self, cidr: str) -> None:
+        was_ready = self.runtime.network_status()[0]
+        try:
+            await self.runtime.update_pod_cidr(cidr)
+        except RuntimeUnavailableError as err:
+            log.info("pod network for %s not made yet: %s", cidr, err)
+            return
+        if self.runtime.network_status()[0] and not was_ready:
+            # Pods waiting for the network go now, and the Node says Ready at once.
+            for pod in self.pods():
+                self.queue.add(pod.metadata.uid or "")
+            with contextlib.suppress(Exception):
+                await self.node_agent.update_status(force=True)
 
     async def _images(self) -> list[ImageInfo]:
         return await self.runtime.images()
@@ -252,7 +286,7 @@ class Kubelet:
             self.pod_source.start()
         self.node_source.subscribe(
             self.node_name,
-            NodeHandler(self.node_agent.on_node, self.node_agent.on_node_deleted),
+            NodeHandler(self._on_node, self.node_agent.on_node_deleted),
         )
         if self._own_node_source:
             self.node_source.start()
@@ -275,6 +309,8 @@ class Kubelet:
     async def stop(self) -> None:
         """Stop the loops; containers keep running (a restarted kubelet adopts them)."""
         await self.queue.shut_down()
+        if self._network_update is not None:
+            self._network_update.cancel()
         for task in [*self._tasks, *self._busy.values()]:
             task.cancel()
         for task in [*self._tasks, *self._busy.values()]:
@@ -567,6 +603,18 @@ class Kubelet:
         uid = pod.metadata.uid or ""
         sandbox = state.sandbox() if state else None
         changed = False
+        network_ready, why = self.runtime.network_status()
+        if (
+            actions.create_sandbox
+            and not network_ready
+            and not (pod.spec and pod.spec.host_network)
+        ):
+            message = f"network is not ready: {NETWORK_NOT_READY}: {why}"
+            self._event(target, WARNING, "NetworkNotReady", message)
+            for start in actions.start:
+                waiting[start.container.name] = ("ContainerCreating", "")
+            actions.retry(5.0)
+            return False
         try:
             ctx = await self._context(pod, sandbox)
             paths = {} if self.runtime.simulated else self.volumes.setup(pod, ctx)
