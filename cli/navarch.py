@@ -135,10 +135,16 @@ def up_cmd(
             help="Cluster name: nodes are NAME-node-1... and its kubeconfig context NAME."
         ),
     ] = None,
+    cluster_cidr: Annotated[
+        str | None,
+        typer.Option(help="Pod addresses: each node gets a /24 of it (default 10.244.0.0/16)."),
+    ] = None,
 ) -> None:
     """Start a local cluster in the background: etcd, apiserver, controller-manager,
-    scheduler and one kubelet per node; wait until every node is Ready. Again on a
-    running cluster: changes nothing. Ports and node count are remembered in the data dir.
+    scheduler, network agent and one kubelet per node; wait until every node is Ready.
+    Again on a running cluster: changes nothing. Ports, node count and cluster CIDR are
+    remembered in the data dir. First routes the service CIDR (to the dummy device
+    navarch-svc0) and the cluster CIDR (blackhole) locally; `navarch down` removes them.
 
     Example: navarch up --nodes 3
     """
@@ -155,7 +161,12 @@ def up_cmd(
             apiserver=apiserver_port or old.apiserver,
             kubelet_base=kubelet_port or old.kubelet_base,
         )
-    cluster = LocalCluster(data, ports=ports, nodes=nodes, name=name)
+    if cluster_cidr is not None:
+        try:
+            ipaddress.ip_network(cluster_cidr)
+        except ValueError as err:
+            raise typer.BadParameter(str(err), param_hint="--cluster-cidr") from err
+    cluster = LocalCluster(data, ports=ports, nodes=nodes, name=name, cluster_cidr=cluster_cidr)
     try:
         cluster.up(echo=typer.echo, timeout=timeout)
     except (RuntimeError, FileNotFoundError, OSError) as err:

@@ -5,9 +5,10 @@ rewritten, or to a pod IP no bridge holds, follows the default route out of the
 machine. With them:
 
 - the service CIDR goes to ``navarch-svc0``, a ``dummy`` interface (as kube-proxy's
-  IPVS mode does with ``kube-ipvs0``): a locally generated packet finds a route, so
-  ``nat OUTPUT`` DNAT still applies, and whatever is not rewritten is swallowed by the
-  dummy device;
+  IPVS mode does with ``kube-ipvs0``; an ``ifb`` one where the kernel has no dummy
+  driver): a locally generated packet finds a route, so ``nat OUTPUT`` DNAT still
+  applies, and whatever is not rewritten is swallowed by the device (a ``blackhole``
+  or ``unreachable`` route would fail the connect before ``nat OUTPUT`` sees it);
 - the cluster CIDR is a ``blackhole`` route with a high metric: the pod bridges'
   connected ``/24`` routes and the network agent's ``via`` routes are more specific.
 
@@ -47,16 +48,40 @@ def _link_exists(name: str) -> bool:
     return True
 
 
-def ensure_service_route(service_cidr: str, device: str = SERVICE_DEVICE) -> None:
-    """``service_cidr dev navarch-svc0`` (the dummy device made and set up first)."""
-    if not _link_exists(device):
+SINK_TYPES = ("dummy", "ifb")
+"""Device types that drop what is routed to them. ``dummy`` where the kernel has it;
+``ifb`` where it has not (a kernel built without the dummy driver, as some container
+hosts are): an ifb device drops every packet that tc did not redirect to it, and is
+NOARP, so it swallows the same way."""
+
+
+def _add_sink(device: str) -> None:
+    last: CommandError | None = None
+    for kind in SINK_TYPES:
         try:
-            run(["ip", "link", "add", device, "type", "dummy"])
-        except CommandError:
-            if not _link_exists(device):  # another process made it just now: fine
-                raise
+            run(["ip", "link", "add", device, "type", kind])
+            return
+        except CommandError as err:
+            if _link_exists(device):  # another process made it just now: fine
+                return
+            last = err
+    assert last is not None
+    raise last
+
+
+def ensure_service_route(service_cidr: str, device: str = SERVICE_DEVICE) -> None:
+    """``service_cidr dev navarch-svc0`` (the sink device made and set up first)."""
+    if not _link_exists(device):
+        _add_sink(device)
     run(["ip", "link", "set", device, "up"])
     run(["ip", "route", "replace", service_cidr, "dev", device])
+
+
+def swallowed(device: str = SERVICE_DEVICE) -> int:
+    """Packets the sink device has swallowed (a dummy counts them as sent, an ifb as
+    dropped on receipt)."""
+    stats = ip_json("-s", "link", "show", "dev", device)[0]["stats64"]
+    return int(stats["tx"]["packets"]) + int(stats["rx"].get("dropped", 0))
 
 
 def ensure_blackhole(cluster_cidr: str) -> None:
