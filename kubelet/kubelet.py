@@ -239,6 +239,20 @@ class Kubelet:
                 self._update_pod_cidr(cidrs[0])
             )
 
+    async def _adopt_pod_cidr(self) -> None:
+        """A restarted kubelet's Node has its podCIDR already: the pod network is ready
+        before the first status is sent, so the Node does not flap NotReady."""
+        if self.runtime.simulated:
+            return
+        try:
+            node = await self.client.get(Node, self.node_name)
+        except errors.ApiError:
+            return  # not registered yet, or no apiserver yet: the Node watch will tell
+        cidrs = node.pod_cidrs()
+        if cidrs:
+            with contextlib.suppress(RuntimeUnavailableError):
+                await self.runtime.update_pod_cidr(cidrs[0])
+
     async def _update_pod_cidr(self, cidr: str) -> None:
         was_ready = self.runtime.network_status()[0]
         try:
@@ -280,6 +294,7 @@ class Kubelet:
         """Start every loop in the background (see ``run`` to wait on them)."""
         self.config.root_dir.mkdir(parents=True, exist_ok=True)
         await self.start_runtime()
+        await self._adopt_pod_cidr()
         self._spawn(self.node_agent.run(), f"node-{self.node_name}")
         self.pod_source.subscribe(self.node_name, self.handler())
         if self._own_source:

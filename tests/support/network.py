@@ -32,7 +32,7 @@ def _used_networks() -> list[ipaddress.IPv4Network]:
                     used.append(ipaddress.ip_network(config["Subnet"], strict=False))
     finally:
         client.close()
-    return [n for n in used if n.version == 4]  # type: ignore[misc]
+    return [n for n in used if n.version == 4]
 
 
 def free_cluster_cidr() -> str:
