@@ -262,7 +262,7 @@ against {PODS} `docker run -d` queued at once, {WORKERS} at a time (each timed f
 | {PODS} `docker run -d`, {WORKERS} at a time (floor) | {burst_floor.p50_ms:.0f} | {burst_floor.p99_ms:.0f} | 1.00x |
 | {PODS} navarch pods at once | {burst.p50_ms:.0f} | {burst.p99_ms:.0f} | {burst.p99_ms / burst_floor.p99_ms:.2f}x |
 
-A pod is two container starts (its pause sandbox on the node's pod bridge, then its
+A pod is two container starts (its pause sandbox on the `navarch0` bridge, then its
 container in the sandbox's namespaces) where `docker run` is one.
 
 Hollow nodes (`navarch hollow-nodes`, fake runtime, one process, one client, one pod
