@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from apitypes.apps import ReplicaSetCondition
 from apitypes.core import Pod
-from controllers.duration import parse_duration
+from apitypes.duration import parse_duration
 from controllers.expectations import ControllerExpectations, UIDTrackingExpectations
 from controllers.manager import UnknownControllerError, enabled_controllers, known_controllers
 from controllers.util import (

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from apitypes.duration import parse_duration
 from cli.navctl import hoist_global_flags, kubectl_booleans
 from cli.navctl_common import CliError
 from cli.navctl_delete import DeleteOptions, effective_grace_period
@@ -33,7 +34,7 @@ from cli.navctl_metadata import change_map, split_changes
 from cli.navctl_nodes import DaemonSetLookup, DrainOptions, aggregate, daemonset_of, plan_drain
 from cli.navctl_resources import _from_registry, kind_prefix
 from cli.navctl_streams import _LinePrefixer, exit_code_of, parse_ports, pick_container, pod_rank
-from cli.navctl_wait import Condition, parse_condition, parse_duration
+from cli.navctl_wait import Condition, parse_condition
 from cli.navctl_workloads import (
     RolloutError,
     daemonset_status,
