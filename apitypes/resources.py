@@ -1,4 +1,4 @@
-"""What a pod asks for, as Kubernetes counts it: effective requests and limits.
+"""What a pod asks for, as Kubernetes counts it: effective requests and limits, QoS class.
 
 One implementation for everyone who counts a pod's resources: the scheduler (fit and
 scores, in integer amounts), ``navctl describe node`` (per-pod requests and limits, in
@@ -23,12 +23,17 @@ from collections.abc import Callable, Mapping
 from typing import Final, TypeVar
 
 from apitypes.core import Container, PodSpec
-from apitypes.quantity import Quantity
+from apitypes.quantity import Quantity, QuantityError
 
 Amount = TypeVar("Amount", int, Quantity)
 """What the caller counts in: integers (millicores, bytes) or exact quantities."""
 
 RESTART_ALWAYS: Final = "Always"
+
+GUARANTEED: Final = "Guaranteed"
+BURSTABLE: Final = "Burstable"
+BEST_EFFORT: Final = "BestEffort"
+_QOS_RESOURCES = ("cpu", "memory")
 
 
 class ResourceError(ValueError):
@@ -139,12 +144,59 @@ def pod_limits(spec: PodSpec, amount: Callable[[str, str], Amount]) -> dict[str,
     return total
 
 
+# --- QoS ---------------------------------------------------------------------------------
+
+
+def _positive(text: str) -> Quantity | None:
+    try:
+        quantity = Quantity.parse(text)
+    except QuantityError:
+        return None
+    return quantity if quantity.sign() > 0 else None
+
+
+def pod_qos_class(spec: PodSpec | None) -> str:
+    """``Guaranteed``, ``Burstable`` or ``BestEffort``, as Kubernetes' ``ComputePodQOS``.
+
+    Only positive cpu and memory amounts count, over regular and init containers: none
+    at all is BestEffort; every container limiting both, with the requests (summed per
+    resource) equal to the limits, is Guaranteed; anything else is Burstable.
+    """
+    if spec is None:
+        return BEST_EFFORT
+    requests: dict[str, Quantity] = {}
+    limits: dict[str, Quantity] = {}
+    guaranteed = True
+    for container in (*spec.containers, *spec.init_containers):
+        for name, text in container_requests(container).items():
+            quantity = _positive(text) if name in _QOS_RESOURCES else None
+            if quantity is not None:
+                _add(requests, {name: quantity})
+        found: set[str] = set()
+        for name, text in container_limits(container).items():
+            quantity = _positive(text) if name in _QOS_RESOURCES else None
+            if quantity is not None:
+                found.add(name)
+                _add(limits, {name: quantity})
+        guaranteed = guaranteed and found.issuperset(_QOS_RESOURCES)
+    if not requests and not limits:
+        return BEST_EFFORT
+    equal = requests.keys() == limits.keys() and all(
+        limits[name] == request for name, request in requests.items()
+    )
+    return GUARANTEED if guaranteed and equal else BURSTABLE
+
+
 __all__ = [
+    "BEST_EFFORT",
+    "BURSTABLE",
+    "GUARANTEED",
     "Amount",
     "ResourceError",
     "as_quantity",
     "container_limits",
     "container_requests",
     "pod_limits",
+    "pod_qos_class",
     "pod_requests",
 ]

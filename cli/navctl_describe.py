@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from apitypes.core import PodSpec
 from apitypes.registry import ResourceType, resource
-from apitypes.resources import as_quantity, pod_limits, pod_requests
+from apitypes.resources import as_quantity, pod_limits, pod_qos_class, pod_requests
 from cli.navctl_common import Session, api_error_line, err, out
 from cli.navctl_printing import TabWriter, age, format_labels, parse_time
 from cli.navctl_resources import Target, parse_targets
@@ -551,30 +551,12 @@ def describe_pod(pod: dict[str, Any], events: list[dict[str, Any]] | None) -> st
         for cond in conditions:
             w.write(1, f"{cond.get('type')} \t{cond.get('status')} \n")
     describe_volumes(w, spec.get("volumes") or [], "")
-    w.write(0, f"QoS Class:\t{status.get('qosClass') or qos_class(pod)}\n")
+    qos = status.get("qosClass") or pod_qos_class(PodSpec.from_dict(spec))
+    w.write(0, f"QoS Class:\t{qos}\n")
     labels_multiline(w, "Node-Selectors", spec.get("nodeSelector"))
     tolerations_multiline(w, "Tolerations", spec.get("tolerations") or [])
     describe_events(w, events)
     return w.render()
-
-
-def qos_class(pod: dict[str, Any]) -> str:
-    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
-    containers = (pod.get("spec") or {}).get("containers") or []
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        requests = res.get("requests") or {}
-        limits = res.get("limits") or {}
-        if requests or limits:
-            any_set = True
-        for name in ("cpu", "memory"):
-            if name not in limits or requests.get(name, limits[name]) != limits[name]:
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def _strip_hash(template: dict[str, Any]) -> dict[str, Any]:

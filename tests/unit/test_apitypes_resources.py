@@ -1,7 +1,7 @@
-"""A pod's effective requests and limits: the cases where the copies disagreed.
+"""A pod's effective requests, limits and QoS class: the cases where the copies disagreed.
 
-``navctl describe node`` had its own request and limit sums; the scheduler had its own.
-Each case here is one ``navctl describe`` got wrong.
+``navctl describe`` had its own QoS class and request sums; the scheduler and the
+apiserver had theirs. Each case here is one ``navctl describe`` got wrong.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from apitypes.resources import (
     ResourceError,
     as_quantity,
     pod_limits,
+    pod_qos_class,
     pod_requests,
 )
+
+BOTH = {"cpu": "1", "memory": "1Gi"}
 
 
 def spec(
@@ -33,6 +36,30 @@ def spec(
 
 def quantities(values: dict[str, str]) -> dict[str, Quantity]:
     return {name: Quantity.parse(text) for name, text in values.items()}
+
+
+@pytest.mark.parametrize(
+    ("pod", "qos"),
+    [
+        # init containers count: one without limits makes the pod Burstable
+        (spec({"resources": {"limits": BOTH}}, init=({},)), "Burstable"),
+        # zero amounts are no request at all
+        (spec({"resources": {"requests": {"cpu": "0"}}}), "BestEffort"),
+        # only cpu and memory count
+        (spec({"resources": {"limits": {"example.com/gpu": "1"}}}), "BestEffort"),
+        # amounts compare as quantities, not as text
+        (
+            spec({"resources": {"limits": BOTH, "requests": {"cpu": "1000m", "memory": "1024Mi"}}}),
+            "Guaranteed",
+        ),
+    ],
+)
+def test_qos_class_as_kubernetes_computes_it(pod: PodSpec, qos: str) -> None:
+    assert pod_qos_class(pod) == qos
+
+
+def test_limits_stand_in_for_missing_requests_defaulted_or_not() -> None:
+    assert pod_qos_class(spec({"resources": {"limits": BOTH}})) == "Guaranteed"
 
 
 def test_sidecars_add_to_requests_and_limits() -> None:

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from apitypes.core import PodSpec
 from apitypes.duration import parse_duration
+from apitypes.resources import pod_qos_class
 from cli.navctl import hoist_global_flags, kubectl_booleans
 from cli.navctl_common import CliError
 from cli.navctl_delete import DeleteOptions, effective_grace_period
@@ -17,7 +19,6 @@ from cli.navctl_describe import (
     describe_pod,
     format_selector,
     labels_multiline,
-    qos_class,
     smart_label,
     tolerations_multiline,
 )
@@ -499,6 +500,9 @@ def test_pod_page_has_kubectls_sections():
 def test_qos_classes():
     def pod_with(resources):
         return {"spec": {"containers": [{"name": "c", "resources": resources}]}}
+
+    def qos_class(pod):
+        return pod_qos_class(PodSpec.from_dict(pod["spec"]))
 
     assert qos_class(pod_with({})) == "BestEffort"
     both = {"cpu": "1", "memory": "1Gi"}
