@@ -1,8 +1,10 @@
-"""Where a pod may run: node selectors and required node affinity.
+"""Where a pod may run: node selectors, required node affinity, taints and tolerations.
 
 One implementation for everyone who places or evicts pods: the scheduler (filters and
-scores) and the DaemonSet controller (which nodes get a daemon pod). As Kubernetes'
-``component-helpers/scheduling/corev1/nodeaffinity``:
+scores), the DaemonSet controller (which nodes get a daemon pod), the taint-eviction
+controller (which pods leave a tainted node, and when). As Kubernetes'
+``component-helpers/scheduling/corev1`` (``nodeaffinity``, ``helpers``) and the core v1
+helpers:
 
 - ``nodeSelector`` and required node affinity must both admit the node; affinity terms
   are ORed, the requirements inside a term ANDed.
@@ -15,15 +17,19 @@ scores) and the DaemonSet controller (which nodes get a daemon pod). As Kubernet
   them, or the requirement fails.
 - ``matchFields`` sees one field, ``metadata.name``; a requirement on another key
   compares against the empty string.
+- A taint is tolerated by a toleration with the same effect (or none), the same key
+  (or none), and the same value (operator ``Equal``, the default) or any value
+  (``Exists``). The taint-eviction controller counts only the first toleration that
+  tolerates each taint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from apitypes.core import Node, NodeSelectorTerm, PodSpec
+from apitypes.core import Node, NodeSelectorTerm, PodSpec, Taint, Toleration
 from apitypes.selectors import LabelSelectorExpr, Operator, Requirement, SelectorError
 
 NODE_NAME_FIELD: Final = "metadata.name"
@@ -124,10 +130,50 @@ def required_node_affinity(spec: PodSpec | None) -> RequiredNodeAffinity:
     return RequiredNodeAffinity(tuple(sorted(spec.node_selector.items())), terms)
 
 
+# --- taints and tolerations ------------------------------------------------------------
+
+
+def tolerates(tolerations: Iterable[Toleration], taint: Taint) -> bool:
+    """Whether any of ``tolerations`` tolerates ``taint`` (``TolerationsTolerateTaint``)."""
+    return any(t.tolerates(taint) for t in tolerations)
+
+
+def find_untolerated_taint(
+    taints: Iterable[Taint],
+    tolerations: Sequence[Toleration],
+    include: Callable[[Taint], bool] | None = None,
+) -> Taint | None:
+    """The first taint (of those ``include`` accepts) that no toleration tolerates
+    (``FindMatchingUntoleratedTaint``); None when every one is tolerated."""
+    for taint in taints:
+        if include is not None and not include(taint):
+            continue
+        if not tolerates(tolerations, taint):
+            return taint
+    return None
+
+
+def matching_tolerations(
+    taints: Sequence[Taint], tolerations: Sequence[Toleration]
+) -> list[Toleration] | None:
+    """For each taint, the first toleration that tolerates it (``GetMatchingTolerations``);
+    None when some taint is tolerated by none."""
+    used: list[Toleration] = []
+    for taint in taints:
+        first = next((t for t in tolerations if t.tolerates(taint)), None)
+        if first is None:
+            return None
+        used.append(first)
+    return used
+
+
 __all__ = [
     "NODE_NAME_FIELD",
     "CompiledTerm",
     "RequiredNodeAffinity",
     "compile_term",
+    "find_untolerated_taint",
+    "matching_tolerations",
     "required_node_affinity",
+    "tolerates",
 ]

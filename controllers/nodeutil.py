@@ -8,8 +8,6 @@ scheduler applies (:mod:`apitypes.scheduling`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 from apitypes.core import (
     Affinity,
     Node,
@@ -21,7 +19,7 @@ from apitypes.core import (
     Taint,
     Toleration,
 )
-from apitypes.scheduling import NODE_NAME_FIELD, required_node_affinity
+from apitypes.scheduling import NODE_NAME_FIELD, find_untolerated_taint, required_node_affinity
 
 # What Kubernetes' DaemonSet controller adds to every daemon pod, so that daemons run on
 # nodes that are not ready, unreachable, under pressure, or cordoned.
@@ -36,17 +34,6 @@ DAEMON_TOLERATIONS = (
 HOST_NETWORK_TOLERATION = Toleration(
     key="node.kubernetes.io/network-unavailable", operator="Exists", effect="NoSchedule"
 )
-
-
-def untolerated(
-    taints: Iterable[Taint], tolerations: Sequence[Toleration], effects: set[str]
-) -> Taint | None:
-    for taint in taints:
-        if taint.effect not in effects:
-            continue
-        if not any(t.tolerates(taint) for t in tolerations):
-            return taint
-    return None
 
 
 def with_daemon_tolerations(spec: PodSpec) -> PodSpec:
@@ -113,8 +100,16 @@ def should_run(spec: PodSpec, node: Node) -> tuple[bool, bool]:
     if not required_node_affinity(spec).matches_node(node):
         return False, False
     taints = node.taints()
-    if untolerated(taints, spec.tolerations, {"NoExecute"}) is not None:
+    if find_untolerated_taint(taints, spec.tolerations, _no_execute) is not None:
         return False, False
-    if untolerated(taints, spec.tolerations, {"NoSchedule"}) is not None:
+    if find_untolerated_taint(taints, spec.tolerations, _no_schedule) is not None:
         return False, True
     return True, True
+
+
+def _no_execute(taint: Taint) -> bool:
+    return taint.effect == "NoExecute"
+
+
+def _no_schedule(taint: Taint) -> bool:
+    return taint.effect == "NoSchedule"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apitypes.core import TopologySpreadConstraint
-from apitypes.scheduling import RequiredNodeAffinity
+from apitypes.scheduling import RequiredNodeAffinity, find_untolerated_taint
 from apitypes.selectors import (
     LabelSelectorExpr,
     Operator,
@@ -50,7 +50,7 @@ from scheduler.framework import (
     unschedulable,
 )
 from scheduler.nodeinfo import NodeInfo
-from scheduler.plugins.helpers import first_untolerated, required_node_affinity
+from scheduler.plugins.helpers import required_node_affinity
 from scheduler.podinfo import LABEL_HOSTNAME, LABEL_ZONE, PodInfo
 
 NAME = "PodTopologySpread"
@@ -240,7 +240,7 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
         return not (
             c.honor_taints
             and node.hard_taints
-            and first_untolerated(node.hard_taints, pod.tolerations) is not None
+            and find_untolerated_taint(node.hard_taints, pod.tolerations) is not None
         )
 
     # --- filter: DoNotSchedule -----------------------------------------------------------

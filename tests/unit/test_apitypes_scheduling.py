@@ -1,4 +1,4 @@
-"""Node selectors and required node affinity: where the copies disagreed.
+"""Node selectors, required node affinity and tolerations: where the copies disagreed.
 
 The DaemonSet controller had its own node-affinity matcher and the scheduler its own;
 each case names the one that disagreed with Kubernetes' ``nodeaffinity`` package.
@@ -10,8 +10,12 @@ from typing import Any
 
 import pytest
 
-from apitypes.core import Node, PodSpec
-from apitypes.scheduling import required_node_affinity
+from apitypes.core import Node, PodSpec, Taint, Toleration
+from apitypes.scheduling import (
+    find_untolerated_taint,
+    matching_tolerations,
+    required_node_affinity,
+)
 
 NODE = Node.model_validate({"metadata": {"name": "n1", "labels": {"zone": "a", "gpus": "1_0"}}})
 
@@ -53,3 +57,20 @@ def test_match_fields_on_another_key_compare_with_the_empty_string() -> None:
     assert required_node_affinity(affinity(not_in)).matches_node(NODE)
     is_in = {"matchFields": [expr("spec.unschedulable", "In", "true")]}
     assert not required_node_affinity(affinity(is_in)).matches_node(NODE)
+
+
+def test_first_matching_toleration_per_taint() -> None:
+    taints = [Taint(key="a", effect="NoExecute"), Taint(key="b", effect="NoExecute")]
+    first = Toleration(key="a", operator="Exists", toleration_seconds=60)
+    second = Toleration(operator="Exists")
+    assert matching_tolerations(taints, [first, second]) == [first, second]
+    assert matching_tolerations(taints, [first]) is None
+    assert matching_tolerations([], []) == []
+
+
+def test_untolerated_taint_with_a_filter() -> None:
+    taints = [Taint(key="a", effect="PreferNoSchedule"), Taint(key="b", effect="NoSchedule")]
+    assert find_untolerated_taint(taints, []) == taints[0]
+    assert find_untolerated_taint(taints, [], lambda t: t.effect == "NoSchedule") == taints[1]
+    everything = [Toleration(operator="Exists")]
+    assert find_untolerated_taint(taints, everything) is None

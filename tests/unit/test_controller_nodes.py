@@ -146,3 +146,24 @@ def test_eviction_delay():
     other = Taint(key="dedicated", effect="NoExecute", time_added=T0)
     assert eviction_delay([taint, other], bounded, now) == 0
     assert eviction_delay([Taint(key="x", effect="NoSchedule")], [], now) is None
+
+
+def test_eviction_counts_the_first_matching_toleration_of_each_taint():
+    # As Kubernetes' GetMatchingTolerations; this controller used to take every match.
+    taint = Taint(key=UNREACHABLE, effect="NoExecute", time_added=T0)
+    now = T0 + timedelta(seconds=10)
+
+    def toleration(seconds: int | None) -> Toleration:
+        return Toleration(key=UNREACHABLE, operator="Exists", toleration_seconds=seconds)
+
+    assert eviction_delay([taint], [toleration(60), toleration(None)], now) == 50
+    assert eviction_delay([taint], [toleration(None), toleration(60)], now) is None
+    assert eviction_delay([taint], [toleration(300), toleration(30)], now) == 290
+
+
+def test_default_tolerations_count_any_own_toleration_of_the_key_and_effect():
+    # As the DefaultTolerationSeconds admission plugin: operator and value do not matter.
+    own = Pod.model_validate({"spec": {"containers": [{"name": "c", "image": "x"}], "tolerations": [
+        {"key": NOT_READY, "operator": "Equal", "value": "x", "effect": "NoExecute"}]}})  # fmt: skip
+    keys = [t.key for t in default_tolerations(own, 300, 120)]
+    assert keys == [NOT_READY, UNREACHABLE]
