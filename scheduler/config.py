@@ -38,8 +38,10 @@ from typing import Any
 import yaml
 
 from apitypes.duration import DurationError, parse_go_duration
+from scheduler.cache import Cache
 from scheduler.framework import (
     FilterPlugin,
+    Handle,
     Plugin,
     PreEnqueuePlugin,
     PreFilterPlugin,
@@ -247,9 +249,6 @@ def build_profile(
 
 def _check_plugin_args(profile: Profile, registry: Mapping[str, type[Plugin]], path: str) -> None:
     """Build every enabled plugin once, so bad ``args`` fail at start-up, naming them."""
-    from scheduler.cache import Cache
-    from scheduler.framework import Handle
-
     handle = Handle(Cache())
     enabled = {name for names in profile.plugins.values() for name in names}
     for name in sorted(enabled | set(profile.plugin_args)):
