@@ -160,9 +160,17 @@ class Holding:
     """False while our patch for a fresh allocation has not been confirmed."""
 
 
+CIDR_UPDATE_WORKERS = 4
+"""Nodes patched at once (allocation itself is one step, never interleaved)."""
+
+
 class NodeIpamController(Controller):
     name = "node-ipam-controller"
     aliases = ("nodeipam",)
+
+    @classmethod
+    def workers_for(cls, options: Options) -> int:
+        return CIDR_UPDATE_WORKERS
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:
         super().__init__(ctx, workers)

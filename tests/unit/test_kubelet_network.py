@@ -42,8 +42,8 @@ async def test_pods_wait_for_the_pod_network_and_start_once_the_node_has_a_cidr(
         }
     )
     kubelet._on_node(node)
-    assert kubelet._network_update is not None
-    await kubelet._network_update
+    assert kubelet.network.update is not None
+    await kubelet.network.update
     assert runtime.pod_cidr == "10.244.3.0/24"
     assert (await kubelet._runtime_ready())[0]
     assert uid in list(kubelet.queue._queue)  # the waiting pod is synced again
