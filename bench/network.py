@@ -20,11 +20,11 @@ import sys
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from bench.common import control_plane, write_section
+from bench.kubelet import _pod
 from tests.support import images
 from tests.support.fakenode import controller_manager
 from tests.support.kubelets import KubeletProcess
@@ -34,7 +34,6 @@ from tests.support.processes import NAVARCH, DaemonProcess, wait_until
 ROUNDS = 5
 MIB = 1024
 PORT = 5001
-KEEP = "sleep 100000"
 
 RECEIVER = f"""
 import socket
@@ -62,24 +61,6 @@ sock.shutdown(socket.SHUT_WR)
 sock.recv(1)  # the receiver closes once it has read everything
 print(time.perf_counter() - started)
 """.replace("{port}", str(PORT))
-
-
-def _pod(name: str, node: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {
-            "nodeName": node,
-            "terminationGracePeriodSeconds": 1,
-            "containers": [
-                {
-                    "name": "c", "image": images.BUSYBOX_IMAGE, "imagePullPolicy": "Never",
-                    "command": ["sh", "-c", KEEP],
-                }
-            ],
-        },
-    }  # fmt: skip
 
 
 def _netns(name: str) -> list[str]:
@@ -135,9 +116,9 @@ def run() -> None:
                 if isinstance(proc, KubeletProcess):
                     proc.wait_ready(60)
             pods = {
-                "sender": _pod("sender", nodes[0]),
-                "same": _pod("same", nodes[0]),
-                "cross": _pod("cross", nodes[1]),
+                "sender": _pod("sender", nodes[0], images.BUSYBOX_IMAGE),
+                "same": _pod("same", nodes[0], images.BUSYBOX_IMAGE),
+                "cross": _pod("cross", nodes[1], images.BUSYBOX_IMAGE),
             }
             for manifest in pods.values():
                 resp = httpx.post(f"{url}/api/v1/namespaces/default/pods", json=manifest)
