@@ -187,3 +187,30 @@ async def test_cleanup_removes_its_own_and_keeps_the_chain_another_cluster_jumps
     assert ("nat", MASQ_CHAIN) not in kernel.chains
     assert kernel.chains[("nat", "POSTROUTING")] == []
     assert kernel.chains[("filter", "DOCKER-USER")] == [("-j", "RETURN")]
+
+
+def test_local_routes_stay_while_another_live_cluster_holds_them(tmp_path, monkeypatch):
+    from netagent import localroutes
+
+    calls: list[tuple[str, Any]] = []
+    monkeypatch.setattr(localroutes, "REGISTRY", tmp_path)
+    monkeypatch.setattr(localroutes, "ensure", lambda s, c: calls.append(("ensure", (s, *c))))
+    monkeypatch.setattr(localroutes, "remove_service_route", lambda: calls.append(("svc", None)))
+    monkeypatch.setattr(localroutes, "remove_blackhole", lambda c: calls.append(("hole", c)))
+    localroutes.acquire("/data/a", "10.96.0.0/12", ["10.244.0.0/16"])
+    localroutes.acquire("/data/b", "10.96.0.0/12", ["10.170.0.0/16"])
+    assert calls == [
+        ("ensure", ("10.96.0.0/12", "10.244.0.0/16")),
+        ("ensure", ("10.96.0.0/12", "10.170.0.0/16")),
+    ]
+    calls.clear()
+    # a goes down while b runs: only a's blackhole goes.
+    removed = localroutes.release("/data/a", in_use=lambda holder: holder == "/data/b")
+    assert calls == [("hole", "10.244.0.0/16")] and removed == ["blackhole 10.244.0.0/16"]
+    calls.clear()
+    # b goes down too (or nothing runs it any more): everything goes.
+    localroutes.acquire("/data/a", "10.96.0.0/12", ["10.244.0.0/16"])
+    calls.clear()
+    localroutes.release("/data/b", in_use=lambda holder: False)
+    assert ("svc", None) in calls and ("hole", "10.170.0.0/16") in calls
+    assert list(tmp_path.iterdir()) != []  # a's note stays until a's own down
