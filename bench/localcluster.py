@@ -24,7 +24,7 @@ from pathlib import Path
 
 from apiserver.etcd_server import EtcdProcess
 from bench.common import write_section
-from tests.support import images
+from testkit import images
 
 RUNS = 3
 IDLE_WINDOW = 60.0

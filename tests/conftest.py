@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import ApiServerProcess, start_etcd
+from testkit.processes import ApiServerProcess, start_etcd
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import images
-from tests.support.kubelets import KubeletProcess
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit import images
+from testkit.kubelets import KubeletProcess
+from testkit.processes import ApiServerProcess, wait_until
 
 
 def _docker_answers() -> bool:

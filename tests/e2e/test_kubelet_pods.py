@@ -1,5 +1,5 @@
 """Pods as real Docker containers, end to end: a real etcd, apiserver and kubelet, and
-images built locally (``tests.support.images``)."""
+images built locally (``testkit.images``)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from apiserver.etcd_server import free_port
-from tests.e2e.execws import V4, ws_exec
-from tests.support import images
-from tests.support.kubelets import (
+from testkit import images
+from testkit.kubelets import (
     KubeletProcess,
     condition,
     container_status,
@@ -25,7 +24,8 @@ from tests.support.kubelets import (
     wait_for_pod,
     wait_pod_gone,
 )
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.processes import ApiServerProcess, wait_until
+from tests.e2e.execws import V4, ws_exec
 
 pytestmark = pytest.mark.e2e
 

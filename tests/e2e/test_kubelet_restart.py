@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from tests.support import images
-from tests.support.kubelets import (
+from testkit import images
+from testkit.kubelets import (
     KubeletProcess,
     container_status,
     pod_manifest,
@@ -17,7 +17,7 @@ from tests.support.kubelets import (
     running,
     wait_for_pod,
 )
-from tests.support.processes import wait_until
+from testkit.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 

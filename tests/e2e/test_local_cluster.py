@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import images
-from tests.support.processes import wait_until
+from testkit import images
+from testkit.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 

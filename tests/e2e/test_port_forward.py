@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from kubelet.portforward import SPDY_DICTIONARY, FrameReader, HeaderCodec, data_frame
-from tests.support.kubelets import KubeletProcess, pod_manifest, running, wait_for_pod
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.kubelets import KubeletProcess, pod_manifest, running, wait_for_pod
+from testkit.processes import ApiServerProcess, wait_until
 
 pytestmark = [pytest.mark.e2e]
 

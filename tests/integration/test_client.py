@@ -23,7 +23,7 @@ from apiclient import (
 from apitypes.coordination import Lease
 from apitypes.core import ConfigMap, Container, Event, Pod, PodSpec
 from apitypes.meta import ObjectMeta
-from tests.support.processes import ApiServerProcess
+from testkit.processes import ApiServerProcess
 
 pytestmark = pytest.mark.integration
 

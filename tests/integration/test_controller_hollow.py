@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from testkit.kubelets import KubeletProcess
+from testkit.processes import ApiServerProcess, DaemonProcess, controller_manager, wait_until
 from tests.integration.test_controller_deployment import (
     APPS,
     Bounds,
@@ -22,9 +24,6 @@ from tests.integration.test_controller_deployment import (
     pods,
     rollout_complete,
 )
-from tests.support.fakenode import controller_manager
-from tests.support.kubelets import KubeletProcess
-from tests.support.processes import ApiServerProcess, DaemonProcess, wait_until
 
 pytestmark = pytest.mark.integration
 

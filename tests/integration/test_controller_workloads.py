@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from apitypes.core import Pod
-from tests.support.fakenode import FakeNodes, controller_manager
-from tests.support.processes import ApiServerProcess, wait_until
-from tests.support.watching import RawWatch
+from testkit.fakenode import FakeNodes
+from testkit.processes import ApiServerProcess, controller_manager, wait_until
+from testkit.watching import RawWatch
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.processes import ApiServerProcess
+from testkit.processes import ApiServerProcess
 
 pytestmark = [
     pytest.mark.integration,

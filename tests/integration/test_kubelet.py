@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.kubelets import (
+from testkit.kubelets import (
     KubeletProcess,
     condition,
     container_status,
@@ -21,7 +21,7 @@ from tests.support.kubelets import (
     wait_for_pod,
     wait_pod_gone,
 )
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.processes import ApiServerProcess, wait_until
 
 pytestmark = pytest.mark.integration
 

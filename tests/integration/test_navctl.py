@@ -26,7 +26,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.processes import ApiServerProcess, wait_until
 
 pytestmark = [pytest.mark.integration]
 
