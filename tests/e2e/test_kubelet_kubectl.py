@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from testkit.processes import ApiServerProcess, wait_until
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.kubectl,
-    pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed"),
 ]
 
 SCRIPT = (

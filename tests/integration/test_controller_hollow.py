@@ -4,7 +4,6 @@ scheduler. Stage two of the controller tests: nothing here plays a component."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,7 +165,6 @@ spec:
 
 
 @pytest.mark.kubectl
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kubectl_rollout_on_real_scheduler_and_kubelets(
     cluster: Cluster, api: httpx.Client, apiserver: ApiServerProcess, namespace: str
 ):
