@@ -226,6 +226,7 @@ class FakeNodes:
             for name in list(self.alive):
                 with contextlib.suppress(errors.ApiError):
                     await self._heartbeat(name)
+            # A kubelet's renew period (what a fake node simulates), not synchronisation.
             await asyncio.sleep(self.lease_period)
 
     async def _heartbeat(self, name: str, *, post_status: bool = False) -> None:

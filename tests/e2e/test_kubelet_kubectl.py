@@ -18,6 +18,8 @@ pytestmark = [
     pytest.mark.kubectl,
 ]
 
+# The container's pause (not a test's wait) puts the stdout line's log timestamp before
+# the stderr line's, so the merged log has one order.
 SCRIPT = (
     "echo started; sleep 0.3; echo oops >&2; trap 'exit 0' TERM; while true; do sleep 0.2; done"
 )
