@@ -28,10 +28,10 @@ from typing import Any
 import httpx
 
 from bench.common import Latencies, control_plane, percentile, write_section
-from tests.support import images
-from tests.support.kubelets import HollowNodesProcess, KubeletProcess
-from tests.support.processes import wait_until
-from tests.support.watching import RawWatch
+from testkit import images
+from testkit.kubelets import HollowNodesProcess, KubeletProcess
+from testkit.processes import wait_until
+from testkit.watching import RawWatch
 
 PODS = 30
 WORKERS = 8

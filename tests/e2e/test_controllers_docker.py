@@ -14,11 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import images
-from tests.support.fakenode import controller_manager
-from tests.support.kubelets import KubeletProcess
-from tests.support.processes import ApiServerProcess, DaemonProcess, wait_until
-from tests.support.watching import RawWatch
+from testkit import images
+from testkit.kubelets import KubeletProcess
+from testkit.processes import ApiServerProcess, DaemonProcess, controller_manager, wait_until
+from testkit.watching import RawWatch
 
 pytestmark = pytest.mark.e2e
 
