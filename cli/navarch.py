@@ -581,6 +581,10 @@ def kubelet_cmd(
     cluster_domain: Annotated[
         str, typer.Option(help="The cluster's DNS domain.")
     ] = "cluster.local",
+    resolv_conf: Annotated[
+        str,
+        typer.Option(help="Resolver configuration Default-policy pods get ('' for none)."),
+    ] = "/etc/resolv.conf",
     pod_network: Annotated[
         str, typer.Option(help="Docker network of pod sandboxes (created when missing).")
     ] = "navarch0",
@@ -639,6 +643,7 @@ def kubelet_cmd(
             object_cache_ttl=parse_duration(object_cache_ttl),
             cluster_dns=[s.strip() for s in cluster_dns.split(",") if s.strip()],
             cluster_domain=cluster_domain,
+            resolv_conf=Path(resolv_conf) if resolv_conf else None,
             pod_network=pod_network,
             pod_network_cidr=pod_network_cidr,
             pause_image=pause_image,
@@ -743,6 +748,7 @@ def dns_cmd(
     health_port: Annotated[
         int, typer.Option(help="HTTP port of /health, /ready and /metrics.")
     ] = 8080,
+    health_bind_address: Annotated[str, typer.Option(help="Address of the HTTP port.")] = "0.0.0.0",
     pods: Annotated[
         str, typer.Option(help="Pod records a-b-c-d.<ns>.pod.<zone>: insecure or disabled.")
     ] = "insecure",
@@ -766,6 +772,7 @@ def dns_cmd(
         upstream=upstream or [],
         resolv_conf=resolv_conf,
         health_port=health_port,
+        health_bind_address=health_bind_address,
         pods=pods,
         cache_size=cache_size,
         log_level=log_level,

@@ -18,20 +18,32 @@ class DnsServerProcess(DaemonProcess):
 
     @classmethod
     def create(
-        cls, apiserver_url: str, log_dir: Path, *, upstream: str | None, extra: tuple[str, ...] = ()
+        cls,
+        apiserver_url: str,
+        log_dir: Path,
+        *,
+        upstream: str | None,
+        bind_address: str = "127.0.0.1",
+        port: int = 0,
+        extra: tuple[str, ...] = (),
     ) -> DnsServerProcess:
-        """Serve on 127.0.0.1 only. ``upstream``: the fake upstream's ``IP:PORT``, so
-        that nothing is forwarded off this machine (``None``: no upstream at all)."""
-        port, health = free_port(), free_port()
+        """Serve on ``bind_address`` (loopback, or a test's own Docker bridge) only.
+        ``upstream``: the fake upstream's ``IP:PORT``, so that nothing is forwarded off
+        this machine (``None``: no upstream at all)."""
+        port, health = port or free_port(), free_port()
         args = [
             "dns", "--master", apiserver_url,
-            "--bind-address", "127.0.0.1", "--port", str(port), "--health-port", str(health),
+            "--bind-address", bind_address, "--port", str(port), "--health-port", str(health),
+            "--health-bind-address", "127.0.0.1",
             # Never this machine's resolv.conf: it may name resolvers elsewhere.
             "--resolv-conf", "/dev/null",
             *(["--upstream", upstream] if upstream else []),
             *extra,
         ]  # fmt: skip
-        return cls(args=args, log_path=log_dir / f"dns-{port}.log", port=port, health_port=health)
+        return cls(
+            args=args, log_path=log_dir / f"dns-{bind_address}-{port}.log", port=port,
+            health_port=health,
+        )  # fmt: skip
 
     @property
     def health_url(self) -> str:
