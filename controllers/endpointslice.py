@@ -337,6 +337,7 @@ def _plan_group(
 class EndpointSliceController(Controller):
     name = "endpointslice-controller"
     aliases = ("endpointslice",)
+    workers_option = "concurrent_service_endpoint_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 5) -> None:
         super().__init__(ctx, workers)
