@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -230,3 +231,16 @@ def test_no_upstream_servfail_and_cluster_names_still_answer(
         assert data(ask(proc, "dns-version.cluster.local.", "TXT")) == {'"1.1.0"'}
     finally:
         proc.stop()
+
+
+def test_addon_manifest_is_accepted_by_the_apiserver(apiserver: ApiServerProcess) -> None:
+    manifest = Path(__file__).resolve().parents[2] / "deploy" / "addons" / "dns.yaml"
+    out = subprocess.run(
+        [sys.executable, "-m", "cli.navctl", "-s", apiserver.url, "apply", "-f", str(manifest),
+         "--dry-run=server"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    for name in ("serviceaccount/kube-dns", "deployment.apps/navarch-dns", "service/kube-dns",
+                 "poddisruptionbudget.policy/navarch-dns"):  # fmt: skip
+        assert name in out.stdout, out.stdout
