@@ -110,6 +110,8 @@ class Responder:
         question = query.question[0]
         name = question.name.to_text().lower()
         rdtype = question.rdtype
+        if rdtype in (dns.rdatatype.AXFR, dns.rdatatype.IXFR):
+            return self._error(query, dns.rcode.REFUSED, proto, start)  # no zone transfers
         if question.rdclass == dns.rdataclass.IN or not self.zone.is_ours(name):
             result = (
                 self.zone.lookup(name, rdtype) if question.rdclass == dns.rdataclass.IN else None
@@ -167,7 +169,6 @@ class Responder:
     ) -> bytes | None:
         question = query.question[0]
         found = await self.forwarder.resolve(question.name, question.rdtype, question.rdclass)
-        self.metrics.cache_entries.set(len(self.forwarder.cache))
         if found is None:
             return self._error(query, dns.rcode.SERVFAIL, proto, start)
         return self._forwarded(query, found, proto, start, data)

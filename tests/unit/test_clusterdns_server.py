@@ -201,6 +201,7 @@ async def test_malformed_and_unsupported_queries(server: Server) -> None:
     assert reply.rcode() == dns.rcode.NOTIMP
     reply = await server.udp("kubernetes.default.svc.cluster.local.", use_edns=1)
     assert reply.rcode() == dns.rcode.BADVERS
+    assert (await server.tcp("cluster.local.", "AXFR")).rcode() == dns.rcode.REFUSED
 
 
 def test_answer_cache_ttls_count_down_and_expire() -> None:
