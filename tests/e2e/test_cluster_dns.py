@@ -1,5 +1,6 @@
-"""Names inside real pods: the kubelet's resolv.conf and /etc/hosts, and `wget http://web`
-resolving through ``navarch dns``.
+"""Names inside real pods: the kubelet's resolv.conf and /etc/hosts, `wget http://web`
+resolving through ``navarch dns``, and StatefulSet pods by their stable names (slices
+from the real EndpointSlice controller).
 
 The module has its own pod network: an *internal* Docker bridge (nothing routes off
 it) whose gateway address is this host's; ``navarch dns`` listens on that address at
@@ -23,8 +24,9 @@ import pytest
 from tests.support import images
 from tests.support.dnsserver import DnsServerProcess
 from tests.support.fakedns import FakeUpstream
-from tests.support.kubelets import KubeletProcess, pod_manifest, running, wait_for_pod
-from tests.support.processes import ApiServerProcess
+from tests.support.fakenode import controller_manager
+from tests.support.kubelets import KubeletProcess, pod_manifest, ready, running, wait_for_pod
+from tests.support.processes import ApiServerProcess, DaemonProcess, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -172,3 +174,68 @@ def test_pod_files_and_service_names(
     assert (code, out) == (0, "ok\n"), out
     code, out = run_in(ns, "client", "wget", "-qO-", "http://nothing-here:8080/")
     assert code == 1 and "bad address" in out  # NXDOMAIN: an error, not a crash (139)
+
+
+@pytest.fixture(scope="module")
+def control(apiserver: ApiServerProcess, session_dir: Path) -> Iterator[None]:
+    """The real scheduler and controller-manager (StatefulSet, EndpointSlice controllers)."""
+    suite = uuid.uuid4().hex[:6]
+    scheduler = DaemonProcess(
+        ["scheduler", "--master", apiserver.url, "--no-leader-elect"],
+        session_dir / f"scheduler-dns-{suite}.log",
+    )
+    manager = controller_manager(
+        apiserver.url, session_dir, "--leader-elect-resource-name", f"kcm-dns-{suite}",
+        name=f"cm-dns-{suite}",
+    )  # fmt: skip
+    scheduler.start()
+    manager.start()
+    try:
+        yield
+    finally:
+        manager.stop()
+        scheduler.stop()
+
+
+def test_statefulset_pods_by_their_stable_names(
+    api: httpx.Client, namespace: str, dns_node: tuple[KubeletProcess, str], control: None
+) -> None:
+    """Slices written by the EndpointSlice controller from real pods: each StatefulSet
+    pod resolves as <pod>.<service>, the Service to the ready pods."""
+    kubelet, _ = dns_node
+    ns = namespace
+    create(api, ns, {"metadata": {"name": "db"}, "spec": {
+        "clusterIP": "None", "selector": {"app": "db"},
+        "ports": [{"name": "http", "port": 8080}]}}, "services")  # fmt: skip
+    resp = api.post(f"/apis/apps/v1/namespaces/{ns}/statefulsets", json={
+        "metadata": {"name": "db"},
+        "spec": {
+            "serviceName": "db", "replicas": 2,
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {
+                    "nodeSelector": {"kubernetes.io/hostname": kubelet.node_name},
+                    "terminationGracePeriodSeconds": 1,
+                    "containers": [{"name": "httpd", "image": images.ensure_httpd_image(),
+                                    "imagePullPolicy": "Never"}],
+                },
+            },
+        },
+    })  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    ips = {name: wait_for_pod(api, ns, name, ready, 120)["status"]["podIP"]
+           for name in ("db-0", "db-1")}  # fmt: skip
+    _, hosts = run_in(ns, "db-1", "cat", "/etc/hosts")
+    assert f"{ips['db-1']}\tdb-1.db.{ns}.svc.cluster.local\tdb-1" in hosts.splitlines()
+
+    def resolves() -> bool:
+        for name in ("db-0", "db-1"):
+            code, out = run_in(ns, "db-0", "wget", "-qO-", f"http://{name}.db:8080/")
+            if (code, out) != (0, "hello from navarch\n"):
+                return False
+        return True
+
+    wait_until(resolves, 30, interval=0.5, what="db-0.db and db-1.db answer by name")
+    code, out = run_in(ns, "db-1", "wget", "-qO-", f"http://db.{ns}.svc.cluster.local:8080/")
+    assert (code, out) == (0, "hello from navarch\n"), out
