@@ -24,9 +24,9 @@ import pytest
 from tests.support import images
 from tests.support.dnsserver import DnsServerProcess
 from tests.support.fakedns import FakeUpstream
-from tests.support.fakenode import controller_manager
+from tests.support.fakenode import scheduler_and_controllers
 from tests.support.kubelets import KubeletProcess, pod_manifest, ready, running, wait_for_pod
-from tests.support.processes import ApiServerProcess, DaemonProcess, wait_until
+from tests.support.processes import ApiServerProcess, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -179,22 +179,8 @@ def test_pod_files_and_service_names(
 @pytest.fixture(scope="module")
 def control(apiserver: ApiServerProcess, session_dir: Path) -> Iterator[None]:
     """The real scheduler and controller-manager (StatefulSet, EndpointSlice controllers)."""
-    suite = uuid.uuid4().hex[:6]
-    scheduler = DaemonProcess(
-        ["scheduler", "--master", apiserver.url, "--no-leader-elect"],
-        session_dir / f"scheduler-dns-{suite}.log",
-    )
-    manager = controller_manager(
-        apiserver.url, session_dir, "--leader-elect-resource-name", f"kcm-dns-{suite}",
-        name=f"cm-dns-{suite}",
-    )  # fmt: skip
-    scheduler.start()
-    manager.start()
-    try:
+    with scheduler_and_controllers(apiserver.url, session_dir, f"dns-{uuid.uuid4().hex[:6]}"):
         yield
-    finally:
-        manager.stop()
-        scheduler.stop()
 
 
 def test_statefulset_pods_by_their_stable_names(

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
@@ -404,3 +404,28 @@ def controller_manager(
         *args,
     ]  # fmt: skip
     return DaemonProcess(args=argv, log_path=log_dir / f"{name}.log")
+
+
+@contextlib.contextmanager
+def scheduler_and_controllers(
+    server: str, log_dir: Any, suite: str, *manager_args: str
+) -> Iterator[None]:
+    """The real scheduler (no leader election) and controller-manager (its own Lease,
+    named after ``suite``) against ``server``, stopped on exit."""
+    from tests.support.processes import DaemonProcess
+
+    scheduler = DaemonProcess(
+        ["scheduler", "--master", server, "--no-leader-elect"],
+        log_dir / f"scheduler-{suite}.log",
+    )
+    manager = controller_manager(
+        server, log_dir, "--leader-elect-resource-name", f"kcm-{suite}", *manager_args,
+        name=f"cm-{suite}",
+    )  # fmt: skip
+    scheduler.start()
+    manager.start()
+    try:
+        yield
+    finally:
+        manager.stop()
+        scheduler.stop()
