@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import apiserver, controllers, dns, kubelet, localcluster, scheduler
+from bench import apiserver, controllers, dns, kubelet, localcluster, network, scheduler
 
 BENCHMARKS = {
     "apiserver": apiserver.run,
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "scheduler": scheduler.run,
     "cluster": localcluster.run,
     "dns": dns.run,
+    "network": network.run,
 }
 
 
