@@ -246,7 +246,7 @@ def run() -> str:
     ratio_p99 = sequential.p99_ms / floor.p99_ms
     body = f"""
 Pod start, created with `spec.nodeName` set -> Running seen through a watch, {PODS} pods
-one after another on one node (Docker runtime, `navarch-test/busybox:1`), against a bare
+one after another on one node (Docker runtime, `navarch-test/busybox:2`), against a bare
 `docker run -d` of the same image and command in the same run:
 
 | | p50 ms | p99 ms | p99 vs `docker run` |

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,3 +165,26 @@ def start_etcd(data_dir: Path) -> EtcdProcess:
     etcd = EtcdProcess(data_dir=data_dir, log_path=data_dir.parent / f"{data_dir.name}.log")
     etcd.start()
     return etcd
+
+
+@contextlib.contextmanager
+def scheduler_and_controllers(
+    server: str, log_dir: Path, suite: str, *manager_args: str
+) -> Iterator[None]:
+    """The real scheduler (no leader election) and controller-manager (its own Lease,
+    named after ``suite``) against ``server``, stopped on exit."""
+    scheduler = DaemonProcess(
+        ["scheduler", "--master", server, "--no-leader-elect"],
+        log_dir / f"scheduler-{suite}.log",
+    )
+    manager = controller_manager(
+        server, log_dir, "--leader-elect-resource-name", f"kcm-{suite}", *manager_args,
+        name=f"cm-{suite}",
+    )  # fmt: skip
+    scheduler.start()
+    manager.start()
+    try:
+        yield
+    finally:
+        manager.stop()
+        scheduler.stop()
