@@ -49,7 +49,7 @@ def _free_block(size: int) -> int:
     low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     rng = random.Random()
     for _ in range(200):
-        base = rng.randrange(20000, low - size)
+        base = rng.randrange(20000, min(low, 30000) - size)  # NodePorts start at 30000
         socks = []
         try:
             for port in range(base, base + size):
