@@ -27,7 +27,6 @@ class ConfigMapStrategy(CoreStrategy):
     once ``immutable``."""
 
     resource = registry.resource("", "configmaps")
-    status_subresource = False
     columns = (
         Column("Data", description="Data contains the configuration data."),
         AGE_COLUMN,

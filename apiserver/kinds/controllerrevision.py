@@ -18,7 +18,6 @@ class ControllerRevisionStrategy(Strategy):
     negative."""
 
     resource = registry.resource("apps", "controllerrevisions")
-    status_subresource = False
     columns = (
         Column("Controller", description="Controller of the object"),
         Column("Revision", description="Revision indicates the revision of the state."),

@@ -24,6 +24,7 @@ from apiserver.kinds.job import (
 from apiserver.kinds.printers import AGE_COLUMN
 from apiserver.kinds.workload import CONTAINERS, IMAGES, container_cells, selector_column
 from apiserver.registry.strategy import Column, Strategy, age
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.batch import CronJob, CronJobSpec
 from apitypes.selectors import format_label_selector
@@ -287,6 +288,7 @@ class CronJobStrategy(Strategy):
     name short enough for the Jobs it names after itself."""
 
     resource = registry.resource("batch", "cronjobs")
+    subresources = (Status(),)
     generation = True
     columns = (
         Column("Schedule", description="The schedule in Cron format."),

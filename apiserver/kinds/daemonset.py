@@ -27,6 +27,7 @@ from apiserver.kinds.workload import (
     validate_int_or_percent,
 )
 from apiserver.registry.strategy import Column, Strategy, age
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.apps import (
     DaemonSet,
@@ -126,6 +127,7 @@ class DaemonSetStrategy(Strategy):
     ten revisions kept; the selector cannot change."""
 
     resource = registry.resource("apps", "daemonsets")
+    subresources = (Status(),)
     generation = True
     columns = (
         Column("Desired", "integer", "The total number of nodes that should run the pod."),

@@ -28,6 +28,8 @@ from apiserver.kinds.workload import (
     validate_workload_selector,
 )
 from apiserver.registry.strategy import Column, Strategy, age
+from apiserver.subresources.scale import Scale
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.apps import Deployment, DeploymentSpec, DeploymentStatus, RollingUpdateDeployment
 from apitypes.apps import DeploymentStrategy as DeploymentStrategySpec
@@ -132,6 +134,7 @@ class DeploymentStrategy(Strategy):
     annotations (the deployment controller records the revision there)."""
 
     resource = registry.resource("apps", "deployments")
+    subresources = (Status(), Scale())
     generation = True
     columns = (
         Column("Ready", description="Number of the pod with ready state"),

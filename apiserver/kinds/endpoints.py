@@ -28,7 +28,6 @@ class EndpointsStrategy(CoreStrategy):
     """Endpoints: every subset has addresses, every address a valid non-special IP."""
 
     resource = registry.resource("", "endpoints")
-    status_subresource = False
     columns = (
         Column("Endpoints", description="The set of all endpoints is the union of all subsets."),
         AGE_COLUMN,

@@ -30,7 +30,6 @@ class EventStrategy(CoreStrategy):
     """core/v1 Events, validated with Kubernetes' lenient rules for this old API."""
 
     resource = registry.resource("", "events")
-    status_subresource = False
     name_column = False
     selectable_fields = (
         "involvedObject.kind",

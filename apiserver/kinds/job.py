@@ -38,6 +38,7 @@ from apiserver.kinds.workload import (
     template_spec,
 )
 from apiserver.registry.strategy import Column, Strategy, age
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.base import now
 from apitypes.batch import (
@@ -441,6 +442,7 @@ class JobStrategy(Strategy):
     template is immutable."""
 
     resource = registry.resource("batch", "jobs")
+    subresources = (Status(),)
     generation = True
     selectable_fields = ("status.successful",)
     columns = (

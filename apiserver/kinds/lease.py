@@ -68,7 +68,6 @@ class LeaseStrategy(Strategy):
     """Leases: a positive duration, non-negative transitions; HOLDER in tables."""
 
     resource = registry.resource("coordination.k8s.io", "leases")
-    status_subresource = False
     columns = (Column("Holder", description="The holder of the lease"), AGE_COLUMN)
 
     def validate(self, obj: Lease) -> list[FieldError]:

@@ -11,6 +11,8 @@ from typing import Any
 from apiserver.kinds.common import SPEC, STATUS, CoreStrategy, kube_finalizer_errors
 from apiserver.kinds.printers import AGE_COLUMN
 from apiserver.registry.strategy import Column, age, get_path
+from apiserver.subresources.finalize import Finalize
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.core import Namespace, NamespaceSpec, NamespaceStatus
 from apitypes.validation import FieldError, invalid, is_dns1123_label, is_qualified_name
@@ -22,6 +24,7 @@ class NamespaceStrategy(CoreStrategy):
     ``/finalize``."""
 
     resource = registry.resource("", "namespaces")
+    subresources = (Status(), Finalize())
     selectable_fields = ("status.phase",)
     columns = (
         Column("Status", description="The status of the namespace"),
@@ -46,15 +49,6 @@ class NamespaceStrategy(CoreStrategy):
         new.status = old.status
         finalizers = list(old.spec.finalizers) if old.spec else []
         new.spec = NamespaceSpec(finalizers=finalizers) if old.spec or new.spec else None
-
-    def prepare_for_subresource_update(self, subresource: str, new: Any, old: Any) -> None:
-        if subresource != "finalize":
-            super().prepare_for_subresource_update(subresource, new, old)
-            return
-        finalizers = list(new.spec.finalizers) if new.spec else []
-        new.metadata = old.metadata.model_copy(deep=True)
-        new.status = old.status
-        new.spec = NamespaceSpec(finalizers=finalizers)
 
     def default(self, obj: Namespace) -> None:
         if obj.status is None:

@@ -20,6 +20,7 @@ from apiserver.kinds.common import (
 )
 from apiserver.kinds.printers import AGE_COLUMN, NONE, UNKNOWN
 from apiserver.registry.strategy import Column, age, get_path
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.core import Node, NodeSpec
 from apitypes.validation import (
@@ -41,6 +42,7 @@ class NodeStrategy(CoreStrategy):
     may be set once; taints must be valid and unique per key and effect."""
 
     resource = registry.resource("", "nodes")
+    subresources = (Status(),)
     selectable_fields = ("spec.unschedulable",)
     columns = (
         Column("Status", description="The status of the node"),

@@ -12,6 +12,10 @@ from apiserver.kinds import podspec
 from apiserver.kinds.common import METADATA, SPEC, STATUS, CoreStrategy, dual_stack
 from apiserver.kinds.printers import AGE_COLUMN, NONE
 from apiserver.registry.strategy import Column, age
+from apiserver.subresources.binding import Binding
+from apiserver.subresources.eviction import Eviction
+from apiserver.subresources.podproxy import Exec, Log, PortForward
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.core import ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodSpec, PodStatus
 from apitypes.validation import (
@@ -35,6 +39,7 @@ class PodStrategy(CoreStrategy):
     gracefully once bound to a node."""
 
     resource = registry.resource("", "pods")
+    subresources = (Status(), Binding(), Log(), Exec(), Eviction(), PortForward())
     return_deleted_object = True
     selectable_fields = (
         "spec.nodeName",

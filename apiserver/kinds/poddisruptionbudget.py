@@ -17,6 +17,7 @@ from apiserver.kinds.common import CONDITION_STATUSES, int_or_string_text, nonne
 from apiserver.kinds.printers import AGE_COLUMN
 from apiserver.kinds.workload import not_more_than_100_percent, validate_int_or_percent
 from apiserver.registry.strategy import Column, Strategy, age
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.meta import Condition
 from apitypes.policy import PodDisruptionBudget, PodDisruptionBudgetSpec, PodDisruptionBudgetStatus
@@ -120,6 +121,7 @@ class PodDisruptionBudgetStrategy(Strategy):
     counters may not be negative and conditions must be well-formed."""
 
     resource = registry.resource("policy", "poddisruptionbudgets")
+    subresources = (Status(),)
     generation = True
     columns = (
         Column("Min Available", description="The minimum number of pods that must be available."),

@@ -21,6 +21,8 @@ from apiserver.kinds.workload import (
     validate_workload_selector,
 )
 from apiserver.registry.strategy import Column, Strategy, age
+from apiserver.subresources.scale import Scale
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.apps import ReplicaSet, ReplicaSetSpec, ReplicaSetStatus
 from apitypes.core import PodTemplateSpec
@@ -52,6 +54,7 @@ class ReplicaSetStrategy(Strategy):
     cannot change."""
 
     resource = registry.resource("apps", "replicasets")
+    subresources = (Status(), Scale())
     generation = True
     selectable_fields = ("status.replicas",)
     columns = (

@@ -58,7 +58,6 @@ class SecretStrategy(CoreStrategy):
     default and immutable, the keys each type requires, ``immutable`` like ConfigMaps."""
 
     resource = registry.resource("", "secrets")
-    status_subresource = False
     selectable_fields = ("type",)
     columns = (
         Column("Type", description="Used to facilitate programmatic handling of secret data."),

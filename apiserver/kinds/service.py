@@ -32,6 +32,7 @@ from apiserver.kinds.service_allocator import (
 )
 from apiserver.registry.strategy import Column, KindSettings, StoreContext, age
 from apiserver.storage.interface import Companions
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.core import (
     ClientIPConfig,
@@ -97,6 +98,7 @@ class ServiceStrategy(CoreStrategy):
     ``settings.service_node_port_range``, each held by a companion key."""
 
     resource = registry.resource("", "services")
+    subresources = (Status(),)
     allocates = True
     return_deleted_object = True
     columns = (

@@ -14,7 +14,6 @@ from apitypes.core import ServiceAccount
 
 class ServiceAccountStrategy(CoreStrategy):
     resource = registry.resource("", "serviceaccounts")
-    status_subresource = False
     columns = (
         Column("Secrets", description="Secrets is a list of the secrets in the same namespace."),
         AGE_COLUMN,

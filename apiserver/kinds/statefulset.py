@@ -28,6 +28,8 @@ from apiserver.kinds.workload import (
     validate_workload_selector,
 )
 from apiserver.registry.strategy import Column, Strategy, age
+from apiserver.subresources.scale import Scale
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.apps import (
     RollingUpdateStatefulSetStrategy,
@@ -258,6 +260,7 @@ class StatefulSetStrategy(Strategy):
     retention policy may change."""
 
     resource = registry.resource("apps", "statefulsets")
+    subresources = (Status(), Scale())
     generation = True
     columns = (
         Column("Ready", description="Number of the pod with ready state"),
