@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from apiserver.kinds.common import GoValue, go_int_or_string, go_label_selector, nonnegative
+from apiserver.kinds.common import GoValue, go_int_or_string, nonnegative
 from apiserver.kinds.printers import AGE_COLUMN
 from apiserver.kinds.workload import (
     CONTAINERS,
@@ -15,17 +15,14 @@ from apiserver.kinds.workload import (
     collision_count_errors,
     container_cells,
     default_template,
-    empty_template,
     int_or_percent_value,
     not_above,
     not_more_than_100_percent,
-    parse_selector,
     selector_column,
     selector_string,
     selector_unchanged,
     validate_int_or_percent,
-    validate_replica_template,
-    validate_workload_selector,
+    validate_replicated_pods,
 )
 from apiserver.registry.strategy import Column, Strategy, age
 from apiserver.subresources.scale import Scale
@@ -98,16 +95,9 @@ def _validate_rolling_update_deployment(
 def _validate_deployment_spec(spec: DeploymentSpec | None) -> list[FieldError]:
     path = FieldPath("spec")
     errors = nonnegative(spec.replicas if spec else None, path.child("replicas"))
-    selector = spec.selector if spec else None
-    errors += validate_workload_selector(selector, path.child("selector"), "deployment")
-    parsed = parse_selector(selector)
-    if parsed is None:
-        errors.append(
-            invalid(path.child("selector"), go_label_selector(selector), "invalid label selector")
-        )
-    else:
-        template = spec.template if spec else empty_template()
-        errors += validate_replica_template(template, parsed, path.child("template"))
+    errors += validate_replicated_pods(
+        spec.selector if spec else None, spec.template if spec else None, path
+    )
     errors += _validate_deployment_strategy(spec.strategy if spec else None, path.child("strategy"))
     min_ready = (spec.min_ready_seconds if spec else None) or 0
     errors += nonnegative(min_ready, path.child("minReadySeconds"))

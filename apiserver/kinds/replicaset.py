@@ -5,20 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from apiserver.kinds.common import go_label_selector, nonnegative
+from apiserver.kinds.common import nonnegative
 from apiserver.kinds.printers import AGE_COLUMN
 from apiserver.kinds.workload import (
     CONTAINERS,
     IMAGES,
     container_cells,
     default_template,
-    empty_template,
     not_above,
-    parse_selector,
     selector_column,
     selector_unchanged,
-    validate_replica_template,
-    validate_workload_selector,
+    validate_replicated_pods,
 )
 from apiserver.registry.strategy import Column, Strategy, age
 from apiserver.subresources.scale import Scale
@@ -27,7 +24,7 @@ from apitypes import registry
 from apitypes.apps import ReplicaSet, ReplicaSetSpec, ReplicaSetStatus
 from apitypes.core import PodTemplateSpec
 from apitypes.selectors import format_label_selector
-from apitypes.validation import FieldError, FieldPath, invalid
+from apitypes.validation import FieldError, FieldPath
 
 
 def _validate_replica_set_spec(spec: ReplicaSetSpec | None) -> list[FieldError]:
@@ -35,17 +32,9 @@ def _validate_replica_set_spec(spec: ReplicaSetSpec | None) -> list[FieldError]:
     replicas = spec.replicas if spec else None
     errors = nonnegative(replicas, path.child("replicas"))
     errors += nonnegative(spec.min_ready_seconds if spec else None, path.child("minReadySeconds"))
-    selector = spec.selector if spec else None
-    # Kubernetes' message names deployments for ReplicaSets too.
-    errors += validate_workload_selector(selector, path.child("selector"), "deployment")
-    parsed = parse_selector(selector)
-    if parsed is None:
-        errors.append(
-            invalid(path.child("selector"), go_label_selector(selector), "invalid label selector")
-        )
-    else:
-        template = spec.template if spec and spec.template else empty_template()
-        errors += validate_replica_template(template, parsed, path.child("template"))
+    errors += validate_replicated_pods(
+        spec.selector if spec else None, spec.template if spec else None, path
+    )
     return errors
 
 

@@ -141,6 +141,24 @@ def validate_replica_template(
     return errors
 
 
+def validate_replicated_pods(
+    selector: LabelSelector | None, template: PodTemplateSpec | None, path: FieldPath
+) -> list[FieldError]:
+    """A ReplicaSet's or Deployment's selector and template (``path`` is the spec's):
+    a valid, non-empty selector that selects a valid template restarting Always."""
+    # Kubernetes' message names deployments for ReplicaSets too.
+    errors = validate_workload_selector(selector, path.child("selector"), "deployment")
+    parsed = parse_selector(selector)
+    if parsed is None:
+        errors.append(
+            invalid(path.child("selector"), go_label_selector(selector), "invalid label selector")
+        )
+    else:
+        template = template or empty_template()
+        errors += validate_replica_template(template, parsed, path.child("template"))
+    return errors
+
+
 def always_restart(template: PodTemplateSpec, path: FieldPath, kind: str) -> list[FieldError]:
     """Long-running pods restart ``Always`` and have no ``activeDeadlineSeconds``."""
     spec = template_spec(template)

@@ -1,5 +1,6 @@
 """The subresources the kinds declare (see ``apiserver.registry.subresource``).
 
+- ``object``: ``ObjectSubresource``, the base of those that are a view of the object;
 - ``status``: ``Status``, the object's status (every kind with one);
 - ``finalize``: ``Finalize``, a namespace's ``spec.finalizers``;
 - ``scale``: ``Scale``, ``spec.replicas`` as an ``autoscaling/v1`` Scale;
