@@ -207,7 +207,6 @@ class EndpointSliceStrategy(Strategy):
     fixed at create."""
 
     resource = registry.resource("discovery.k8s.io", "endpointslices")
-    status_subresource = False
     generation = True
     columns = (
         Column("AddressType", description="addressType specifies the type of address carried by this EndpointSlice."),
