@@ -26,11 +26,13 @@ from typing import Any
 
 from apitypes.base import KubeObject
 from apitypes.registry import ResourceType
-from cli.navctl_common import Session, api_error_line, err, fail, out
-from cli.navctl_manifests import Manifest, load, validate
-from cli.navctl_output import Output, render
-from cli.navctl_printing import go_json
-from cli.navctl_resources import kind_prefix
+from cli.navctl.console import err, out
+from cli.navctl.errors import api_error_line, fail
+from cli.navctl.manifests import Manifest, load, validate
+from cli.navctl.output import Output, render
+from cli.navctl.printing import go_json
+from cli.navctl.resources import kind_prefix
+from cli.navctl.session import Session
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MAX_PATCH_RETRIES = 5

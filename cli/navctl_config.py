@@ -15,8 +15,10 @@ from typing import Any
 
 import yaml
 
-from cli.navctl_common import FLAGS, fail, out
-from cli.navctl_printing import go_json, tabulate, to_yaml
+from cli.navctl.console import out
+from cli.navctl.errors import fail
+from cli.navctl.printing import go_json, tabulate, to_yaml
+from cli.navctl.session import FLAGS
 
 _SECTIONS = ("clusters", "contexts", "users")
 _DATA_KEYS = ("certificate-authority-data", "client-certificate-data", "client-key-data")

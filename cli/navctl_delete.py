@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apitypes.registry import ResourceType
-from cli.navctl_common import Session, api_error_line, err, fail, out
-from cli.navctl_resources import Target, kind_prefix, parse_targets
+from cli.navctl.console import err, out
+from cli.navctl.errors import api_error_line, fail
+from cli.navctl.resources import Target, kind_prefix, parse_targets
+from cli.navctl.session import Session
 from cli.navctl_wait import WEEK, duration_flag, wait_gone
 
 _CASCADE = {
@@ -89,8 +91,8 @@ async def _targets(session: Session, args: list[str], opts: DeleteOptions) -> li
     if opts.filenames:
         if args:
             fail("resource names may not be given together with -f")
+        from cli.navctl.manifests import load, validate
         from cli.navctl_apply import set_namespace
-        from cli.navctl_manifests import load, validate
 
         targets: list[Target] = []
         ns = session.namespace(opts.namespace)

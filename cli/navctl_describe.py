@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from apitypes.registry import ResourceType, resource
-from cli.navctl_common import Session, api_error_line, err, out
-from cli.navctl_printing import TabWriter, age, format_labels, parse_time
-from cli.navctl_resources import Target, parse_targets
+from cli.navctl.console import err, out
+from cli.navctl.errors import api_error_line
+from cli.navctl.printing import TabWriter, age, format_labels, parse_time
+from cli.navctl.resources import Target, parse_targets
+from cli.navctl.session import Session
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -1171,7 +1173,7 @@ def smart_label(field: str) -> str:
 def _unstructured(
     w: PrefixWriter, level: int, content: dict[str, Any], prefix: str, skip: set[str]
 ) -> None:
-    from cli.navctl_printing import go_value_text
+    from cli.navctl.printing import go_value_text
 
     for field in sorted(content):
         value = content[field]
@@ -1363,7 +1365,7 @@ async def describe(
 ) -> int:
     """Run ``navctl describe``: pages separated by blank lines, errors after."""
     if filenames:
-        from cli.navctl_manifests import load
+        from cli.navctl.manifests import load
 
         targets: list[Target] = []
         for m in load(filenames, verb="describe"):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from cli.navctl_common import Session, fail, out
-from cli.navctl_printing import go_json, tabulate, to_yaml
-from cli.navctl_resources import ApiResource
+from cli.navctl.console import out
+from cli.navctl.errors import fail
+from cli.navctl.printing import go_json, tabulate, to_yaml
+from cli.navctl.resources import ApiResource
+from cli.navctl.session import Session
 
 CLIENT_VERSION = {
     "major": "1",

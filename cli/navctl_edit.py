@@ -24,9 +24,11 @@ import yaml
 
 from apitypes.base import KubeObject
 from apitypes.registry import ResourceType
-from cli.navctl_common import CliError, Session, fail, out
-from cli.navctl_printing import to_json, to_yaml
-from cli.navctl_resources import Target, kind_prefix, parse_targets
+from cli.navctl.console import out
+from cli.navctl.errors import CliError, fail
+from cli.navctl.printing import to_json, to_yaml
+from cli.navctl.resources import Target, kind_prefix, parse_targets
+from cli.navctl.session import Session
 
 HEADER = (
     "# Please edit the object below. Lines beginning with a '#' will be ignored,\n"
@@ -113,7 +115,7 @@ def run_editor(path: Path) -> None:
 
 async def _load_targets(session: Session, args: list[str], filenames: list[str]) -> list[Target]:
     if filenames:
-        from cli.navctl_manifests import load
+        from cli.navctl.manifests import load
 
         targets: list[Target] = []
         for m in load(filenames, verb="edit"):

@@ -11,9 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apitypes.registry import resource
-from cli.navctl_common import Session, err, fail, out
-from cli.navctl_output import Output, render, with_type
-from cli.navctl_printing import TabWriter, age, parse_time
+from cli.navctl.console import err, out
+from cli.navctl.errors import fail
+from cli.navctl.output import Output, render, with_type
+from cli.navctl.printing import TabWriter, age, parse_time
+from cli.navctl.session import Session
 
 EVENTS = resource("", "events")
 _EPOCH = datetime.min.replace(tzinfo=UTC)

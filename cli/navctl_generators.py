@@ -12,9 +12,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cli.navctl_common import Session, fail, out, split_key_values
-from cli.navctl_output import Output, render
-from cli.navctl_resources import kind_prefix
+from cli.navctl.console import out
+from cli.navctl.errors import fail
+from cli.navctl.generators import split_key_values
+from cli.navctl.output import Output, render
+from cli.navctl.resources import kind_prefix
+from cli.navctl.session import Session
 
 _ENV_KEY = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 _DNS_LABEL_BAD = re.compile(r"[^a-z0-9-]+")
@@ -336,7 +339,7 @@ async def expose(
     output: str | None,
 ) -> int:
     """Run ``navctl expose``: ``service/NAME exposed``."""
-    from cli.navctl_resources import parse_targets
+    from cli.navctl.resources import parse_targets
 
     targets = await parse_targets(session.resolver, args, verb="expose")
     if len(targets) != 1 or len(targets[0].names) != 1:

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from apitypes.registry import ResourceType
-from cli.navctl_common import Session, api_error_line, err, fail, out
-from cli.navctl_jsonpath import JSONPath, parse, relaxed
-from cli.navctl_output import Output, as_list, custom_columns, render, with_type
-from cli.navctl_printing import (
+from cli.navctl.console import err, out
+from cli.navctl.errors import api_error_line, fail
+from cli.navctl.jsonpath import JSONPath, parse, relaxed
+from cli.navctl.output import Output, as_list, custom_columns, render, with_type
+from cli.navctl.printing import (
     TABLE_ACCEPT,
     TableOptions,
     TabWriter,
@@ -26,7 +27,8 @@ from cli.navctl_printing import (
     to_json,
     to_yaml,
 )
-from cli.navctl_resources import Target, kind_prefix, parse_targets
+from cli.navctl.resources import Target, kind_prefix, parse_targets
+from cli.navctl.session import Session
 
 if TYPE_CHECKING:
     from apiclient import Client
@@ -102,7 +104,7 @@ async def list_pages(
 
 def default_table(rtype: ResourceType, objects: list[dict[str, Any]]) -> dict[str, Any]:
     """A client-side Table (Name, Age) for a server that printed whole objects."""
-    from cli.navctl_printing import age
+    from cli.navctl.printing import age
 
     return {
         "kind": "Table",
@@ -242,7 +244,7 @@ def _table_options(opts: GetOptions, rtype: ResourceType, with_kind: bool) -> Ta
 
 
 def _targets_from_manifests(opts: GetOptions) -> list[tuple[str, str, str]]:
-    from cli.navctl_manifests import load
+    from cli.navctl.manifests import load
 
     return [
         (m.api_version, m.kind, m.name)

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from apitypes.registry import ResourceType
-from cli.navctl_common import Session, api_error_line, err, fail, out
-from cli.navctl_output import Output, render, with_type
-from cli.navctl_resources import Target, kind_prefix, parse_targets
+from cli.navctl.console import err, out
+from cli.navctl.errors import api_error_line, fail
+from cli.navctl.output import Output, render, with_type
+from cli.navctl.resources import Target, kind_prefix, parse_targets
+from cli.navctl.session import Session
 
 
 @dataclass

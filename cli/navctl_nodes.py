@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from apitypes.registry import resource
-from cli.navctl_common import CliError, Session, api_error_line, err, fail, out
+from cli.navctl.console import err, out
+from cli.navctl.errors import CliError, api_error_line, fail
+from cli.navctl.session import Session
 from cli.navctl_wait import WEEK, duration_flag, wait_gone
 
 NODES = resource("", "nodes")

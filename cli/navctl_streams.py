@@ -31,7 +31,9 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from apitypes.registry import resource
-from cli.navctl_common import CliError, Session, api_error_line, err, fail, out
+from cli.navctl.console import err, out
+from cli.navctl.errors import CliError, api_error_line, fail
+from cli.navctl.session import Session
 
 if TYPE_CHECKING:
     import aiohttp

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apitypes.registry import ResourceType
-from cli.navctl_common import Session, err, fail, out
-from cli.navctl_resources import Target, kind_prefix, parse_targets
+from cli.navctl.console import err, out
+from cli.navctl.errors import fail
+from cli.navctl.resources import Target, kind_prefix, parse_targets
+from cli.navctl.session import Session
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -150,13 +152,13 @@ class Condition:
         found = [v for group in self.path.find(obj) for v in group]
         if self.value is None:
             return bool(found)
-        from cli.navctl_jsonpath import value_text
+        from cli.navctl.jsonpath import value_text
 
         return len(found) == 1 and value_text(found[0]) == self.value
 
 
 def parse_condition(flag: str) -> Condition:
-    from cli.navctl_jsonpath import parse, relaxed
+    from cli.navctl.jsonpath import parse, relaxed
 
     lowered = flag.lower()
     if lowered == "delete":
@@ -244,7 +246,7 @@ async def wait(session: Session, args: list[str], opts: WaitOptions) -> int:
     if timeout < 0:
         timeout = WEEK
     if opts.filenames:
-        from cli.navctl_manifests import load
+        from cli.navctl.manifests import load
 
         targets: list[Target] = []
         for m in load(opts.filenames, verb="wait"):
@@ -274,7 +276,7 @@ async def wait(session: Session, args: list[str], opts: WaitOptions) -> int:
                 code = 1
                 continue
             except errors.NotFoundError as error:
-                from cli.navctl_common import api_error_line
+                from cli.navctl.errors import api_error_line
 
                 err(api_error_line(error))
                 code = 1

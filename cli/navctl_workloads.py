@@ -20,9 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from apitypes.registry import ResourceType
-from cli.navctl_common import CliError, Session, fail, out
-from cli.navctl_printing import TabWriter
-from cli.navctl_resources import Target, kind_prefix, parse_targets
+from cli.navctl.console import out
+from cli.navctl.errors import CliError, fail
+from cli.navctl.printing import TabWriter
+from cli.navctl.resources import Target, kind_prefix, parse_targets
+from cli.navctl.session import Session
 from cli.navctl_wait import WEEK, duration_flag, watch_until
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -451,7 +453,7 @@ async def scale(
         fail("The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0")
     targets: list[Target]
     if filenames:
-        from cli.navctl_manifests import load
+        from cli.navctl.manifests import load
 
         targets = []
         for m in load(filenames, verb="scale"):

@@ -9,6 +9,8 @@ import pytest
 
 from apitypes.patch import apply_strategic_merge_patch
 from apitypes.registry import lookup
+from cli.navctl.errors import CliError
+from cli.navctl.manifests import Manifest
 from cli.navctl_apply import (
     LAST_APPLIED,
     apply_patch,
@@ -17,9 +19,7 @@ from cli.navctl_apply import (
     set_namespace,
     with_last_applied,
 )
-from cli.navctl_common import CliError
 from cli.navctl_edit import edit_patch, strip_comments
-from cli.navctl_manifests import Manifest
 
 DEPLOYMENTS = lookup("deployments")
 CONFIGMAPS = lookup("cm")

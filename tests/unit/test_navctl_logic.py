@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cli.navctl import hoist_global_flags, kubectl_booleans
-from cli.navctl_common import CliError
+from cli.navctl.app import hoist_global_flags, kubectl_booleans
+from cli.navctl.errors import CliError
+from cli.navctl.resources import _from_registry, kind_prefix
 from cli.navctl_delete import DeleteOptions, effective_grace_period
 from cli.navctl_describe import (
     PrefixWriter,
@@ -31,7 +32,6 @@ from cli.navctl_generators import (
 )
 from cli.navctl_metadata import change_map, split_changes
 from cli.navctl_nodes import DaemonSetLookup, DrainOptions, aggregate, daemonset_of, plan_drain
-from cli.navctl_resources import _from_registry, kind_prefix
 from cli.navctl_streams import _LinePrefixer, exit_code_of, parse_ports, pick_container, pod_rank
 from cli.navctl_wait import Condition, parse_condition, parse_duration
 from cli.navctl_workloads import (

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from cli.navctl_printing import (
+from cli.navctl.printing import (
     TableOptions,
     TabWriter,
     age,

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from cli.navctl_common import fail
+from cli.navctl.errors import fail
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cli.navctl_printing import go_float_text, go_json
+from cli.navctl.printing import go_float_text, go_json
 
 
 class JSONPathError(ValueError):

@@ -17,7 +17,21 @@ from typing import Annotated
 
 import typer
 
-from cli.navctl_common import FLAGS, Session, run
+from cli.navctl.options import (
+    All,
+    AllNamespaces,
+    DryRun,
+    FieldSelector,
+    Filenames,
+    Namespace,
+    OutputFlag,
+    Recursive,
+    ResourceArgs,
+    Selector,
+    complete_types,
+    dry_run_mode,
+)
+from cli.navctl.session import FLAGS, Session, run
 
 app = typer.Typer(
     name="navctl",
@@ -26,65 +40,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-# --- shared option types ------------------------------------------------------------------
-
-Namespace = Annotated[
-    str | None,
-    typer.Option("--namespace", "-n", help="Namespace for this request (default: the context's)."),
-]
-AllNamespaces = Annotated[
-    bool,
-    typer.Option("--all-namespaces", "-A", help="Across all namespaces."),
-]
-Selector = Annotated[
-    str | None,
-    typer.Option("--selector", "-l", help="Label selector, e.g. -l 'app=web,tier!=db'."),
-]
-FieldSelector = Annotated[
-    str | None,
-    typer.Option("--field-selector", help="Field selector, e.g. status.phase=Running."),
-]
-OutputFlag = Annotated[
-    str | None,
-    typer.Option(
-        "--output",
-        "-o",
-        help="wide|yaml|json|name|jsonpath=...|jsonpath-file=...|custom-columns=...",
-    ),
-]
-Filenames = Annotated[
-    list[str] | None,
-    typer.Option("--filename", "-f", help="Manifest file, directory, or - for stdin."),
-]
-Recursive = Annotated[
-    bool, typer.Option("--recursive", "-R", help="Descend into directories given with -f.")
-]
-DryRun = Annotated[
-    str | None,
-    typer.Option(
-        "--dry-run",
-        help="none, client (only print what would be sent) or server (the apiserver checks).",
-    ),
-]
-All = Annotated[bool, typer.Option("--all", help="Every object of the type(s) in the namespace.")]
-
-
-def _complete_types(incomplete: str) -> list[str]:
-    from apitypes.registry import RESOURCES
-
-    names = sorted({n for r in RESOURCES for n in (r.plural, *r.short_names)})
-    return [n for n in names if n.startswith(incomplete)]
-
-
-ResourceArgs = Annotated[
-    list[str] | None,
-    typer.Argument(
-        help="TYPE[,TYPE...] [NAME...] or TYPE/NAME...",
-        autocompletion=_complete_types,
-        show_default=False,
-    ),
-]
 
 
 @app.callback()
@@ -120,7 +75,7 @@ def _root(
     FLAGS.token = token
     FLAGS.insecure_skip_tls_verify = insecure_skip_tls_verify
     if request_timeout:
-        from cli.navctl_common import fail
+        from cli.navctl.errors import fail
         from cli.navctl_wait import parse_duration
 
         try:
@@ -190,8 +145,8 @@ def get_cmd(
     """
 
     async def go(session: Session) -> int:
+        from cli.navctl.output import Output
         from cli.navctl_get import GetOptions, get
-        from cli.navctl_output import Output
 
         opts = GetOptions(
             output=Output.parse(output),
@@ -292,8 +247,8 @@ def apply_cmd(
     """
 
     async def go(session: Session) -> int:
+        from cli.navctl.errors import fail
         from cli.navctl_apply import apply
-        from cli.navctl_common import fail
 
         if server_side:
             fail("--server-side is not supported by navctl; omit it to apply client-side")
@@ -302,25 +257,11 @@ def apply_cmd(
             filename or [],
             recursive=recursive,
             namespace=namespace,
-            dry_run=_dry_run(dry_run),
+            dry_run=dry_run_mode(dry_run),
             output=output,
         )
 
     run(go)
-
-
-def _dry_run(value: str | None) -> str:
-    if value in (None, "", "none", "false"):
-        return ""
-    if value in ("client", "true"):
-        return "client"
-    if value == "server":
-        return "server"
-    from cli.navctl_common import CliError
-
-    raise typer.BadParameter(
-        f'Invalid dry-run value ({value}). Must be "none", "server", or "client".'
-    ) from CliError("")
 
 
 # No help= here: it would hide create_cmd's docstring (and its examples) from --help.
@@ -373,7 +314,7 @@ def create_cmd(
             filename or [],
             recursive=recursive,
             namespace=namespace,
-            dry_run=_dry_run(dry_run),
+            dry_run=dry_run_mode(dry_run),
             output=output,
             save_config=save_config,
         )
@@ -387,7 +328,7 @@ def _create_obj(
     parent = ctx.obj or {}
     return (
         namespace or parent.get("namespace"),
-        _dry_run(dry_run or parent.get("dry_run")),
+        dry_run_mode(dry_run or parent.get("dry_run")),
         output or parent.get("output"),
     )
 
@@ -497,7 +438,7 @@ def create_secret_cmd(
     """
     parent = ctx.parent.obj if ctx.parent is not None and ctx.parent.obj else {}
     ns = namespace or parent.get("namespace")
-    dry = _dry_run(dry_run or parent.get("dry_run"))
+    dry = dry_run_mode(dry_run or parent.get("dry_run"))
     out_flag = output or parent.get("output")
 
     async def go(session: Session) -> int:
@@ -622,7 +563,7 @@ def delete_cmd(
             timeout=timeout,
             ignore_not_found=ignore_not_found,
             output=output,
-            dry_run=_dry_run(dry_run),
+            dry_run=dry_run_mode(dry_run),
         )
         return await delete(session, args or [], opts)
 
@@ -692,7 +633,7 @@ def patch_cmd(
 
         return await do_patch(
             session, args or [], patch, patch_type=patch_type,
-            namespace=namespace, subresource=subresource, dry_run=_dry_run(dry_run),
+            namespace=namespace, subresource=subresource, dry_run=dry_run_mode(dry_run),
             output=output,
         )  # fmt: skip
 
@@ -725,7 +666,7 @@ def _meta_cmd(
             selector=selector,
             all=all_,
             all_namespaces=all_namespaces,
-            dry_run=_dry_run(dry_run),
+            dry_run=dry_run_mode(dry_run),
             output=output,
             list=list_,
             resource_version=resource_version,
@@ -747,7 +688,7 @@ MetaArgs = Annotated[
     list[str] | None,
     typer.Argument(
         help="TYPE NAME | TYPE/NAME, then KEY=VALUE to set or KEY- to remove.",
-        autocompletion=_complete_types,
+        autocompletion=complete_types,
         show_default=False,
     ),
 ]
@@ -845,7 +786,7 @@ def scale_cmd(
         return await scale(
             session, args or [], replicas=replicas,
             current_replicas=current_replicas, namespace=namespace, selector=selector,
-            all_=all_, filenames=filename or [], timeout=timeout, dry_run=_dry_run(dry_run),
+            all_=all_, filenames=filename or [], timeout=timeout, dry_run=dry_run_mode(dry_run),
             output=output,
         )  # fmt: skip
 
@@ -960,7 +901,7 @@ def rollout_undo_cmd(
 
       navctl rollout undo deploy/web --to-revision=2
     """
-    _rollout("undo", args or [], namespace, to_revision=to_revision, dry_run=_dry_run(dry_run))
+    _rollout("undo", args or [], namespace, to_revision=to_revision, dry_run=dry_run_mode(dry_run))
 
 
 @rollout_app.command("restart")
@@ -1016,7 +957,7 @@ def cordon_cmd(
         from cli.navctl_nodes import cordon
 
         return await cordon(
-            session, nodes or [], True, selector=selector, dry_run=_dry_run(dry_run)
+            session, nodes or [], True, selector=selector, dry_run=dry_run_mode(dry_run)
         )
 
     run(go)
@@ -1039,7 +980,7 @@ def uncordon_cmd(
         from cli.navctl_nodes import cordon
 
         return await cordon(
-            session, nodes or [], False, selector=selector, dry_run=_dry_run(dry_run)
+            session, nodes or [], False, selector=selector, dry_run=dry_run_mode(dry_run)
         )
 
     run(go)
@@ -1098,7 +1039,7 @@ def drain_cmd(
             timeout=timeout,
             pod_selector=pod_selector,
             disable_eviction=disable_eviction,
-            dry_run=_dry_run(dry_run),
+            dry_run=dry_run_mode(dry_run),
         )
         return await drain(session, nodes or [], opts)
 
@@ -1154,7 +1095,7 @@ def run_cmd(
             args=args or [], command=command, image_pull_policy=image_pull_policy,
         )  # fmt: skip
         return await run_pod(
-            session, obj, namespace=namespace, dry_run=_dry_run(dry_run), output=output
+            session, obj, namespace=namespace, dry_run=dry_run_mode(dry_run), output=output
         )
 
     run(go)
@@ -1196,7 +1137,7 @@ def expose_cmd(
         return await expose(
             session, args or [], port=port, target_port=target_port,
             protocol=protocol, service_type=service_type, name=name, selector=selector,
-            namespace=namespace, dry_run=_dry_run(dry_run), output=output,
+            namespace=namespace, dry_run=dry_run_mode(dry_run), output=output,
         )  # fmt: skip
 
     run(go)
@@ -1568,7 +1509,8 @@ app.add_typer(config_app, name="config")
 
 
 def _config_run(action: object) -> None:
-    from cli.navctl_common import CliError, err
+    from cli.navctl.console import err
+    from cli.navctl.errors import CliError
 
     try:
         action()  # type: ignore[operator]

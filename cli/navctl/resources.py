@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from apitypes.base import KubeObject
 from apitypes.registry import ResourceType, by_kind, lookup
-from cli.navctl_common import fail
+from cli.navctl.errors import fail
 
 if TYPE_CHECKING:
-    from cli.navctl_common import Session
+    from cli.navctl.session import Session
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cli.navctl_common import fail
-from cli.navctl_jsonpath import JSONPath, parse, relaxed
-from cli.navctl_printing import go_json, go_value_text, tabulate, to_json, to_yaml
+from cli.navctl.errors import fail
+from cli.navctl.jsonpath import JSONPath, parse, relaxed
+from cli.navctl.printing import go_json, go_value_text, tabulate, to_json, to_yaml
 
 _ALLOWED = (
     "custom-columns, custom-columns-file, json, jsonpath, jsonpath-as-json, jsonpath-file, "
