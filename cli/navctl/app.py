@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from cli.navctl.commands import api_resources, cluster_info, config, version
 from cli.navctl.options import (
     All,
     AllNamespaces,
@@ -269,7 +270,6 @@ create_app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(create_app, name="create")
 
 
 @create_app.callback(invoke_without_command=True)
@@ -810,7 +810,6 @@ rollout_app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(rollout_app, name="rollout")
 
 RolloutArgs = Annotated[
     list[str] | None,
@@ -1390,222 +1389,13 @@ def wait_cmd(
     run(go)
 
 
-@app.command("api-resources")
-def api_resources_cmd(
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", help="wide (adds verbs) or name.")
-    ] = None,
-    namespaced: Annotated[
-        bool | None,
-        typer.Option(
-            "--namespaced/--no-namespaced",
-            help="true: only namespaced kinds; false: only cluster-wide.",
-        ),
-    ] = None,
-    api_group: Annotated[
-        str | None, typer.Option("--api-group", help="Only this group ('' for core).")
-    ] = None,
-    verbs: Annotated[
-        list[str] | None, typer.Option("--verbs", help="Only resources allowing these verbs.")
-    ] = None,
-    no_headers: Annotated[bool, typer.Option("--no-headers", help="Omit headers.")] = False,
-    sort_by: Annotated[str | None, typer.Option("--sort-by", help="name or kind.")] = None,
-) -> None:
-    """Print the resource types the server serves (from discovery).
-
-    [bold]Examples:[/bold]
-
-      navctl api-resources
-
-      navctl api-resources --namespaced=false
-
-      navctl api-resources --api-group=apps -o wide
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_discovery import api_resources
-
-        return await api_resources(
-            session, output=output, namespaced=namespaced, api_group=api_group,
-            verbs=[v for vs in verbs or [] for v in vs.split(",")], no_headers=no_headers,
-            sort_by=sort_by,
-        )  # fmt: skip
-
-    run(go)
-
-
-@app.command("api-versions")
-def api_versions_cmd() -> None:
-    """Print the group/versions the server serves.
-
-    [bold]Example:[/bold]
-
-      navctl api-versions
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_discovery import api_versions
-
-        return await api_versions(session)
-
-    run(go)
-
-
-@app.command("version")
-def version_cmd(
-    client: Annotated[bool, typer.Option("--client", help="Only the client's version.")] = False,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="yaml or json.")] = None,
-) -> None:
-    """Print the client and server versions.
-
-    [bold]Examples:[/bold]
-
-      navctl version
-
-      navctl version --client -o json
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_discovery import version
-
-        return await version(session, client_only=client, output=output)
-
-    run(go)
-
-
-@app.command("cluster-info")
-def cluster_info_cmd() -> None:
-    """Print where the control plane (and cluster DNS, if any) is.
-
-    [bold]Example:[/bold]
-
-      navctl cluster-info
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_discovery import cluster_info
-
-        return await cluster_info(session)
-
-    run(go)
-
-
-# --- config ----------------------------------------------------------------------------------
-
-config_app = typer.Typer(
-    help="""Read and switch kubeconfig contexts (the files kubectl uses).
-
-    [bold]Examples:[/bold]
-
-      navctl config get-contexts
-
-      navctl config use-context staging
-    """,
-    rich_markup_mode="rich",
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.add_typer(config_app, name="config")
-
-
-def _config_run(action: object) -> None:
-    from cli.navctl.console import err
-    from cli.navctl.errors import CliError
-
-    try:
-        action()  # type: ignore[operator]
-    except CliError as error:
-        err(error.message)
-        raise typer.Exit(error.exit_code) from None
-
-
-@config_app.command("view")
-def config_view_cmd(
-    minify: Annotated[
-        bool, typer.Option("--minify", help="Only what the current context uses.")
-    ] = False,
-    raw: Annotated[bool, typer.Option("--raw", help="Do not redact secrets.")] = False,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="yaml or json.")] = None,
-) -> None:
-    """Print the merged kubeconfig (secrets redacted).
-
-    [bold]Examples:[/bold]
-
-      navctl config view
-
-      navctl config view --minify --raw
-    """
-    from cli.navctl_config import view
-
-    _config_run(lambda: view(minify=minify, raw=raw, output=output))
-
-
-@config_app.command("get-contexts")
-def config_get_contexts_cmd(
-    names: Annotated[list[str] | None, typer.Argument(help="Only these contexts.")] = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="name.")] = None,
-    no_headers: Annotated[bool, typer.Option("--no-headers", help="Omit headers.")] = False,
-) -> None:
-    """List the contexts; * marks the current one.
-
-    [bold]Example:[/bold]
-
-      navctl config get-contexts
-    """
-    from cli.navctl_config import get_contexts
-
-    _config_run(lambda: get_contexts(names or [], output=output, no_headers=no_headers))
-
-
-@config_app.command("current-context")
-def config_current_context_cmd() -> None:
-    """Print the current context's name.
-
-    [bold]Example:[/bold]
-
-      navctl config current-context
-    """
-    from cli.navctl_config import current_context
-
-    _config_run(current_context)
-
-
-@config_app.command("use-context")
-def config_use_context_cmd(
-    name: Annotated[str, typer.Argument(help="The context to make current.")],
-) -> None:
-    """Make a context the current one.
-
-    [bold]Example:[/bold]
-
-      navctl config use-context navarch
-    """
-    from cli.navctl_config import use_context
-
-    _config_run(lambda: use_context(name))
-
-
-@config_app.command("set-context")
-def config_set_context_cmd(
-    name: Annotated[str | None, typer.Argument(help="The context to create or change.")] = None,
-    current: Annotated[bool, typer.Option("--current", help="Change the current context.")] = False,
-    namespace: Annotated[
-        str | None, typer.Option("--namespace", help="Its default namespace.")
-    ] = None,
-    cluster: Annotated[str | None, typer.Option("--cluster", help="Its cluster.")] = None,
-    user: Annotated[str | None, typer.Option("--user", help="Its user.")] = None,
-) -> None:
-    """Create or change a context (most often: its default namespace).
-
-    [bold]Example:[/bold]
-
-      navctl config set-context --current --namespace=team-a
-    """
-    from cli.navctl_config import set_context
-
-    _config_run(
-        lambda: set_context(name, current=current, namespace=namespace, cluster=cluster, user=user)
-    )
+# --- the verbs: one module each, added in the order --help lists them ----------------------
+
+for verb in (api_resources, version, cluster_info):
+    app.add_typer(verb.app)
+app.add_typer(create_app, name="create")
+app.add_typer(rollout_app, name="rollout")
+app.add_typer(config.app, name="config")
 
 
 # --- entry point ---------------------------------------------------------------------------

@@ -11,14 +11,118 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 import yaml
 
-from cli.navctl.console import out
-from cli.navctl.errors import fail
+from cli.navctl.console import err, out
+from cli.navctl.errors import CliError, fail
+from cli.navctl.options import verb_app
 from cli.navctl.printing import go_json, tabulate, to_yaml
 from cli.navctl.session import FLAGS
+
+app = verb_app(
+    help="""Read and switch kubeconfig contexts (the files kubectl uses).
+
+    [bold]Examples:[/bold]
+
+      navctl config get-contexts
+
+      navctl config use-context staging
+    """,
+    no_args_is_help=True,
+)
+
+
+def _config_run(action: object) -> None:
+    try:
+        action()  # type: ignore[operator]
+    except CliError as error:
+        err(error.message)
+        raise typer.Exit(error.exit_code) from None
+
+
+@app.command("view")
+def config_view_cmd(
+    minify: Annotated[
+        bool, typer.Option("--minify", help="Only what the current context uses.")
+    ] = False,
+    raw: Annotated[bool, typer.Option("--raw", help="Do not redact secrets.")] = False,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="yaml or json.")] = None,
+) -> None:
+    """Print the merged kubeconfig (secrets redacted).
+
+    [bold]Examples:[/bold]
+
+      navctl config view
+
+      navctl config view --minify --raw
+    """
+    _config_run(lambda: view(minify=minify, raw=raw, output=output))
+
+
+@app.command("get-contexts")
+def config_get_contexts_cmd(
+    names: Annotated[list[str] | None, typer.Argument(help="Only these contexts.")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="name.")] = None,
+    no_headers: Annotated[bool, typer.Option("--no-headers", help="Omit headers.")] = False,
+) -> None:
+    """List the contexts; * marks the current one.
+
+    [bold]Example:[/bold]
+
+      navctl config get-contexts
+    """
+    _config_run(lambda: get_contexts(names or [], output=output, no_headers=no_headers))
+
+
+@app.command("current-context")
+def config_current_context_cmd() -> None:
+    """Print the current context's name.
+
+    [bold]Example:[/bold]
+
+      navctl config current-context
+    """
+    _config_run(current_context)
+
+
+@app.command("use-context")
+def config_use_context_cmd(
+    name: Annotated[str, typer.Argument(help="The context to make current.")],
+) -> None:
+    """Make a context the current one.
+
+    [bold]Example:[/bold]
+
+      navctl config use-context navarch
+    """
+    _config_run(lambda: use_context(name))
+
+
+@app.command("set-context")
+def config_set_context_cmd(
+    name: Annotated[str | None, typer.Argument(help="The context to create or change.")] = None,
+    current: Annotated[bool, typer.Option("--current", help="Change the current context.")] = False,
+    namespace: Annotated[
+        str | None, typer.Option("--namespace", help="Its default namespace.")
+    ] = None,
+    cluster: Annotated[str | None, typer.Option("--cluster", help="Its cluster.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Its user.")] = None,
+) -> None:
+    """Create or change a context (most often: its default namespace).
+
+    [bold]Example:[/bold]
+
+      navctl config set-context --current --namespace=team-a
+    """
+    _config_run(
+        lambda: set_context(name, current=current, namespace=namespace, cluster=cluster, user=user)
+    )
+
+
+# --- implementation --------------------------------------------------------------------------
 
 _SECTIONS = ("clusters", "contexts", "users")
 _DATA_KEYS = ("certificate-authority-data", "client-certificate-data", "client-key-data")
