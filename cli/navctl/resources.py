@@ -6,6 +6,9 @@ cases without a round trip; anything else, and the ``all`` category, comes from 
 server's discovery documents (``/api/v1``, ``/apis``, ``/apis/<group>/<version>``),
 read once per command. Discovery also gives ``api-resources`` its rows.
 
+The registry is imported when first needed, never at import time: every command
+module imports this one, and ``navctl --help`` must not pay for the API models.
+
 ``parse_targets`` implements kubectl's argument forms: ``TYPE``, ``TYPE NAME...``,
 ``TYPE1,TYPE2``, and ``TYPE/NAME...``.
 """
@@ -16,11 +19,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from apitypes.base import KubeObject
-from apitypes.registry import ResourceType, by_kind, lookup
 from cli.navctl.errors import fail
 
 if TYPE_CHECKING:
+    from apitypes.registry import ResourceType
     from cli.navctl.session import Session
 
 
@@ -39,6 +41,17 @@ class Target:
 
     resource: ResourceType
     names: list[str] = field(default_factory=list)
+
+
+def resource(group: str, plural: str) -> ResourceType:
+    """A kind navarch compiles in (``apitypes.registry.resource``).
+
+    The registry (and every API model with it) is imported on first use, not when a
+    command module is imported, so that ``navctl --help`` and completion stay fast.
+    """
+    from apitypes.registry import resource as compiled_in
+
+    return compiled_in(group, plural)
 
 
 def kind_prefix(resource: ResourceType) -> str:
@@ -92,6 +105,9 @@ class Resolver:
 
     @staticmethod
     def _resources(group: str, version: str, doc: dict[str, Any]) -> list[ApiResource]:
+        from apitypes.base import KubeObject
+        from apitypes.registry import ResourceType, by_kind
+
         out: list[ApiResource] = []
         for entry in doc.get("resources") or []:
             name = entry.get("name", "")
@@ -124,6 +140,8 @@ class Resolver:
 
     async def resolve_kind(self, api_version: str, kind: str) -> ResourceType:
         """The resource a manifest's ``apiVersion``/``kind`` names."""
+        from apitypes.registry import by_kind
+
         found = by_kind(api_version, kind)
         if found is not None:
             return found
@@ -139,6 +157,8 @@ class Resolver:
 
 
 def _from_registry(name: str) -> ResourceType | None:
+    from apitypes.registry import lookup
+
     found = lookup(name)
     if found is not None:
         return found
