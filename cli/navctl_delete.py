@@ -16,9 +16,10 @@ from typing import Any
 from apitypes.registry import ResourceType
 from cli.navctl.console import err, out
 from cli.navctl.errors import api_error_line, fail
+from cli.navctl.options import WEEK, duration_flag
 from cli.navctl.resources import Target, kind_prefix, parse_targets
 from cli.navctl.session import Session
-from cli.navctl_wait import WEEK, duration_flag, wait_gone
+from cli.navctl.waiting import wait_gone
 
 _CASCADE = {
     "background": "Background",

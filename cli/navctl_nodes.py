@@ -22,8 +22,9 @@ from typing import Any
 from apitypes.registry import resource
 from cli.navctl.console import err, out
 from cli.navctl.errors import CliError, api_error_line, fail
+from cli.navctl.options import WEEK, duration_flag
 from cli.navctl.session import Session
-from cli.navctl_wait import WEEK, duration_flag, wait_gone
+from cli.navctl.waiting import wait_gone
 
 NODES = resource("", "nodes")
 PODS = resource("", "pods")

@@ -264,7 +264,7 @@ class LogOptions:
 
 def log_params(opts: LogOptions, container: str, tail: int) -> list[tuple[str, str]]:
     """The query of one ``pods/<name>/log`` request."""
-    from cli.navctl_wait import duration_flag
+    from cli.navctl.options import duration_flag
 
     params: list[tuple[str, str]] = [("container", container)]
     if opts.follow:

@@ -22,10 +22,11 @@ from typing import Any
 from apitypes.registry import ResourceType
 from cli.navctl.console import out
 from cli.navctl.errors import CliError, fail
+from cli.navctl.options import WEEK, duration_flag
 from cli.navctl.printing import TabWriter
 from cli.navctl.resources import Target, kind_prefix, parse_targets
 from cli.navctl.session import Session
-from cli.navctl_wait import WEEK, duration_flag, watch_until
+from cli.navctl.waiting import watch_until
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"

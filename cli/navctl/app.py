@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from cli.navctl.commands import api_resources, cluster_info, config, version
+from cli.navctl.commands import api_resources, cluster_info, config, events, version, wait
 from cli.navctl.options import (
     All,
     AllNamespaces,
@@ -77,7 +77,7 @@ def _root(
     FLAGS.insecure_skip_tls_verify = insecure_skip_tls_verify
     if request_timeout:
         from cli.navctl.errors import fail
-        from cli.navctl_wait import parse_duration
+        from cli.navctl.options import parse_duration
 
         try:
             FLAGS.request_timeout = parse_duration(request_timeout) or None
@@ -1293,105 +1293,9 @@ def port_forward_cmd(
     run(go)
 
 
-# --- events, wait, discovery -------------------------------------------------------------------
-
-
-@app.command("events")
-def events_cmd(
-    namespace: Namespace = None,
-    all_namespaces: AllNamespaces = False,
-    for_: Annotated[
-        str | None, typer.Option("--for", help="Only events about this object, TYPE/NAME.")
-    ] = None,
-    watch: Annotated[
-        bool, typer.Option("--watch/--no-watch", "-w", help="Keep printing new events.")
-    ] = False,
-    types: Annotated[
-        list[str] | None, typer.Option("--types", help="Only these types: Normal, Warning.")
-    ] = None,
-    output: OutputFlag = None,
-    no_headers: Annotated[bool, typer.Option("--no-headers", help="Omit headers.")] = False,
-) -> None:
-    """List events, oldest first (by last timestamp).
-
-    [bold]Examples:[/bold]
-
-      navctl events
-
-      navctl events -A
-
-      navctl events --for pod/web-7d4b9c -w
-
-      navctl events --types=Warning
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_events import events
-
-        return await events(
-            session, namespace=namespace, all_namespaces=all_namespaces,
-            for_object=for_, watch=watch,
-            types=[t for ts in types or [] for t in ts.split(",")], output=output,
-            no_headers=no_headers,
-        )  # fmt: skip
-
-    run(go)
-
-
-@app.command("wait")
-def wait_cmd(
-    args: ResourceArgs = None,
-    for_: Annotated[
-        str,
-        typer.Option(
-            "--for",
-            help="condition=NAME[=VALUE], delete, create, or jsonpath='{.path}'=VALUE.",
-        ),
-    ] = "",
-    timeout: Annotated[
-        str, typer.Option("--timeout", help="Give up after this long, e.g. 60s (-1: a week).")
-    ] = "30s",
-    namespace: Namespace = None,
-    all_namespaces: AllNamespaces = False,
-    selector: Selector = None,
-    field_selector: FieldSelector = None,
-    all_: All = False,
-    filename: Filenames = None,
-) -> None:
-    """Wait for a condition on one or many objects.
-
-    [bold]Examples:[/bold]
-
-      navctl wait --for=condition=Ready pod/web-7d4b9c
-
-      navctl wait --for=condition=Available deploy/web --timeout=2m
-
-      navctl wait --for=delete pod -l app=web --timeout=60s
-
-      navctl wait --for=jsonpath='{.status.phase}'=Running pod/web-7d4b9c
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_wait import WaitOptions, wait
-
-        opts = WaitOptions(
-            condition=for_,
-            timeout=timeout,
-            namespace=namespace,
-            all_namespaces=all_namespaces,
-            selector=selector,
-            field_selector=field_selector,
-            all=all_,
-            filenames=filename or [],
-        )
-        return await wait(session, args or [], opts)
-
-    run(go)
-
-
 # --- the verbs: one module each, added in the order --help lists them ----------------------
 
-for verb in (api_resources, version, cluster_info):
+for verb in (events, wait, api_resources, version, cluster_info):
     app.add_typer(verb.app)
 app.add_typer(create_app, name="create")
 app.add_typer(rollout_app, name="rollout")

@@ -1,17 +1,20 @@
 """The flags several navctl commands share: their declarations and how their values read.
 
 Each ``Annotated`` type below is one flag as kubectl spells it (``-n``, ``-A``, ``-l``,
-``-o``, ``-f``, ``--dry-run``, ...); a command declares a parameter of that type to
-accept it. ``verb_app`` makes the ``typer.Typer`` a command module hangs its verbs on.
+``-o``, ``-f``, ``--dry-run``, ...): a command declares a parameter of that type to
+accept it. ``dry_run_mode`` and ``duration_flag`` read values as kubectl reads them
+(``--dry-run=client``, ``--timeout=1m30s``). ``verb_app`` makes the ``typer.Typer`` that
+a command module declares its verbs on.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 import typer
 
-from cli.navctl.errors import CliError
+from cli.navctl.errors import CliError, fail
 
 
 def verb_app(**settings: Any) -> typer.Typer:
@@ -93,3 +96,40 @@ def dry_run_mode(value: str | None) -> str:
     raise typer.BadParameter(
         f'Invalid dry-run value ({value}). Must be "none", "server", or "client".'
     ) from CliError("")
+
+
+# --- durations (--timeout, --since, --request-timeout) -------------------------------------
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+WEEK = 7 * 24 * 3600.0
+"""What a timeout of 0 (or -1) means where kubectl means "no limit"."""
+
+
+def parse_duration(text: str) -> float:
+    """Go's ``time.ParseDuration`` (``90s``, ``1m30s``, ``2h``); a bare number is seconds."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty duration")
+    negative = text.startswith("-")
+    body = text.lstrip("+-")
+    if re.fullmatch(r"\d+(\.\d+)?", body):
+        value = float(body)
+    else:
+        pos = 0
+        value = 0.0
+        for match in _DURATION.finditer(body):
+            if match.start() != pos:
+                raise ValueError(f"invalid duration {text!r}")
+            value += float(match.group(1)) * _UNITS[match.group(2)]
+            pos = match.end()
+        if pos != len(body) or pos == 0:
+            raise ValueError(f"invalid duration {text!r}")
+    return -value if negative else value
+
+
+def duration_flag(text: str, flag: str = "--timeout") -> float:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        fail(f'invalid argument "{text}" for "{flag}" flag: time: invalid duration "{text}"')

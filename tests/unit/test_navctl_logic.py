@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from cli.navctl.app import hoist_global_flags, kubectl_booleans
+from cli.navctl.commands.events import event_row, event_time
+from cli.navctl.commands.wait import Condition, parse_condition
 from cli.navctl.errors import CliError
+from cli.navctl.options import parse_duration
 from cli.navctl.resources import _from_registry, kind_prefix
 from cli.navctl_delete import DeleteOptions, effective_grace_period
 from cli.navctl_describe import (
@@ -21,7 +24,6 @@ from cli.navctl_describe import (
     smart_label,
     tolerations_multiline,
 )
-from cli.navctl_events import event_row, event_time
 from cli.navctl_generators import (
     configmap_object,
     container_name,
@@ -33,7 +35,6 @@ from cli.navctl_generators import (
 from cli.navctl_metadata import change_map, split_changes
 from cli.navctl_nodes import DaemonSetLookup, DrainOptions, aggregate, daemonset_of, plan_drain
 from cli.navctl_streams import _LinePrefixer, exit_code_of, parse_ports, pick_container, pod_rank
-from cli.navctl_wait import Condition, parse_condition, parse_duration
 from cli.navctl_workloads import (
     RolloutError,
     daemonset_status,

@@ -8,16 +8,63 @@ Columns LAST SEEN, TYPE, REASON, OBJECT, MESSAGE (NAMESPACE first with ``-A``);
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from apitypes.registry import resource
+import typer
+
 from cli.navctl.console import err, out
 from cli.navctl.errors import fail
+from cli.navctl.options import AllNamespaces, Namespace, OutputFlag, verb_app
 from cli.navctl.output import Output, render, with_type
 from cli.navctl.printing import TabWriter, age, parse_time
-from cli.navctl.session import Session
+from cli.navctl.resources import resource
+from cli.navctl.session import Session, run
 
-EVENTS = resource("", "events")
+app = verb_app()
+
+
+@app.command("events")
+def events_cmd(
+    namespace: Namespace = None,
+    all_namespaces: AllNamespaces = False,
+    for_: Annotated[
+        str | None, typer.Option("--for", help="Only events about this object, TYPE/NAME.")
+    ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch/--no-watch", "-w", help="Keep printing new events.")
+    ] = False,
+    types: Annotated[
+        list[str] | None, typer.Option("--types", help="Only these types: Normal, Warning.")
+    ] = None,
+    output: OutputFlag = None,
+    no_headers: Annotated[bool, typer.Option("--no-headers", help="Omit headers.")] = False,
+) -> None:
+    """List events, oldest first (by last timestamp).
+
+    [bold]Examples:[/bold]
+
+      navctl events
+
+      navctl events -A
+
+      navctl events --for pod/web-7d4b9c -w
+
+      navctl events --types=Warning
+    """
+
+    async def go(session: Session) -> int:
+        return await events(
+            session, namespace=namespace, all_namespaces=all_namespaces,
+            for_object=for_, watch=watch,
+            types=[t for ts in types or [] for t in ts.split(",")], output=output,
+            no_headers=no_headers,
+        )  # fmt: skip
+
+    run(go)
+
+
+# --- implementation --------------------------------------------------------------------------
+
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
@@ -95,11 +142,12 @@ async def events(
         if t not in ("normal", "warning"):
             fail(f"valid --types are Normal or Warning, not {t!r}")
     printer = Output.parse(output)
+    events_type = resource("", "events")
     ns = None if all_namespaces else session.namespace(namespace)
     selector = await _for_selector(session, for_object) if for_object else None
     client = session.client
     listed = await client.list_raw(
-        EVENTS, ns, all_namespaces=all_namespaces, field_selector=selector
+        events_type, ns, all_namespaces=all_namespaces, field_selector=selector
     )
     items = [
         e
@@ -129,7 +177,7 @@ async def events(
         return 0
     rv = (listed.get("metadata") or {}).get("resourceVersion")
     async for event in client.watch_raw(
-        EVENTS, ns, all_namespaces=all_namespaces, resource_version=rv, field_selector=selector
+        events_type, ns, all_namespaces=all_namespaces, resource_version=rv, field_selector=selector
     ):
         if event.get("type") not in ("ADDED", "MODIFIED"):
             continue

@@ -1,118 +1,90 @@
-"""``navctl wait`` and the watch-until helper that ``delete``, ``rollout`` and ``drain`` share.
+"""``navctl wait --for=condition=NAME|delete|create|jsonpath=...``, as kubectl waits.
 
-``watch_until`` lists one object (by ``metadata.name`` field selector, as kubectl's
-waiters do) and then watches it until a predicate holds, the object is gone, or the
-deadline passes; a broken or expired watch resumes (or relists on 410). Nothing sleeps
-to synchronise: every step waits on the apiserver's events.
+Each object is waited on with ``waiting.watch_until`` (list, then watch; nothing
+sleeps), all within one ``--timeout``; each prints "condition met" or its error.
 """
 
 from __future__ import annotations
 
-import asyncio
-import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from apitypes.registry import ResourceType
+import typer
+
 from cli.navctl.console import err, out
-from cli.navctl.errors import fail
+from cli.navctl.errors import api_error_line, fail
+from cli.navctl.jsonpath import parse, relaxed, value_text
+from cli.navctl.manifests import load
+from cli.navctl.options import (
+    WEEK,
+    All,
+    AllNamespaces,
+    FieldSelector,
+    Filenames,
+    Namespace,
+    ResourceArgs,
+    Selector,
+    duration_flag,
+    verb_app,
+)
 from cli.navctl.resources import Target, kind_prefix, parse_targets
-from cli.navctl.session import Session
+from cli.navctl.session import Session, run
+from cli.navctl.waiting import watch_until
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-WEEK = 7 * 24 * 3600.0
-
-
-def parse_duration(text: str) -> float:
-    """Go's ``time.ParseDuration`` (``90s``, ``1m30s``, ``2h``); a bare number is seconds."""
-    text = text.strip()
-    if not text:
-        raise ValueError("empty duration")
-    negative = text.startswith("-")
-    body = text.lstrip("+-")
-    if re.fullmatch(r"\d+(\.\d+)?", body):
-        value = float(body)
-    else:
-        pos = 0
-        value = 0.0
-        for match in _DURATION.finditer(body):
-            if match.start() != pos:
-                raise ValueError(f"invalid duration {text!r}")
-            value += float(match.group(1)) * _UNITS[match.group(2)]
-            pos = match.end()
-        if pos != len(body) or pos == 0:
-            raise ValueError(f"invalid duration {text!r}")
-    return -value if negative else value
+app = verb_app()
 
 
-def duration_flag(text: str, flag: str = "--timeout") -> float:
-    try:
-        return parse_duration(text)
-    except ValueError:
-        fail(f'invalid argument "{text}" for "{flag}" flag: time: invalid duration "{text}"')
+@app.command("wait")
+def wait_cmd(
+    args: ResourceArgs = None,
+    for_: Annotated[
+        str,
+        typer.Option(
+            "--for",
+            help="condition=NAME[=VALUE], delete, create, or jsonpath='{.path}'=VALUE.",
+        ),
+    ] = "",
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="Give up after this long, e.g. 60s (-1: a week).")
+    ] = "30s",
+    namespace: Namespace = None,
+    all_namespaces: AllNamespaces = False,
+    selector: Selector = None,
+    field_selector: FieldSelector = None,
+    all_: All = False,
+    filename: Filenames = None,
+) -> None:
+    """Wait for a condition on one or many objects.
 
+    [bold]Examples:[/bold]
 
-Predicate = Callable[[dict[str, Any] | None], bool]
-"""Called with the object (None once it is gone); True ends the wait."""
+      navctl wait --for=condition=Ready pod/web-7d4b9c
 
+      navctl wait --for=condition=Available deploy/web --timeout=2m
 
-async def watch_until(
-    session: Session,
-    rtype: ResourceType,
-    name: str,
-    namespace: str | None,
-    predicate: Predicate,
-    timeout: float | None,
-    *,
-    on_change: Callable[[dict[str, Any] | None], None] | None = None,
-) -> dict[str, Any] | None:
-    """Wait until ``predicate(object)`` holds; return the object (None if deleted).
+      navctl wait --for=delete pod -l app=web --timeout=60s
 
-    Raises ``TimeoutError`` when ``timeout`` seconds pass first (None: forever).
+      navctl wait --for=jsonpath='{.status.phase}'=Running pod/web-7d4b9c
     """
-    from apiclient import errors
 
-    client = session.client
-    selector = f"metadata.name={name}"
-    ns = namespace if rtype.namespaced else None
+    async def go(session: Session) -> int:
+        opts = WaitOptions(
+            condition=for_,
+            timeout=timeout,
+            namespace=namespace,
+            all_namespaces=all_namespaces,
+            selector=selector,
+            field_selector=field_selector,
+            all=all_,
+            filenames=filename or [],
+        )
+        return await wait(session, args or [], opts)
 
-    async def loop() -> dict[str, Any] | None:
-        while True:
-            listed = await client.list_raw(rtype, ns, field_selector=selector)
-            items = listed.get("items") or []
-            current: dict[str, Any] | None = items[0] if items else None
-            if on_change is not None:
-                on_change(current)
-            if predicate(current):
-                return current
-            rv = (listed.get("metadata") or {}).get("resourceVersion")
-            try:
-                async for event in client.watch_raw(
-                    rtype, ns, resource_version=rv, field_selector=selector
-                ):
-                    kind = event.get("type")
-                    if kind == "BOOKMARK":
-                        continue
-                    obj = event.get("object") or {}
-                    current = None if kind == "DELETED" else obj
-                    if on_change is not None:
-                        on_change(current)
-                    if predicate(current):
-                        return current
-            except (errors.GoneError, errors.ConnectionFailedError):
-                continue
+    run(go)
 
-    if timeout is None:
-        return await loop()
-    try:
-        async with asyncio.timeout(timeout):
-            return await loop()
-    except TimeoutError:
-        raise TimeoutError(f"{rtype.qualified}/{name}") from None
 
+# --- implementation --------------------------------------------------------------------------
 
 # --- conditions ------------------------------------------------------------------------
 
@@ -152,14 +124,11 @@ class Condition:
         found = [v for group in self.path.find(obj) for v in group]
         if self.value is None:
             return bool(found)
-        from cli.navctl.jsonpath import value_text
 
         return len(found) == 1 and value_text(found[0]) == self.value
 
 
 def parse_condition(flag: str) -> Condition:
-    from cli.navctl.jsonpath import parse, relaxed
-
     lowered = flag.lower()
     if lowered == "delete":
         return Condition("delete")
@@ -246,8 +215,6 @@ async def wait(session: Session, args: list[str], opts: WaitOptions) -> int:
     if timeout < 0:
         timeout = WEEK
     if opts.filenames:
-        from cli.navctl.manifests import load
-
         targets: list[Target] = []
         for m in load(opts.filenames, verb="wait"):
             rtype = await session.resolver.resolve_kind(m.api_version, m.kind)
@@ -276,8 +243,6 @@ async def wait(session: Session, args: list[str], opts: WaitOptions) -> int:
                 code = 1
                 continue
             except errors.NotFoundError as error:
-                from cli.navctl.errors import api_error_line
-
                 err(api_error_line(error))
                 code = 1
                 continue
@@ -287,27 +252,3 @@ async def wait(session: Session, args: list[str], opts: WaitOptions) -> int:
             return 0
         fail("no matching resources found")
     return code
-
-
-async def wait_gone(
-    session: Session,
-    items: list[tuple[ResourceType, str, str | None, str]],
-    timeout: float | None,
-) -> list[str]:
-    """Wait until every (resource, name, namespace, uid) is gone; the labels still there.
-
-    An object recreated under the same name (a new uid) counts as gone, as in kubectl.
-    """
-
-    async def one(rtype: ResourceType, name: str, ns: str | None, uid: str) -> str | None:
-        def gone(obj: dict[str, Any] | None) -> bool:
-            return obj is None or (obj.get("metadata") or {}).get("uid") != uid
-
-        try:
-            await watch_until(session, rtype, name, ns, gone, timeout)
-        except TimeoutError:
-            return f"{rtype.qualified}/{name}"
-        return None
-
-    results = await asyncio.gather(*(one(*item) for item in items))
-    return [r for r in results if r]
