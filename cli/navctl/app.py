@@ -17,7 +17,17 @@ from typing import Annotated
 
 import typer
 
-from cli.navctl.commands import api_resources, cluster_info, config, events, version, wait
+from cli.navctl.commands import (
+    api_resources,
+    cluster_info,
+    config,
+    events,
+    logs,
+    port_forward,
+    version,
+    wait,
+)
+from cli.navctl.commands import exec as exec_
 from cli.navctl.options import (
     All,
     AllNamespaces,
@@ -1142,160 +1152,9 @@ def expose_cmd(
     run(go)
 
 
-# --- logs, exec, port-forward ------------------------------------------------------------------
-
-
-@app.command("logs")
-def logs_cmd(
-    target: Annotated[
-        str | None, typer.Argument(help="POD, TYPE/NAME (deploy/web) or nothing with -l.")
-    ] = None,
-    container_arg: Annotated[
-        str | None, typer.Argument(help="Container name (same as -c).", show_default=False)
-    ] = None,
-    container: Annotated[
-        str | None, typer.Option("--container", "-c", help="The container to read.")
-    ] = None,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep streaming new lines.")
-    ] = False,
-    previous: Annotated[
-        bool, typer.Option("--previous", "-p", help="The previous (crashed) instance's logs.")
-    ] = False,
-    tail: Annotated[int, typer.Option("--tail", help="Only the last N lines (-1: all).")] = -1,
-    since: Annotated[
-        str | None, typer.Option("--since", help="Only lines newer than this, e.g. 5m.")
-    ] = None,
-    since_time: Annotated[
-        str | None, typer.Option("--since-time", help="Only lines after this RFC 3339 time.")
-    ] = None,
-    timestamps: Annotated[
-        bool, typer.Option("--timestamps", help="Prefix each line with its timestamp.")
-    ] = False,
-    selector: Selector = None,
-    all_containers: Annotated[
-        bool, typer.Option("--all-containers", help="Every container of the pod(s).")
-    ] = False,
-    prefix: Annotated[
-        bool, typer.Option("--prefix", help="Prefix lines with [pod/NAME/CONTAINER].")
-    ] = False,
-    limit_bytes: Annotated[
-        int | None, typer.Option("--limit-bytes", help="Stop after this many bytes.")
-    ] = None,
-    namespace: Namespace = None,
-) -> None:
-    """Print the logs of a container of a pod.
-
-    [bold]Examples:[/bold]
-
-      navctl logs web-7d4b9c
-
-      navctl logs -f deploy/web -c web
-
-      navctl logs -l app=web --tail=20 --prefix
-
-      navctl logs web-7d4b9c --previous
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_streams import LogOptions, logs
-
-        opts = LogOptions(
-            container=container or container_arg,
-            follow=follow,
-            previous=previous,
-            tail=tail,
-            since=since,
-            since_time=since_time,
-            timestamps=timestamps,
-            selector=selector,
-            all_containers=all_containers,
-            prefix=prefix,
-            limit_bytes=limit_bytes,
-            namespace=namespace,
-        )
-        return await logs(session, target, opts)
-
-    run(go)
-
-
-@app.command("exec")
-def exec_cmd(
-    target: Annotated[str, typer.Argument(help="POD or TYPE/NAME (deploy/web).")],
-    command: Annotated[
-        list[str] | None, typer.Argument(help="-- COMMAND [ARGS...]", show_default=False)
-    ] = None,
-    container: Annotated[
-        str | None, typer.Option("--container", "-c", help="The container to run in.")
-    ] = None,
-    stdin: Annotated[
-        bool, typer.Option("--stdin", "-i", help="Pass stdin to the command.")
-    ] = False,
-    tty: Annotated[bool, typer.Option("--tty", "-t", help="Allocate a terminal.")] = False,
-    namespace: Namespace = None,
-) -> None:
-    """Run a command in a container (over a WebSocket, as kubectl 1.30+ does).
-
-    The exit code is the command's exit code.
-
-    [bold]Examples:[/bold]
-
-      navctl exec web-7d4b9c -- ls /
-
-      navctl exec -it web-7d4b9c -c web -- sh
-
-      navctl exec deploy/web -- env
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_streams import exec_command
-
-        return await exec_command(
-            session, target, command or [], container=container,
-            stdin=stdin, tty=tty, namespace=namespace,
-        )  # fmt: skip
-
-    run(go)
-
-
-@app.command("port-forward")
-def port_forward_cmd(
-    target: Annotated[str, typer.Argument(help="POD or TYPE/NAME (deploy/web, svc/web).")],
-    ports: Annotated[
-        list[str] | None,
-        typer.Argument(help="[LOCAL]:REMOTE or PORT, e.g. 8080:80.", show_default=False),
-    ] = None,
-    address: Annotated[
-        list[str] | None,
-        typer.Option("--address", help="Local addresses to listen on (default localhost)."),
-    ] = None,
-    namespace: Namespace = None,
-) -> None:
-    """Forward local ports to a pod (WebSocket port-forward protocol).
-
-    [bold]Examples:[/bold]
-
-      navctl port-forward web-7d4b9c 8080:80
-
-      navctl port-forward deploy/web 8080:80 9090
-
-      navctl port-forward svc/web :80
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_streams import port_forward
-
-        return await port_forward(
-            session, target, ports or [], addresses=address or ["localhost"],
-            namespace=namespace,
-        )  # fmt: skip
-
-    run(go)
-
-
 # --- the verbs: one module each, added in the order --help lists them ----------------------
 
-for verb in (events, wait, api_resources, version, cluster_info):
+for verb in (logs, exec_, port_forward, events, wait, api_resources, version, cluster_info):
     app.add_typer(verb.app)
 app.add_typer(create_app, name="create")
 app.add_typer(rollout_app, name="rollout")

@@ -9,10 +9,14 @@ import pytest
 
 from cli.navctl.app import hoist_global_flags, kubectl_booleans
 from cli.navctl.commands.events import event_row, event_time
+from cli.navctl.commands.exec import exit_code_of
+from cli.navctl.commands.logs import _LinePrefixer
+from cli.navctl.commands.port_forward import parse_ports
 from cli.navctl.commands.wait import Condition, parse_condition
 from cli.navctl.errors import CliError
 from cli.navctl.options import parse_duration
 from cli.navctl.resources import _from_registry, kind_prefix
+from cli.navctl.streams import pick_container, pod_rank
 from cli.navctl_delete import DeleteOptions, effective_grace_period
 from cli.navctl_describe import (
     PrefixWriter,
@@ -34,7 +38,6 @@ from cli.navctl_generators import (
 )
 from cli.navctl_metadata import change_map, split_changes
 from cli.navctl_nodes import DaemonSetLookup, DrainOptions, aggregate, daemonset_of, plan_drain
-from cli.navctl_streams import _LinePrefixer, exit_code_of, parse_ports, pick_container, pod_rank
 from cli.navctl_workloads import (
     RolloutError,
     daemonset_status,
