@@ -1,4 +1,4 @@
-"""``navctl apply`` (client-side, as kubectl does it) and ``navctl create -f``.
+"""``navctl apply`` (client-side, as kubectl does it).
 
 apply, per object of the manifests:
 
@@ -12,73 +12,31 @@ apply, per object of the manifests:
    merge patch otherwise. ``{}`` -> "unchanged" (nothing is sent); else PATCH ->
    "configured". A 409 (someone wrote in between) re-reads and retries.
 
-The annotation's value is what kubectl writes: the manifest as compact JSON with
-sorted keys, HTML-safe escapes and a final newline, with ``annotations: {}`` left where
-the annotation itself was removed. So objects applied by navctl and by kubectl are
-indistinguishable, and either tool can take over from the other.
+The annotation is written as kubectl writes it (see ``lastapplied``), so objects
+applied by navctl and by kubectl are indistinguishable, and either tool can take over
+from the other.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 from typing import Any
 
 from apitypes.base import KubeObject
 from apitypes.registry import ResourceType
 from cli.navctl.console import err, out
 from cli.navctl.errors import api_error_line, fail
-from cli.navctl.manifests import Manifest, load, validate
+from cli.navctl.lastapplied import LAST_APPLIED, original_of, with_last_applied
+from cli.navctl.manifests import load, set_namespace, validate
+from cli.navctl.options import dry_run_suffix
 from cli.navctl.output import Output, render
-from cli.navctl.printing import go_json
 from cli.navctl.resources import kind_prefix
 from cli.navctl.session import Session
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MAX_PATCH_RETRIES = 5
 
 
 # --- the pure part ---------------------------------------------------------------------
-
-
-def without_last_applied(obj: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``obj`` whose annotations no longer hold the last-applied one.
-
-    As in kubectl, the annotations map is kept (possibly empty) rather than dropped.
-    """
-    result = copy.deepcopy(obj)
-    meta = result.setdefault("metadata", {})
-    annotations = dict(meta.get("annotations") or {})
-    annotations.pop(LAST_APPLIED, None)
-    meta["annotations"] = annotations
-    return result
-
-
-def last_applied_value(obj: dict[str, Any]) -> str:
-    """The annotation value kubectl records for the manifest ``obj``."""
-    return go_json(without_last_applied(obj)) + "\n"
-
-
-def with_last_applied(obj: dict[str, Any]) -> dict[str, Any]:
-    """``obj`` annotated with its own last-applied configuration (kubectl's "modified")."""
-    value = last_applied_value(obj)
-    result = without_last_applied(obj)
-    result["metadata"]["annotations"][LAST_APPLIED] = value
-    return result
-
-
-def original_of(live: dict[str, Any]) -> dict[str, Any] | None:
-    """The last-applied configuration recorded on the live object, if any."""
-    import json
-
-    text = ((live.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
-    if not text:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def apply_patch(
@@ -96,29 +54,6 @@ def apply_patch(
     if rtype.model is KubeObject:
         return create_three_way_merge_patch(original, modified, live, None), "merge"
     return create_three_way_merge_patch(original, modified, live, rtype.model), "strategic"
-
-
-def set_namespace(
-    manifest: Manifest, rtype: ResourceType, namespace: str, explicit: bool
-) -> dict[str, Any]:
-    """The object to send, with its namespace settled as kubectl settles it."""
-    obj = copy.deepcopy(manifest.obj)
-    if not rtype.namespaced:
-        return obj
-    meta = obj.setdefault("metadata", {})
-    own = meta.get("namespace")
-    if own and explicit and own != namespace:
-        fail(
-            f'the namespace from the provided object "{own}" does not match the namespace '
-            f"\"{namespace}\". You must pass '--namespace={own}' to perform this operation."
-        )
-    if not own:
-        meta["namespace"] = namespace
-    return obj
-
-
-def _suffix(dry_run: str) -> str:
-    return {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
 
 
 # --- apply -----------------------------------------------------------------------------
@@ -217,64 +152,9 @@ async def apply(
         if printer.format:
             results.append(result)
         else:
-            out(f"{kind_prefix(rtype)}/{obj['metadata']['name']} {action}{_suffix(dry_run)}\n")
-    if printer.format and results:
-        out(render(printer, results, single=len(results) == 1))
-    for line in problems:
-        err(line)
-    return 1 if problems else 0
-
-
-# --- create -f -------------------------------------------------------------------------
-
-
-async def create_from_files(
-    session: Session,
-    filenames: list[str],
-    *,
-    recursive: bool = False,
-    namespace: str | None = None,
-    dry_run: str = "",
-    output: str | None = None,
-    save_config: bool = False,
-    stdin: str | None = None,
-) -> int:
-    """Run ``navctl create -f``: POST each object; an existing one is an error."""
-    from apiclient import errors
-
-    manifests = load(filenames, recursive=recursive, stdin=stdin, verb="create")
-    printer = Output.parse(output)
-    ns = session.namespace(namespace)
-    explicit = session.explicit_namespace(namespace)
-    results: list[dict[str, Any]] = []
-    problems: list[str] = []
-    for manifest in manifests:
-        validate(manifest)
-        rtype = await session.resolver.resolve_kind(manifest.api_version, manifest.kind)
-        obj = set_namespace(manifest, rtype, ns, explicit)
-        if save_config:
-            obj = with_last_applied(obj)
-        meta = obj.get("metadata") or {}
-        try:
-            if dry_run == "client":
-                created = obj
-            else:
-                created = await session.client.create_raw(
-                    rtype, obj, meta.get("namespace"), dry_run=dry_run == "server"
-                )
-        except errors.ApiError as error:
-            if isinstance(error, errors.ConnectionFailedError):
-                raise
-            line = api_error_line(error, session.server)
-            if isinstance(error, errors.AlreadyExistsError):
-                line = line.replace("): ", f'): error when creating "{manifest.source}": ', 1)
-            problems.append(line)
-            continue
-        name = (created.get("metadata") or {}).get("name") or meta.get("name")
-        if printer.format:
-            results.append(created)
-        else:
-            out(f"{kind_prefix(rtype)}/{name} created{_suffix(dry_run)}\n")
+            out(
+                f"{kind_prefix(rtype)}/{obj['metadata']['name']} {action}{dry_run_suffix(dry_run)}\n"
+            )
     if printer.format and results:
         out(render(printer, results, single=len(results) == 1))
     for line in problems:

@@ -92,8 +92,7 @@ async def _targets(session: Session, args: list[str], opts: DeleteOptions) -> li
     if opts.filenames:
         if args:
             fail("resource names may not be given together with -f")
-        from cli.navctl.manifests import load, validate
-        from cli.navctl_apply import set_namespace
+        from cli.navctl.manifests import load, set_namespace, validate
 
         targets: list[Target] = []
         ns = session.namespace(opts.namespace)

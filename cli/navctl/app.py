@@ -21,13 +21,16 @@ from cli.navctl.commands import (
     api_resources,
     cluster_info,
     config,
+    create,
     events,
+    expose,
     logs,
     port_forward,
     version,
     wait,
 )
 from cli.navctl.commands import exec as exec_
+from cli.navctl.commands import run as run_verb
 from cli.navctl.options import (
     All,
     AllNamespaces,
@@ -271,229 +274,6 @@ def apply_cmd(
             dry_run=dry_run_mode(dry_run),
             output=output,
         )
-
-    run(go)
-
-
-# No help= here: it would hide create_cmd's docstring (and its examples) from --help.
-create_app = typer.Typer(
-    rich_markup_mode="rich",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-@create_app.callback(invoke_without_command=True)
-def create_cmd(
-    ctx: typer.Context,
-    filename: Filenames = None,
-    recursive: Recursive = False,
-    namespace: Namespace = None,
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-    save_config: Annotated[
-        bool,
-        typer.Option("--save-config", help="Record the last-applied annotation (for apply)."),
-    ] = False,
-) -> None:
-    """Create objects from files, stdin or a generator; fails if one exists.
-
-    [bold]Examples:[/bold]
-
-      navctl create -f pod.yaml
-
-      navctl create namespace team-a
-
-      navctl create configmap settings --from-literal=mode=fast
-
-      navctl create secret generic db --from-literal=password=s3cret
-
-      navctl create deployment web --image=nginx:1.25 --replicas=3
-    """
-    if ctx.invoked_subcommand is not None:
-        ctx.obj = {"namespace": namespace, "dry_run": dry_run, "output": output}
-        return
-    if not filename:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(1)
-
-    async def go(session: Session) -> int:
-        from cli.navctl_apply import create_from_files
-
-        return await create_from_files(
-            session,
-            filename or [],
-            recursive=recursive,
-            namespace=namespace,
-            dry_run=dry_run_mode(dry_run),
-            output=output,
-            save_config=save_config,
-        )
-
-    run(go)
-
-
-def _create_obj(
-    ctx: typer.Context, namespace: str | None, dry_run: str | None, output: str | None
-) -> tuple[str | None, str, str | None]:
-    parent = ctx.obj or {}
-    return (
-        namespace or parent.get("namespace"),
-        dry_run_mode(dry_run or parent.get("dry_run")),
-        output or parent.get("output"),
-    )
-
-
-@create_app.command("ns", hidden=True)
-@create_app.command("namespace")
-def create_namespace_cmd(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Name of the namespace.")],
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-) -> None:
-    """Create a namespace.
-
-    [bold]Example:[/bold]
-
-      navctl create namespace team-a
-    """
-    _, dry, out_flag = _create_obj(ctx, None, dry_run, output)
-
-    async def go(session: Session) -> int:
-        from cli.navctl_generators import create_generated, namespace_object
-
-        return await create_generated(session, namespace_object(name), dry_run=dry, output=out_flag)
-
-    run(go)
-
-
-@create_app.command("cm", hidden=True)
-@create_app.command("configmap")
-def create_configmap_cmd(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Name of the ConfigMap.")],
-    from_literal: Annotated[
-        list[str] | None, typer.Option("--from-literal", help="KEY=VALUE, repeatable.")
-    ] = None,
-    from_file: Annotated[
-        list[str] | None,
-        typer.Option("--from-file", help="FILE, KEY=FILE or a directory, repeatable."),
-    ] = None,
-    from_env_file: Annotated[
-        list[str] | None, typer.Option("--from-env-file", help="A file of KEY=VALUE lines.")
-    ] = None,
-    namespace: Namespace = None,
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-) -> None:
-    """Create a ConfigMap from literals, files or env files.
-
-    [bold]Examples:[/bold]
-
-      navctl create configmap settings --from-literal=mode=fast --from-literal=level=3
-
-      navctl create configmap nginx-conf --from-file=nginx.conf
-    """
-    ns, dry, out_flag = _create_obj(ctx, namespace, dry_run, output)
-
-    async def go(session: Session) -> int:
-        from cli.navctl_generators import configmap_object, create_generated
-
-        obj = configmap_object(name, from_literal or [], from_file or [], from_env_file or [])
-        return await create_generated(session, obj, namespace=ns, dry_run=dry, output=out_flag)
-
-    run(go)
-
-
-secret_app = typer.Typer(
-    help="""Create a Secret.
-
-    [bold]Examples:[/bold]
-
-      navctl create secret generic db --from-literal=password=s3cret
-    """,
-    rich_markup_mode="rich",
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-create_app.add_typer(secret_app, name="secret")
-
-
-@secret_app.command("generic")
-def create_secret_cmd(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Name of the Secret.")],
-    from_literal: Annotated[
-        list[str] | None, typer.Option("--from-literal", help="KEY=VALUE, repeatable.")
-    ] = None,
-    from_file: Annotated[
-        list[str] | None,
-        typer.Option("--from-file", help="FILE, KEY=FILE or a directory, repeatable."),
-    ] = None,
-    from_env_file: Annotated[
-        list[str] | None, typer.Option("--from-env-file", help="A file of KEY=VALUE lines.")
-    ] = None,
-    secret_type: Annotated[
-        str | None, typer.Option("--type", help="The Secret's type (default Opaque).")
-    ] = None,
-    namespace: Namespace = None,
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-) -> None:
-    """Create a generic (Opaque) Secret from literals, files or env files.
-
-    [bold]Example:[/bold]
-
-      navctl create secret generic db --from-literal=user=app --from-literal=password=s3cret
-    """
-    parent = ctx.parent.obj if ctx.parent is not None and ctx.parent.obj else {}
-    ns = namespace or parent.get("namespace")
-    dry = dry_run_mode(dry_run or parent.get("dry_run"))
-    out_flag = output or parent.get("output")
-
-    async def go(session: Session) -> int:
-        from cli.navctl_generators import create_generated, secret_object
-
-        obj = secret_object(
-            name, from_literal or [], from_file or [], from_env_file or [], secret_type
-        )
-        return await create_generated(session, obj, namespace=ns, dry_run=dry, output=out_flag)
-
-    run(go)
-
-
-@create_app.command("deploy", hidden=True)
-@create_app.command("deployment")
-def create_deployment_cmd(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Name of the Deployment.")],
-    image: Annotated[
-        list[str] | None, typer.Option("--image", help="Container image; repeat for several.")
-    ] = None,
-    replicas: Annotated[int, typer.Option("--replicas", "-r", help="Number of replicas.")] = 1,
-    port: Annotated[int | None, typer.Option("--port", help="Port the container exposes.")] = None,
-    namespace: Namespace = None,
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-    command: Annotated[
-        list[str] | None, typer.Argument(help="-- COMMAND [ARGS...] for the container.")
-    ] = None,
-) -> None:
-    """Create a Deployment with the given image(s).
-
-    [bold]Examples:[/bold]
-
-      navctl create deployment web --image=nginx:1.25 --replicas=3 --port=80
-
-      navctl create deployment job --image=busybox -- sleep 3600
-    """
-    ns, dry, out_flag = _create_obj(ctx, namespace, dry_run, output)
-
-    async def go(session: Session) -> int:
-        from cli.navctl_generators import create_generated, deployment_object
-
-        obj = deployment_object(name, image or [], replicas, port, command or [])
-        return await create_generated(session, obj, namespace=ns, dry_run=dry, output=out_flag)
 
     run(go)
 
@@ -1055,108 +835,22 @@ def drain_cmd(
     run(go)
 
 
-# --- run, expose -----------------------------------------------------------------------------
-
-
-@app.command("run")
-def run_cmd(
-    name: Annotated[str, typer.Argument(help="Name of the pod.")],
-    args: Annotated[
-        list[str] | None, typer.Argument(help="-- [COMMAND] ARGS... for the container.")
-    ] = None,
-    image: Annotated[str, typer.Option("--image", help="The container image.")] = "",
-    restart: Annotated[
-        str, typer.Option("--restart", help="Always (default), OnFailure or Never.")
-    ] = "Always",
-    env: Annotated[
-        list[str] | None, typer.Option("--env", help="KEY=VALUE environment, repeatable.")
-    ] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Port the container exposes.")] = None,
-    labels: Annotated[
-        str | None, typer.Option("--labels", "-l", help="Labels, e.g. app=web,tier=fe.")
-    ] = None,
-    command: Annotated[
-        bool, typer.Option("--command", help="The arguments after -- are the command.")
-    ] = False,
-    image_pull_policy: Annotated[
-        str | None, typer.Option("--image-pull-policy", help="Always, IfNotPresent or Never.")
-    ] = None,
-    namespace: Namespace = None,
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-) -> None:
-    """Create a Pod running one image.
-
-    [bold]Examples:[/bold]
-
-      navctl run web --image=nginx:1.25 --port=80
-
-      navctl run tmp --image=busybox --restart=Never -- echo hello
-
-      navctl run sleeper --image=busybox --command -- sleep 3600
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_generators import pod_object, run_pod
-
-        obj = pod_object(
-            name, image=image, restart=restart, env=env or [], port=port, labels=labels,
-            args=args or [], command=command, image_pull_policy=image_pull_policy,
-        )  # fmt: skip
-        return await run_pod(
-            session, obj, namespace=namespace, dry_run=dry_run_mode(dry_run), output=output
-        )
-
-    run(go)
-
-
-@app.command("expose")
-def expose_cmd(
-    args: ResourceArgs = None,
-    port: Annotated[str | None, typer.Option("--port", help="The Service's port.")] = None,
-    target_port: Annotated[
-        str | None, typer.Option("--target-port", help="The container port (number or name).")
-    ] = None,
-    protocol: Annotated[str, typer.Option("--protocol", help="TCP, UDP or SCTP.")] = "TCP",
-    service_type: Annotated[
-        str | None, typer.Option("--type", help="ClusterIP (default), NodePort or LoadBalancer.")
-    ] = None,
-    name: Annotated[
-        str | None, typer.Option("--name", help="The Service's name (default: the object's).")
-    ] = None,
-    selector: Annotated[
-        str | None, typer.Option("--selector", help="Use this selector instead of the object's.")
-    ] = None,
-    namespace: Namespace = None,
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-) -> None:
-    """Create a Service for a Deployment, ReplicaSet, Pod or Service.
-
-    [bold]Examples:[/bold]
-
-      navctl expose deploy web --port=80 --target-port=8080
-
-      navctl expose pod web-7d4b9c --port=80 --name=web-direct --type=NodePort
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_generators import expose
-
-        return await expose(
-            session, args or [], port=port, target_port=target_port,
-            protocol=protocol, service_type=service_type, name=name, selector=selector,
-            namespace=namespace, dry_run=dry_run_mode(dry_run), output=output,
-        )  # fmt: skip
-
-    run(go)
-
-
 # --- the verbs: one module each, added in the order --help lists them ----------------------
 
-for verb in (logs, exec_, port_forward, events, wait, api_resources, version, cluster_info):
+for verb in (
+    run_verb,
+    expose,
+    logs,
+    exec_,
+    port_forward,
+    events,
+    wait,
+    api_resources,
+    version,
+    cluster_info,
+):
     app.add_typer(verb.app)
-app.add_typer(create_app, name="create")
+app.add_typer(create.app, name="create")
 app.add_typer(rollout_app, name="rollout")
 app.add_typer(config.app, name="config")
 

@@ -6,20 +6,25 @@ order; ``-R`` descends), and ``-`` for stdin. A file may hold several YAML docum
 as kubectl reads it (YAML 1.1 scalars, but timestamps stay strings and keys become
 strings, since the result must be JSON).
 
-Errors name the file and the problem, in one line.
+Errors name the file and the problem, in one line. ``set_namespace`` settles the
+namespace an object from a manifest goes to, as kubectl settles it.
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cli.navctl.errors import fail
+
+if TYPE_CHECKING:
+    from apitypes.registry import ResourceType
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 
@@ -158,3 +163,22 @@ def load(
     if not manifests:
         fail(f"no objects passed to {verb}")
     return manifests
+
+
+def set_namespace(
+    manifest: Manifest, rtype: ResourceType, namespace: str, explicit: bool
+) -> dict[str, Any]:
+    """The object to send, with its namespace settled as kubectl settles it."""
+    obj = copy.deepcopy(manifest.obj)
+    if not rtype.namespaced:
+        return obj
+    meta = obj.setdefault("metadata", {})
+    own = meta.get("namespace")
+    if own and explicit and own != namespace:
+        fail(
+            f'the namespace from the provided object "{own}" does not match the namespace '
+            f"\"{namespace}\". You must pass '--namespace={own}' to perform this operation."
+        )
+    if not own:
+        meta["namespace"] = namespace
+    return obj

@@ -98,6 +98,11 @@ def dry_run_mode(value: str | None) -> str:
     ) from CliError("")
 
 
+def dry_run_suffix(mode: str) -> str:
+    """What kubectl appends to "created", "configured", ... under ``--dry-run=mode``."""
+    return {"client": " (dry run)", "server": " (server dry run)"}.get(mode, "")
+
+
 # --- durations (--timeout, --since, --request-timeout) -------------------------------------
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")

@@ -8,10 +8,18 @@ from datetime import UTC, datetime
 import pytest
 
 from cli.navctl.app import hoist_global_flags, kubectl_booleans
+from cli.navctl.commands.create import (
+    configmap_object,
+    container_name,
+    deployment_object,
+    secret_object,
+)
 from cli.navctl.commands.events import event_row, event_time
 from cli.navctl.commands.exec import exit_code_of
+from cli.navctl.commands.expose import service_for
 from cli.navctl.commands.logs import _LinePrefixer
 from cli.navctl.commands.port_forward import parse_ports
+from cli.navctl.commands.run import pod_object
 from cli.navctl.commands.wait import Condition, parse_condition
 from cli.navctl.errors import CliError
 from cli.navctl.options import parse_duration
@@ -27,14 +35,6 @@ from cli.navctl_describe import (
     qos_class,
     smart_label,
     tolerations_multiline,
-)
-from cli.navctl_generators import (
-    configmap_object,
-    container_name,
-    deployment_object,
-    pod_object,
-    secret_object,
-    service_for,
 )
 from cli.navctl_metadata import change_map, split_changes
 from cli.navctl_nodes import DaemonSetLookup, DrainOptions, aggregate, daemonset_of, plan_drain
