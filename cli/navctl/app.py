@@ -22,10 +22,13 @@ from cli.navctl.commands import (
     cluster_info,
     config,
     create,
+    drain,
     events,
     expose,
     logs,
     port_forward,
+    rollout,
+    scale,
     version,
     wait,
 )
@@ -430,7 +433,7 @@ def patch_cmd(
     run(go)
 
 
-# --- label, annotate, scale ------------------------------------------------------------------
+# --- label, annotate ------------------------------------------------------------------------
 
 
 def _meta_cmd(
@@ -544,300 +547,11 @@ def annotate_cmd(
     )  # fmt: skip
 
 
-@app.command("scale")
-def scale_cmd(
-    args: ResourceArgs = None,
-    replicas: Annotated[int, typer.Option("--replicas", help="The new number of replicas.")] = -1,
-    current_replicas: Annotated[
-        int, typer.Option("--current-replicas", help="Only scale if it has this many now.")
-    ] = -1,
-    namespace: Namespace = None,
-    selector: Selector = None,
-    all_: All = False,
-    filename: Filenames = None,
-    timeout: Annotated[
-        str, typer.Option("--timeout", help="Wait this long for the scale to finish (0: no wait).")
-    ] = "0s",
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-) -> None:
-    """Set the number of replicas of a Deployment, ReplicaSet or StatefulSet.
-
-    [bold]Examples:[/bold]
-
-      navctl scale deploy/web --replicas=3
-
-      navctl scale --current-replicas=2 --replicas=3 deployment web
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_workloads import scale
-
-        return await scale(
-            session, args or [], replicas=replicas,
-            current_replicas=current_replicas, namespace=namespace, selector=selector,
-            all_=all_, filenames=filename or [], timeout=timeout, dry_run=dry_run_mode(dry_run),
-            output=output,
-        )  # fmt: skip
-
-    run(go)
-
-
-# --- rollout ---------------------------------------------------------------------------------
-
-rollout_app = typer.Typer(
-    help="""Manage the rollout of Deployments (and DaemonSets, StatefulSets).
-
-    [bold]Examples:[/bold]
-
-      navctl rollout status deployment/web
-
-      navctl rollout history deployment/web
-
-      navctl rollout undo deployment/web --to-revision=2
-    """,
-    rich_markup_mode="rich",
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-RolloutArgs = Annotated[
-    list[str] | None,
-    typer.Argument(help="TYPE NAME or TYPE/NAME, e.g. deployment/web.", show_default=False),
-]
-
-
-def _rollout(
-    action: str,
-    args: list[str],
-    namespace: str | None,
-    *,
-    watch: bool = True,
-    timeout: str = "0s",
-    revision: int = 0,
-    to_revision: int = 0,
-    dry_run: str = "",
-) -> None:
-    async def go(session: Session) -> int:
-        from cli.navctl_workloads import rollout
-
-        return await rollout(
-            session, action, args, namespace=namespace, watch=watch, timeout=timeout,
-            revision=revision, to_revision=to_revision, dry_run=dry_run,
-        )  # fmt: skip
-
-    run(go)
-
-
-@rollout_app.command("status")
-def rollout_status_cmd(
-    args: RolloutArgs = None,
-    namespace: Namespace = None,
-    watch: Annotated[
-        bool, typer.Option("--watch/--no-watch", "-w", help="Follow until the rollout ends.")
-    ] = True,
-    timeout: Annotated[
-        str, typer.Option("--timeout", help="Give up after this long, e.g. 2m; 0: never.")
-    ] = "0s",
-    revision: Annotated[
-        int, typer.Option("--revision", help="Pin to this revision (fails if it changes).")
-    ] = 0,
-) -> None:
-    """Show the status of a rollout, following it until it completes.
-
-    [bold]Examples:[/bold]
-
-      navctl rollout status deploy/web
-
-      navctl rollout status daemonset/agent --timeout=2m
-    """
-    _rollout("status", args or [], namespace, watch=watch, timeout=timeout, revision=revision)
-
-
-@rollout_app.command("history")
-def rollout_history_cmd(
-    args: RolloutArgs = None,
-    namespace: Namespace = None,
-    revision: Annotated[
-        int, typer.Option("--revision", help="Show the pod template of this revision.")
-    ] = 0,
-) -> None:
-    """List the revisions of a Deployment (from its ReplicaSets).
-
-    [bold]Examples:[/bold]
-
-      navctl rollout history deploy/web
-
-      navctl rollout history deploy/web --revision=2
-    """
-    _rollout("history", args or [], namespace, revision=revision)
-
-
-@rollout_app.command("undo")
-def rollout_undo_cmd(
-    args: RolloutArgs = None,
-    namespace: Namespace = None,
-    to_revision: Annotated[
-        int, typer.Option("--to-revision", help="The revision to go back to (0: the previous).")
-    ] = 0,
-    dry_run: DryRun = None,
-) -> None:
-    """Roll a Deployment back to an earlier revision's pod template.
-
-    [bold]Examples:[/bold]
-
-      navctl rollout undo deploy/web
-
-      navctl rollout undo deploy/web --to-revision=2
-    """
-    _rollout("undo", args or [], namespace, to_revision=to_revision, dry_run=dry_run_mode(dry_run))
-
-
-@rollout_app.command("restart")
-def rollout_restart_cmd(args: RolloutArgs = None, namespace: Namespace = None) -> None:
-    """Restart the pods of a Deployment, DaemonSet or StatefulSet by a new rollout.
-
-    [bold]Example:[/bold]
-
-      navctl rollout restart deploy/web
-    """
-    _rollout("restart", args or [], namespace)
-
-
-@rollout_app.command("pause")
-def rollout_pause_cmd(args: RolloutArgs = None, namespace: Namespace = None) -> None:
-    """Pause a Deployment's rollout (template changes wait for resume).
-
-    [bold]Example:[/bold]
-
-      navctl rollout pause deploy/web
-    """
-    _rollout("pause", args or [], namespace)
-
-
-@rollout_app.command("resume")
-def rollout_resume_cmd(args: RolloutArgs = None, namespace: Namespace = None) -> None:
-    """Resume a paused Deployment's rollout.
-
-    [bold]Example:[/bold]
-
-      navctl rollout resume deploy/web
-    """
-    _rollout("resume", args or [], namespace)
-
-
-# --- nodes -----------------------------------------------------------------------------------
-
-
-@app.command("cordon")
-def cordon_cmd(
-    nodes: Annotated[list[str] | None, typer.Argument(help="Node names.")] = None,
-    selector: Selector = None,
-    dry_run: DryRun = None,
-) -> None:
-    """Mark nodes unschedulable.
-
-    [bold]Example:[/bold]
-
-      navctl cordon node-1
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_nodes import cordon
-
-        return await cordon(
-            session, nodes or [], True, selector=selector, dry_run=dry_run_mode(dry_run)
-        )
-
-    run(go)
-
-
-@app.command("uncordon")
-def uncordon_cmd(
-    nodes: Annotated[list[str] | None, typer.Argument(help="Node names.")] = None,
-    selector: Selector = None,
-    dry_run: DryRun = None,
-) -> None:
-    """Mark nodes schedulable again.
-
-    [bold]Example:[/bold]
-
-      navctl uncordon node-1
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_nodes import cordon
-
-        return await cordon(
-            session, nodes or [], False, selector=selector, dry_run=dry_run_mode(dry_run)
-        )
-
-    run(go)
-
-
-@app.command("drain")
-def drain_cmd(
-    nodes: Annotated[list[str] | None, typer.Argument(help="Node names.")] = None,
-    selector: Selector = None,
-    ignore_daemonsets: Annotated[
-        bool, typer.Option("--ignore-daemonsets", help="Leave DaemonSet pods in place.")
-    ] = False,
-    delete_emptydir_data: Annotated[
-        bool,
-        typer.Option("--delete-emptydir-data", help="Evict pods with emptyDir volumes too."),
-    ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Evict pods no controller manages too.")
-    ] = False,
-    grace_period: Annotated[
-        int, typer.Option("--grace-period", help="Seconds each pod gets; -1: its own.")
-    ] = -1,
-    timeout: Annotated[
-        str, typer.Option("--timeout", help="Give up after this long, e.g. 5m; 0: never.")
-    ] = "0s",
-    pod_selector: Annotated[
-        str | None, typer.Option("--pod-selector", help="Only evict pods matching this.")
-    ] = None,
-    disable_eviction: Annotated[
-        bool, typer.Option("--disable-eviction", help="Delete pods instead of evicting them.")
-    ] = False,
-    dry_run: DryRun = None,
-) -> None:
-    """Cordon nodes, then evict their pods (honouring PodDisruptionBudgets).
-
-    Refuses to go on if a pod is managed by a DaemonSet (without --ignore-daemonsets),
-    managed by nothing (without --force), or uses emptyDir (without
-    --delete-emptydir-data); waits until the evicted pods are gone.
-
-    [bold]Examples:[/bold]
-
-      navctl drain node-1 --ignore-daemonsets
-
-      navctl drain node-1 --ignore-daemonsets --delete-emptydir-data --force --timeout=2m
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_nodes import DrainOptions, drain
-
-        opts = DrainOptions(
-            selector=selector,
-            ignore_daemonsets=ignore_daemonsets,
-            delete_emptydir_data=delete_emptydir_data,
-            force=force,
-            grace_period=grace_period,
-            timeout=timeout,
-            pod_selector=pod_selector,
-            disable_eviction=disable_eviction,
-            dry_run=dry_run_mode(dry_run),
-        )
-        return await drain(session, nodes or [], opts)
-
-    run(go)
-
-
 # --- the verbs: one module each, added in the order --help lists them ----------------------
 
 for verb in (
+    scale,
+    drain,
     run_verb,
     expose,
     logs,
@@ -851,7 +565,7 @@ for verb in (
 ):
     app.add_typer(verb.app)
 app.add_typer(create.app, name="create")
-app.add_typer(rollout_app, name="rollout")
+app.add_typer(rollout.app, name="rollout")
 app.add_typer(config.app, name="config")
 
 

@@ -14,11 +14,26 @@ from cli.navctl.commands.create import (
     deployment_object,
     secret_object,
 )
+from cli.navctl.commands.drain import (
+    DaemonSetLookup,
+    DrainOptions,
+    aggregate,
+    daemonset_of,
+    plan_drain,
+)
 from cli.navctl.commands.events import event_row, event_time
 from cli.navctl.commands.exec import exit_code_of
 from cli.navctl.commands.expose import service_for
 from cli.navctl.commands.logs import _LinePrefixer
 from cli.navctl.commands.port_forward import parse_ports
+from cli.navctl.commands.rollout import (
+    RolloutError,
+    daemonset_status,
+    deployment_status,
+    history_text,
+    rollback_patch,
+    statefulset_status,
+)
 from cli.navctl.commands.run import pod_object
 from cli.navctl.commands.wait import Condition, parse_condition
 from cli.navctl.errors import CliError
@@ -37,15 +52,6 @@ from cli.navctl_describe import (
     tolerations_multiline,
 )
 from cli.navctl_metadata import change_map, split_changes
-from cli.navctl_nodes import DaemonSetLookup, DrainOptions, aggregate, daemonset_of, plan_drain
-from cli.navctl_workloads import (
-    RolloutError,
-    daemonset_status,
-    deployment_status,
-    history_text,
-    rollback_patch,
-    statefulset_status,
-)
 
 # --- command line ---------------------------------------------------------------------------
 

@@ -17,18 +17,130 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from apitypes.registry import resource
+import typer
+
 from cli.navctl.console import err, out
 from cli.navctl.errors import CliError, api_error_line, fail
-from cli.navctl.options import WEEK, duration_flag
-from cli.navctl.session import Session
+from cli.navctl.options import (
+    WEEK,
+    DryRun,
+    Selector,
+    dry_run_mode,
+    dry_run_suffix,
+    duration_flag,
+    verb_app,
+)
+from cli.navctl.resources import resource
+from cli.navctl.session import Session, run
 from cli.navctl.waiting import wait_gone
 
-NODES = resource("", "nodes")
-PODS = resource("", "pods")
-DAEMONSETS = resource("apps", "daemonsets")
+app = verb_app()
+
+
+@app.command("cordon")
+def cordon_cmd(
+    nodes: Annotated[list[str] | None, typer.Argument(help="Node names.")] = None,
+    selector: Selector = None,
+    dry_run: DryRun = None,
+) -> None:
+    """Mark nodes unschedulable.
+
+    [bold]Example:[/bold]
+
+      navctl cordon node-1
+    """
+
+    async def go(session: Session) -> int:
+        return await cordon(
+            session, nodes or [], True, selector=selector, dry_run=dry_run_mode(dry_run)
+        )
+
+    run(go)
+
+
+@app.command("uncordon")
+def uncordon_cmd(
+    nodes: Annotated[list[str] | None, typer.Argument(help="Node names.")] = None,
+    selector: Selector = None,
+    dry_run: DryRun = None,
+) -> None:
+    """Mark nodes schedulable again.
+
+    [bold]Example:[/bold]
+
+      navctl uncordon node-1
+    """
+
+    async def go(session: Session) -> int:
+        return await cordon(
+            session, nodes or [], False, selector=selector, dry_run=dry_run_mode(dry_run)
+        )
+
+    run(go)
+
+
+@app.command("drain")
+def drain_cmd(
+    nodes: Annotated[list[str] | None, typer.Argument(help="Node names.")] = None,
+    selector: Selector = None,
+    ignore_daemonsets: Annotated[
+        bool, typer.Option("--ignore-daemonsets", help="Leave DaemonSet pods in place.")
+    ] = False,
+    delete_emptydir_data: Annotated[
+        bool,
+        typer.Option("--delete-emptydir-data", help="Evict pods with emptyDir volumes too."),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Evict pods no controller manages too.")
+    ] = False,
+    grace_period: Annotated[
+        int, typer.Option("--grace-period", help="Seconds each pod gets; -1: its own.")
+    ] = -1,
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="Give up after this long, e.g. 5m; 0: never.")
+    ] = "0s",
+    pod_selector: Annotated[
+        str | None, typer.Option("--pod-selector", help="Only evict pods matching this.")
+    ] = None,
+    disable_eviction: Annotated[
+        bool, typer.Option("--disable-eviction", help="Delete pods instead of evicting them.")
+    ] = False,
+    dry_run: DryRun = None,
+) -> None:
+    """Cordon nodes, then evict their pods (honouring PodDisruptionBudgets).
+
+    Refuses to go on if a pod is managed by a DaemonSet (without --ignore-daemonsets),
+    managed by nothing (without --force), or uses emptyDir (without
+    --delete-emptydir-data); waits until the evicted pods are gone.
+
+    [bold]Examples:[/bold]
+
+      navctl drain node-1 --ignore-daemonsets
+
+      navctl drain node-1 --ignore-daemonsets --delete-emptydir-data --force --timeout=2m
+    """
+
+    async def go(session: Session) -> int:
+        opts = DrainOptions(
+            selector=selector,
+            ignore_daemonsets=ignore_daemonsets,
+            delete_emptydir_data=delete_emptydir_data,
+            force=force,
+            grace_period=grace_period,
+            timeout=timeout,
+            pod_selector=pod_selector,
+            disable_eviction=disable_eviction,
+            dry_run=dry_run_mode(dry_run),
+        )
+        return await drain(session, nodes or [], opts)
+
+    run(go)
+
+
+# --- implementation --------------------------------------------------------------------------
+
 MIRROR = "kubernetes.io/config.mirror"
 EVICTION_RETRY = 5.0
 
@@ -37,9 +149,9 @@ async def _nodes(session: Session, names: list[str], selector: str | None) -> li
     if names and selector:
         fail("cannot specify both a node name and a --selector option")
     if names:
-        return [await session.client.get_raw(NODES, name) for name in names]
+        return [await session.client.get_raw(resource("", "nodes"), name) for name in names]
     if selector:
-        listed = await session.client.list_raw(NODES, label_selector=selector)
+        listed = await session.client.list_raw(resource("", "nodes"), label_selector=selector)
         return list(listed.get("items") or [])
     fail("USAGE: cordon NODE [flags]")
 
@@ -54,7 +166,7 @@ async def set_unschedulable(
     if dry_run != "client":
         patch = {"spec": {"unschedulable": True if unschedulable else None}}
         await session.client.patch_raw(
-            NODES, node["metadata"]["name"], patch, dry_run=dry_run == "server"
+            resource("", "nodes"), node["metadata"]["name"], patch, dry_run=dry_run == "server"
         )
     return True
 
@@ -65,7 +177,7 @@ async def cordon(
 ) -> int:  # fmt: skip
     """Run ``navctl cordon`` / ``navctl uncordon``."""
     verb = "cordoned" if unschedulable else "uncordoned"
-    suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
+    suffix = dry_run_suffix(dry_run)
     for node in await _nodes(session, names, selector):
         changed = await set_unschedulable(session, node, unschedulable, dry_run)
         name = node["metadata"]["name"]
@@ -265,7 +377,7 @@ async def lookup_daemonsets(
         if key is None or key in found:
             continue
         try:
-            await session.client.get_raw(DAEMONSETS, key[1], key[0])
+            await session.client.get_raw(resource("apps", "daemonsets"), key[1], key[0])
             found[key] = DaemonSetLookup()
         except errors.ApiError as error:
             found[key] = DaemonSetLookup(
@@ -285,7 +397,10 @@ async def _evict(
         try:
             if opts.disable_eviction:
                 await session.client.delete_raw(
-                    PODS, meta["name"], meta["namespace"], grace_period_seconds=grace
+                    resource("", "pods"),
+                    meta["name"],
+                    meta["namespace"],
+                    grace_period_seconds=grace,
                 )
             else:
                 await session.client.evict(
@@ -312,14 +427,17 @@ async def drain(session: Session, names: list[str], opts: DrainOptions) -> int:
     timeout = duration_flag(opts.timeout) or WEEK
     deadline = time.monotonic() + timeout
     nodes = await _nodes(session, names, opts.selector)
-    suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(opts.dry_run, "")
+    suffix = dry_run_suffix(opts.dry_run)
     for node in nodes:
         name = node["metadata"]["name"]
         changed = await set_unschedulable(session, node, True, opts.dry_run)
         out(f"node/{name} {'' if changed else 'already '}cordoned{suffix}\n")
         selector = f"spec.nodeName={name}"
         listed = await session.client.list_raw(
-            PODS, all_namespaces=True, field_selector=selector, label_selector=opts.pod_selector
+            resource("", "pods"),
+            all_namespaces=True,
+            field_selector=selector,
+            label_selector=opts.pod_selector,
         )
         pods = list(listed.get("items") or [])
         plan = plan_drain(pods, opts, await lookup_daemonsets(session, pods))
@@ -337,7 +455,12 @@ async def drain(session: Session, names: list[str], opts: DrainOptions) -> int:
         await asyncio.gather(*(_evict(session, pod, opts, deadline) for pod in plan.delete))
         remaining = max(deadline - time.monotonic(), 0.0)
         gone = [
-            (PODS, p["metadata"]["name"], p["metadata"]["namespace"], p["metadata"].get("uid", ""))
+            (
+                resource("", "pods"),
+                p["metadata"]["name"],
+                p["metadata"]["namespace"],
+                p["metadata"].get("uid", ""),
+            )
             for p in plan.delete
         ]
         left = await wait_gone(session, gone, remaining)

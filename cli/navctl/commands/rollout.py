@@ -1,4 +1,4 @@
-"""``scale`` and ``rollout status|history|undo|restart|pause|resume``, as kubectl does them.
+"""``rollout status|history|undo|restart|pause|resume``, as kubectl does them.
 
 - ``rollout status`` watches the object and prints kubectl's progress line for every
   change ("Waiting for deployment "web" rollout to finish: 1 of 3 updated replicas
@@ -15,18 +15,160 @@
 from __future__ import annotations
 
 import copy
-import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from apitypes.registry import ResourceType
+import typer
+
 from cli.navctl.console import out
 from cli.navctl.errors import CliError, fail
-from cli.navctl.options import WEEK, duration_flag
+from cli.navctl.options import DryRun, Namespace, dry_run_mode, duration_flag, verb_app
 from cli.navctl.printing import TabWriter
-from cli.navctl.resources import Target, kind_prefix, parse_targets
-from cli.navctl.session import Session
+from cli.navctl.resources import kind_prefix, parse_targets, resource
+from cli.navctl.session import Session, run
 from cli.navctl.waiting import watch_until
+
+if TYPE_CHECKING:
+    from apitypes.registry import ResourceType
+
+app = verb_app(
+    help="""Manage the rollout of Deployments (and DaemonSets, StatefulSets).
+
+    [bold]Examples:[/bold]
+
+      navctl rollout status deployment/web
+
+      navctl rollout history deployment/web
+
+      navctl rollout undo deployment/web --to-revision=2
+    """,
+    no_args_is_help=True,
+)
+
+RolloutArgs = Annotated[
+    list[str] | None,
+    typer.Argument(help="TYPE NAME or TYPE/NAME, e.g. deployment/web.", show_default=False),
+]
+
+
+def _rollout(
+    action: str,
+    args: list[str],
+    namespace: str | None,
+    *,
+    watch: bool = True,
+    timeout: str = "0s",
+    revision: int = 0,
+    to_revision: int = 0,
+    dry_run: str = "",
+) -> None:
+    async def go(session: Session) -> int:
+        return await rollout(
+            session, action, args, namespace=namespace, watch=watch, timeout=timeout,
+            revision=revision, to_revision=to_revision, dry_run=dry_run,
+        )  # fmt: skip
+
+    run(go)
+
+
+@app.command("status")
+def rollout_status_cmd(
+    args: RolloutArgs = None,
+    namespace: Namespace = None,
+    watch: Annotated[
+        bool, typer.Option("--watch/--no-watch", "-w", help="Follow until the rollout ends.")
+    ] = True,
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="Give up after this long, e.g. 2m; 0: never.")
+    ] = "0s",
+    revision: Annotated[
+        int, typer.Option("--revision", help="Pin to this revision (fails if it changes).")
+    ] = 0,
+) -> None:
+    """Show the status of a rollout, following it until it completes.
+
+    [bold]Examples:[/bold]
+
+      navctl rollout status deploy/web
+
+      navctl rollout status daemonset/agent --timeout=2m
+    """
+    _rollout("status", args or [], namespace, watch=watch, timeout=timeout, revision=revision)
+
+
+@app.command("history")
+def rollout_history_cmd(
+    args: RolloutArgs = None,
+    namespace: Namespace = None,
+    revision: Annotated[
+        int, typer.Option("--revision", help="Show the pod template of this revision.")
+    ] = 0,
+) -> None:
+    """List the revisions of a Deployment (from its ReplicaSets).
+
+    [bold]Examples:[/bold]
+
+      navctl rollout history deploy/web
+
+      navctl rollout history deploy/web --revision=2
+    """
+    _rollout("history", args or [], namespace, revision=revision)
+
+
+@app.command("undo")
+def rollout_undo_cmd(
+    args: RolloutArgs = None,
+    namespace: Namespace = None,
+    to_revision: Annotated[
+        int, typer.Option("--to-revision", help="The revision to go back to (0: the previous).")
+    ] = 0,
+    dry_run: DryRun = None,
+) -> None:
+    """Roll a Deployment back to an earlier revision's pod template.
+
+    [bold]Examples:[/bold]
+
+      navctl rollout undo deploy/web
+
+      navctl rollout undo deploy/web --to-revision=2
+    """
+    _rollout("undo", args or [], namespace, to_revision=to_revision, dry_run=dry_run_mode(dry_run))
+
+
+@app.command("restart")
+def rollout_restart_cmd(args: RolloutArgs = None, namespace: Namespace = None) -> None:
+    """Restart the pods of a Deployment, DaemonSet or StatefulSet by a new rollout.
+
+    [bold]Example:[/bold]
+
+      navctl rollout restart deploy/web
+    """
+    _rollout("restart", args or [], namespace)
+
+
+@app.command("pause")
+def rollout_pause_cmd(args: RolloutArgs = None, namespace: Namespace = None) -> None:
+    """Pause a Deployment's rollout (template changes wait for resume).
+
+    [bold]Example:[/bold]
+
+      navctl rollout pause deploy/web
+    """
+    _rollout("pause", args or [], namespace)
+
+
+@app.command("resume")
+def rollout_resume_cmd(args: RolloutArgs = None, namespace: Namespace = None) -> None:
+    """Resume a paused Deployment's rollout.
+
+    [bold]Example:[/bold]
+
+      navctl rollout resume deploy/web
+    """
+    _rollout("resume", args or [], namespace)
+
+
+# --- implementation --------------------------------------------------------------------------
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -292,7 +434,6 @@ async def _one_target(session: Session, args: list[str], verb: str) -> tuple[Res
 
 
 async def _replicasets_of(session: Session, deployment: dict[str, Any]) -> list[dict[str, Any]]:
-    from apitypes.registry import resource
 
     meta = deployment.get("metadata") or {}
     listed = await session.client.list_raw(resource("apps", "replicasets"), meta.get("namespace"))
@@ -429,83 +570,4 @@ async def _pause(
     patch = {"spec": {"paused": True if pause else None}}
     await session.client.patch_raw(rtype, meta.get("name", ""), patch, meta.get("namespace"))
     out(f"{label} {'paused' if pause else 'resumed'}\n")
-    return 0
-
-
-# --- scale -------------------------------------------------------------------------------
-
-
-async def scale(
-    session: Session,
-    args: list[str],
-    *,
-    replicas: int,
-    current_replicas: int = -1,
-    namespace: str | None = None,
-    selector: str | None = None,
-    all_: bool = False,
-    filenames: list[str] | None = None,
-    timeout: str = "0s",
-    dry_run: str = "",
-    output: str | None = None,
-) -> int:
-    """Run ``navctl scale``: a merge patch to the scale subresource per object."""
-    if replicas < 0:
-        fail("The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0")
-    targets: list[Target]
-    if filenames:
-        from cli.navctl.manifests import load
-
-        targets = []
-        for m in load(filenames, verb="scale"):
-            rtype = await session.resolver.resolve_kind(m.api_version, m.kind)
-            targets.append(Target(rtype, [m.name]))
-    else:
-        targets = await parse_targets(session.resolver, args, verb="scale")
-    client = session.client
-    seconds = duration_flag(timeout)
-    for target in targets:
-        rtype = target.resource
-        if "scale" not in rtype.subresources and rtype.kind not in (
-            "Deployment", "ReplicaSet", "StatefulSet", "ReplicationController",
-        ):  # fmt: skip
-            fail(f'cannot scale a {rtype.kind}: it has no "scale" subresource')
-        ns = session.namespace(namespace) if rtype.namespaced else None
-        names = list(target.names)
-        if not names:
-            if not (all_ or selector):
-                fail("resource(s) were provided, but no name was specified")
-            listed = await client.list_raw(rtype, ns, label_selector=selector)
-            names = [(o.get("metadata") or {}).get("name", "") for o in listed.get("items") or []]
-        for name in names:
-            if current_replicas >= 0:
-                current = await client.get_raw(rtype, name, ns, subresource="scale")
-                now = (current.get("spec") or {}).get("replicas", 0)
-                if now != current_replicas:
-                    fail(f"Expected replicas to be {current_replicas}, was {now}")
-            if dry_run != "client":
-                await client.patch_raw(
-                    rtype, name, {"spec": {"replicas": replicas}}, ns, patch_type="merge",
-                    subresource="scale", dry_run=dry_run == "server",
-                )  # fmt: skip
-            if output == "name":
-                out(f"{kind_prefix(rtype)}/{name}\n")
-            else:
-                suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
-                out(f"{kind_prefix(rtype)}/{name} scaled{suffix}\n")
-            if seconds > 0 and not dry_run:
-                deadline = time.monotonic() + min(seconds, WEEK)
-
-                def scaled(obj: dict[str, Any] | None) -> bool:
-                    status = (obj or {}).get("status") or {}
-                    return status.get("replicas", 0) == replicas and status.get(
-                        "observedGeneration", 0
-                    ) >= ((obj or {}).get("metadata") or {}).get("generation", 0)
-
-                try:
-                    await watch_until(
-                        session, rtype, name, ns, scaled, max(deadline - time.monotonic(), 0)
-                    )
-                except TimeoutError:
-                    raise CliError("error: timed out waiting for the condition") from None
     return 0
