@@ -19,13 +19,18 @@ import typer
 
 from cli.navctl.commands import (
     api_resources,
+    apply,
     cluster_info,
     config,
     create,
+    delete,
     drain,
+    edit,
     events,
     expose,
+    label,
     logs,
+    patch,
     port_forward,
     rollout,
     scale,
@@ -35,9 +40,7 @@ from cli.navctl.commands import (
 from cli.navctl.commands import exec as exec_
 from cli.navctl.commands import run as run_verb
 from cli.navctl.options import (
-    All,
     AllNamespaces,
-    DryRun,
     FieldSelector,
     Filenames,
     Namespace,
@@ -45,8 +48,6 @@ from cli.navctl.options import (
     Recursive,
     ResourceArgs,
     Selector,
-    complete_types,
-    dry_run_mode,
 )
 from cli.navctl.session import FLAGS, Session, run
 
@@ -231,325 +232,14 @@ def describe_cmd(
     run(go)
 
 
-# --- apply, create, delete, edit, patch ------------------------------------------------------
-
-
-@app.command("apply")
-def apply_cmd(
-    filename: Filenames = None,
-    recursive: Recursive = False,
-    namespace: Namespace = None,
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-    server_side: Annotated[
-        bool, typer.Option("--server-side", help="Not supported: navctl applies client-side.")
-    ] = False,
-) -> None:
-    """Apply a configuration to objects from files or stdin (client-side, as kubectl).
-
-    Creates what does not exist; otherwise sends the three-way strategic merge patch of
-    the last-applied configuration, the manifest and the live object, so that fields
-    removed from the manifest are removed and fields others set are kept. Records the
-    manifest in the kubectl.kubernetes.io/last-applied-configuration annotation.
-
-    [bold]Examples:[/bold]
-
-      navctl apply -f deploy.yaml
-
-      navctl apply -f manifests/
-
-      cat app.yaml | navctl apply -f -
-
-      navctl apply -f deploy.yaml --dry-run=server
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl.errors import fail
-        from cli.navctl_apply import apply
-
-        if server_side:
-            fail("--server-side is not supported by navctl; omit it to apply client-side")
-        return await apply(
-            session,
-            filename or [],
-            recursive=recursive,
-            namespace=namespace,
-            dry_run=dry_run_mode(dry_run),
-            output=output,
-        )
-
-    run(go)
-
-
-@app.command("delete")
-def delete_cmd(
-    args: ResourceArgs = None,
-    filename: Filenames = None,
-    recursive: Recursive = False,
-    namespace: Namespace = None,
-    all_namespaces: AllNamespaces = False,
-    selector: Selector = None,
-    field_selector: FieldSelector = None,
-    all_: All = False,
-    cascade: Annotated[
-        str,
-        typer.Option("--cascade", help="background (default), foreground or orphan."),
-    ] = "background",
-    grace_period: Annotated[
-        int,
-        typer.Option("--grace-period", help="Seconds for graceful termination; -1: the object's."),
-    ] = -1,
-    now: Annotated[
-        bool, typer.Option("--now", help="Terminate at once (same as --grace-period=1).")
-    ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="With --grace-period=0, skip graceful deletion.")
-    ] = False,
-    wait: Annotated[
-        bool, typer.Option("--wait/--no-wait", help="Wait until the objects are gone.")
-    ] = True,
-    timeout: Annotated[
-        str, typer.Option("--timeout", help="How long to wait, e.g. 60s; 0: a week.")
-    ] = "0s",
-    ignore_not_found: Annotated[
-        bool, typer.Option("--ignore-not-found", help="Treat missing objects as deleted.")
-    ] = False,
-    output: Annotated[
-        str | None, typer.Option("--output", "-o", help="name: print only kind/name.")
-    ] = None,
-    dry_run: DryRun = None,
-) -> None:
-    """Delete objects by file, by type and name, by label, or all of a type.
-
-    Waits until the objects are really gone (finalizers run, pods terminate) unless
-    --wait=false, as kubectl does.
-
-    [bold]Examples:[/bold]
-
-      navctl delete -f deploy.yaml
-
-      navctl delete pod web-7d4b9c
-
-      navctl delete deploy/web svc/web
-
-      navctl delete pods -l app=web
-
-      navctl delete pods --all --grace-period=0 --force
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_delete import DeleteOptions, delete
-
-        opts = DeleteOptions(
-            filenames=filename or [],
-            recursive=recursive,
-            namespace=namespace,
-            all_namespaces=all_namespaces,
-            selector=selector,
-            field_selector=field_selector,
-            all=all_,
-            cascade=cascade,
-            grace_period=grace_period,
-            now=now,
-            force=force,
-            wait=wait,
-            timeout=timeout,
-            ignore_not_found=ignore_not_found,
-            output=output,
-            dry_run=dry_run_mode(dry_run),
-        )
-        return await delete(session, args or [], opts)
-
-    run(go)
-
-
-@app.command("edit")
-def edit_cmd(
-    args: ResourceArgs = None,
-    namespace: Namespace = None,
-    output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", help="Edit as yaml (default) or json; print the result."),
-    ] = None,
-    filename: Filenames = None,
-) -> None:
-    """Edit an object in $KUBE_EDITOR or $EDITOR (default vi), then save it.
-
-    On a refused change the file re-opens with the error as a comment at the top, as
-    kubectl does; saving it unchanged (or empty) cancels the edit.
-
-    [bold]Examples:[/bold]
-
-      navctl edit deploy/web
-
-      KUBE_EDITOR=nano navctl edit configmap settings -o json
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_edit import edit
-
-        return await edit(
-            session, args or [], namespace=namespace, fmt=output or "yaml",
-            filenames=filename or [], print_result=output is not None,
-        )  # fmt: skip
-
-    run(go)
-
-
-@app.command("patch")
-def patch_cmd(
-    args: ResourceArgs = None,
-    patch: Annotated[str, typer.Option("--patch", "-p", help="The patch, JSON or YAML.")] = "",
-    patch_type: Annotated[
-        str, typer.Option("--type", help="strategic (default), merge or json.")
-    ] = "strategic",
-    namespace: Namespace = None,
-    subresource: Annotated[
-        str | None, typer.Option("--subresource", help="status or scale.")
-    ] = None,
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-) -> None:
-    """Update fields of an object with a strategic merge, JSON merge or JSON patch.
-
-    [bold]Examples:[/bold]
-
-      navctl patch deploy web -p '{"spec":{"replicas":3}}'
-
-      navctl patch node n1 --type=merge -p '{"spec":{"unschedulable":true}}'
-
-      navctl patch deploy web --type=json -p '[{"op":"replace","path":"/spec/replicas","value":1}]'
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_metadata import patch as do_patch
-
-        return await do_patch(
-            session, args or [], patch, patch_type=patch_type,
-            namespace=namespace, subresource=subresource, dry_run=dry_run_mode(dry_run),
-            output=output,
-        )  # fmt: skip
-
-    run(go)
-
-
-# --- label, annotate ------------------------------------------------------------------------
-
-
-def _meta_cmd(
-    which: str,
-    args: list[str],
-    overwrite: bool,
-    namespace: str | None,
-    selector: str | None,
-    all_: bool,
-    all_namespaces: bool,
-    dry_run: str | None,
-    output: str | None,
-    list_: bool,
-    resource_version: str | None,
-) -> None:
-    async def go(session: Session) -> int:
-        from cli.navctl_metadata import MetaOptions, change_metadata
-
-        opts = MetaOptions(
-            field=which,
-            overwrite=overwrite,
-            namespace=namespace,
-            selector=selector,
-            all=all_,
-            all_namespaces=all_namespaces,
-            dry_run=dry_run_mode(dry_run),
-            output=output,
-            list=list_,
-            resource_version=resource_version,
-        )
-        return await change_metadata(session, args, opts)
-
-    run(go)
-
-
-Overwrite = Annotated[
-    bool, typer.Option("--overwrite", help="Allow replacing a key that already has a value.")
-]
-ListFlag = Annotated[bool, typer.Option("--list", help="Only print the current keys and values.")]
-ResourceVersion = Annotated[
-    str | None,
-    typer.Option("--resource-version", help="Only change the object at this resourceVersion."),
-]
-MetaArgs = Annotated[
-    list[str] | None,
-    typer.Argument(
-        help="TYPE NAME | TYPE/NAME, then KEY=VALUE to set or KEY- to remove.",
-        autocompletion=complete_types,
-        show_default=False,
-    ),
-]
-
-
-@app.command("label")
-def label_cmd(
-    args: MetaArgs = None,
-    overwrite: Overwrite = False,
-    namespace: Namespace = None,
-    selector: Selector = None,
-    all_: All = False,
-    all_namespaces: AllNamespaces = False,
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-    list_: ListFlag = False,
-    resource_version: ResourceVersion = None,
-) -> None:
-    """Add, change (--overwrite) or remove (KEY-) labels of objects.
-
-    [bold]Examples:[/bold]
-
-      navctl label pods web-7d4b9c tier=frontend
-
-      navctl label --overwrite deploy web tier=backend
-
-      navctl label nodes n1 disk-
-
-      navctl label pods -l app=web canary=true
-    """
-    _meta_cmd(
-        "labels", args or [], overwrite, namespace, selector, all_, all_namespaces, dry_run,
-        output, list_, resource_version,
-    )  # fmt: skip
-
-
-@app.command("annotate")
-def annotate_cmd(
-    args: MetaArgs = None,
-    overwrite: Overwrite = False,
-    namespace: Namespace = None,
-    selector: Selector = None,
-    all_: All = False,
-    all_namespaces: AllNamespaces = False,
-    dry_run: DryRun = None,
-    output: OutputFlag = None,
-    list_: ListFlag = False,
-    resource_version: ResourceVersion = None,
-) -> None:
-    """Add, change (--overwrite) or remove (KEY-) annotations of objects.
-
-    [bold]Examples:[/bold]
-
-      navctl annotate deploy web owner=team-a
-
-      navctl annotate --overwrite pods web-7d4b9c description='the web tier'
-
-      navctl annotate svc web owner-
-    """
-    _meta_cmd(
-        "annotations", args or [], overwrite, namespace, selector, all_, all_namespaces, dry_run,
-        output, list_, resource_version,
-    )  # fmt: skip
-
-
 # --- the verbs: one module each, added in the order --help lists them ----------------------
 
 for verb in (
+    apply,
+    delete,
+    edit,
+    patch,
+    label,
     scale,
     drain,
     run_verb,

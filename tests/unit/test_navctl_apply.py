@@ -9,11 +9,11 @@ import pytest
 
 from apitypes.patch import apply_strategic_merge_patch
 from apitypes.registry import lookup
+from cli.navctl.commands.apply import apply_patch
+from cli.navctl.commands.edit import edit_patch, strip_comments
 from cli.navctl.errors import CliError
 from cli.navctl.lastapplied import LAST_APPLIED, last_applied_value, original_of, with_last_applied
 from cli.navctl.manifests import Manifest, set_namespace
-from cli.navctl_apply import apply_patch
-from cli.navctl_edit import edit_patch, strip_comments
 
 DEPLOYMENTS = lookup("deployments")
 CONFIGMAPS = lookup("cm")

@@ -14,6 +14,7 @@ from cli.navctl.commands.create import (
     deployment_object,
     secret_object,
 )
+from cli.navctl.commands.delete import DeleteOptions, effective_grace_period
 from cli.navctl.commands.drain import (
     DaemonSetLookup,
     DrainOptions,
@@ -24,6 +25,7 @@ from cli.navctl.commands.drain import (
 from cli.navctl.commands.events import event_row, event_time
 from cli.navctl.commands.exec import exit_code_of
 from cli.navctl.commands.expose import service_for
+from cli.navctl.commands.label import change_map, split_changes
 from cli.navctl.commands.logs import _LinePrefixer
 from cli.navctl.commands.port_forward import parse_ports
 from cli.navctl.commands.rollout import (
@@ -40,7 +42,6 @@ from cli.navctl.errors import CliError
 from cli.navctl.options import parse_duration
 from cli.navctl.resources import _from_registry, kind_prefix
 from cli.navctl.streams import pick_container, pod_rank
-from cli.navctl_delete import DeleteOptions, effective_grace_period
 from cli.navctl_describe import (
     PrefixWriter,
     annotations_multiline,
@@ -51,7 +52,6 @@ from cli.navctl_describe import (
     smart_label,
     tolerations_multiline,
 )
-from cli.navctl_metadata import change_map, split_changes
 
 # --- command line ---------------------------------------------------------------------------
 

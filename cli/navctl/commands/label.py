@@ -1,25 +1,152 @@
-"""``label``, ``annotate`` and ``patch``: small changes sent as patches.
+"""``navctl label`` and ``navctl annotate``: keys of an object's labels or annotations.
 
-``label`` and ``annotate`` read each object, change its map, and send the JSON merge
-patch between the two (as kubectl does), so concurrent writers of other fields are
-never overwritten. A key that already has another value needs ``--overwrite``; ``KEY-``
-removes a key. ``patch`` sends what it is given, as a strategic merge, JSON merge or
-JSON patch.
+Both read each object, change its map, and send the JSON merge patch between the two
+(as kubectl does), so concurrent writers of other fields are never overwritten. A key
+that already has another value needs ``--overwrite``; ``KEY-`` removes a key.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from apitypes.registry import ResourceType
+import typer
+
 from cli.navctl.console import err, out
 from cli.navctl.errors import api_error_line, fail
+from cli.navctl.options import (
+    All,
+    AllNamespaces,
+    DryRun,
+    Namespace,
+    OutputFlag,
+    Selector,
+    complete_types,
+    dry_run_mode,
+    dry_run_suffix,
+    verb_app,
+)
 from cli.navctl.output import Output, render, with_type
 from cli.navctl.resources import Target, kind_prefix, parse_targets
-from cli.navctl.session import Session
+from cli.navctl.session import Session, run
+
+if TYPE_CHECKING:
+    from apitypes.registry import ResourceType
+
+app = verb_app()
+
+
+def _meta_cmd(
+    which: str,
+    args: list[str],
+    overwrite: bool,
+    namespace: str | None,
+    selector: str | None,
+    all_: bool,
+    all_namespaces: bool,
+    dry_run: str | None,
+    output: str | None,
+    list_: bool,
+    resource_version: str | None,
+) -> None:
+    async def go(session: Session) -> int:
+        opts = MetaOptions(
+            field=which,
+            overwrite=overwrite,
+            namespace=namespace,
+            selector=selector,
+            all=all_,
+            all_namespaces=all_namespaces,
+            dry_run=dry_run_mode(dry_run),
+            output=output,
+            list=list_,
+            resource_version=resource_version,
+        )
+        return await change_metadata(session, args, opts)
+
+    run(go)
+
+
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Allow replacing a key that already has a value.")
+]
+ListFlag = Annotated[bool, typer.Option("--list", help="Only print the current keys and values.")]
+ResourceVersion = Annotated[
+    str | None,
+    typer.Option("--resource-version", help="Only change the object at this resourceVersion."),
+]
+MetaArgs = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="TYPE NAME | TYPE/NAME, then KEY=VALUE to set or KEY- to remove.",
+        autocompletion=complete_types,
+        show_default=False,
+    ),
+]
+
+
+@app.command("label")
+def label_cmd(
+    args: MetaArgs = None,
+    overwrite: Overwrite = False,
+    namespace: Namespace = None,
+    selector: Selector = None,
+    all_: All = False,
+    all_namespaces: AllNamespaces = False,
+    dry_run: DryRun = None,
+    output: OutputFlag = None,
+    list_: ListFlag = False,
+    resource_version: ResourceVersion = None,
+) -> None:
+    """Add, change (--overwrite) or remove (KEY-) labels of objects.
+
+    [bold]Examples:[/bold]
+
+      navctl label pods web-7d4b9c tier=frontend
+
+      navctl label --overwrite deploy web tier=backend
+
+      navctl label nodes n1 disk-
+
+      navctl label pods -l app=web canary=true
+    """
+    _meta_cmd(
+        "labels", args or [], overwrite, namespace, selector, all_, all_namespaces, dry_run,
+        output, list_, resource_version,
+    )  # fmt: skip
+
+
+@app.command("annotate")
+def annotate_cmd(
+    args: MetaArgs = None,
+    overwrite: Overwrite = False,
+    namespace: Namespace = None,
+    selector: Selector = None,
+    all_: All = False,
+    all_namespaces: AllNamespaces = False,
+    dry_run: DryRun = None,
+    output: OutputFlag = None,
+    list_: ListFlag = False,
+    resource_version: ResourceVersion = None,
+) -> None:
+    """Add, change (--overwrite) or remove (KEY-) annotations of objects.
+
+    [bold]Examples:[/bold]
+
+      navctl annotate deploy web owner=team-a
+
+      navctl annotate --overwrite pods web-7d4b9c description='the web tier'
+
+      navctl annotate svc web owner-
+    """
+    _meta_cmd(
+        "annotations", args or [], overwrite, namespace, selector, all_, all_namespaces, dry_run,
+        output, list_, resource_version,
+    )  # fmt: skip
+
+
+# --- implementation --------------------------------------------------------------------------
 
 
 @dataclass
@@ -134,7 +261,7 @@ async def change_metadata(session: Session, args: list[str], opts: MetaOptions) 
                 message = "unlabeled"
             else:
                 message = verb
-            suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(opts.dry_run, "")
+            suffix = dry_run_suffix(opts.dry_run)
             out(f"{kind_prefix(rtype)}/{meta.get('name')} {message}{suffix}\n")
     if printer.format and results:
         out(render(printer, results, single=len(results) == 1))
@@ -167,64 +294,3 @@ async def _send(
         rtype, meta.get("name", ""), patch, meta.get("namespace"), patch_type="merge",
         dry_run=opts.dry_run == "server",
     )  # fmt: skip
-
-
-# --- patch -----------------------------------------------------------------------------
-
-
-def parse_patch(text: str) -> Any:
-    """A patch given on the command line: JSON, or YAML (kubectl accepts both)."""
-    if not text:
-        fail("must specify --patch or --patch-file containing the contents of the patch")
-    try:
-        return json.loads(text)
-    except ValueError:
-        import yaml
-
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            fail(f"unable to parse {text!r}: {error}".replace("\n", " "))
-
-
-async def patch(
-    session: Session,
-    args: list[str],
-    text: str,
-    *,
-    patch_type: str = "strategic",
-    namespace: str | None = None,
-    subresource: str | None = None,
-    dry_run: str = "",
-    output: str | None = None,
-) -> int:
-    """Run ``navctl patch``: ``kind/name patched`` (or ``patched (no change)``)."""
-    if patch_type not in ("strategic", "merge", "json"):
-        fail(f'--type must be one of [json merge strategic], not "{patch_type}"')
-    body = parse_patch(text)
-    targets = await parse_targets(session.resolver, args, verb="patch")
-    printer = Output.parse(output)
-    for target in targets:
-        rtype = target.resource
-        if not target.names:
-            fail("resource(s) were provided, but no name was specified")
-        ns = session.namespace(namespace) if rtype.namespaced else None
-        for name in target.names:
-            before = await session.client.get_raw(rtype, name, ns, subresource=subresource)
-            if dry_run == "client":
-                after = before
-            else:
-                after = await session.client.patch_raw(
-                    rtype, name, body, ns, patch_type=patch_type, subresource=subresource,
-                    dry_run=dry_run == "server",
-                )  # fmt: skip
-            if printer.format:
-                out(render(printer, [with_type(after, rtype.api_version, rtype.kind)], single=True))
-                continue
-            same = (before.get("metadata") or {}).get("resourceVersion") == (
-                after.get("metadata") or {}
-            ).get("resourceVersion")
-            note = " (no change)" if same and not dry_run else ""
-            suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
-            out(f"{kind_prefix(rtype)}/{name} patched{note}{suffix}\n")
-    return 0

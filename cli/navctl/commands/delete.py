@@ -11,15 +11,120 @@ it is gone -- or replaced by a new object of the same name (another uid) -- unle
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from apitypes.registry import ResourceType
+import typer
+
 from cli.navctl.console import err, out
 from cli.navctl.errors import api_error_line, fail
-from cli.navctl.options import WEEK, duration_flag
+from cli.navctl.manifests import load, set_namespace, validate
+from cli.navctl.options import (
+    WEEK,
+    All,
+    AllNamespaces,
+    DryRun,
+    FieldSelector,
+    Filenames,
+    Namespace,
+    Recursive,
+    ResourceArgs,
+    Selector,
+    dry_run_mode,
+    dry_run_suffix,
+    duration_flag,
+    verb_app,
+)
 from cli.navctl.resources import Target, kind_prefix, parse_targets
-from cli.navctl.session import Session
+from cli.navctl.session import Session, run
 from cli.navctl.waiting import wait_gone
+
+if TYPE_CHECKING:
+    from apitypes.registry import ResourceType
+
+app = verb_app()
+
+
+@app.command("delete")
+def delete_cmd(
+    args: ResourceArgs = None,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    namespace: Namespace = None,
+    all_namespaces: AllNamespaces = False,
+    selector: Selector = None,
+    field_selector: FieldSelector = None,
+    all_: All = False,
+    cascade: Annotated[
+        str,
+        typer.Option("--cascade", help="background (default), foreground or orphan."),
+    ] = "background",
+    grace_period: Annotated[
+        int,
+        typer.Option("--grace-period", help="Seconds for graceful termination; -1: the object's."),
+    ] = -1,
+    now: Annotated[
+        bool, typer.Option("--now", help="Terminate at once (same as --grace-period=1).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --grace-period=0, skip graceful deletion.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait until the objects are gone.")
+    ] = True,
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="How long to wait, e.g. 60s; 0: a week.")
+    ] = "0s",
+    ignore_not_found: Annotated[
+        bool, typer.Option("--ignore-not-found", help="Treat missing objects as deleted.")
+    ] = False,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="name: print only kind/name.")
+    ] = None,
+    dry_run: DryRun = None,
+) -> None:
+    """Delete objects by file, by type and name, by label, or all of a type.
+
+    Waits until the objects are really gone (finalizers run, pods terminate) unless
+    --wait=false, as kubectl does.
+
+    [bold]Examples:[/bold]
+
+      navctl delete -f deploy.yaml
+
+      navctl delete pod web-7d4b9c
+
+      navctl delete deploy/web svc/web
+
+      navctl delete pods -l app=web
+
+      navctl delete pods --all --grace-period=0 --force
+    """
+
+    async def go(session: Session) -> int:
+        opts = DeleteOptions(
+            filenames=filename or [],
+            recursive=recursive,
+            namespace=namespace,
+            all_namespaces=all_namespaces,
+            selector=selector,
+            field_selector=field_selector,
+            all=all_,
+            cascade=cascade,
+            grace_period=grace_period,
+            now=now,
+            force=force,
+            wait=wait,
+            timeout=timeout,
+            ignore_not_found=ignore_not_found,
+            output=output,
+            dry_run=dry_run_mode(dry_run),
+        )
+        return await delete(session, args or [], opts)
+
+    run(go)
+
+
+# --- implementation --------------------------------------------------------------------------
 
 _CASCADE = {
     "background": "Background",
@@ -92,7 +197,6 @@ async def _targets(session: Session, args: list[str], opts: DeleteOptions) -> li
     if opts.filenames:
         if args:
             fail("resource names may not be given together with -f")
-        from cli.navctl.manifests import load, set_namespace, validate
 
         targets: list[Target] = []
         ns = session.namespace(opts.namespace)
@@ -161,9 +265,7 @@ async def delete(session: Session, args: list[str], opts: DeleteOptions) -> int:
             if opts.output == "name":
                 out(f"{kind_prefix(target.resource)}/{name}\n")
             else:
-                suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(
-                    opts.dry_run, ""
-                )
+                suffix = dry_run_suffix(opts.dry_run)
                 out(f'{kind_prefix(target.resource)} "{name}" deleted{suffix}\n')
     if not found_any and not problems and not any(t.names for t in targets):
         if all(t.resource.namespaced for t in targets) and not opts.all_namespaces:

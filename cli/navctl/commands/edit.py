@@ -18,17 +18,57 @@ import shlex
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 import yaml
 
-from apitypes.base import KubeObject
-from apitypes.registry import ResourceType
 from cli.navctl.console import out
 from cli.navctl.errors import CliError, fail
+from cli.navctl.manifests import load
+from cli.navctl.options import Filenames, Namespace, ResourceArgs, verb_app
 from cli.navctl.printing import to_json, to_yaml
 from cli.navctl.resources import Target, kind_prefix, parse_targets
-from cli.navctl.session import Session
+from cli.navctl.session import Session, run
+
+if TYPE_CHECKING:
+    from apitypes.registry import ResourceType
+
+app = verb_app()
+
+
+@app.command("edit")
+def edit_cmd(
+    args: ResourceArgs = None,
+    namespace: Namespace = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Edit as yaml (default) or json; print the result."),
+    ] = None,
+    filename: Filenames = None,
+) -> None:
+    """Edit an object in $KUBE_EDITOR or $EDITOR (default vi), then save it.
+
+    On a refused change the file re-opens with the error as a comment at the top, as
+    kubectl does; saving it unchanged (or empty) cancels the edit.
+
+    [bold]Examples:[/bold]
+
+      navctl edit deploy/web
+
+      KUBE_EDITOR=nano navctl edit configmap settings -o json
+    """
+
+    async def go(session: Session) -> int:
+        return await edit(
+            session, args or [], namespace=namespace, fmt=output or "yaml",
+            filenames=filename or [], print_result=output is not None,
+        )  # fmt: skip
+
+    run(go)
+
+
+# --- implementation --------------------------------------------------------------------------
 
 HEADER = (
     "# Please edit the object below. Lines beginning with a '#' will be ignored,\n"
@@ -78,6 +118,7 @@ def edit_patch(
     rtype: ResourceType, original: dict[str, Any], edited: dict[str, Any]
 ) -> tuple[dict[str, Any], str]:
     """(patch, type) turning ``original`` into ``edited``, as kubectl edit computes it."""
+    from apitypes.base import KubeObject
     from apitypes.patch import create_merge_patch, create_two_way_merge_patch
 
     for field in ("apiVersion", "kind"):
@@ -115,8 +156,6 @@ def run_editor(path: Path) -> None:
 
 async def _load_targets(session: Session, args: list[str], filenames: list[str]) -> list[Target]:
     if filenames:
-        from cli.navctl.manifests import load
-
         targets: list[Target] = []
         for m in load(filenames, verb="edit"):
             rtype = await session.resolver.resolve_kind(m.api_version, m.kind)

@@ -20,18 +20,79 @@ from the other.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from apitypes.base import KubeObject
-from apitypes.registry import ResourceType
+import typer
+
 from cli.navctl.console import err, out
 from cli.navctl.errors import api_error_line, fail
 from cli.navctl.lastapplied import LAST_APPLIED, original_of, with_last_applied
 from cli.navctl.manifests import load, set_namespace, validate
-from cli.navctl.options import dry_run_suffix
+from cli.navctl.options import (
+    DryRun,
+    Filenames,
+    Namespace,
+    OutputFlag,
+    Recursive,
+    dry_run_mode,
+    dry_run_suffix,
+    verb_app,
+)
 from cli.navctl.output import Output, render
 from cli.navctl.resources import kind_prefix
-from cli.navctl.session import Session
+from cli.navctl.session import Session, run
+
+if TYPE_CHECKING:
+    from apitypes.registry import ResourceType
+
+app = verb_app()
+
+
+@app.command("apply")
+def apply_cmd(
+    filename: Filenames = None,
+    recursive: Recursive = False,
+    namespace: Namespace = None,
+    dry_run: DryRun = None,
+    output: OutputFlag = None,
+    server_side: Annotated[
+        bool, typer.Option("--server-side", help="Not supported: navctl applies client-side.")
+    ] = False,
+) -> None:
+    """Apply a configuration to objects from files or stdin (client-side, as kubectl).
+
+    Creates what does not exist; otherwise sends the three-way strategic merge patch of
+    the last-applied configuration, the manifest and the live object, so that fields
+    removed from the manifest are removed and fields others set are kept. Records the
+    manifest in the kubectl.kubernetes.io/last-applied-configuration annotation.
+
+    [bold]Examples:[/bold]
+
+      navctl apply -f deploy.yaml
+
+      navctl apply -f manifests/
+
+      cat app.yaml | navctl apply -f -
+
+      navctl apply -f deploy.yaml --dry-run=server
+    """
+
+    async def go(session: Session) -> int:
+        if server_side:
+            fail("--server-side is not supported by navctl; omit it to apply client-side")
+        return await apply(
+            session,
+            filename or [],
+            recursive=recursive,
+            namespace=namespace,
+            dry_run=dry_run_mode(dry_run),
+            output=output,
+        )
+
+    run(go)
+
+
+# --- implementation --------------------------------------------------------------------------
 
 MAX_PATCH_RETRIES = 5
 
@@ -47,6 +108,7 @@ def apply_patch(
     A strategic merge patch when navctl knows the kind's schema, else a JSON merge
     patch (kubectl does the same for kinds its OpenAPI does not describe).
     """
+    from apitypes.base import KubeObject
     from apitypes.patch import create_three_way_merge_patch
 
     modified = with_last_applied(manifest)
