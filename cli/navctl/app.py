@@ -1,9 +1,11 @@
-"""``navctl``: kubectl-style commands for people.
+"""The ``navctl`` root command: its global flags, its verbs, and the entry point.
 
 Every command follows kubectl's conventions (flags, output, messages, exit codes), so
-that a kubectl user needs no manual. This module only declares the commands and their
-flags; each command imports its implementation (``cli.navctl_*``) when it runs, so
-that ``--help`` and completion stay fast.
+that a kubectl user needs no manual. Each verb, or tight family of verbs, is one module
+of ``cli.navctl.commands`` that declares its flags and help on its own Typer; this
+module adds them in the order ``--help`` lists them. No command module imports the API
+types or the client library when it is imported, so that ``--help`` and completion
+stay fast.
 
 Connection flags (``--kubeconfig``, ``--context``, ``--server``/``-s``, ``--token``,
 ``--insecure-skip-tls-verify``, ``--request-timeout``) may come anywhere on the
@@ -24,32 +26,26 @@ from cli.navctl.commands import (
     config,
     create,
     delete,
+    describe,
     drain,
     edit,
     events,
     expose,
+    get,
     label,
     logs,
     patch,
     port_forward,
     rollout,
+    run,
     scale,
     version,
     wait,
 )
 from cli.navctl.commands import exec as exec_
-from cli.navctl.commands import run as run_verb
-from cli.navctl.options import (
-    AllNamespaces,
-    FieldSelector,
-    Filenames,
-    Namespace,
-    OutputFlag,
-    Recursive,
-    ResourceArgs,
-    Selector,
-)
-from cli.navctl.session import FLAGS, Session, run
+from cli.navctl.errors import fail
+from cli.navctl.options import Namespace, parse_duration
+from cli.navctl.session import FLAGS
 
 app = typer.Typer(
     name="navctl",
@@ -93,148 +89,19 @@ def _root(
     FLAGS.token = token
     FLAGS.insecure_skip_tls_verify = insecure_skip_tls_verify
     if request_timeout:
-        from cli.navctl.errors import fail
-        from cli.navctl.options import parse_duration
-
         try:
             FLAGS.request_timeout = parse_duration(request_timeout) or None
         except ValueError:
             fail(f"invalid --request-timeout {request_timeout!r}")  # pragma: no cover
 
 
-# --- get, describe ------------------------------------------------------------------------
+# --- the verbs --------------------------------------------------------------------------------
 
-
-@app.command("get")
-def get_cmd(
-    args: ResourceArgs = None,
-    output: OutputFlag = None,
-    namespace: Namespace = None,
-    all_namespaces: AllNamespaces = False,
-    selector: Selector = None,
-    field_selector: FieldSelector = None,
-    watch: Annotated[
-        bool, typer.Option("--watch/--no-watch", "-w", help="After listing, watch for changes.")
-    ] = False,
-    watch_only: Annotated[
-        bool, typer.Option("--watch-only", help="Watch for changes without listing first.")
-    ] = False,
-    output_watch_events: Annotated[
-        bool, typer.Option("--output-watch-events", help="With -w, print the event type too.")
-    ] = False,
-    show_labels: Annotated[
-        bool, typer.Option("--show-labels", help="Add a LABELS column.")
-    ] = False,
-    label_columns: Annotated[
-        list[str] | None,
-        typer.Option("--label-columns", "-L", help="Add a column for each of these label keys."),
-    ] = None,
-    sort_by: Annotated[
-        str | None, typer.Option("--sort-by", help="Sort by a JSONPath, e.g. .metadata.name.")
-    ] = None,
-    no_headers: Annotated[bool, typer.Option("--no-headers", help="Omit headers.")] = False,
-    show_kind: Annotated[
-        bool, typer.Option("--show-kind", help="Prefix names with their kind.")
-    ] = False,
-    ignore_not_found: Annotated[
-        bool, typer.Option("--ignore-not-found", help="Say nothing about missing objects.")
-    ] = False,
-    filename: Filenames = None,
-    recursive: Recursive = False,
-) -> None:
-    """Display one or many resources.
-
-    Prints the columns the apiserver defines for each kind (as kubectl does), or whole
-    objects with -o yaml|json, or what a JSONPath or custom columns select.
-
-    [bold]Examples:[/bold]
-
-      navctl get pods
-
-      navctl get po,svc -o wide
-
-      navctl get all -A
-
-      navctl get deploy/web -o yaml
-
-      navctl get pods -l app=web -o jsonpath='{.items[*].metadata.name}'
-
-      navctl get pods -w
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl.output import Output
-        from cli.navctl_get import GetOptions, get
-
-        opts = GetOptions(
-            output=Output.parse(output),
-            namespace=namespace,
-            all_namespaces=all_namespaces,
-            selector=selector,
-            field_selector=field_selector,
-            watch=watch,
-            watch_only=watch_only,
-            output_watch_events=output_watch_events,
-            show_labels=show_labels,
-            label_columns=[c for cols in label_columns or [] for c in cols.split(",")],
-            sort_by=sort_by,
-            no_headers=no_headers,
-            show_kind=show_kind,
-            ignore_not_found=ignore_not_found,
-            filenames=filename or [],
-            recursive=recursive,
-        )
-        return await get(session, args or [], opts)
-
-    run(go)
-
-
-@app.command("describe")
-def describe_cmd(
-    args: ResourceArgs = None,
-    namespace: Namespace = None,
-    all_namespaces: AllNamespaces = False,
-    selector: Selector = None,
-    filename: Filenames = None,
-    show_events: Annotated[
-        bool, typer.Option("--show-events/--no-show-events", help="Show the object's events.")
-    ] = True,
-) -> None:
-    """Show details of objects, with their recent events.
-
-    NAME may be a prefix: describe prints every object whose name starts with it, as
-    kubectl does.
-
-    [bold]Examples:[/bold]
-
-      navctl describe pod web-7d4b9c
-
-      navctl describe deploy web
-
-      navctl describe nodes
-
-      navctl describe svc -l app=web
-    """
-
-    async def go(session: Session) -> int:
-        from cli.navctl_describe import describe
-
-        return await describe(
-            session,
-            args or [],
-            namespace=namespace,
-            all_namespaces=all_namespaces,
-            selector=selector,
-            filenames=filename or [],
-            show_events=show_events,
-        )
-
-    run(go)
-
-
-# --- the verbs: one module each, added in the order --help lists them ----------------------
-
+# In the order --help lists them: a module's verbs (label, annotate) in its own order,
+# then the groups, which typer lists after the commands.
 for verb in (
+    get,
+    describe,
     apply,
     delete,
     edit,
@@ -242,7 +109,7 @@ for verb in (
     label,
     scale,
     drain,
-    run_verb,
+    run,
     expose,
     logs,
     exec_,
@@ -329,6 +196,7 @@ def kubectl_booleans(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
+    """Run navctl with ``sys.argv``, rewritten to what click parses."""
     sys.argv[1:] = kubectl_booleans(hoist_global_flags(sys.argv[1:]))
     app(prog_name="navctl")
 

@@ -2,7 +2,7 @@
 
 For the default and ``-o wide`` formats the server prints: navctl asks for Tables with
 kubectl's Accept header, then decorates and lays them out as kubectl does (see
-``navctl_printing``). Several kinds print as separate tables, names prefixed with
+``printing``). Several kinds print as separate tables, names prefixed with
 their kind, separated by blank lines; nothing found prints kubectl's "No resources
 found" on stderr. Other formats fetch whole objects. ``-w`` lists, then watches from
 the list's resourceVersion, printing a row (or object) per event.
@@ -12,26 +12,127 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from apitypes.registry import ResourceType
+import typer
+
 from cli.navctl.console import err, out
 from cli.navctl.errors import api_error_line, fail
 from cli.navctl.jsonpath import JSONPath, parse, relaxed
+from cli.navctl.manifests import load
+from cli.navctl.options import (
+    AllNamespaces,
+    FieldSelector,
+    Filenames,
+    Namespace,
+    OutputFlag,
+    Recursive,
+    ResourceArgs,
+    Selector,
+    verb_app,
+)
 from cli.navctl.output import Output, as_list, custom_columns, render, with_type
 from cli.navctl.printing import (
     TABLE_ACCEPT,
     TableOptions,
     TabWriter,
+    age,
     table_lines,
     to_json,
     to_yaml,
 )
 from cli.navctl.resources import Target, kind_prefix, parse_targets
-from cli.navctl.session import Session
+from cli.navctl.session import Session, run
 
 if TYPE_CHECKING:
     from apiclient import Client
+    from apitypes.registry import ResourceType
+
+app = verb_app()
+
+
+@app.command("get")
+def get_cmd(
+    args: ResourceArgs = None,
+    output: OutputFlag = None,
+    namespace: Namespace = None,
+    all_namespaces: AllNamespaces = False,
+    selector: Selector = None,
+    field_selector: FieldSelector = None,
+    watch: Annotated[
+        bool, typer.Option("--watch/--no-watch", "-w", help="After listing, watch for changes.")
+    ] = False,
+    watch_only: Annotated[
+        bool, typer.Option("--watch-only", help="Watch for changes without listing first.")
+    ] = False,
+    output_watch_events: Annotated[
+        bool, typer.Option("--output-watch-events", help="With -w, print the event type too.")
+    ] = False,
+    show_labels: Annotated[
+        bool, typer.Option("--show-labels", help="Add a LABELS column.")
+    ] = False,
+    label_columns: Annotated[
+        list[str] | None,
+        typer.Option("--label-columns", "-L", help="Add a column for each of these label keys."),
+    ] = None,
+    sort_by: Annotated[
+        str | None, typer.Option("--sort-by", help="Sort by a JSONPath, e.g. .metadata.name.")
+    ] = None,
+    no_headers: Annotated[bool, typer.Option("--no-headers", help="Omit headers.")] = False,
+    show_kind: Annotated[
+        bool, typer.Option("--show-kind", help="Prefix names with their kind.")
+    ] = False,
+    ignore_not_found: Annotated[
+        bool, typer.Option("--ignore-not-found", help="Say nothing about missing objects.")
+    ] = False,
+    filename: Filenames = None,
+    recursive: Recursive = False,
+) -> None:
+    """Display one or many resources.
+
+    Prints the columns the apiserver defines for each kind (as kubectl does), or whole
+    objects with -o yaml|json, or what a JSONPath or custom columns select.
+
+    [bold]Examples:[/bold]
+
+      navctl get pods
+
+      navctl get po,svc -o wide
+
+      navctl get all -A
+
+      navctl get deploy/web -o yaml
+
+      navctl get pods -l app=web -o jsonpath='{.items[*].metadata.name}'
+
+      navctl get pods -w
+    """
+
+    async def go(session: Session) -> int:
+        opts = GetOptions(
+            output=Output.parse(output),
+            namespace=namespace,
+            all_namespaces=all_namespaces,
+            selector=selector,
+            field_selector=field_selector,
+            watch=watch,
+            watch_only=watch_only,
+            output_watch_events=output_watch_events,
+            show_labels=show_labels,
+            label_columns=[c for cols in label_columns or [] for c in cols.split(",")],
+            sort_by=sort_by,
+            no_headers=no_headers,
+            show_kind=show_kind,
+            ignore_not_found=ignore_not_found,
+            filenames=filename or [],
+            recursive=recursive,
+        )
+        return await get(session, args or [], opts)
+
+    run(go)
+
+
+# --- implementation --------------------------------------------------------------------------
 
 CHUNK = 500
 """Items per page, as kubectl's ``--chunk-size`` default."""
@@ -104,8 +205,6 @@ async def list_pages(
 
 def default_table(rtype: ResourceType, objects: list[dict[str, Any]]) -> dict[str, Any]:
     """A client-side Table (Name, Age) for a server that printed whole objects."""
-    from cli.navctl.printing import age
-
     return {
         "kind": "Table",
         "columnDefinitions": [
@@ -244,8 +343,6 @@ def _table_options(opts: GetOptions, rtype: ResourceType, with_kind: bool) -> Ta
 
 
 def _targets_from_manifests(opts: GetOptions) -> list[tuple[str, str, str]]:
-    from cli.navctl.manifests import load
-
     return [
         (m.api_version, m.kind, m.name)
         for m in load(opts.filenames, recursive=opts.recursive, verb="get")
