@@ -38,20 +38,19 @@ from cli.navctl.commands.rollout import (
 )
 from cli.navctl.commands.run import pod_object
 from cli.navctl.commands.wait import Condition, parse_condition
+from cli.navctl.describe.generic import smart_label
+from cli.navctl.describe.helpers import (
+    PrefixWriter,
+    annotations_multiline,
+    format_selector,
+    labels_multiline,
+    tolerations_multiline,
+)
+from cli.navctl.describe.pods import describe_pod, qos_class
 from cli.navctl.errors import CliError
 from cli.navctl.options import parse_duration
 from cli.navctl.resources import _from_registry, kind_prefix
 from cli.navctl.streams import pick_container, pod_rank
-from cli.navctl_describe import (
-    PrefixWriter,
-    annotations_multiline,
-    describe_pod,
-    format_selector,
-    labels_multiline,
-    qos_class,
-    smart_label,
-    tolerations_multiline,
-)
 
 # --- command line ---------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.navctl.console import err, out
+from cli.navctl.describe.pages import describe_object
 from cli.navctl.errors import api_error_line
 from cli.navctl.manifests import load
 from cli.navctl.options import AllNamespaces, Filenames, Namespace, ResourceArgs, Selector, verb_app
@@ -120,8 +121,6 @@ async def describe(
     show_events: bool = True,
 ) -> int:
     """Run ``navctl describe``: pages separated by blank lines, errors after."""
-    from cli.navctl_describe import describe_object
-
     if filenames:
         targets: list[Target] = []
         for m in load(filenames, verb="describe"):
