@@ -17,13 +17,24 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cli.navctl.errors import fail
 
 if TYPE_CHECKING:
+    from apiclient import Client
     from apitypes.registry import ResourceType
-    from cli.navctl.session import Session
+
+
+class ClientSource(Protocol):
+    """What a ``Resolver`` needs of its session: the client, made when first asked for.
+
+    A protocol rather than the ``Session`` itself, which makes its resolver: the
+    session module imports this one, and this one does not import it back.
+    """
+
+    @property
+    def client(self) -> Client: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ def resource_label(resource: ResourceType) -> str:
 class Resolver:
     """Resolves names, kinds and categories for one session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: ClientSource) -> None:
         self.session = session
         self._discovery: list[ApiResource] | None = None
         self._lock = asyncio.Lock()
