@@ -95,7 +95,7 @@ def _root(
             fail(f"invalid --request-timeout {request_timeout!r}")  # pragma: no cover
 
 
-# --- the verbs --------------------------------------------------------------------------------
+# --- the verbs -----------------------------------------------------------------------------
 
 # In the order --help lists them: a module's verbs (label, annotate) in its own order,
 # then the groups, which typer lists after the commands.

@@ -5,7 +5,7 @@
 ``custom-columns=...``, ``custom-columns-file=...``); ``render`` prints a list of
 object dicts in that format, wrapping several objects in a ``List`` as kubectl does.
 Tables (the default and ``wide``) are printed from server-side Tables by
-``navctl_get``; ``custom-columns`` is the client-side table.
+``commands/get``; ``custom-columns`` is the client-side table.
 """
 
 from __future__ import annotations
