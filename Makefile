@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install docker images lint test test-unit up down status bench clean
+.PHONY: install docker etcd dnstools images lint test test-unit up down status bench clean
 
 # A fresh venv with the project (editable) and its test tools. Re-runs pip only when
 # pyproject.toml changed since the last install, so it is quick when nothing did.
@@ -21,24 +21,32 @@ $(STAMP): pyproject.toml
 docker:
 	@deploy/ensure-docker.sh
 
+# An etcd server (Debian's etcd-server 3.4.23, not 3.5.0-3.5.2) and etcdctl on PATH.
+etcd:
+	@deploy/ensure-etcd.sh
+
+# dig and dnsperf (Debian's bind9-dnsutils, dnsperf): the cluster DNS tests and benchmark.
+dnstools:
+	@deploy/ensure-dns-tools.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install docker lint
+test: install docker etcd dnstools lint
 	$(BIN)/pytest -q tests
 
-test-unit: install
+test-unit: install etcd
 	$(BIN)/pytest -q tests/unit
 
-bench: install docker
+bench: install docker etcd dnstools
 	$(BIN)/python -m bench
 
 # A local three-node cluster with the sample app. UP_FLAGS passes flags to `navarch up`
 # (e.g. UP_FLAGS="--data-dir /tmp/c --apiserver-port 7443").
-up: install docker
+up: install docker etcd
 	@deploy/build-images.sh
 	$(BIN)/navarch up $(UP_FLAGS)
 	$(BIN)/navctl apply -f deploy/sample-app.yaml

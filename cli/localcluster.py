@@ -1,12 +1,13 @@
 """A local cluster as background processes: ``navarch up``, ``down`` and ``status``.
 
-``up`` starts etcd, the apiserver, the controller-manager, the scheduler and one kubelet
-per node (real Docker containers) as processes detached from the terminal, with each
-pid in ``<data-dir>/run/<name>.pid`` and each log in ``<data-dir>/logs/<name>.log``;
-it waits until every node is Ready. State (etcd's data, the kubelets' volumes) stays
-in the data dir across ``down``/``up``, so the same cluster comes back with its
-workloads. ``up`` on a running cluster changes nothing. A pid file whose process is
-gone means the component crashed: ``down`` removes pid files, nothing else does.
+``up`` starts a supervisor (``cli/supervisor.py``) detached from the terminal, which
+starts etcd, the apiserver, the controller-manager, the scheduler and one kubelet per
+node (real Docker containers) and restarts whichever exits, with back-off. Each pid is
+in ``<data-dir>/run/<name>.pid``, each log in ``<data-dir>/logs/<name>.log``, and the
+supervisor's record of them (restarts, last exit code) in ``run/supervisor.json``;
+``up`` waits until every node is Ready. State (etcd's data, the kubelets' volumes)
+stays in the data dir across ``down``/``up``, so the same cluster comes back with its
+workloads. ``up`` on a running cluster changes nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,6 +31,11 @@ from apiclient.config import default_kubeconfig_paths, write_kubeconfig
 from apiserver.etcd_server import etcd_binary
 
 DEFAULT_DATA_DIR = Path(os.environ.get("NAVARCH_DATA_DIR", "~/.navarch")).expanduser()
+
+SERVICE_CIDR = "10.96.0.0/12"
+"""The apiserver's default ``--service-cluster-ip-range``; routed to ``navarch-svc0``."""
+CLUSTER_CIDR = "10.244.0.0/16"
+"""Pod addresses (``docs/network.md``): a /24 per node from node IPAM."""
 
 MANAGED_LABEL = "io.navarch.managed"
 NODE_LABEL = "io.navarch.node"
@@ -58,10 +65,15 @@ class ComponentState:
     name: str
     pid: int | None
     state: str
-    """``running``, ``stopped`` or ``crashed``."""
+    """``running``, ``starting``, ``waiting`` (for the components it needs),
+    ``restarting`` (exited; in back-off), ``stopped`` or ``crashed`` (unsupervised)."""
     log: Path
     node_ready: bool | None = None
     """For a kubelet: its Node's Ready condition (None when the apiserver is down)."""
+    restarts: int = 0
+    """How often the supervisor restarted it since ``up`` started the supervisor."""
+    last_exit: str | None = None
+    """How it last exited (``exit code 1``, ``signal 9 (SIGKILL)``), if it did."""
 
 
 @dataclass
@@ -71,6 +83,7 @@ class Layout:
     ports: Ports = field(default_factory=Ports)
     nodes: int = 3
     name: str = "navarch"
+    cluster_cidr: str = CLUSTER_CIDR
 
 
 class LocalCluster:
@@ -80,12 +93,14 @@ class LocalCluster:
         ports: Ports | None = None,
         nodes: int | None = None,
         name: str | None = None,
+        cluster_cidr: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         saved = self._saved()
         self.ports = ports or (saved.ports if saved else Ports())
         self.nodes = nodes or (saved.nodes if saved else 3)
         self.name = name or (saved.name if saved else "navarch")
+        self.cluster_cidr = cluster_cidr or (saved.cluster_cidr if saved else CLUSTER_CIDR)
         self.run_dir = data_dir / "run"
         self.log_dir = data_dir / "logs"
 
@@ -98,11 +113,21 @@ class LocalCluster:
         doc = json.loads(path.read_text())
         known = Ports.__dataclass_fields__
         ports = Ports(**{k: v for k, v in doc.get("ports", {}).items() if k in known})
-        return Layout(ports=ports, nodes=int(doc.get("nodes", 3)), name=doc.get("name", "navarch"))
+        return Layout(
+            ports=ports,
+            nodes=int(doc.get("nodes", 3)),
+            name=doc.get("name", "navarch"),
+            cluster_cidr=doc.get("clusterCIDR", CLUSTER_CIDR),
+        )
 
     def _save(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        doc = {"ports": asdict(self.ports), "nodes": self.nodes, "name": self.name}
+        doc = {
+            "ports": asdict(self.ports),
+            "nodes": self.nodes,
+            "name": self.name,
+            "clusterCIDR": self.cluster_cidr,
+        }
         (self.data_dir / "cluster.json").write_text(json.dumps(doc, indent=2))
 
     @property
@@ -133,6 +158,7 @@ class LocalCluster:
                     "--listen-peer-urls", peer,
                     "--initial-advertise-peer-urls", peer,
                     "--initial-cluster", f"{self.name}={peer}",
+                    "--logger", "zap",
                     "--log-level", "warn",
                 ],
                 lambda: _http_ok(f"{self.etcd_url}/health"),
@@ -150,19 +176,24 @@ class LocalCluster:
         ]  # fmt: skip
 
     def daemons(self) -> list[Component]:
-        """The controller-manager, the scheduler and the kubelets: they only need the
-        apiserver, so they start together."""
+        """The controller-manager (with node IPAM), the scheduler, the network agent and
+        the kubelets: they only need the apiserver, so they start together."""
         navarch = [sys.executable, "-m", "cli.navarch"]
         kubeconfig = str(self.kubeconfig)
+        cidr = ["--cluster-cidr", self.cluster_cidr]
+        services = ["--service-cluster-ip-range", SERVICE_CIDR]
+        manager = [*navarch, "controller-manager", "--kubeconfig", kubeconfig]
+        agent = [*navarch, "network-agent", "--kubeconfig", kubeconfig, *cidr, *services]
         found: list[Component] = [
             Component(
                 "controller-manager",
-                [*navarch, "controller-manager", "--kubeconfig", kubeconfig],
+                [*manager, "--allocate-node-cidrs", *cidr, *services],
                 lambda: True,
             ),
             Component(
                 "scheduler", [*navarch, "scheduler", "--kubeconfig", kubeconfig], lambda: True
             ),
+            Component("network-agent", agent, lambda: True),
         ]
         for i, node in enumerate(self.node_names()):
             found.append(
@@ -205,76 +236,133 @@ class LocalCluster:
 
     def pid(self, name: str) -> int | None:
         """The pid of a running component, None if it is not running."""
-        try:
-            pid = int(self._pid_file(name).read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if _alive(pid) else None
+        return _read_pid(self._pid_file(name))
 
-    def _start(
-        self, comp: Component, echo: Callable[[str], None]
-    ) -> subprocess.Popen[bytes] | None:
-        """Start ``comp`` unless it runs; the process, or None when it already ran."""
-        running = self.pid(comp.name)
+    @property
+    def state_file(self) -> Path:
+        """What the supervisor knows of each component (``Supervisor.write_state``)."""
+        return self.run_dir / "supervisor.json"
+
+    def supervisor_pid(self) -> int | None:
+        return _read_pid(self._pid_file(SUPERVISOR))
+
+    def _start_supervisor(self, echo: Callable[[str], None]) -> None:
+        running = self.supervisor_pid()
         if running is not None:
-            echo(f"{comp.name}: already running (pid {running})")
-            return None
-        with open(self.log_file(comp.name), "ab") as log:
+            echo(f"{SUPERVISOR}: already running (pid {running})")
+            return
+        with open(self.log_file(SUPERVISOR), "ab") as log:
             proc = subprocess.Popen(
-                comp.command,
+                [
+                    sys.executable,
+                    "-m",
+                    "cli.navarch",
+                    "supervise",
+                    "--data-dir",
+                    str(self.data_dir),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                cwd=Path(__file__).resolve().parents[1],
+                cwd=ROOT,
             )
-        self._pid_file(comp.name).write_text(str(proc.pid))
-        echo(f"{comp.name}: started (pid {proc.pid}, log {self.log_file(comp.name)})")
-        return proc
+        self._pid_file(SUPERVISOR).write_text(str(proc.pid))
+        echo(f"{SUPERVISOR}: started (pid {proc.pid}, log {self.log_file(SUPERVISOR)})")
+
+    def read_state(self) -> dict[str, dict[str, Any]]:
+        """The supervisor's record of each component, by name (empty when none)."""
+        try:
+            doc = json.loads(self.state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+        components: dict[str, dict[str, Any]] = doc.get("components") or {}
+        return components
 
     # --- verbs ---------------------------------------------------------------------------
 
     def up(self, echo: Callable[[str], None] = print, timeout: float = 120.0) -> None:
-        """Start what is not running and wait until the apiserver answers and every
-        node is Ready. Raises RuntimeError naming the component (and its log) that
-        exited or did not become ready in time."""
+        """Start the supervisor unless it runs (it starts, and restarts, every
+        component), then wait until the apiserver answers and every node is Ready.
+
+        Raises RuntimeError naming the component (and its log) that keeps exiting
+        (``CRASH_LOOP`` exits during this call) or is not ready in time; the
+        supervisor keeps trying either way (``navarch down`` stops it)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._save()
-        deadline = time.monotonic() + timeout
-        for comp in self.control_plane():
-            proc = self._start(comp, echo)
-            self._wait_all({comp.name: (comp, proc)}, deadline)
-        echo(f"apiserver: {self.apiserver_url}")
+        self.route_locally(echo)
         self.write_kubeconfigs(echo)
-        started = {comp.name: (comp, self._start(comp, echo)) for comp in self.daemons()}
-        self._wait_all(started, deadline)
-        echo(f"nodes Ready: {', '.join(self.node_names())}")
-
-    def _wait_all(
-        self,
-        comps: dict[str, tuple[Component, subprocess.Popen[bytes] | None]],
-        deadline: float,
-    ) -> None:
-        pending = dict(comps)
-        while pending:
-            for name, (comp, proc) in list(pending.items()):
-                exited = proc.poll() is not None if proc is not None else self.pid(name) is None
-                if exited:
-                    raise RuntimeError(f"{name} exited during start-up; see {self.log_file(name)}")
-                if comp.ready():
+        before = {name: int(st.get("restarts", 0)) for name, st in self.read_state().items()}
+        self._start_supervisor(echo)
+        deadline = time.monotonic() + timeout
+        pending = {c.name: c for c in self.components()}
+        shown: set[str] = set()
+        while True:
+            if self.supervisor_pid() is None:
+                raise RuntimeError(f"the supervisor exited; see {self.log_file(SUPERVISOR)}")
+            state = self.read_state()
+            for name, comp in list(pending.items()):
+                st = state.get(name) or {}
+                exits = int(st.get("restarts", 0)) - before.get(name, 0)
+                if exits >= CRASH_LOOP:
+                    raise RuntimeError(
+                        f"{name} keeps exiting ({exits} times, last {describe_exit(st)}); "
+                        f"see {self.log_file(name)}"
+                    )
+                if st.get("state") == "running" and name not in shown:
+                    shown.add(name)
+                    echo(f"{name}: running (pid {st.get('pid')}, log {self.log_file(name)})")
+                if st.get("state") == "running" and comp.ready():
                     del pending[name]
+                    if name == "apiserver":
+                        echo(f"apiserver: {self.apiserver_url}")
             if not pending:
                 break
             if time.monotonic() >= deadline:
                 name = next(iter(pending))
                 raise RuntimeError(f"{name} not ready in time; see {self.log_file(name)}")
             time.sleep(0.1)
-        # Daemons that answer nothing (scheduler, controller-manager) must at least
-        # still be alive once the rest is ready.
-        for name, (_, proc) in comps.items():
-            if (proc.poll() is not None) if proc is not None else self.pid(name) is None:
-                raise RuntimeError(f"{name} exited during start-up; see {self.log_file(name)}")
+        echo(f"nodes Ready: {', '.join(self.node_names())}")
+
+    def route_locally(self, echo: Callable[[str], None] = print) -> None:
+        """Before any component starts: the service CIDR to the dummy device
+        ``navarch-svc0`` and ``blackhole <cluster CIDR>``, so that nothing for a
+        ClusterIP or a pod IP leaves the machine (``netagent/localroutes.py``)."""
+        from netagent import localroutes
+        from netagent.kernel import CommandError
+
+        try:
+            localroutes.acquire(str(self.data_dir), SERVICE_CIDR, [self.cluster_cidr])
+        except (CommandError, OSError) as err:
+            raise RuntimeError(
+                "cannot route the service and pod CIDRs locally (navarch up needs root, "
+                f"or CAP_NET_ADMIN, and iproute2): {err}"
+            ) from err
+        echo(
+            f"routes: {SERVICE_CIDR} dev {localroutes.SERVICE_DEVICE}, "
+            f"blackhole {self.cluster_cidr} (pods: a /24 of it per node)"
+        )
+
+    def unroute(self, echo: Callable[[str], None] = print) -> None:
+        """Undo what the network agent and ``route_locally`` set up on the host, except
+        what another local cluster that still runs uses."""
+        from netagent import localroutes
+        from netagent.agent import cleanup
+        from netagent.kernel import CommandError, HostKernel
+
+        try:
+            for item in cleanup(HostKernel(), [self.cluster_cidr]).removed:
+                echo(f"network: removed {item}")
+            removed = localroutes.release(
+                str(self.data_dir),
+                lambda other: LocalCluster(Path(other)).supervisor_pid() is not None,
+            )
+        except (CommandError, OSError) as err:
+            echo(f"network: not cleaned up ({err})")
+            return
+        for item in removed:
+            echo(f"routes: removed {item}")
 
     @property
     def kubeconfig(self) -> Path:
@@ -291,49 +379,101 @@ class LocalCluster:
         echo(f'kubeconfig: context "{self.name}" in {user} is now current')
 
     def down(self, echo: Callable[[str], None] = print, purge: bool = False) -> None:
-        """Stop every component (kubelets first, etcd last), then remove the nodes' pod
-        containers; the state stays unless ``purge``."""
-        # The daemons together, then the apiserver, then etcd: each group only
-        # needs what comes after it.
-        etcd, apiserver = self.control_plane()
-        for group in (self.daemons(), [apiserver], [etcd]):
+        """Stop the supervisor (which stops every component: the daemons, then the
+        apiserver, then etcd), then remove the nodes' pod containers; the state stays
+        unless ``purge``. Components left without a supervisor are stopped too."""
+        supervisor = self.supervisor_pid()
+        if supervisor is not None:
+            _terminate([supervisor], timeout=60.0, group=False)
+            echo(f"{SUPERVISOR}: stopped")
+        self._pid_file(SUPERVISOR).unlink(missing_ok=True)
+        for group in reversed(self.groups()):
             running = [(c, pid) for c in group if (pid := self.pid(c.name)) is not None]
             _terminate([pid for _, pid in running])
             for comp in group:
                 self._pid_file(comp.name).unlink(missing_ok=True)
             for comp, _ in running:
                 echo(f"{comp.name}: stopped")
+        self.state_file.unlink(missing_ok=True)
         removed = remove_node_containers(self.node_names())
         if removed is None:
             echo("docker: no engine answers; pod containers (if any) were left alone")
         elif removed:
-            echo(f"removed {removed} pod container(s)")
+            echo(f"removed {removed} pod container(s) and the nodes' pod networks")
+        self.unroute(echo)
         if purge:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             echo(f"removed {self.data_dir}")
 
+    def groups(self) -> list[list[Component]]:
+        """Start order: each group starts once the one before is ready."""
+        etcd, apiserver = self.control_plane()
+        return [[etcd], [apiserver], self.daemons()]
+
     def status(self) -> list[ComponentState]:
-        """Each component: running, stopped (never started or stopped by ``down``) or
-        crashed (its pid file is there, its process is not); kubelets with their
-        Node's readiness."""
+        """Each component: running, restarting (exited, waiting out its back-off),
+        stopped (never started, or stopped by ``down``) or crashed (not running and
+        nothing supervises it); kubelets with their Node's readiness. The supervisor
+        itself comes first."""
+        supervised = self.supervisor_pid() is not None
+        found = [
+            ComponentState(
+                SUPERVISOR,
+                self.supervisor_pid(),
+                "running" if supervised else
+                ("crashed" if self._pid_file(SUPERVISOR).exists() else "stopped"),
+                self.log_file(SUPERVISOR),
+            )
+        ]  # fmt: skip
+        state = self.read_state()
         apiserver_up = self.pid("apiserver") is not None
-        found = []
         for comp in self.components():
             pid = self.pid(comp.name)
+            st = state.get(comp.name) or {}
             if pid is not None:
-                state = "running"
+                phase = "running"
+            elif supervised:
+                # Just exited (the supervisor looks every 0.2 s), in back-off, or
+                # waiting for the components it needs.
+                phase = "waiting" if st.get("state") == "waiting" else "restarting"
             elif self._pid_file(comp.name).exists():
-                state = "crashed"
+                phase = "crashed"
             else:
-                state = "stopped"
+                phase = "stopped"
             ready = self.node_ready(comp.node) if comp.node and apiserver_up else None
-            found.append(ComponentState(comp.name, pid, state, self.log_file(comp.name), ready))
+            found.append(
+                ComponentState(
+                    comp.name, pid, phase, self.log_file(comp.name), ready,
+                    restarts=int(st.get("restarts", 0)),
+                    last_exit=describe_exit(st) if st.get("lastExitCode") is not None else None,
+                )
+            )  # fmt: skip
         return found
 
 
+SUPERVISOR = "supervisor"
+CRASH_LOOP = 3
+"""Exits of one component during one ``up`` after which ``up`` gives up on it."""
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def describe_exit(st: dict[str, Any]) -> str:
+    """``exit code 1`` or ``signal 9 (SIGKILL)`` from a supervisor record."""
+    code = st.get("lastExitCode")
+    if code is None:
+        return "exit status unknown"
+    code = int(code)
+    if code < 0:
+        try:
+            return f"signal {-code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
 def remove_node_containers(nodes: list[str]) -> int | None:
-    """Remove every container the kubelets of ``nodes`` created (by their labels);
-    how many, or None when no Docker Engine answers."""
+    """Remove every container and pod network the kubelets of ``nodes`` created (by
+    their labels); how many containers, or None when no Docker Engine answers."""
     import docker
 
     try:
@@ -349,6 +489,10 @@ def remove_node_containers(nodes: list[str]) -> int | None:
                 with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                     container.remove(force=True)
                     removed += 1
+            # The node's pod bridge: made again from its podCIDR by its kubelet.
+            for network in client.networks.list(filters=filters):
+                with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                    network.remove()
     finally:
         client.close()
     return removed
@@ -370,11 +514,22 @@ def _http_ok(url: str) -> bool:
         return False
 
 
-def _terminate(pids: list[int], timeout: float = 15.0) -> None:
-    """SIGTERM each process group, wait for them all, SIGKILL what is left."""
+def _read_pid(path: Path) -> int | None:
+    """The pid in ``path`` if that process runs, else None."""
+    try:
+        pid = int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if _alive(pid) else None
+
+
+def _terminate(pids: list[int], timeout: float = 15.0, *, group: bool = True) -> None:
+    """SIGTERM each process group (or process), wait for them all, SIGKILL what is
+    left."""
+    kill = os.killpg if group else os.kill
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
+            kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     alive = list(pids)
     while alive and time.monotonic() < deadline:
@@ -383,7 +538,7 @@ def _terminate(pids: list[int], timeout: float = 15.0) -> None:
             time.sleep(0.1)
     for pid in alive:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
+            kill(pid, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:

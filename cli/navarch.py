@@ -6,6 +6,7 @@ counterpart does; ``up``/``down``/``status`` manage a whole local cluster.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -134,10 +135,16 @@ def up_cmd(
             help="Cluster name: nodes are NAME-node-1... and its kubeconfig context NAME."
         ),
     ] = None,
+    cluster_cidr: Annotated[
+        str | None,
+        typer.Option(help="Pod addresses: each node gets a /24 of it (default 10.244.0.0/16)."),
+    ] = None,
 ) -> None:
     """Start a local cluster in the background: etcd, apiserver, controller-manager,
-    scheduler and one kubelet per node; wait until every node is Ready. Again on a
-    running cluster: changes nothing. Ports and node count are remembered in the data dir.
+    scheduler, network agent and one kubelet per node; wait until every node is Ready.
+    Again on a running cluster: changes nothing. Ports, node count and cluster CIDR are
+    remembered in the data dir. First routes the service CIDR (to the dummy device
+    navarch-svc0) and the cluster CIDR (blackhole) locally; `navarch down` removes them.
 
     Example: navarch up --nodes 3
     """
@@ -154,7 +161,12 @@ def up_cmd(
             apiserver=apiserver_port or old.apiserver,
             kubelet_base=kubelet_port or old.kubelet_base,
         )
-    cluster = LocalCluster(data, ports=ports, nodes=nodes, name=name)
+    if cluster_cidr is not None:
+        try:
+            ipaddress.ip_network(cluster_cidr)
+        except ValueError as err:
+            raise typer.BadParameter(str(err), param_hint="--cluster-cidr") from err
+    cluster = LocalCluster(data, ports=ports, nodes=nodes, name=name, cluster_cidr=cluster_cidr)
     try:
         cluster.up(echo=typer.echo, timeout=timeout)
     except (RuntimeError, FileNotFoundError, OSError) as err:
@@ -188,29 +200,48 @@ def down_cmd(
 
 @app.command("status")
 def status_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
-    """Show each component of the local cluster (running, stopped or crashed) with its
-    pid and log file, and whether each node is Ready. Exits 1 when something crashed.
+    """Show the local cluster's supervisor and each component (running, restarting,
+    waiting, stopped or crashed) with its pid, restart count, last exit and log file,
+    and whether each node is Ready. Exits 1 when something is not running.
 
     Example: navarch status
     """
     from cli.localcluster import LocalCluster
 
     cluster = LocalCluster(data_dir.expanduser())
-    crashed = False
-    for st in cluster.status():
+    found = cluster.status()
+    if all(st.state == "stopped" for st in found):
+        for st in found:
+            typer.echo(f"{st.name:<24} stopped")
+        return
+    trouble = False
+    for st in found:
         if st.state == "running":
             state = f"running (pid {st.pid})"
         elif st.state == "crashed":
-            crashed = True
             state = "CRASHED, see its log"
         else:
-            state = "stopped"
+            state = st.state
+        trouble = trouble or st.state != "running"
+        restarts = f"restarts {st.restarts}" if st.name != "supervisor" else ""
+        if st.last_exit:
+            restarts += f" (last: {st.last_exit})"
         node = ""
         if st.node_ready is not None:
             node = "node Ready" if st.node_ready else "node NotReady"
-        typer.echo(f"{st.name:<24} {state:<22} {node:<14} {st.log}")
-    if crashed:
+        typer.echo(f"{st.name:<24} {state:<22} {restarts:<38} {node:<14} {st.log}")
+    if trouble:
         raise typer.Exit(1)
+
+
+@app.command("supervise", hidden=True)
+def supervise_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
+    """Run the local cluster's components and restart those that exit (what `navarch
+    up` starts in the background; `navarch down` stops it)."""
+    from cli.localcluster import LocalCluster
+    from cli.supervisor import Supervisor
+
+    Supervisor(LocalCluster(data_dir.expanduser())).run()
 
 
 @app.command("controller-manager")
@@ -266,6 +297,15 @@ def controller_manager_cmd(
     concurrent_endpoint_syncs: Annotated[
         int, typer.Option(help="Services whose Endpoints are synced at once.")
     ] = 5,
+    concurrent_service_endpoint_syncs: Annotated[
+        int, typer.Option(help="Services whose EndpointSlices are synced at once.")
+    ] = 5,
+    max_endpoints_per_slice: Annotated[
+        int, typer.Option(min=1, max=1000, help="Endpoints in one EndpointSlice at most.")
+    ] = 100,
+    load_balancer_ip_pool: Annotated[
+        str, typer.Option(help="CIDR (or CIDRs, comma-separated) LoadBalancer IPs come from.")
+    ] = "10.122.0.0/24",
     concurrent_ttl_after_finished_syncs: Annotated[
         int, typer.Option(help="Finished Jobs checked for expiry at once.")
     ] = 5,
@@ -314,18 +354,35 @@ def controller_manager_cmd(
         str,
         typer.Option(hidden=True, help="Test hook: how long a node is missing before its pods go."),
     ] = "40s",
+    allocate_node_cidrs: Annotated[
+        bool, typer.Option(help="Give every Node a pod CIDR from --cluster-cidr (node IPAM).")
+    ] = False,
+    cluster_cidr: Annotated[
+        str,
+        typer.Option(help="Pod addresses of the cluster: one CIDR, or an IPv4 and an IPv6 one."),
+    ] = "",
+    node_cidr_mask_size: Annotated[
+        int, typer.Option(help="Size of each Node's IPv4 pod CIDR (a /24: 254 pods).")
+    ] = 24,
+    node_cidr_mask_size_ipv6: Annotated[
+        int, typer.Option(help="Size of each Node's IPv6 pod CIDR.")
+    ] = 64,
+    service_cluster_ip_range: Annotated[
+        str, typer.Option(help="The Services' range: never given to a Node if it overlaps.")
+    ] = "",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the reconcile loops: ReplicaSet, Deployment, DaemonSet, StatefulSet, Job,
-    CronJob, garbage collector, Namespace, node lifecycle, Endpoints, Disruption, PodGC.
+    CronJob, garbage collector, Namespace, node lifecycle, Endpoints, EndpointSlices,
+    LoadBalancer addresses, Disruption, PodGC, node IPAM (with --allocate-node-cidrs).
 
     Example: navarch controller-manager --kubeconfig ~/.navarch/kubeconfig --controllers '*,-podgc'
     """
     import logging
 
     from apiclient import ConfigError, load_config
+    from apitypes.duration import parse_duration
     from controllers.base import Options
-    from controllers.duration import parse_duration
     from controllers.manager import (
         ManagerConfig,
         UnknownControllerError,
@@ -362,6 +419,9 @@ def controller_manager_cmd(
             concurrent_gc_syncs=concurrent_gc_syncs,
             concurrent_namespace_syncs=concurrent_namespace_syncs,
             concurrent_endpoint_syncs=concurrent_endpoint_syncs,
+            concurrent_service_endpoint_syncs=concurrent_service_endpoint_syncs,
+            max_endpoints_per_slice=max_endpoints_per_slice,
+            load_balancer_ip_pool=load_balancer_ip_pool,
             concurrent_ttl_after_finished_syncs=concurrent_ttl_after_finished_syncs,
             node_monitor_period=parse_duration(node_monitor_period),
             node_monitor_grace_period=parse_duration(node_monitor_grace_period),
@@ -373,7 +433,16 @@ def controller_manager_cmd(
             cronjob_clock_offset=cronjob_clock_offset,
             pod_gc_period=parse_duration(pod_gc_period),
             orphan_pod_quarantine=parse_duration(pod_gc_orphan_quarantine),
+            allocate_node_cidrs=allocate_node_cidrs,
+            cluster_cidr=cluster_cidr,
+            node_cidr_mask_size=node_cidr_mask_size,
+            node_cidr_mask_size_ipv6=node_cidr_mask_size_ipv6,
+            service_cluster_ip_range=service_cluster_ip_range,
         )
+        if allocate_node_cidrs:
+            from controllers.nodeipam import check_options
+
+            check_options(options)
         config = ManagerConfig(
             client=client,
             options=options,
@@ -562,12 +631,26 @@ def kubelet_cmd(
     cluster_domain: Annotated[
         str, typer.Option(help="The cluster's DNS domain.")
     ] = "cluster.local",
+    resolv_conf: Annotated[
+        str,
+        typer.Option(help="Resolver configuration Default-policy pods get ('' for none)."),
+    ] = "/etc/resolv.conf",
     pod_network: Annotated[
-        str, typer.Option(help="Docker network of pod sandboxes (created when missing).")
-    ] = "navarch0",
-    pod_network_cidr: Annotated[
-        str, typer.Option(help="Subnet of --pod-network when the kubelet creates it.")
-    ] = "10.244.0.0/16",
+        str,
+        typer.Option(
+            help="Docker network of pod sandboxes, created when missing (default: "
+            "navarch-<node>, this node's own)."
+        ),
+    ] = "",
+    pod_cidr: Annotated[
+        str,
+        typer.Option(
+            "--pod-cidr",
+            "--pod-network-cidr",
+            help="A fixed subnet for --pod-network (standalone; kubelets may share it). "
+            "Default: the Node's spec.podCIDR, which pods wait for.",
+        ),
+    ] = "",
     pause_image: Annotated[
         str, typer.Option(help="Sandbox image; built from the host's busybox when missing.")
     ] = "navarch/pause:1",
@@ -582,9 +665,9 @@ def kubelet_cmd(
     """
     from apiclient import ConfigError as ClientConfigError
     from apiclient import load_config
+    from apitypes.duration import parse_duration
     from kubelet.config import (
         KubeletConfig,
-        parse_duration,
         parse_key_values,
         parse_reserved,
         parse_taints,
@@ -620,8 +703,9 @@ def kubelet_cmd(
             object_cache_ttl=parse_duration(object_cache_ttl),
             cluster_dns=[s.strip() for s in cluster_dns.split(",") if s.strip()],
             cluster_domain=cluster_domain,
+            resolv_conf=Path(resolv_conf) if resolv_conf else None,
             pod_network=pod_network,
-            pod_network_cidr=pod_network_cidr,
+            pod_cidr=pod_cidr,
             pause_image=pause_image,
             docker_host=docker_host,
         )
@@ -674,7 +758,8 @@ def hollow_nodes_cmd(
     """
     from apiclient import ConfigError as ClientConfigError
     from apiclient import load_config
-    from kubelet.config import parse_duration, parse_key_values, parse_taints
+    from apitypes.duration import parse_duration
+    from kubelet.config import parse_key_values, parse_taints
     from kubelet.hollow import HollowOptions, serve
 
     try:
@@ -695,6 +780,144 @@ def hollow_nodes_cmd(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     serve(client_config, options, log_level)
+
+
+@app.command("dns")
+def dns_cmd(
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file with the apiserver and credentials.")
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option("--master", "--server", help="Apiserver URL (alone: no kubeconfig is read)."),
+    ] = None,
+    cluster_domain: Annotated[str, typer.Option(help="The cluster's DNS zone.")] = "cluster.local",
+    ttl: Annotated[int, typer.Option(help="TTL of cluster records, in seconds.")] = 5,
+    bind_address: Annotated[str, typer.Option(help="Address to answer on.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="UDP and TCP port to answer on (0: any).")] = 53,
+    upstream: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Resolver for other names, IP[:PORT]; repeatable. "
+            "Default: the nameservers of --resolv-conf."
+        ),
+    ] = None,
+    resolv_conf: Annotated[
+        str, typer.Option(help="Where to read upstream nameservers without --upstream.")
+    ] = "/etc/resolv.conf",
+    health_port: Annotated[
+        int, typer.Option(help="HTTP port of /health, /ready and /metrics.")
+    ] = 8080,
+    health_bind_address: Annotated[str, typer.Option(help="Address of the HTTP port.")] = "0.0.0.0",
+    pods: Annotated[
+        str, typer.Option(help="Pod records a-b-c-d.<ns>.pod.<zone>: insecure or disabled.")
+    ] = "insecure",
+    cache_size: Annotated[int, typer.Option(help="Forwarded answers kept at most.")] = 10_000,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Cluster DNS: answer the Kubernetes DNS specification, forward other names.
+
+    Example: navarch dns --kubeconfig ~/.navarch/kubeconfig --port 5353 --upstream 127.0.0.1:53
+    """
+    from apiclient import ConfigError as ClientConfigError
+    from clusterdns.main import ConfigError, Options, run
+
+    options = Options(
+        kubeconfig=kubeconfig,
+        master=master,
+        cluster_domain=cluster_domain,
+        ttl=ttl,
+        bind_address=bind_address,
+        port=port,
+        upstream=upstream or [],
+        resolv_conf=resolv_conf,
+        health_port=health_port,
+        health_bind_address=health_bind_address,
+        pods=pods,
+        cache_size=cache_size,
+        log_level=log_level,
+    )
+    try:
+        code = run(options)
+    except (ConfigError, ClientConfigError, ValueError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    raise typer.Exit(code)
+
+
+@app.command("network-agent")
+def network_agent_cmd(
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file with the apiserver and credentials.")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", "--master", help="Apiserver URL (overrides the kubeconfig)."),
+    ] = None,
+    cluster_cidr: Annotated[
+        str, typer.Option(help="The pod CIDR of the cluster (one per IP family, comma-separated).")
+    ] = "10.244.0.0/16",
+    service_cluster_ip_range: Annotated[
+        str,
+        typer.Option(help="Kept routed to the dummy device navarch-svc0 ('' leaves it alone)."),
+    ] = "10.96.0.0/12",
+    masquerade: Annotated[
+        bool, typer.Option(help="Masquerade pod traffic that leaves the cluster CIDR.")
+    ] = True,
+    local_routes: Annotated[
+        bool,
+        typer.Option(help="Keep the service CIDR's dummy route and the cluster CIDR's blackhole."),
+    ] = True,
+    sync_period: Annotated[
+        str, typer.Option(help="Full resync against the kernel at least this often.")
+    ] = "10s",
+    min_sync_period: Annotated[
+        str, typer.Option(help="Syncs after Node changes are at least this far apart.")
+    ] = "0.5s",
+    cleanup: Annotated[
+        bool, typer.Option(help="Remove the routes and rules this agent keeps, and exit.")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Route the other nodes' pod CIDRs via their InternalIPs, masquerade pod traffic
+    leaving the cluster, open Docker's bridge isolation between pod bridges.
+
+    Example: navarch network-agent --kubeconfig ~/.navarch/kubeconfig --cluster-cidr 10.244.0.0/16
+    """
+    import logging
+
+    from apiclient import ConfigError, load_config
+    from apitypes.duration import parse_duration
+    from netagent.agent import AgentConfig
+    from netagent.main import cleanup as remove_all
+    from netagent.main import serve
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    cidrs = [c.strip() for c in cluster_cidr.split(",") if c.strip()]
+    try:
+        for cidr in cidrs:
+            ipaddress.ip_network(cidr)
+        config = AgentConfig(
+            cluster_cidrs=cidrs,
+            service_cidr=service_cluster_ip_range or None,
+            sync_period=parse_duration(sync_period),
+            min_sync_period=parse_duration(min_sync_period),
+            masquerade=masquerade,
+            local_routes=local_routes,
+        )
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+    if cleanup:
+        for item in remove_all(config):
+            typer.echo(f"removed {item}")
+        return
+    try:
+        client = load_config(kubeconfig, server=server)
+    except ConfigError as err:
+        raise typer.BadParameter(str(err), param_hint="--kubeconfig") from err
+    serve(config, client)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -54,6 +54,9 @@ class Options:
     concurrent_gc_syncs: int = 20
     concurrent_namespace_syncs: int = 10
     concurrent_endpoint_syncs: int = 5
+    concurrent_service_endpoint_syncs: int = 5
+    max_endpoints_per_slice: int = 100
+    load_balancer_ip_pool: str = "10.122.0.0/24"
     concurrent_ttl_after_finished_syncs: int = 5
     concurrent_disruption_syncs: int = 5
     node_monitor_period: float = 5.0
@@ -68,6 +71,11 @@ class Options:
     job_backoff_max: float = 360.0
     cronjob_clock_offset: float = 0.0
     burst_replicas: int = 500
+    allocate_node_cidrs: bool = False
+    cluster_cidr: str = ""
+    node_cidr_mask_size: int = 24
+    node_cidr_mask_size_ipv6: int = 64
+    service_cluster_ip_range: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -81,10 +89,28 @@ class ControllerContext:
 
 
 class Controller:
-    """Base of every controller: a named work queue over string keys."""
+    """Base of every controller: a named work queue over string keys.
+
+    A subclass declares what the controller-manager needs to know about it: its
+    ``name`` (``--controllers``), its ``aliases``, and ``workers_option``, the
+    ``Options`` field (a ``--concurrent-*-syncs`` flag) that sets how many keys it
+    reconciles at once (one when None).
+    """
 
     name: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
+    workers_option: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        option = cls.workers_option
+        if option is not None and option not in {f.name for f in fields(Options)}:
+            raise TypeError(f"{cls.__name__}.workers_option: Options has no field {option!r}")
+
+    @classmethod
+    def workers_for(cls, options: Options) -> int:
+        """How many workers ``options`` give this controller."""
+        return int(getattr(options, cls.workers_option)) if cls.workers_option else 1
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:
         self.ctx = ctx

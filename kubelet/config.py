@@ -94,8 +94,12 @@ class KubeletConfig:
     """How long a ConfigMap or Secret read for a pod is reused."""
     cluster_dns: list[str] = field(default_factory=list)
     cluster_domain: str = "cluster.local"
-    pod_network: str = "navarch0"
-    pod_network_cidr: str = "10.244.0.0/16"
+    resolv_conf: Path | None = Path("/etc/resolv.conf")
+    """The node's resolver configuration, for Default-policy pods (None: empty)."""
+    pod_network: str = ""
+    """Docker network of the pods ('': ``navarch-<node>``, this node's own)."""
+    pod_cidr: str = ""
+    """A fixed pod subnet (standalone); '': the Node's ``spec.podCIDR``."""
     pause_image: str = "navarch/pause:1"
     docker_host: str | None = None
     workers: int = 8
@@ -105,35 +109,3 @@ class KubeletConfig:
     def lease_renew_interval(self) -> float:
         """A quarter of the lease duration, as Kubernetes renews node leases."""
         return self.node_lease_duration * 0.25
-
-
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go-style duration (``10s``, ``1m30s``, ``500ms``) or a plain number."""
-    raw = text.strip()
-    try:
-        return float(raw)
-    except ValueError:
-        pass
-    total = 0.0
-    number = ""
-    i = 0
-    matched = False
-    while i < len(raw):
-        ch = raw[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if raw.startswith("ms", i) else ch
-        if unit not in _UNITS or not number:
-            raise ValueError(f"invalid duration {text!r}: want e.g. 10s, 1m, 500ms")
-        total += float(number) * _UNITS[unit]
-        number = ""
-        matched = True
-        i += len(unit)
-    if number or not matched:
-        raise ValueError(f"invalid duration {text!r}: want e.g. 10s, 1m, 500ms")
-    return total

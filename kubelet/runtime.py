@@ -134,10 +134,6 @@ class SandboxConfig:
     hostname: str
     labels: dict[str, str]
     port_mappings: list[PortMapping] = field(default_factory=list)
-    dns_servers: list[str] = field(default_factory=list)
-    dns_searches: list[str] = field(default_factory=list)
-    dns_options: list[str] = field(default_factory=list)
-    extra_hosts: dict[str, str] = field(default_factory=dict)
     host_network: bool = False
     share_pid: bool = False
     sysctls: dict[str, str] = field(default_factory=dict)
@@ -231,6 +227,15 @@ class Runtime(Protocol):
         ...
 
     async def healthy(self) -> bool: ...
+
+    def network_status(self) -> tuple[bool, str]:
+        """Whether pods can get a network now (CRI's ``NetworkReady``), and why not."""
+        ...
+
+    async def update_pod_cidr(self, cidr: str) -> None:
+        """The Node's ``spec.podCIDR``, as Kubernetes' kubelet hands it to its runtime
+        (CRI ``UpdateRuntimeConfig``): the runtime makes its pod network for it."""
+        ...
 
     async def list_pods(self) -> list[RuntimePod]:
         """Every pod of this node the runtime holds anything for."""

@@ -44,7 +44,7 @@ from cli.navctl.commands import (
 )
 from cli.navctl.commands import exec as exec_
 from cli.navctl.errors import fail
-from cli.navctl.options import Namespace, parse_duration
+from cli.navctl.options import Namespace
 from cli.navctl.session import FLAGS
 
 app = typer.Typer(
@@ -89,6 +89,8 @@ def _root(
     FLAGS.token = token
     FLAGS.insecure_skip_tls_verify = insecure_skip_tls_verify
     if request_timeout:
+        from apitypes.duration import parse_duration
+
         try:
             FLAGS.request_timeout = parse_duration(request_timeout) or None
         except ValueError:

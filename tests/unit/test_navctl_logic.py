@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from apitypes.core import PodSpec
+from apitypes.duration import parse_duration
+from apitypes.resources import pod_qos_class
 from cli.navctl.app import hoist_global_flags, kubectl_booleans
 from cli.navctl.commands.create import (
     configmap_object,
@@ -46,9 +49,8 @@ from cli.navctl.describe.helpers import (
     labels_multiline,
     tolerations_multiline,
 )
-from cli.navctl.describe.pods import describe_pod, qos_class
+from cli.navctl.describe.pods import describe_pod
 from cli.navctl.errors import CliError
-from cli.navctl.options import parse_duration
 from cli.navctl.resources import _from_registry, kind_prefix
 from cli.navctl.streams import pick_container, pod_rank
 
@@ -507,6 +509,9 @@ def test_pod_page_has_kubectls_sections():
 def test_qos_classes():
     def pod_with(resources):
         return {"spec": {"containers": [{"name": "c", "resources": resources}]}}
+
+    def qos_class(pod):
+        return pod_qos_class(PodSpec.from_dict(pod["spec"]))
 
     assert qos_class(pod_with({})) == "BestEffort"
     both = {"cpu": "1", "memory": "1Gi"}

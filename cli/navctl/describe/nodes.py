@@ -34,37 +34,6 @@ def taints_multiline(w: PrefixWriter, title: str, taints: list[dict[str, Any]]) 
         w.write(0, f"{taint.get('key', '')}{value}:{taint.get('effect', '')}\n")
 
 
-def _quantity_sum(values: list[str]) -> Any:
-    from apitypes.quantity import Quantity
-
-    total = Quantity.zero()
-    for value in values:
-        total = total + Quantity.parse(value)
-    return total
-
-
-def _pod_requests(pod: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Sum of the containers' requests and limits (the larger of init containers)."""
-    from apitypes.quantity import Quantity
-
-    spec = pod.get("spec") or {}
-    requests: dict[str, Any] = {}
-    limits: dict[str, Any] = {}
-    for container in spec.get("containers") or []:
-        res = container.get("resources") or {}
-        for target, key in ((requests, "requests"), (limits, "limits")):
-            for name, value in (res.get(key) or {}).items():
-                target[name] = target.get(name, Quantity.zero()) + Quantity.parse(value)
-    for container in spec.get("initContainers") or []:
-        res = container.get("resources") or {}
-        for target, key in ((requests, "requests"), (limits, "limits")):
-            for name, value in (res.get(key) or {}).items():
-                quantity = Quantity.parse(value)
-                if name not in target or quantity > target[name]:
-                    target[name] = quantity
-    return requests, limits
-
-
 def _percent(part: Any, whole: Any, milli: bool) -> int:
     if whole is None:
         return 0
@@ -164,7 +133,9 @@ def describe_node(
 
 
 def _node_resources(w: PrefixWriter, node: dict[str, Any], pods: list[dict[str, Any]]) -> None:
+    from apitypes.core import PodSpec
     from apitypes.quantity import Quantity
+    from apitypes.resources import as_quantity, pod_limits, pod_requests
 
     status = node.get("status") or {}
     allocatable = status.get("allocatable") or status.get("capacity") or {}
@@ -185,7 +156,9 @@ def _node_resources(w: PrefixWriter, node: dict[str, Any], pods: list[dict[str, 
     totals_lim: dict[str, Any] = {}
     for pod in pods:
         meta = pod.get("metadata") or {}
-        requests, limits = _pod_requests(pod)
+        pod_spec = PodSpec.from_dict(pod.get("spec") or {})
+        requests = pod_requests(pod_spec, as_quantity)
+        limits = pod_limits(pod_spec, as_quantity)
         for name, value in requests.items():
             totals_req[name] = totals_req.get(name, Quantity.zero()) + value
         for name, value in limits.items():

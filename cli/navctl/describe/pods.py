@@ -281,6 +281,9 @@ def describe_pod_template(w: PrefixWriter, template: dict[str, Any] | None) -> N
 
 
 def describe_pod(pod: dict[str, Any], events: list[dict[str, Any]] | None) -> str:
+    from apitypes.core import PodSpec
+    from apitypes.resources import pod_qos_class
+
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
@@ -348,30 +351,12 @@ def describe_pod(pod: dict[str, Any], events: list[dict[str, Any]] | None) -> st
         for cond in conditions:
             w.write(1, f"{cond.get('type')} \t{cond.get('status')} \n")
     describe_volumes(w, spec.get("volumes") or [], "")
-    w.write(0, f"QoS Class:\t{status.get('qosClass') or qos_class(pod)}\n")
+    qos = status.get("qosClass") or pod_qos_class(PodSpec.from_dict(spec))
+    w.write(0, f"QoS Class:\t{qos}\n")
     labels_multiline(w, "Node-Selectors", spec.get("nodeSelector"))
     tolerations_multiline(w, "Tolerations", spec.get("tolerations") or [])
     describe_events(w, events)
     return w.render()
-
-
-def qos_class(pod: dict[str, Any]) -> str:
-    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
-    containers = (pod.get("spec") or {}).get("containers") or []
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        requests = res.get("requests") or {}
-        limits = res.get("limits") or {}
-        if requests or limits:
-            any_set = True
-        for name in ("cpu", "memory"):
-            if name not in limits or requests.get(name, limits[name]) != limits[name]:
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 async def _pod_page(session: Session, pod: dict[str, Any], events: EventSearch) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from apiserver.etcd_server import free_port
-from tests.support.processes import DaemonProcess, wait_until
+from testkit.processes import DaemonProcess, ServingProcess, wait_until
 
 FAST_FLAGS = (
     "--pleg-relist-period", "0.5s",
@@ -32,6 +32,10 @@ FAST_FLAGS = (
     "--object-cache-ttl", "1s",
 )  # fmt: skip
 
+SHARED_POD_NETWORK = ("--pod-network", "navarch0", "--pod-cidr", "10.244.0.0/16")
+"""Docker kubelets of tests that run no node IPAM share one pod network with a fixed
+subnet (the kubelet's standalone mode): their pods need no podCIDR."""
+
 
 def node_ready(api_url: str, node: str) -> bool:
     resp = httpx.get(f"{api_url}/api/v1/nodes/{node}", timeout=5)
@@ -44,9 +48,8 @@ def node_ready(api_url: str, node: str) -> bool:
 
 
 @dataclass
-class KubeletProcess(DaemonProcess):
+class KubeletProcess(ServingProcess):
     node_name: str = ""
-    port: int = 0
     api_url: str = ""
     root_dir: Path | None = None
 
@@ -59,7 +62,11 @@ class KubeletProcess(DaemonProcess):
         *extra: str,
         runtime: str = "docker",
         fast: bool = True,
+        node_network: bool = False,
     ) -> KubeletProcess:
+        """``node_network``: pods on the node's own bridge for its podCIDR (which a
+        controller-manager with ``--allocate-node-cidrs`` must give), not the shared
+        ``SHARED_POD_NETWORK``."""
         port = free_port()
         root = work_dir / f"kubelet-{node_name}"
         args = [
@@ -72,6 +79,9 @@ class KubeletProcess(DaemonProcess):
             *(FAST_FLAGS if fast else ()),
             *extra,
         ]  # fmt: skip
+        own_network = {"--pod-network", "--pod-cidr", "--pod-network-cidr"} & set(extra)
+        if runtime == "docker" and not own_network and not node_network:
+            args += SHARED_POD_NETWORK
         return cls(
             args=args,
             log_path=work_dir / f"kubelet-{node_name}.log",
@@ -81,21 +91,13 @@ class KubeletProcess(DaemonProcess):
             root_dir=root,
         )
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> None:
-        super().start()
-        self.wait_ready(timeout)
-
     def wait_ready(self, timeout: float = 60.0) -> None:
-        def ready() -> bool:
-            if not self.alive():
-                raise RuntimeError(f"kubelet {self.node_name} exited:\n{self.log_tail()}")
-            return node_ready(self.api_url, self.node_name)
-
-        wait_until(ready, timeout, interval=0.1, what=f"node {self.node_name} Ready")
+        self.wait_for(
+            lambda: node_ready(self.api_url, self.node_name),
+            timeout,
+            interval=0.1,
+            what=f"node {self.node_name} Ready",
+        )
 
 
 @dataclass
