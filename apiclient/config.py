@@ -178,20 +178,44 @@ def load_config(
 
 
 def write_kubeconfig(path: Path, *, name: str, server: str, namespace: str = "default") -> None:
-    """Write (or merge into) a kubeconfig a context ``name`` for ``server``, made current."""
-    doc: dict[str, Any] = {}
+    """Write (or merge into) a kubeconfig a context ``name`` for ``server`` with no
+    credentials, made current."""
+    merge_kubeconfig(
+        path,
+        {
+            "clusters": [{"name": name, "cluster": {"server": server}}],
+            "users": [{"name": name, "user": {}}],
+            "contexts": [
+                {"name": name, "context": {"cluster": name, "user": name, "namespace": namespace}}
+            ],
+            "current-context": name,
+        },
+    )
+
+
+def merge_kubeconfig(path: Path, doc: dict[str, Any]) -> None:
+    """Merge the clusters, users and contexts of ``doc`` into the kubeconfig at ``path``
+    (replacing entries of the same names, keeping the others) and make ``doc``'s
+    current context current. The file is written with mode 0600 (it may hold keys)."""
+    current: dict[str, Any] = {}
     if path.exists():
-        doc = yaml.safe_load(path.read_text()) or {}
-    doc.setdefault("apiVersion", "v1")
-    doc.setdefault("kind", "Config")
-    for section, body in (
-        ("clusters", {"cluster": {"server": server}}),
-        ("users", {"user": {}}),
-        ("contexts", {"context": {"cluster": name, "user": name, "namespace": namespace}}),
-    ):
-        entries = [e for e in doc.get(section) or [] if e.get("name") != name]
-        entries.append({"name": name, **body})
-        doc[section] = entries
-    doc["current-context"] = name
+        current = yaml.safe_load(path.read_text()) or {}
+    current.setdefault("apiVersion", "v1")
+    current.setdefault("kind", "Config")
+    for section in ("clusters", "users", "contexts"):
+        new = doc.get(section) or []
+        names = {e.get("name") for e in new}
+        kept = [e for e in current.get(section) or [] if e.get("name") not in names]
+        current[section] = kept + list(new)
+    if doc.get("current-context"):
+        current["current-context"] = doc["current-context"]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(yaml.safe_dump(current, sort_keys=False))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -244,6 +244,103 @@ def supervise_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
     Supervisor(LocalCluster(data_dir.expanduser())).run()
 
 
+@app.command("pki")
+def pki_cmd(
+    dir: Annotated[
+        Path, typer.Option("--dir", help="The PKI directory (kubeadm's /etc/kubernetes/pki).")
+    ] = Path("pki"),
+    node: Annotated[
+        list[str] | None,
+        typer.Option(help="A node, NAME or NAME=IP[,IP]: serving and client certs; repeatable."),
+    ] = None,
+    etcd_member: Annotated[
+        list[str] | None,
+        typer.Option(help="An etcd member, NAME or NAME=IP[,IP]: server and peer certs."),
+    ] = None,
+    control_plane: Annotated[
+        list[str] | None,
+        typer.Option(help="An apiserver host, NAME or NAME=IP[,IP]: in the apiserver's SANs."),
+    ] = None,
+    apiserver_name: Annotated[
+        list[str] | None,
+        typer.Option(help="Another DNS name or IP of the apiserver (a load balancer)."),
+    ] = None,
+    service_cidr: Annotated[
+        str, typer.Option(help="The Service CIDR; its first address is in the apiserver's SANs.")
+    ] = "10.96.0.0/12",
+    cluster_domain: Annotated[
+        str, typer.Option(help="The cluster's DNS domain.")
+    ] = "cluster.local",
+    server: Annotated[
+        str | None,
+        typer.Option(help="Apiserver URL: also write a kubeconfig per identity."),
+    ] = None,
+    cluster: Annotated[str, typer.Option(help="Cluster name in the kubeconfigs.")] = "kubernetes",
+    kubeconfig_dir: Annotated[
+        Path | None, typer.Option(help="Where the kubeconfigs go (default: --dir's parent).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option(help="Also list what was kept.")] = False,
+) -> None:
+    """Make (or renew) the cluster's PKI: CAs, certificates, the service-account key, the
+    encryption config, and with --server the kubeconfigs. Re-runnable: keeps what is valid.
+
+    Example: navarch pki --dir /etc/navarch/pki --node n1=10.0.0.11 --etcd-member etcd-1=10.0.0.3
+    """
+    from cli import clusterpki
+
+    try:
+        config = clusterpki.config_from_flags(
+            nodes=node or [],
+            etcd_members=etcd_member or [],
+            control_plane=control_plane or [],
+            apiserver_names=apiserver_name or [],
+            service_cidr=service_cidr,
+            cluster_domain=cluster_domain,
+        )
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+    outcomes = clusterpki.run_pki(
+        dir, config, server=server, cluster=cluster, kubeconfig_dir=kubeconfig_dir
+    )
+    for line in clusterpki.describe(outcomes, verbose=verbose):
+        typer.echo(line)
+
+
+@app.command("kubeconfig")
+def kubeconfig_cmd(
+    user: Annotated[
+        str,
+        typer.Option(
+            help="admin, controller-manager, scheduler, kube-proxy, network-agent or node:NAME."
+        ),
+    ],
+    server: Annotated[str, typer.Option(help="The apiserver's URL, e.g. https://10.0.0.2:6443.")],
+    dir: Annotated[Path, typer.Option("--dir", help="The PKI directory (navarch pki).")] = Path(
+        "pki"
+    ),
+    cluster: Annotated[str, typer.Option(help="Cluster name in the kubeconfig.")] = "kubernetes",
+    out: Annotated[
+        Path | None, typer.Option(help="Write it here (mode 0600) instead of printing it.")
+    ] = None,
+) -> None:
+    """Print the kubeconfig of one identity: the cluster CA, the server and the
+    identity's client certificate and key, embedded.
+
+    Example: navarch kubeconfig --dir /etc/navarch/pki --user node:n1 --server https://10.0.0.2:6443
+    """
+    from cli import clusterpki
+
+    try:
+        text = clusterpki.kubeconfig_text(dir, user, server=server, cluster=cluster)
+    except (ValueError, FileNotFoundError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        clusterpki.write_text(out, text)
+
+
 @app.command("controller-manager")
 def controller_manager_cmd(
     kubeconfig: Annotated[
