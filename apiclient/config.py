@@ -1,8 +1,14 @@
-"""Where the apiserver is and how to talk to it: kubeconfig files, as kubectl reads them.
+"""Where the apiserver is and how to talk to it: kubeconfig files, as kubectl reads them,
+and the in-cluster configuration of a pod.
 
 Precedence as in kubectl: an explicit ``--kubeconfig`` file; else the files listed in
 ``KUBECONFIG`` (merged, the first file to define a name wins); else
-``~/.kube/config``. A context picks a cluster, a user and a default namespace.
+``~/.kube/config``; else, inside a pod (``KUBERNETES_SERVICE_HOST`` set), the pod's
+service account (client-go's ``InClusterConfig``): the server at
+``https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT``, the token and CA the
+kubelet mounts at ``/var/run/secrets/kubernetes.io/serviceaccount`` (the token re-read
+on every request: the kubelet rotates it). A context picks a cluster, a user and a
+default namespace.
 """
 
 from __future__ import annotations
@@ -61,6 +67,35 @@ class ClientConfig:
         if self.client_cert_file:
             ctx.load_cert_chain(self.client_cert_file, self.client_key_file)
         return ctx
+
+
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+"""Where the kubelet mounts a pod's token, ``ca.crt`` and ``namespace``."""
+
+
+def in_cluster_config(root: Path = SERVICE_ACCOUNT_DIR) -> ClientConfig:
+    """The configuration of a process running in a pod; ``ConfigError`` outside one."""
+    host = os.environ.get("KUBERNETES_SERVICE_HOST", "")
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "")
+    if not host or not port:
+        raise ConfigError(
+            "not in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset"
+        )
+    token = root / "token"
+    if not token.exists():
+        raise ConfigError(f"in a cluster, but {token} does not exist (no service account token)")
+    if ":" in host:
+        host = f"[{host}]"
+    namespace_file = root / "namespace"
+    namespace = namespace_file.read_text().strip() if namespace_file.exists() else "default"
+    ca = root / "ca.crt"
+    return ClientConfig(
+        server=f"https://{host}:{port}",
+        namespace=namespace or "default",
+        ca_file=str(ca) if ca.exists() else None,
+        token_file=str(token),
+        context="in-cluster",
+    )
 
 
 def default_kubeconfig_paths() -> list[Path]:
@@ -142,6 +177,13 @@ def load_config(
         raise ConfigError(f"kubeconfig {kubeconfig} does not exist")
     doc = load_merged(paths)
     ctx_name = context or doc.get("current-context") or ""
+    if not ctx_name and not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config = in_cluster_config()
+        if server:
+            config.server = server.rstrip("/")
+        if namespace:
+            config.namespace = namespace
+        return config
     if not ctx_name:
         if server:
             return ClientConfig(server=server.rstrip("/"), namespace=namespace or "default")

@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 from apiserver import discovery, errors, openapi, openapi_proto
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
-from apiserver.kubeletclient import KubeletClient
+from apiserver.kubeletclient import KubeletClient, KubeletClientConfig
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
 from apiserver.registry.strategy import KindSettings
@@ -53,6 +53,11 @@ class ServerConfig:
     advertise_address: str = "127.0.0.1:6443"
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: tuple[int, int] = (30000, 32767)
+    kubelet_certificate_authority: str | None = None
+    kubelet_client_certificate: str | None = None
+    kubelet_client_key: str | None = None
+    kubelet_allowed_addresses: list[str] = field(default_factory=list)
+    """CIDRs of loopback/link-local addresses kubelets may be reached at."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,7 +90,14 @@ class ApiServer:
         self.namespaces = self.stores[("", "namespaces")]
         self.handler = ResourceHandler(
             self.stores,
-            kubelets=KubeletClient(),
+            kubelets=KubeletClient(
+                KubeletClientConfig(
+                    ca_file=config.kubelet_certificate_authority,
+                    cert_file=config.kubelet_client_certificate,
+                    key_file=config.kubelet_client_key,
+                    allowed_addresses=config.kubelet_allowed_addresses,
+                )
+            ),
             bookmark_interval=config.bookmark_interval,
             min_request_timeout=config.min_request_timeout,
         )

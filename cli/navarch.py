@@ -31,7 +31,7 @@ def apiserver_cmd(
         str, typer.Option(help="Comma-separated etcd client URLs.")
     ] = "http://127.0.0.1:2379",
     bind_address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 6443,
+    port: Annotated[int, typer.Option("--port", "--secure-port", help="Port to listen on.")] = 6443,
     etcd_prefix: Annotated[
         str, typer.Option(help="Key prefix of every object in etcd.")
     ] = "/registry",
@@ -62,6 +62,30 @@ def apiserver_cmd(
     tls_private_key_file: Annotated[
         str | None, typer.Option(help="Key of --tls-cert-file.")
     ] = None,
+    cert_dir: Annotated[
+        str | None,
+        typer.Option(help="Without --tls-cert-file: serve a self-signed certificate made here."),
+    ] = None,
+    client_ca_file: Annotated[
+        str | None,
+        typer.Option(help="Client certificates signed by this CA authenticate as CN (O: groups)."),
+    ] = None,
+    kubelet_certificate_authority: Annotated[
+        str | None,
+        typer.Option(help="HTTPS to kubelets, their serving certificates verified by this CA."),
+    ] = None,
+    kubelet_client_certificate: Annotated[
+        str | None, typer.Option(help="Client certificate the apiserver shows kubelets.")
+    ] = None,
+    kubelet_client_key: Annotated[
+        str | None, typer.Option(help="Key of --kubelet-client-certificate.")
+    ] = None,
+    kubelet_allowed_addresses: Annotated[
+        str,
+        typer.Option(
+            help="CIDRs of loopback/link-local kubelet addresses allowed (comma-separated)."
+        ),
+    ] = "",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     workers: Annotated[
         int, typer.Option(help="Server processes sharing the port (each a whole apiserver).")
@@ -91,6 +115,10 @@ def apiserver_cmd(
         min_request_timeout=min_request_timeout,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=(int(low), int(high)),
+        kubelet_certificate_authority=kubelet_certificate_authority,
+        kubelet_client_certificate=kubelet_client_certificate,
+        kubelet_client_key=kubelet_client_key,
+        kubelet_allowed_addresses=_csv(kubelet_allowed_addresses),
     )
     serve(
         config,
@@ -99,10 +127,16 @@ def apiserver_cmd(
             port=port,
             tls_cert_file=tls_cert_file,
             tls_private_key_file=tls_private_key_file,
+            client_ca_file=client_ca_file,
+            cert_dir=cert_dir,
             log_level=log_level,
             workers=workers,
         ),
     )
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 DataDir = Annotated[
