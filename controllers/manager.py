@@ -38,6 +38,7 @@ from controllers.endpoints import EndpointsController
 from controllers.garbagecollector import GarbageCollector
 from controllers.job import JobController
 from controllers.namespace import NamespaceController
+from controllers.nodeipam import NodeIpamController
 from controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
 from controllers.podgc import PodGCController
 from controllers.replicaset import ReplicaSetController
@@ -62,6 +63,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     TTLAfterFinishedController,
     NodeLifecycleController,
     TaintEvictionController,
+    NodeIpamController,
 )
 """Every controller, in the order they start; each class declares its name, aliases
 and worker flag (see ``Controller``)."""
