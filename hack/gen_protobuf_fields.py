@@ -3,14 +3,15 @@
 A development tool, never needed at run time: the generated file is committed. Run it
 again when a model gains a field or a kind is added, and review the diff::
 
-    git -C "$MIRROR/kubernetes+api/repo" archive HEAD | tar -x -C /tmp/api
-    git -C "$MIRROR/kubernetes+apimachinery/repo" archive HEAD | tar -x -C /tmp/apimachinery
-    python hack/gen_protobuf_fields.py /tmp/api /tmp/apimachinery [/tmp/api-v0.30 ...]
+    python hack/gen_protobuf_fields.py ~/src/k8s.io/api ~/src/k8s.io/apimachinery \
+        /tmp/api-v0.30.14 /tmp/apimachinery-v0.30.14
 
+(the committed file names its sources in ``sources``; ``--label`` sets those names).
 Each argument is a checkout of ``kubernetes/api`` or ``kubernetes/apimachinery``. The
 first checkouts that define a message are authoritative; later ones (older releases)
-only add fields a newer release removed but navarch's models still carry (Kubernetes
-never reuses a field number, which the script checks).
+only add fields a newer release removed but navarch's models still carry (a PodResourceClaim's
+``source``). A name with two numbers is an error; a number a newer release renamed keeps
+its newer name.
 
 What it reads:
 
