@@ -29,9 +29,9 @@ import pytest
 
 from kubelet.docker_runtime import network_name
 from netagent.localroutes import SERVICE_DEVICE, swallowed
-from tests.support import images
-from tests.support.network import free_cluster_cidr, route_is_local
-from tests.support.processes import wait_until
+from testkit import images
+from testkit.network import free_cluster_cidr, route_is_local
+from testkit.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from apitypes import protobuf as pb
-from tests.support.processes import ApiServerProcess
+from testkit.processes import ApiServerProcess
 
 pytestmark = pytest.mark.integration
 

@@ -272,6 +272,36 @@ REALISTIC: list[dict[str, Any]] = [
     core_fixtures.SERVICE_ACCOUNT,
     core_fixtures.BINDING,
     *(manifest for _, manifest in workload_fixtures.ROUND_TRIPS),
+    {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": "web-x7k2p",
+            "namespace": "default",
+            "labels": {"kubernetes.io/service-name": "web"},
+            "ownerReferences": [
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "name": "web",
+                    "uid": "u-1",
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                },
+            ],
+        },
+        "addressType": "IPv4",
+        "endpoints": [
+            {
+                "addresses": ["10.244.1.5"],
+                "conditions": {"ready": True, "serving": True, "terminating": False},
+                "nodeName": "navarch-node-1",
+                "targetRef": {"kind": "Pod", "namespace": "default", "name": "web-1", "uid": "p"},
+                "hints": {"forZones": [{"name": "a"}]},
+            },
+        ],
+        "ports": [{"name": "http", "protocol": "TCP", "port": 8080, "appProtocol": "http"}],
+    },
 ]
 
 

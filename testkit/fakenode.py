@@ -226,6 +226,7 @@ class FakeNodes:
             for name in list(self.alive):
                 with contextlib.suppress(errors.ApiError):
                     await self._heartbeat(name)
+            # A kubelet's renew period (what a fake node simulates), not synchronisation.
             await asyncio.sleep(self.lease_period)
 
     async def _heartbeat(self, name: str, *, post_status: bool = False) -> None:
@@ -382,25 +383,3 @@ class FakeNodes:
                 PODS, name, {"status": status}, namespace, patch_type="merge",
                 subresource="status",
             )  # fmt: skip
-
-
-def controller_manager(
-    server: str, log_dir: Any, *args: str, name: str = "controller-manager"
-) -> Any:
-    """A real ``navarch controller-manager`` process against ``server`` (not started).
-
-    Defaults suit tests: short leader-election periods so that a standby takes over in
-    a few seconds.
-    """
-    from tests.support.processes import DaemonProcess
-
-    argv = [
-        "controller-manager",
-        "--server", server,
-        "--leader-elect-lease-duration", "4s",
-        "--leader-elect-renew-deadline", "3s",
-        "--leader-elect-retry-period", "0.5s",
-        "--log-level", "info",
-        *args,
-    ]  # fmt: skip
-    return DaemonProcess(args=argv, log_path=log_dir / f"{name}.log")

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from apiserver.etcd_server import free_port
-from tests.support.processes import DaemonProcess, wait_until
+from testkit.processes import DaemonProcess, ServingProcess, wait_until
 
 FAST_FLAGS = (
     "--pleg-relist-period", "0.5s",
@@ -48,9 +48,8 @@ def node_ready(api_url: str, node: str) -> bool:
 
 
 @dataclass
-class KubeletProcess(DaemonProcess):
+class KubeletProcess(ServingProcess):
     node_name: str = ""
-    port: int = 0
     api_url: str = ""
     root_dir: Path | None = None
 
@@ -92,21 +91,13 @@ class KubeletProcess(DaemonProcess):
             root_dir=root,
         )
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> None:
-        super().start()
-        self.wait_ready(timeout)
-
     def wait_ready(self, timeout: float = 60.0) -> None:
-        def ready() -> bool:
-            if not self.alive():
-                raise RuntimeError(f"kubelet {self.node_name} exited:\n{self.log_tail()}")
-            return node_ready(self.api_url, self.node_name)
-
-        wait_until(ready, timeout, interval=0.1, what=f"node {self.node_name} Ready")
+        self.wait_for(
+            lambda: node_ready(self.api_url, self.node_name),
+            timeout,
+            interval=0.1,
+            what=f"node {self.node_name} Ready",
+        )
 
 
 @dataclass

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support import images
+from testkit import images
 
 
 def _used_networks() -> list[ipaddress.IPv4Network]:

@@ -1,11 +1,13 @@
 """Local test images, built without any registry, and cleanup of test containers.
 
 Every image is ``FROM scratch`` plus Debian's static busybox (one binary that is every
-Unix tool), so it builds in a second from files on this machine. Images and the
-containers tests start carry the label ``navarch.test=1``.
+Unix tool), so it builds in a second from files on this machine, and the host's glibc
+resolver files (``deploy/images/resolver-files.sh``: NSS modules, libc, the loader;
+and ``/etc/nsswitch.conf``), without which the static busybox crashes on any name
+lookup. Images and the containers tests start carry the label ``navarch.test=1``.
 
-    ensure_busybox_image() -> "navarch-test/busybox:1"   sh, sleep, nc, wget, ...
-    ensure_httpd_image()   -> "navarch-test/httpd:1"     busybox httpd on port 8080
+    ensure_busybox_image() -> "navarch-test/busybox:2"   sh, sleep, nc, wget, ...
+    ensure_httpd_image()   -> "navarch-test/httpd:2"     busybox httpd on port 8080
     remove_containers({"io.navarch.node": "n1"})         force-remove by labels
 
 ``ensure_*`` build only when the image is missing (or ``rebuild=True``); a file lock
@@ -28,10 +30,12 @@ import docker
 import docker.errors
 
 TEST_LABEL = "navarch.test"
-BUSYBOX_IMAGE = "navarch-test/busybox:1"
-HTTPD_IMAGE = "navarch-test/httpd:1"
+# :2 resolves names (the resolver files); :1 crashed on lookups.
+BUSYBOX_IMAGE = "navarch-test/busybox:2"
+HTTPD_IMAGE = "navarch-test/httpd:2"
 HTTPD_PORT = 8080
 BUSYBOX_BINARY = Path("/bin/busybox")
+IMAGES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "images"
 
 _LOCK = Path(tempfile.gettempdir()) / "navarch-test-images.lock"
 
@@ -53,6 +57,14 @@ def busybox_binary() -> Path:
         env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
     )
     return BUSYBOX_BINARY
+
+
+def resolver_files() -> list[Path]:
+    """The host files a static-glibc busybox needs to resolve names (see the script)."""
+    out = subprocess.run(
+        [str(IMAGES_DIR / "resolver-files.sh")], check=True, capture_output=True, text=True
+    )
+    return [Path(line) for line in out.stdout.split()]
 
 
 def _applets(binary: Path) -> list[str]:
@@ -105,6 +117,9 @@ def _context(files: dict[str, bytes], cmd: list[str] | None, expose: int | None)
             b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
         )
         _add_file(tar, "rootfs/etc/group", b"root:x:0:\nnogroup:x:65534:\n")
+        _add_file(tar, "rootfs/etc/nsswitch.conf", (IMAGES_DIR / "nsswitch.conf").read_bytes())
+        for path in resolver_files():
+            tar.add(str(path.resolve()), arcname=f"rootfs{path}")
         for name, data in files.items():
             _add_file(tar, f"rootfs/{name}", data)
     buf.seek(0)
@@ -150,12 +165,12 @@ def _ensure(
 
 
 def ensure_busybox_image(*, rebuild: bool = False) -> str:
-    """``navarch-test/busybox:1``: every busybox applet in /bin, ``sh`` by default."""
+    """``navarch-test/busybox:2``: every busybox applet in /bin, ``sh`` by default."""
     return _ensure(BUSYBOX_IMAGE, {}, None, rebuild=rebuild)
 
 
 def ensure_httpd_image(*, rebuild: bool = False) -> str:
-    """``navarch-test/httpd:1``: busybox httpd serving /www on port 8080 (logs to stderr).
+    """``navarch-test/httpd:2``: busybox httpd serving /www on port 8080 (logs to stderr).
 
     ``/www/index.html`` says ``hello from navarch``; ``/www/healthz`` says ``ok`` (delete
     it to make an HTTP probe fail).
