@@ -60,7 +60,7 @@ from pydantic import BaseModel
 
 from apitypes import meta, registry
 from apitypes.base import KubeObject, format_microtime, format_time
-from apitypes.schema import TypeInfo, fields_of
+from apitypes.schema import FieldSchema, TypeInfo, fields_of
 
 CONTENT_TYPE: Final = "application/vnd.kubernetes.protobuf"
 WATCH_CONTENT_TYPE: Final = f"{CONTENT_TYPE};stream=watch"
@@ -145,13 +145,13 @@ def field_numbers(model: type[BaseModel]) -> dict[str, tuple[int, ...]]:
 
 # --- plans: what each model field is on the wire ------------------------------------------
 
-_SCALAR_KINDS: dict[str, tuple[int, frozenset[str]]] = {
-    # kind -> (descriptor type, protobuf types of Kubernetes that carry it)
-    "string": (descriptor_pb2.FieldDescriptorProto.TYPE_STRING, frozenset({"string"})),
-    "bytes": (descriptor_pb2.FieldDescriptorProto.TYPE_BYTES, frozenset({"bytes"})),
-    "int": (descriptor_pb2.FieldDescriptorProto.TYPE_INT64, frozenset({"int32", "int64"})),
-    "bool": (descriptor_pb2.FieldDescriptorProto.TYPE_BOOL, frozenset({"bool"})),
-    "double": (descriptor_pb2.FieldDescriptorProto.TYPE_DOUBLE, frozenset({"double", "float"})),
+_SCALAR_KINDS: dict[str, frozenset[str]] = {
+    # kind -> the protobuf types of Kubernetes that carry it
+    "string": frozenset({"string"}),
+    "bytes": frozenset({"bytes"}),
+    "int": frozenset({"int32", "int64"}),  # one varint form (negative int32s sign-extend)
+    "bool": frozenset({"bool"}),
+    "double": frozenset({"double", "float"}),
 }
 _SPECIAL_KINDS: dict[str, frozenset[str]] = {
     "time": frozenset({_TIME}),
@@ -179,7 +179,7 @@ class _Field:
     """One model field: its JSON name and where and how it travels in protobuf."""
 
     wire: str
-    name: str
+    """The JSON name, which is the protobuf field's name too."""
     number: int
     kind: str
     """string, bytes, int, bool, double, message, time, microtime, intstr, quantity, raw."""
@@ -255,12 +255,11 @@ class _Builder:
         for wire, fs in fields_of(model).items():
             if wire in skip:
                 continue
-            plan.by_wire[wire] = self._field(model, message, root, wire, fs.value_type)
+            plan.by_wire[wire] = self._field(model, message, root, fs)
         return plan
 
-    def _field(
-        self, model: type[BaseModel], message: str, root: _Node, wire: str, value: TypeInfo
-    ) -> _Field:
+    def _field(self, model: type[BaseModel], message: str, root: _Node, fs: FieldSchema) -> _Field:
+        wire = fs.wire_name
         where = f"{_qualname(model)}.{wire}"
         path = _locate(self.messages, message, wire)
         if path is None:
@@ -278,25 +277,22 @@ class _Builder:
         facts = self.messages[holder]
         proto_type: str = facts["types"][wire]
         label, element = _label(proto_type)
-        kind, item = self._kind(value, label, where)
-        required = fields_of(model)[wire].required
+        kind, item = self._kind(fs.value_type, label, where)
         f = _Field(
             wire=wire,
-            name=wire,
             number=facts["fields"][wire],
             kind=kind,
             label=label,
-            keeps_zero=required or wire in facts["nullable"],
+            keeps_zero=fs.required or wire in facts["nullable"],
             inline=inline,
         )
         if kind == "message":
-            assert item is not None
             nested = item.model or item.wire_model
             assert nested is not None
             f.plan = self.plan(nested)
             accepted = frozenset({f.plan.message})
         elif kind in _SCALAR_KINDS:
-            accepted = _SCALAR_KINDS[kind][1]
+            accepted = _SCALAR_KINDS[kind]
         else:
             accepted = _SPECIAL_KINDS[kind]
         if element not in accepted:
@@ -306,7 +302,7 @@ class _Builder:
         return f
 
     @staticmethod
-    def _kind(value: TypeInfo, label: str, where: str) -> tuple[str, TypeInfo | None]:
+    def _kind(value: TypeInfo, label: str, where: str) -> tuple[str, TypeInfo]:
         """The kind of the field's element (the list item or map value) and its type."""
         item = value
         if label == "repeated":
@@ -399,14 +395,14 @@ class _Builder:
         for number, f in sorted(node.fields.items()):
             kind = _descriptor_kind(f)
             if f.label == "map":
-                entry = desc.nested_type.add(name=f"{f.name[:1].upper()}{f.name[1:]}Entry")
+                entry = desc.nested_type.add(name=f"{f.wire[:1].upper()}{f.wire[1:]}Entry")
                 entry.options.map_entry = True
                 _add_field(entry, "key", 1, "string")
                 _add_field(entry, "value", 2, kind)
                 entry_type = f".{_PACKAGE}.{node.name}.{entry.name}"
-                _add_field(desc, f.name, number, entry_type, repeated=True)
+                _add_field(desc, f.wire, number, entry_type, repeated=True)
             else:
-                _add_field(desc, f.name, number, kind, repeated=f.label == "repeated")
+                _add_field(desc, f.wire, number, kind, repeated=f.label == "repeated")
         return desc
 
 
@@ -574,7 +570,7 @@ def _write(msg: Any, plan: _Plan, value: Mapping[str, Any]) -> None:
                 target = getattr(target, name)
         try:
             if f.plain:
-                setattr(target, f.name, item)
+                setattr(target, f.wire, item)
             else:
                 f.write(target, f, item)
         except ProtobufError as err:
@@ -584,79 +580,79 @@ def _write(msg: Any, plan: _Plan, value: Mapping[str, Any]) -> None:
 
 
 def _w_set(target: Any, f: _Field, item: Any) -> None:
-    setattr(target, f.name, item)
+    setattr(target, f.wire, item)
 
 
 def _w_bytes(target: Any, f: _Field, item: Any) -> None:
-    setattr(target, f.name, _unbase64(item))
+    setattr(target, f.wire, _unbase64(item))
 
 
 def _w_double(target: Any, f: _Field, item: Any) -> None:
-    setattr(target, f.name, float(item))
+    setattr(target, f.wire, float(item))
 
 
 def _w_message(target: Any, f: _Field, item: Any) -> None:
-    sub = getattr(target, f.name)
+    sub = getattr(target, f.wire)
     sub.SetInParent()
     _write(sub, f.plan, item)  # type: ignore[arg-type]
 
 
 def _w_special(target: Any, f: _Field, item: Any) -> None:
-    sub = getattr(target, f.name)
+    sub = getattr(target, f.wire)
     sub.SetInParent()
     f.put(sub, item)
 
 
 def _w_extend(target: Any, f: _Field, item: Any) -> None:
-    getattr(target, f.name).extend(item)
+    getattr(target, f.wire).extend(item)
 
 
 def _w_extend_bytes(target: Any, f: _Field, item: Any) -> None:
-    getattr(target, f.name).extend([_unbase64(element) for element in item])
+    getattr(target, f.wire).extend([_unbase64(element) for element in item])
 
 
 def _w_extend_double(target: Any, f: _Field, item: Any) -> None:
-    getattr(target, f.name).extend([float(element) for element in item])
+    getattr(target, f.wire).extend([float(element) for element in item])
 
 
 def _w_repeated_message(target: Any, f: _Field, item: Any) -> None:
-    container, plan = getattr(target, f.name), f.plan
+    container, plan = getattr(target, f.wire), f.plan
     for element in item:
         _write(container.add(), plan, element)  # type: ignore[arg-type]
 
 
 def _w_repeated_special(target: Any, f: _Field, item: Any) -> None:
-    container, put = getattr(target, f.name), f.put
+    container, put = getattr(target, f.wire), f.put
     for element in item:
         put(container.add(), element)
 
 
 def _w_map(target: Any, f: _Field, item: Any) -> None:
-    container = getattr(target, f.name)
+    container = getattr(target, f.wire)
     for key, value in item.items():
         container[key] = value
 
 
 def _w_map_bytes(target: Any, f: _Field, item: Any) -> None:
-    container = getattr(target, f.name)
+    container = getattr(target, f.wire)
     for key, value in item.items():
         container[key] = _unbase64(value)
 
 
 def _w_map_double(target: Any, f: _Field, item: Any) -> None:
-    container = getattr(target, f.name)
+    container = getattr(target, f.wire)
     for key, value in item.items():
         container[key] = float(value)
 
 
 def _w_map_message(target: Any, f: _Field, item: Any) -> None:
-    container, plan = getattr(target, f.name), f.plan
+    container, plan = getattr(target, f.wire), f.plan
     for key, value in item.items():
         _write(container[key], plan, value)  # type: ignore[arg-type]
 
 
 def _w_map_special(target: Any, f: _Field, item: Any) -> None:
-    container, put = getattr(target, f.name), f.put
+    container, put = getattr(target, f.wire), f.put
     for key, value in item.items():
         put(container[key], value)
 
