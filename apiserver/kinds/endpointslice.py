@@ -1,4 +1,4 @@
-"""discovery.k8s.io/v1: EndpointSlice.
+"""EndpointSlice (discovery.k8s.io/v1).
 
 As Kubernetes 1.30's ``pkg/apis/discovery/validation`` and the EndpointSlice registry
 strategy: an ``addressType`` of IPv4, IPv6 or FQDN that never changes, at most 1000
@@ -14,8 +14,8 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from apiserver.kinds.core import non_special_ip_errors
-from apiserver.kinds.printers import AGE_DESCRIPTION
+from apiserver.kinds.common import PORT_PROTOCOLS, non_special_ip_errors
+from apiserver.kinds.printers import AGE_COLUMN
 from apiserver.registry.strategy import Column, Strategy, age
 from apitypes import registry
 from apitypes.discovery import (
@@ -50,7 +50,6 @@ MAX_ADDRESSES = 100
 MAX_PORTS = 100
 MAX_TOPOLOGY_LABELS = 16
 MAX_ZONE_HINTS = 8
-_PROTOCOLS = ("SCTP", "TCP", "UDP")
 _UNSET = "<unset>"
 _SHOWN = 3
 
@@ -170,8 +169,8 @@ def validate_ports(ports: Sequence[EndpointPort], path: FieldPath) -> list[Field
         names.add(name)
         if port.protocol is None:
             errs.append(required(item.child("protocol")))
-        elif port.protocol not in _PROTOCOLS:
-            errs.append(not_supported(item.child("protocol"), port.protocol, _PROTOCOLS))
+        elif port.protocol not in PORT_PROTOCOLS:
+            errs.append(not_supported(item.child("protocol"), port.protocol, PORT_PROTOCOLS))
         if port.app_protocol is not None:
             errs += [
                 invalid(item.child("appProtocol"), port.app_protocol, m)
@@ -208,13 +207,12 @@ class EndpointSliceStrategy(Strategy):
     fixed at create."""
 
     resource = registry.resource("discovery.k8s.io", "endpointslices")
-    status_subresource = False
     generation = True
     columns = (
         Column("AddressType", description="addressType specifies the type of address carried by this EndpointSlice."),
         Column("Ports", description="ports specifies the list of network ports exposed by each endpoint in this slice."),
         Column("Endpoints", description="endpoints is a list of unique endpoints in this slice."),
-        Column("Age", description=AGE_DESCRIPTION),
+        AGE_COLUMN,
     )  # fmt: skip
 
     def default(self, obj: EndpointSlice) -> None:
@@ -247,6 +245,3 @@ class EndpointSliceStrategy(Strategy):
             format_endpoint_addresses(obj.endpoints),
             age(obj.metadata.creation_timestamp),
         ]
-
-
-STRATEGIES: tuple[type[Strategy], ...] = (EndpointSliceStrategy,)

@@ -1,4 +1,4 @@
-"""policy/v1: PodDisruptionBudget.
+"""PodDisruptionBudget (policy/v1).
 
 Defaults: none. Validation follows ``pkg/apis/policy/validation``: at most one of
 ``minAvailable`` and ``maxUnavailable`` (each a non-negative count or a percentage up
@@ -13,14 +13,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from apiserver.kinds.apps import (
-    AGE,
-    int_or_string_text,
-    nonnegative,
-    not_more_than_100_percent,
-    validate_int_or_percent,
-)
+from apiserver.kinds.common import CONDITION_STATUSES, int_or_string_text, nonnegative
+from apiserver.kinds.printers import AGE_COLUMN
+from apiserver.kinds.workload import not_more_than_100_percent, validate_int_or_percent
 from apiserver.registry.strategy import Column, Strategy, age
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.meta import Condition
 from apitypes.policy import PodDisruptionBudget, PodDisruptionBudgetSpec, PodDisruptionBudgetStatus
@@ -39,7 +36,6 @@ from apitypes.validation import (
 )
 
 _EVICTION_POLICIES = ("AlwaysAllow", "IfHealthyBudget")
-_CONDITION_STATUSES = ("False", "True", "Unknown")
 _MAX_REASON_LENGTH = 1024
 _MAX_MESSAGE_LENGTH = 32 * 1024
 _REASON_FMT = "[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?"
@@ -81,8 +77,8 @@ def validate_conditions(conditions: Sequence[Condition], path: FieldPath) -> lis
             errors.append(duplicate(item.child("type"), cond.type))
         seen.add(cond.type)
         errors += [invalid(item.child("type"), cond.type, m) for m in is_qualified_name(cond.type)]
-        if cond.status not in _CONDITION_STATUSES:
-            errors.append(not_supported(item.child("status"), cond.status, _CONDITION_STATUSES))
+        if cond.status not in CONDITION_STATUSES:
+            errors.append(not_supported(item.child("status"), cond.status, CONDITION_STATUSES))
         if cond.observed_generation is not None and cond.observed_generation < 0:
             errors.append(
                 invalid(
@@ -125,6 +121,7 @@ class PodDisruptionBudgetStrategy(Strategy):
     counters may not be negative and conditions must be well-formed."""
 
     resource = registry.resource("policy", "poddisruptionbudgets")
+    subresources = (Status(),)
     generation = True
     columns = (
         Column("Min Available", description="The minimum number of pods that must be available."),
@@ -136,7 +133,7 @@ class PodDisruptionBudgetStrategy(Strategy):
             "integer",
             "Calculated number of pods that may be disrupted at this time.",
         ),
-        AGE,
+        AGE_COLUMN,
     )
 
     def name_errors(self, name: str) -> list[str]:
@@ -169,6 +166,3 @@ class PodDisruptionBudgetStrategy(Strategy):
         )
         allowed = (obj.status.disruptions_allowed or 0) if obj.status else 0
         return [min_available, max_unavailable, allowed, age(obj.metadata.creation_timestamp)]
-
-
-STRATEGIES: tuple[type[Strategy], ...] = (PodDisruptionBudgetStrategy,)

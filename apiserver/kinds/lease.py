@@ -1,4 +1,4 @@
-"""coordination.k8s.io/v1: Lease.
+"""Lease (coordination.k8s.io/v1).
 
 Leases have no status and no generation; Kubernetes validates only the spec's numbers
 and, for coordinated leader election, the strategy (``ValidateLeaseSpec``).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from apiserver.kinds.apps import AGE
+from apiserver.kinds.printers import AGE_COLUMN
 from apiserver.registry.strategy import Column, Strategy, age
 from apitypes import registry
 from apitypes.coordination import OLDEST_EMULATION_VERSION, Lease, LeaseSpec
@@ -68,8 +68,7 @@ class LeaseStrategy(Strategy):
     """Leases: a positive duration, non-negative transitions; HOLDER in tables."""
 
     resource = registry.resource("coordination.k8s.io", "leases")
-    status_subresource = False
-    columns = (Column("Holder", description="The holder of the lease"), AGE)
+    columns = (Column("Holder", description="The holder of the lease"), AGE_COLUMN)
 
     def validate(self, obj: Lease) -> list[FieldError]:
         errors = self.validate_metadata(obj)
@@ -80,6 +79,3 @@ class LeaseStrategy(Strategy):
     def row(self, obj: Lease) -> Sequence[str]:
         holder = obj.spec.holder_identity if obj.spec else None
         return [holder or "", age(obj.metadata.creation_timestamp)]
-
-
-STRATEGIES: tuple[type[Strategy], ...] = (LeaseStrategy,)

@@ -13,12 +13,29 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.requests import Request
+from starlette.responses import Response
 
-from apiserver import errors
+from apiserver import errors, rest
 from apiserver.registry.store import DeleteOptions, ListOptions, ResourceStore, WriteOptions
+from apiserver.registry.subresource import Subresource, SubresourceKind, Target
 from apiserver.watchcache import Predicate
+from apitypes import policy
 from apitypes.base import format_time, now
 from apitypes.selectors import SelectorError, from_label_selector
+
+
+class Eviction(Subresource):
+    name = "eviction"
+    verbs = ("create",)
+    kind = SubresourceKind("policy", "v1", "Eviction", policy.Eviction)
+
+    async def serve(self, request: Request, target: Target) -> Response:
+        assert target.namespace is not None  # pods are namespaced
+        body = await rest.read_object(request)
+        budgets = target.backends.stores[("policy", "poddisruptionbudgets")]
+        await evict(target.store, budgets, target.namespace, target.name, body)
+        return rest.created_status()
 
 
 def _delete_options(body: dict[str, Any]) -> DeleteOptions:
@@ -41,6 +58,7 @@ def _delete_options(body: dict[str, Any]) -> DeleteOptions:
 async def evict(
     pods: ResourceStore, pdbs: ResourceStore, namespace: str, name: str, body: dict[str, Any]
 ) -> None:
+    """Delete pod ``name`` as the Eviction ``body`` asks, if its budget allows."""
     meta = body.get("metadata") or {}
     if meta.get("name") and meta["name"] != name:
         raise errors.bad_request(

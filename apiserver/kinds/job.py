@@ -1,58 +1,51 @@
-"""batch/v1 kinds: Job, CronJob.
+"""Job (batch/v1).
 
 Defaults follow ``pkg/apis/batch/v1/defaults.go`` of Kubernetes 1.30, validation
-``pkg/apis/batch/validation`` (paths and wording), and the strategies
-``pkg/registry/batch``: a Job whose ``manualSelector`` is not true gets a selector on
-its own uid and the matching labels on its pod template at create; a Job's template
+``pkg/apis/batch/validation`` (paths and wording), and the strategy
+``pkg/registry/batch/job``: a Job whose ``manualSelector`` is not true gets a selector
+on its own uid and the matching labels on its pod template at create; a Job's template
 is immutable except for scheduling directives of a suspended Job that never started.
 
 Fields behind feature gates that are off in 1.30 (``managedBy``, ``successPolicy``)
 and the later alpha ``scheduling`` are dropped on create, and on update unless the
 stored Job already has them, as Kubernetes drops disabled fields.
-
-A CronJob's schedule is checked by a parser that accepts what Kubernetes' cron
-library (``robfig/cron`` ``ParseStandard``) accepts and words its errors the same way;
-a schedule must also be one ``croniter`` (what navarch schedules with) understands.
 """
 
 from __future__ import annotations
 
-import re
-import zoneinfo
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from croniter import croniter
-
-from apiserver.kinds.apps import (
-    AGE,
-    CONTAINERS,
-    IMAGES,
-    GoValue,
-    container_cells,
-    default_template,
-    format_label_selector,
+from apiserver.kinds.common import (
+    CONDITION_STATUSES,
+    MAX_INT32,
+    go_int32s,
     go_label_selector,
+    go_list,
     go_string_map,
     immutable,
     nonnegative,
+)
+from apiserver.kinds.podspec import validate_pod_template_spec
+from apiserver.kinds.printers import AGE_COLUMN
+from apiserver.kinds.workload import (
+    CONTAINERS,
+    IMAGES,
+    container_cells,
+    default_template,
     parse_selector,
     selector_column,
     template_spec,
-    validate_template,
 )
 from apiserver.registry.strategy import Column, Strategy, age
+from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.base import now
-
-# Labels the Job strategy puts on a Job's pod template (and the selector picks).
 from apitypes.batch import (
     CONTROLLER_UID_LABEL,
     JOB_NAME_LABEL,
     LEGACY_CONTROLLER_UID_LABEL,
     LEGACY_JOB_NAME_LABEL,
-    CronJob,
-    CronJobSpec,
     Job,
     JobCondition,
     JobSpec,
@@ -63,13 +56,12 @@ from apitypes.batch import (
 )
 from apitypes.core import Affinity, PodTemplateSpec
 from apitypes.meta import LabelSelector, ObjectMeta
-from apitypes.registry import ResourceType
+from apitypes.selectors import format_label_selector
 from apitypes.validation import (
     OMIT,
     FieldError,
     FieldPath,
     duplicate,
-    go_quote,
     invalid,
     is_dns1123_label,
     is_qualified_name,
@@ -79,7 +71,6 @@ from apitypes.validation import (
     validate_label_selector,
 )
 
-_MAX_INT32 = 2**31 - 1
 _MAX_PARALLELISM_INDEXED = 100_000
 _MAX_FAILED_INDEXES = 100_000
 _COMPLETIONS_SOFT_LIMIT = 100_000
@@ -88,236 +79,16 @@ _MAX_FAILED_INDEXES_HIGH_COMPLETIONS = 10_000
 _MAX_POD_FAILURE_RULES = 20
 _MAX_EXIT_CODE_VALUES = 255
 _MAX_POD_CONDITION_PATTERNS = 20
-_CRONJOB_NAME_MAX = 52  # 63 minus the 11-character suffix of the Jobs it creates
+
 
 _FAILURE_ACTIONS = ("Count", "FailIndex", "FailJob", "Ignore")
 _EXIT_CODE_OPERATORS = ("In", "NotIn")
-_CONDITION_STATUSES = ("False", "True", "Unknown")
-
-
-def _r(plural: str) -> ResourceType:
-    return registry.resource("batch", plural)
-
-
-def _go_list(values: Sequence[str]) -> str:
-    """Go's ``%q`` of a ``[]string``: ``["a" "b"]``."""
-    return "[" + " ".join(go_quote(v) for v in values) + "]"
-
-
-def _go_int32s(values: Sequence[int]) -> GoValue:
-    if not values:
-        return GoValue("[]int32(nil)")
-    return GoValue("[]int32{" + ", ".join(str(v) for v in values) + "}")
-
-
-# --- cron schedules (robfig/cron v3, ParseStandard) ----------------------------------------
-
-
-class _CronError(ValueError):
-    pass
-
-
-_MONTH_NAMES = {
-    name: i + 1
-    for i, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-    )
-}
-_DOW_NAMES = {name: i for i, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
-# minute, hour, day of month, month, day of week: (min, max, names)
-_CRON_FIELDS: tuple[tuple[int, int, Mapping[str, int]], ...] = (
-    (0, 59, {}),
-    (0, 23, {}),
-    (1, 31, {}),
-    (1, 12, _MONTH_NAMES),
-    (0, 6, _DOW_NAMES),
-)
-_DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-_GO_INT64_MAX = 2**63 - 1
-_ATOI_RE = re.compile(r"[+-]?[0-9]+")
-
-
-def _atoi(text: str) -> int:
-    """``strconv.Atoi`` as robfig/cron reports its failures."""
-    if not _ATOI_RE.fullmatch(text):
-        raise _CronError(
-            f"failed to parse int from {text}: strconv.Atoi: parsing {go_quote(text)}: "
-            "invalid syntax"
-        )
-    value = int(text)
-    if abs(value) > _GO_INT64_MAX:
-        raise _CronError(
-            f"failed to parse int from {text}: strconv.Atoi: parsing {go_quote(text)}: "
-            "value out of range"
-        )
-    if value < 0:
-        raise _CronError(f"negative number ({value}) not allowed: {text}")
-    return value
-
-
-def _int_or_name(text: str, names: Mapping[str, int]) -> int:
-    named = names.get(text.lower())
-    return named if named is not None else _atoi(text)
-
-
-def _check_range(expr: str, low: int, high: int, names: Mapping[str, int]) -> None:
-    range_and_step = expr.split("/")
-    low_high = range_and_step[0].split("-")
-    if low_high[0] in ("*", "?"):
-        start, end = low, high
-    else:
-        start = _int_or_name(low_high[0], names)
-        if len(low_high) == 1:
-            end = start
-        elif len(low_high) == 2:
-            end = _int_or_name(low_high[1], names)
-        else:
-            raise _CronError(f"too many hyphens: {expr}")
-    if len(range_and_step) == 1:
-        step = 1
-    elif len(range_and_step) == 2:
-        step = _atoi(range_and_step[1])
-        if len(low_high) == 1:
-            end = high  # "N/step" runs from N to the field's maximum
-    else:
-        raise _CronError(f"too many slashes: {expr}")
-    if start < low:
-        raise _CronError(f"beginning of range ({start}) below minimum ({low}): {expr}")
-    if end > high:
-        raise _CronError(f"end of range ({end}) above maximum ({high}): {expr}")
-    if start > end:
-        raise _CronError(f"beginning of range ({start}) beyond end of range ({end}): {expr}")
-    if step == 0:
-        raise _CronError(f"step of range should be a positive number: {expr}")
-
-
-_DURATION_UNITS = frozenset({"ns", "us", "µs", "μs", "ms", "s", "m", "h"})
-
-
-def _go_duration_error(text: str) -> str | None:
-    """Why ``time.ParseDuration`` refuses ``text`` (None when it accepts it)."""
-    quoted = go_quote(text)
-    rest = text[1:] if text[:1] in ("+", "-") else text
-    if rest == "0":
-        return None
-    if not rest:
-        return f"time: invalid duration {quoted}"
-    while rest:
-        digits = re.match(r"([0-9]*)(\.([0-9]*))?", rest)
-        assert digits is not None
-        if not digits.group(1) and not digits.group(3):
-            return f"time: invalid duration {quoted}"
-        rest = rest[digits.end() :]
-        unit = re.match(r"[^0-9.]*", rest)
-        assert unit is not None
-        name = unit.group(0)
-        if not name:
-            return f"time: missing unit in duration {quoted}"
-        if name not in _DURATION_UNITS:
-            return f"time: unknown unit {go_quote(name)} in duration {quoted}"
-        rest = rest[unit.end() :]
-    return None
-
-
-def _load_location_error(name: str) -> str | None:
-    """Why Go's ``time.LoadLocation`` refuses ``name`` (None when it loads)."""
-    if name in ("", "UTC", "Local"):
-        return None
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        return f"unknown time zone {name}"
-    return None
-
-
-def cron_schedule_error(spec: str) -> str | None:
-    """robfig/cron's ``ParseStandard`` error for ``spec``, None when it parses.
-
-    Five fields (minute, hour, day of month, month, day of week; ``*``, ``?``, ranges,
-    steps, lists, month and weekday names), the ``@hourly``-style descriptors,
-    ``@every <duration>``, and a ``TZ=``/``CRON_TZ=`` prefix.
-    """
-    if not spec:
-        return "empty spec string"
-    if spec.startswith(("TZ=", "CRON_TZ=")):
-        space = spec.find(" ")
-        name = spec[spec.find("=") + 1 : space if space >= 0 else len(spec)]
-        reason = _load_location_error(name)
-        if reason is not None:
-            return f"provided bad location {name}: {reason}"
-        spec = spec[space:].strip() if space >= 0 else ""
-    if spec.startswith("@"):
-        if spec in _DESCRIPTORS:
-            return None
-        if spec.startswith("@every "):
-            reason = _go_duration_error(spec[len("@every ") :])
-            if reason is not None:
-                return f"failed to parse duration {spec}: {reason}"
-            return None
-        return f"unrecognized descriptor: {spec}"
-    fields = spec.split()
-    if len(fields) != len(_CRON_FIELDS):
-        return f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]"
-    try:
-        for text, (low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-            for expr in (part for part in text.split(",") if part):
-                _check_range(expr, low, high, names)
-    except _CronError as err:
-        return str(err)
-    return None
-
-
-def _schedule_errors(schedule: str, path: FieldPath) -> list[FieldError]:
-    errors: list[FieldError] = []
-    reason = cron_schedule_error(schedule)
-    if reason is not None:
-        errors.append(invalid(path, schedule, reason))
-    elif "TZ" not in schedule and not croniter.is_valid(schedule):
-        # Kubernetes' parser accepts a few forms (``@every``, ``?`` in the minute, a
-        # stray ``*-N``) the scheduler navarch runs cannot follow; refuse them now
-        # rather than never run the CronJob.
-        errors.append(invalid(path, schedule, "this form of schedule is not supported"))
-    if "TZ" in schedule:
-        errors.append(
-            invalid(
-                path, schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"
-            )
-        )
-    return errors
-
-
-_TZ_PART_RE = re.compile(r"[A-Za-z.\-_0-9+]{1,14}")
-
-
-def time_zone_errors(time_zone: str | None, path: FieldPath) -> list[FieldError]:
-    """``validateTimeZone``: an IANA name with sane parts that the tz database has."""
-    if time_zone is None:
-        return []
-    if not time_zone:
-        return [invalid(path, time_zone, "timeZone must be nil or non-empty string")]
-    for part in time_zone.split("/"):
-        if part in (".", "..") or part.startswith("-") or not _TZ_PART_RE.fullmatch(part):
-            return [invalid(path, time_zone, f"unknown time zone {time_zone}")]
-    errors: list[FieldError] = []
-    if time_zone.lower() == "local":
-        errors.append(
-            invalid(
-                path,
-                time_zone,
-                "timeZone must be an explicit time zone as defined in "
-                "https://www.iana.org/time-zones",
-            )
-        )
-    reason = _load_location_error(time_zone)
-    if reason is not None:
-        errors.append(invalid(path, time_zone, reason))
-    return errors
 
 
 # --- Job spec ----------------------------------------------------------------------------
 
 
-def _default_job_template_spec(spec: JobSpec) -> None:
+def default_job_template_spec(spec: JobSpec) -> None:
     """Defaults every Job template gets, in a Job or a CronJob's jobTemplate."""
     if spec.pod_failure_policy is not None:
         for rule in spec.pod_failure_policy.rules:
@@ -333,7 +104,7 @@ def _validate_exit_codes(
     errors: list[FieldError] = []
     op_path = path.child("operator")
     if not req.operator:
-        errors.append(required(op_path, f"valid values: {_go_list(_EXIT_CODE_OPERATORS)}"))
+        errors.append(required(op_path, f"valid values: {go_list(_EXIT_CODE_OPERATORS)}"))
     elif req.operator not in _EXIT_CODE_OPERATORS:
         errors.append(not_supported(op_path, req.operator, _EXIT_CODE_OPERATORS))
     if req.container_name is not None and req.container_name not in containers:
@@ -346,9 +117,7 @@ def _validate_exit_codes(
         )
     values_path = path.child("values")
     if not req.values:
-        errors.append(
-            invalid(values_path, _go_int32s(req.values), "at least one value is required")
-        )
+        errors.append(invalid(values_path, go_int32s(req.values), "at least one value is required"))
     elif len(req.values) > _MAX_EXIT_CODE_VALUES:
         errors.append(too_many(values_path, len(req.values), _MAX_EXIT_CODE_VALUES))
     seen: set[int] = set()
@@ -363,7 +132,7 @@ def _validate_exit_codes(
         if j > 0 and req.values[j - 1] > code:
             ordered = False
     if not ordered:
-        errors.append(invalid(values_path, _go_int32s(req.values), "must be ordered"))
+        errors.append(invalid(values_path, go_int32s(req.values), "must be ordered"))
     return errors
 
 
@@ -373,7 +142,7 @@ def _validate_failure_rule(
     errors: list[FieldError] = []
     action_path = path.child("action")
     if not rule.action:
-        errors.append(required(action_path, f"valid values: {_go_list(_FAILURE_ACTIONS)}"))
+        errors.append(required(action_path, f"valid values: {go_list(_FAILURE_ACTIONS)}"))
     elif rule.action == "FailIndex":
         if spec.backoff_limit_per_index is None:
             errors.append(
@@ -397,11 +166,9 @@ def _validate_failure_rule(
             ]
             status_path = pattern_path.child("status")
             if not pattern.status:
-                errors.append(
-                    required(status_path, f"valid values: {_go_list(_CONDITION_STATUSES)}")
-                )
-            elif pattern.status not in _CONDITION_STATUSES:
-                errors.append(not_supported(status_path, pattern.status, _CONDITION_STATUSES))
+                errors.append(required(status_path, f"valid values: {go_list(CONDITION_STATUSES)}"))
+            elif pattern.status not in CONDITION_STATUSES:
+                errors.append(not_supported(status_path, pattern.status, CONDITION_STATUSES))
     if rule.on_exit_codes is not None and rule.on_pod_conditions:
         errors.append(
             invalid(path, OMIT, "specifying both OnExitCodes and OnPodConditions is not supported")
@@ -533,7 +300,7 @@ def validate_job_template_spec(spec: JobSpec, path: FieldPath) -> list[FieldErro
         )
         if replacement not in allowed:
             errors.append(not_supported(path.child("podReplacementPolicy"), replacement, allowed))
-    errors += validate_template(spec.template, path.child("template"))
+    errors += validate_pod_template_spec(spec.template, path.child("template"))
     restart = template_spec(spec.template).restart_policy or ""
     restart_path = path.child("template", "spec", "restartPolicy")
     if restart in ("Always", ""):
@@ -625,7 +392,7 @@ def _generate_selector(job: Job, spec: JobSpec) -> None:
     spec.selector.match_labels.setdefault(CONTROLLER_UID_LABEL, uid)
 
 
-def _empty_job_spec() -> JobSpec:
+def empty_job_spec() -> JobSpec:
     return JobSpec(template=PodTemplateSpec())
 
 
@@ -674,14 +441,15 @@ class JobStrategy(Strategy):
     NonIndexed, not suspended, a generated selector unless ``manualSelector``; the
     template is immutable."""
 
-    resource = _r("jobs")
+    resource = registry.resource("batch", "jobs")
+    subresources = (Status(),)
     generation = True
     selectable_fields = ("status.successful",)
     columns = (
         Column("Status", description="Status of the job."),
         Column("Completions", description="The number of pods which reached phase Succeeded."),
         Column("Duration", description="Time required to complete the job."),
-        AGE,
+        AGE_COLUMN,
         CONTAINERS,
         IMAGES,
         selector_column("A label query over pods that should match the pod count."),
@@ -694,7 +462,7 @@ class JobStrategy(Strategy):
     def prepare_for_create(self, obj: Job) -> None:
         super().prepare_for_create(obj)
         if obj.spec is None:
-            obj.spec = _empty_job_spec()
+            obj.spec = empty_job_spec()
         _drop_disabled(obj.spec, None)
         # The store has set the uid already; Kubernetes generates here too.
         if not obj.spec.manual_selector:
@@ -703,12 +471,12 @@ class JobStrategy(Strategy):
     def prepare_for_update(self, new: Job, old: Job) -> None:
         super().prepare_for_update(new, old)
         if new.spec is None:
-            new.spec = _empty_job_spec()
+            new.spec = empty_job_spec()
         _drop_disabled(new.spec, old.spec)
 
     def default(self, obj: Job) -> None:
         if obj.spec is None:
-            obj.spec = _empty_job_spec()
+            obj.spec = empty_job_spec()
         spec = obj.spec
         if spec.completions is None and spec.parallelism is None:
             spec.completions = 1
@@ -716,7 +484,7 @@ class JobStrategy(Strategy):
         if spec.parallelism is None:
             spec.parallelism = 1
         if spec.backoff_limit is None:
-            spec.backoff_limit = _MAX_INT32 if spec.backoff_limit_per_index is not None else 6
+            spec.backoff_limit = MAX_INT32 if spec.backoff_limit_per_index is not None else 6
         if spec.template.metadata.labels and not obj.metadata.labels:
             obj.metadata.labels = dict(spec.template.metadata.labels)
         if spec.completion_mode is None:
@@ -729,10 +497,10 @@ class JobStrategy(Strategy):
             )
         if spec.manual_selector is None:
             spec.manual_selector = False
-        _default_job_template_spec(spec)
+        default_job_template_spec(spec)
 
     def validate(self, obj: Job) -> list[FieldError]:
-        spec = obj.spec or _empty_job_spec()
+        spec = obj.spec or empty_job_spec()
         errors = self.validate_metadata(obj)
         errors += _validate_generated_selector(obj, spec)
         errors += _validate_job_spec(spec)
@@ -749,11 +517,11 @@ class JobStrategy(Strategy):
         return errors
 
     def validate_update(self, new: Job, old: Job) -> list[FieldError]:
-        spec = new.spec or _empty_job_spec()
+        spec = new.spec or empty_job_spec()
         # Kubernetes defaults what it reads from storage too: compare like with like.
         old = old.model_copy(deep=True)
         self.default(old)
-        old_spec = old.spec or _empty_job_spec()
+        old_spec = old.spec or empty_job_spec()
         errors = self._completions_update(spec, old_spec)
         errors += immutable(
             spec.selector, old_spec.selector, "spec.selector", go_label_selector(spec.selector)
@@ -850,134 +618,3 @@ class JobStrategy(Strategy):
             images,
             format_label_selector(spec.selector if spec else None),
         ]
-
-
-# --- CronJob -------------------------------------------------------------------------------
-
-
-def _validate_cron_job_spec(spec: CronJobSpec) -> list[FieldError]:
-    path = FieldPath("spec")
-    errors: list[FieldError] = []
-    if not spec.schedule:
-        errors.append(required(path.child("schedule")))
-    else:
-        errors += _schedule_errors(spec.schedule, path.child("schedule"))
-    errors += nonnegative(spec.starting_deadline_seconds, path.child("startingDeadlineSeconds"))
-    errors += time_zone_errors(spec.time_zone, path.child("timeZone"))
-    policy = spec.concurrency_policy or ""
-    if not policy:
-        errors.append(required(path.child("concurrencyPolicy")))
-    elif policy not in ("Allow", "Forbid", "Replace"):
-        errors.append(
-            not_supported(path.child("concurrencyPolicy"), policy, ["Allow", "Forbid", "Replace"])
-        )
-    template_path = path.child("jobTemplate", "spec")
-    job_spec = spec.job_template.spec or _empty_job_spec()
-    errors += validate_job_template_spec(job_spec, template_path)
-    if job_spec.selector is not None:
-        errors.append(
-            invalid(
-                template_path.child("selector"),
-                go_label_selector(job_spec.selector),
-                "`selector` will be auto-generated",
-            )
-        )
-    if job_spec.manual_selector:
-        errors.append(not_supported(template_path.child("manualSelector"), True, ["nil", "false"]))
-    errors += nonnegative(
-        spec.successful_jobs_history_limit, path.child("successfulJobsHistoryLimit")
-    )
-    errors += nonnegative(spec.failed_jobs_history_limit, path.child("failedJobsHistoryLimit"))
-    return errors
-
-
-def _print_bool(value: bool | None) -> str:
-    if value is None:
-        return "<unset>"
-    return "True" if value else "False"
-
-
-class CronJobStrategy(Strategy):
-    """CronJobs: Allow concurrency, not suspended, three successful and one failed Job
-    kept; a standard five-field (or ``@daily``-style) schedule, a real time zone, and a
-    name short enough for the Jobs it names after itself."""
-
-    resource = _r("cronjobs")
-    generation = True
-    columns = (
-        Column("Schedule", description="The schedule in Cron format."),
-        Column("Timezone", description="The time zone name for the given schedule."),
-        Column("Suspend", "boolean", "Whether subsequent executions are suspended."),
-        Column("Active", "integer", "The currently running jobs."),
-        Column("Last Schedule", description="When the job was last successfully scheduled."),
-        AGE,
-        CONTAINERS,
-        IMAGES,
-        selector_column("A label query over pods that should match the pod count."),
-    )
-
-    def default(self, obj: CronJob) -> None:
-        spec = obj.spec
-        if spec is None:
-            return
-        if not spec.concurrency_policy:
-            spec.concurrency_policy = "Allow"
-        if spec.suspend is None:
-            spec.suspend = False
-        if spec.successful_jobs_history_limit is None:
-            spec.successful_jobs_history_limit = 3
-        if spec.failed_jobs_history_limit is None:
-            spec.failed_jobs_history_limit = 1
-        # A job template gets pod defaults but not the Job defaults: those apply when
-        # the CronJob controller creates each Job.
-        if spec.job_template.spec is None:
-            spec.job_template.spec = _empty_job_spec()
-        _default_job_template_spec(spec.job_template.spec)
-
-    def validate(self, obj: CronJob) -> list[FieldError]:
-        errors = self.validate_metadata(obj)
-        if obj.spec is None:
-            errors += [required("spec.schedule"), required("spec.concurrencyPolicy")]
-        else:
-            errors += _validate_cron_job_spec(obj.spec)
-        name = obj.metadata.name or ""
-        if len(name) > _CRONJOB_NAME_MAX:
-            errors.append(
-                invalid(
-                    "metadata.name", name, f"must be no more than {_CRONJOB_NAME_MAX} characters"
-                )
-            )
-        return errors
-
-    def row(self, obj: CronJob) -> Sequence[Any]:
-        spec, status = obj.spec, obj.status
-        last = status.last_schedule_time if status else None
-        job_spec = spec.job_template.spec if spec else None
-        names, images = container_cells(job_spec.template if job_spec else None)
-        return [
-            spec.schedule if spec else "",
-            (spec.time_zone if spec and spec.time_zone is not None else "<none>"),
-            _print_bool(spec.suspend if spec else None),
-            len(status.active) if status else 0,
-            "<none>" if last is None else age(last),
-            age(obj.metadata.creation_timestamp),
-            names,
-            images,
-            format_label_selector(job_spec.selector if job_spec else None),
-        ]
-
-
-STRATEGIES: tuple[type[Strategy], ...] = (JobStrategy, CronJobStrategy)
-
-__all__ = [
-    "CONTROLLER_UID_LABEL",
-    "JOB_NAME_LABEL",
-    "LEGACY_CONTROLLER_UID_LABEL",
-    "LEGACY_JOB_NAME_LABEL",
-    "STRATEGIES",
-    "CronJobStrategy",
-    "JobStrategy",
-    "cron_schedule_error",
-    "time_zone_errors",
-    "validate_job_template_spec",
-]
