@@ -32,12 +32,13 @@ How values travel (JSON <-> protobuf), as Kubernetes' Go types marshal them:
 - maps are repeated ``{key, value}`` entries, sorted by key (deterministic output).
 
 Presence: Kubernetes' messages are proto2, and Go writes every non-pointer field, zero
-or not, while a Go reader cannot tell a zero there from unset. So a decoded zero
-(``""``, ``0``, ``false``, an empty struct) is dropped, as JSON's ``omitempty`` would,
-unless the Go field is a pointer, where zero is a value (``replicas: 0``), or the model
-requires the field (a DaemonSet's ``numberReady: 0``). The ``apiVersion`` and ``kind`` of
-an object nested in another (an Eviction's ``deleteOptions``) have no protobuf field, as
-in Go. Encoding writes what the JSON has.
+or not, while a Go reader cannot tell a zero there from unset. So decoding gives what
+Go's JSON would say of the same object: a zero (``""``, ``0``, ``false``, an empty
+struct) is dropped where Go's JSON has ``omitempty``, kept where the Go field is a
+pointer (``replicas: 0`` is a value), where a scalar has no ``omitempty``
+(``restartCount: 0``) and where the model requires the field. The ``apiVersion`` and
+``kind`` of an object nested in another (an Eviction's ``deleteOptions``) have no
+protobuf field, as in Go. Encoding writes what the JSON has.
 """
 
 from __future__ import annotations
@@ -186,8 +187,9 @@ class _Field:
     label: str
     """single, repeated or map."""
     keeps_zero: bool
-    """A zero read from the wire is a value: the Go field is a pointer, or the model
-    requires the field (Go always writes it, and a zero there must still arrive)."""
+    """A zero read from the wire is kept: the Go field is a pointer (zero is a value),
+    a scalar Go's JSON writes even when zero (no ``omitempty``), or one the model
+    requires."""
     inline: tuple[str, ...] = ()
     """Names of the nested messages holding it on the wire (JSON inlines them)."""
     plan: _Plan | None = None
@@ -283,7 +285,11 @@ class _Builder:
             number=facts["fields"][wire],
             kind=kind,
             label=label,
-            keeps_zero=fs.required or wire in facts["nullable"],
+            keeps_zero=(
+                fs.required
+                or wire in facts["nullable"]
+                or (label == "single" and kind in _SCALAR_KINDS and wire in facts["emitted"])
+            ),
             inline=inline,
         )
         if kind == "message":

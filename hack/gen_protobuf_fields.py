@@ -16,14 +16,16 @@ its newer name.
 What it reads:
 
 - every ``generated.proto``: message names, field names, numbers and types;
-- the Go structs next to it (``types.go`` and friends), for two facts protobuf files
-  do not state: which fields are Go pointers (for those, a zero value sent on the wire
-  means "set to zero", for the others it means "unset"), and which are embedded inline
-  in JSON but are a nested message on the wire (a Volume's ``VolumeSource``).
+- the Go structs next to it (``types.go`` and friends), for facts protobuf files do
+  not state: which fields are Go pointers (for those, a zero value sent on the wire
+  means "set to zero", for the others it means "unset"), which non-pointer fields
+  Go's JSON writes even when zero (no ``omitempty``: ``restartCount: 0``), and which
+  are embedded inline in JSON but are a nested message on the wire (a Volume's
+  ``VolumeSource``).
 
 What it writes: for every model class reachable from the served kinds (and ``Status``,
 ``DeleteOptions``, ``PartialObjectMetadata``) its message name, and for each message
-involved its field numbers, field types, pointer fields and inline fields. It fails,
+involved its field numbers, field types, pointer, always-written and inline fields. It fails,
 naming them, when a model field has no protobuf field, or when one model class would
 stand for two incompatible messages.
 """
@@ -82,6 +84,7 @@ class Message:
     fields: dict[str, int] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
     nullable: set[str] = field(default_factory=set)
+    emitted: set[str] = field(default_factory=set)
     inline: set[str] = field(default_factory=set)
     source: str = ""
 
@@ -144,7 +147,7 @@ _TAG = re.compile(r'(\w+):"([^"]*)"')
 
 
 def read_go_structs(directory: Path, package: str, messages: dict[str, Message]) -> None:
-    """Mark pointer fields and inline-embedded fields of the package's messages."""
+    """Mark pointer, always-written and inline-embedded fields of the package's messages."""
     for path in sorted(directory.glob("*.go")):
         if path.name.endswith("_test.go") or path.name.startswith(("zz_", "generated")):
             continue
@@ -171,12 +174,15 @@ def read_go_structs(directory: Path, package: str, messages: dict[str, Message])
                 proto_name = by_number.get(int(parts[1]))
             if proto_name is None or proto_name not in struct.fields:
                 continue
+            json_tag = tags.get("json", "").split(",")
             if go_type.startswith("*"):
                 struct.nullable.add(proto_name)
+            elif "omitempty" not in json_tag[1:] and m.group(1) is not None:
+                struct.emitted.add(proto_name)
             # An embedded struct without a JSON name is inlined by encoding/json (older
             # releases also say ``json:",inline"``), while protobuf nests it.
             embedded = m.group(1) is None
-            if embedded and tags.get("json", "").split(",")[0] == "":
+            if embedded and json_tag[0] == "":
                 struct.inline.add(proto_name)
 
 
@@ -209,6 +215,8 @@ def read_sources(roots: Iterable[Path]) -> dict[str, Message]:
                 have.types[fname] = message.types[fname]
                 if fname in message.nullable:
                     have.nullable.add(fname)
+                if fname in message.emitted:
+                    have.emitted.add(fname)
                 if fname in message.inline:
                     have.inline.add(fname)
     return merged
@@ -383,6 +391,7 @@ def generate(sources: list[Path], labels: list[str]) -> dict[str, object]:
                     sorted(messages[name].types.items(), key=lambda i: messages[name].fields[i[0]])
                 ),
                 "nullable": sorted(messages[name].nullable),
+                "emitted": sorted(messages[name].emitted),
                 "inline": sorted(messages[name].inline),
             }
             for name in sorted(used)

@@ -198,3 +198,54 @@ def test_an_unknown_body_format_is_415(api: httpx.Client, namespace: str) -> Non
         headers={"Content-Type": PROTOBUF},
     )
     assert garbage.status_code == 400
+
+
+def test_subresources_in_protobuf(api: httpx.Client, namespace: str) -> None:
+    # What client-go's typed clients send: kubectl scale's Scale, kubectl drain's Eviction.
+    apps = f"/apis/apps/v1/namespaces/{namespace}/deployments"
+    template = {
+        "metadata": {"labels": {"app": "web"}},
+        "spec": {"containers": [{"name": "web", "image": "busybox:1"}]},
+    }
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": template},
+    }
+    assert api.post(apps, json=deployment).status_code == 201
+    read = api.get(f"{apps}/web/scale", headers={"Accept": CLIENT_GO})
+    scale = pb.decode(read.content)
+    assert (scale["kind"], scale["spec"], scale["status"]["selector"]) == (
+        "Scale",
+        {"replicas": 1},
+        "app=web",
+    )
+    # Go's ScaleSpec.replicas is no pointer: a zero travels as "unset", meaning 0.
+    scale["spec"]["replicas"] = 0
+    written = api.put(
+        f"{apps}/web/scale",
+        content=pb.encode(scale),
+        headers={"Content-Type": PROTOBUF, "Accept": CLIENT_GO},
+    )
+    assert written.status_code == 200, written.text
+    assert pb.decode(written.content).get("spec", {}).get("replicas", 0) == 0
+    assert api.get(f"{apps}/web").json()["spec"]["replicas"] == 0
+
+    pods = f"/api/v1/namespaces/{namespace}/pods"
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": template["spec"]}
+    assert api.post(pods, json=pod).status_code == 201
+    eviction = {
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": "p", "namespace": namespace},
+        "deleteOptions": {"gracePeriodSeconds": 0},
+    }
+    evicted = api.post(
+        f"{pods}/p/eviction",
+        content=pb.encode(eviction),
+        headers={"Content-Type": PROTOBUF, "Accept": CLIENT_GO},
+    )
+    assert evicted.status_code == 201, evicted.text
+    assert pb.decode(evicted.content)["status"] == "Success"
+    assert api.get(f"{pods}/p").status_code == 404

@@ -400,6 +400,26 @@ def test_zero_survives_where_go_has_a_pointer_and_not_elsewhere() -> None:
     assert back["status"] == {"observedGeneration": 3}
 
 
+def test_a_zero_go_json_always_writes_is_kept() -> None:
+    # No omitempty on these Go fields: Kubernetes' JSON has the zeros, so ours does.
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {
+            "containers": [{"name": "c", "stdin": False, "env": [{"name": "E", "value": ""}]}]
+        },
+        "status": {
+            "containerStatuses": [
+                {"name": "c", "image": "i", "imageID": "", "ready": False, "restartCount": 0}
+            ]
+        },
+    }
+    back = pb.decode(pb.encode(pod))
+    assert back["status"] == pod["status"]
+    assert back["spec"]["containers"] == [{"name": "c", "env": [{"name": "E"}]}]
+
+
 def test_a_zero_the_model_requires_is_kept() -> None:
     status = {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0}
     ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "d"}}
