@@ -281,10 +281,11 @@ def _frames(lines: list[bytes]) -> Iterator[bytes]:
             yield _frame(line)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)
 def _frame(line: bytes) -> bytes:
     """One event's frame. The watch cache gives every watcher the same JSON for an
-    event, so the cache makes N protobuf watchers cost one encoding."""
+    event, and watchers read an event at about the same time, so a small cache makes N
+    protobuf watchers cost one encoding."""
     event = orjson.loads(line)
     return protobuf.encode_watch_event(event["type"], event["object"])
 
