@@ -27,6 +27,7 @@ from apiserver.registry.strategy import Column, Strategy, age
 from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.batch import CronJob, CronJobSpec
+from apitypes.duration import go_duration_error
 from apitypes.selectors import format_label_selector
 from apitypes.validation import FieldError, FieldPath, go_quote, invalid, not_supported, required
 
@@ -114,34 +115,6 @@ def _check_range(expr: str, low: int, high: int, names: Mapping[str, int]) -> No
         raise _CronError(f"step of range should be a positive number: {expr}")
 
 
-_DURATION_UNITS = frozenset({"ns", "us", "µs", "μs", "ms", "s", "m", "h"})
-
-
-def _go_duration_error(text: str) -> str | None:
-    """Why ``time.ParseDuration`` refuses ``text`` (None when it accepts it)."""
-    quoted = go_quote(text)
-    rest = text[1:] if text[:1] in ("+", "-") else text
-    if rest == "0":
-        return None
-    if not rest:
-        return f"time: invalid duration {quoted}"
-    while rest:
-        digits = re.match(r"([0-9]*)(\.([0-9]*))?", rest)
-        assert digits is not None
-        if not digits.group(1) and not digits.group(3):
-            return f"time: invalid duration {quoted}"
-        rest = rest[digits.end() :]
-        unit = re.match(r"[^0-9.]*", rest)
-        assert unit is not None
-        name = unit.group(0)
-        if not name:
-            return f"time: missing unit in duration {quoted}"
-        if name not in _DURATION_UNITS:
-            return f"time: unknown unit {go_quote(name)} in duration {quoted}"
-        rest = rest[unit.end() :]
-    return None
-
-
 def _load_location_error(name: str) -> str | None:
     """Why Go's ``time.LoadLocation`` refuses ``name`` (None when it loads)."""
     if name in ("", "UTC", "Local"):
@@ -173,7 +146,7 @@ def cron_schedule_error(spec: str) -> str | None:
         if spec in _DESCRIPTORS:
             return None
         if spec.startswith("@every "):
-            reason = _go_duration_error(spec[len("@every ") :])
+            reason = go_duration_error(spec[len("@every ") :])
             if reason is not None:
                 return f"failed to parse duration {spec}: {reason}"
             return None

@@ -18,6 +18,7 @@ from apiserver.subresources.podproxy import Exec, Log, PortForward
 from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.core import ContainerStatus, HostIP, Pod, PodCondition, PodIP, PodSpec, PodStatus
+from apitypes.resources import pod_qos_class
 from apitypes.validation import (
     FIELD_IMMUTABLE,
     FieldError,
@@ -94,7 +95,7 @@ class PodStrategy(CoreStrategy):
         # Kubernetes defaults at decoding, before this hook: the QoS class needs them.
         self.default(obj)
         assert obj.spec is not None
-        obj.status = PodStatus(phase="Pending", qos_class=podspec.pod_qos_class(obj.spec))
+        obj.status = PodStatus(phase="Pending", qos_class=pod_qos_class(obj.spec))
         if obj.spec.scheduling_gates:
             obj.status.conditions.append(
                 PodCondition(

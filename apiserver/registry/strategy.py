@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from apiserver.storage.interface import NO_COMPANIONS, Companions, Storage
-from apitypes.base import KubeObject, now
+from apitypes.base import KubeObject
+from apitypes.duration import age
 from apitypes.registry import ResourceType
 from apitypes.validation import FieldError, FieldPath, is_dns1123_subdomain, validate_object_meta
 
@@ -203,42 +203,6 @@ class Strategy:
 
     def model(self) -> type[KubeObject]:
         return self.resource.model
-
-
-def age(then: datetime | None, at: datetime | None = None) -> str:
-    """Kubernetes' short human duration (``5s``, ``3m``, ``2d4h``, ``<unknown>``)."""
-    if then is None:
-        return "<unknown>"
-    seconds = int(((at or now()) - then).total_seconds())
-    return human_duration(max(seconds, 0))
-
-
-def human_duration(seconds: int) -> str:
-    """As ``duration.HumanDuration`` in apimachinery prints it."""
-    if seconds < 60 * 2:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        rem = seconds % 60
-        return f"{minutes}m{rem}s" if rem else f"{minutes}m"
-    if minutes < 60 * 3:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        rem = minutes % 60
-        return f"{hours}h{rem}m" if rem else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        rem = hours % 24
-        return f"{hours // 24}d{rem}h" if rem else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = hours // 24
-        rem = days % 365
-        return f"{days // 365}y{rem}d" if rem else f"{days // 365}y"
-    return f"{hours // (24 * 365)}y"
 
 
 def get_path(obj: Mapping[str, Any], *path: str, default: str = "") -> str:

@@ -29,7 +29,6 @@ from apiserver.kinds.podspec.defaults import (
     default_resource_list,
     image_pull_policy_for,
 )
-from apiserver.kinds.podspec.qos import pod_qos_class
 from apiserver.kinds.podspec.resources import (
     parse_quantity_field,
     validate_quantity_value,
@@ -47,7 +46,6 @@ __all__ = [
     "default_resource_list",
     "image_pull_policy_for",
     "parse_quantity_field",
-    "pod_qos_class",
     "validate_pod_spec",
     "validate_pod_spec_update",
     "validate_pod_template_spec",
