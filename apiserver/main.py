@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 
+from apiserver.security import SecurityConfig
 from apiserver.server import ApiServer, ServerConfig, build_app
 from apiserver.tls import TLSHttpProtocol, TLSWebSocketProtocol, server_ssl_options
 
@@ -58,6 +59,13 @@ def serve(config: ServerConfig, opts: ServeOptions) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     serving_certificate(opts)
+    config.security.client_ca_file = opts.client_ca_file
+    try:
+        # Built once here (also in worker mode) so that bad security flags (an unknown
+        # authorization mode, an unreadable key) stop the start with their message.
+        first = ApiServer(config)
+    except (ValueError, OSError) as err:
+        raise SystemExit(f"error: {err}") from err
     if not config.advertise_address or config.advertise_address == "127.0.0.1:6443":
         config.advertise_address = f"{opts.bind_address}:{opts.port}"
     if opts.workers > 1:
@@ -67,7 +75,7 @@ def serve(config: ServerConfig, opts: ServeOptions) -> None:
         os.environ[_CONFIG_ENV] = json.dumps(dataclasses.asdict(config))
         target: Any = "apiserver.main:app_from_environment"
     else:
-        target = build_app(ApiServer(config))
+        target = build_app(first)
     uvicorn.run(
         target,
         factory=opts.workers > 1,
@@ -94,4 +102,5 @@ def app_from_environment() -> Any:
     """The app of one worker process, configured by its parent (``--workers``)."""
     raw = json.loads(os.environ[_CONFIG_ENV])
     raw["service_node_port_range"] = tuple(raw["service_node_port_range"])
+    raw["security"] = SecurityConfig(**raw["security"])
     return build_app(ApiServer(ServerConfig(**raw)))

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apiserver import errors, negotiation, tables
+from apiserver.filters import user_of
 from apiserver.registry.store import ResourceStore, WriteOptions, WriteResult
 from apitypes import patch as patches
 from apitypes.base import KubeObject
@@ -101,7 +102,9 @@ def write_options(request: Request) -> WriteOptions:
             f'fieldValidation: Unsupported value: "{validation}": supported values: '
             '"Ignore", "Strict", "Warn"'
         )
-    return WriteOptions(dry_run=bool(dry_run), field_validation=validation)
+    return WriteOptions(
+        dry_run=bool(dry_run), field_validation=validation, user=user_of(request.scope)
+    )
 
 
 def patcher(

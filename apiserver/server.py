@@ -21,14 +21,17 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from apiserver import discovery, errors, openapi, openapi_proto
+from apiserver import discovery, errors, openapi, openapi_proto, security
+from apiserver.filters import SecureChain
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
 from apiserver.kubeletclient import KubeletClient, KubeletClientConfig
+from apiserver.lookup import StoreLookup
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
-from apiserver.registry.strategy import KindSettings
+from apiserver.registry.strategy import KindSettings, Strategy
 from apiserver.rest import JSONResponse, status_response
+from apiserver.security import SecurityConfig
 from apiserver.storage.etcd import EtcdConfig, EtcdStorage
 from apiserver.storage.interface import Storage, StorageError
 
@@ -58,6 +61,7 @@ class ServerConfig:
     kubelet_client_key: str | None = None
     kubelet_allowed_addresses: list[str] = field(default_factory=list)
     """CIDRs of loopback/link-local addresses kubelets may be reached at."""
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -78,8 +82,13 @@ class ApiServer:
             service_node_port_range=config.service_node_port_range,
         )
         self.strategies = all_strategies(settings)
+        self.reviews: dict[tuple[str, str], Strategy] = {}
+        """Create-only kinds (TokenReview, the access reviews): answered, never stored."""
         for strategy in self.strategies:
             r = strategy.resource
+            if r.create_only:
+                self.reviews[(r.group, r.plural)] = strategy
+                continue
             self.stores[(r.group, r.plural)] = ResourceStore(
                 strategy,
                 self.storage,
@@ -88,8 +97,14 @@ class ApiServer:
                 cache_capacity=config.watch_cache_size,
             )
         self.namespaces = self.stores[("", "namespaces")]
+        self.lookup = StoreLookup(self.stores)
+        self.security = security.build(config.security, self.lookup)
+        for store in self.stores.values():
+            store.admission = self.security.admission
         self.handler = ResourceHandler(
             self.stores,
+            reviews=self.reviews,
+            security=self.security,
             kubelets=KubeletClient(
                 KubeletClientConfig(
                     ca_file=config.kubelet_certificate_authority,
@@ -226,7 +241,7 @@ def _resource_path_params(path: str) -> dict[str, str] | None:
     return None
 
 
-def build_app(server: ApiServer) -> ResourceFastPath:
+def build_app(server: ApiServer) -> SecureChain:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await server.start()
@@ -334,4 +349,9 @@ def build_app(server: ApiServer) -> ResourceFastPath:
     # ResourceFastPath passes on; the handler gives them to the subresource they name.
     app.router.add_websocket_route("/api/{version}/{path:path}", handler.websocket)
     app.router.add_websocket_route("/apis/{group}/{version}/{path:path}", handler.websocket)
-    return ResourceFastPath(app, handler)
+    # Authentication and authorization before anything else answers (filters.py).
+    return SecureChain(
+        ResourceFastPath(app, handler),
+        server.security.authenticator,
+        server.security.authorizer,
+    )

@@ -1,4 +1,5 @@
-"""Serving TLS: the certificate a client presented, carried into each request's scope.
+"""Serving: the certificate a client presented, carried into each request's scope, and
+the WebSocket handshake Kubernetes' clients need.
 
 Uvicorn terminates TLS but does not hand the peer's certificate to the application.
 These protocol classes (``http=`` and ``ws=`` of uvicorn) read it once per connection
@@ -16,8 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-from apiserver.subresources.podproxy import KubeWebSocketProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.datastructures import Headers
+from websockets.server import ServerProtocol
+from websockets.typing import Subprotocol
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,26 @@ def _with_tls(scope: Any, peer: PeerCertificate | None) -> None:
     if peer is not None:
         extensions = scope.setdefault("extensions", {})
         extensions["tls"] = {"client_cert": peer}
+
+
+class _AnySubprotocolServer(ServerProtocol):
+    """The WebSocket handshake without websockets' own subprotocol check.
+
+    That parser accepts only HTTP tokens and so refuses kubectl's
+    ``SPDY/3.1+portforward.k8s.io`` (a ``/``) with a 400 before the app sees the request.
+    Uvicorn reads the offered subprotocols itself (split on commas) and answers with
+    the one the app accepts, so nothing is lost by skipping it here."""
+
+    def process_subprotocol(self, headers: Headers) -> Subprotocol | None:
+        return None
+
+
+class KubeWebSocketProtocol(WebSocketsSansIOProtocol):
+    """Uvicorn's WebSocket protocol (``ws=``) taking any offered subprotocol."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.conn.__class__ = _AnySubprotocolServer
 
 
 class TLSHttpProtocol(HttpToolsProtocol):

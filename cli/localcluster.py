@@ -200,6 +200,9 @@ class LocalCluster:
                     # Every node of a local cluster is this host: its kubelets listen on
                     # 127.0.0.1, which the apiserver dials only when told so.
                     "--kubelet-allowed-addresses", "127.0.0.1/32",
+                    "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+                    "--service-account-key-file", str(pki / "sa.pub"),
+                    "--service-account-signing-key-file", str(pki / "sa.key"),
                 ],
                 lambda: self._https_ok("/readyz"),
             ),
@@ -219,7 +222,14 @@ class LocalCluster:
         found: list[Component] = [
             Component(
                 "controller-manager",
-                [*manager, "--allocate-node-cidrs", *cidr, *services],
+                [
+                    *manager,
+                    "--allocate-node-cidrs",
+                    *cidr,
+                    *services,
+                    "--root-ca-file",
+                    str(self.pki_dir / "ca.crt"),
+                ],
                 lambda: True,
             ),
             Component(

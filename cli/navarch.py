@@ -86,6 +86,41 @@ def apiserver_cmd(
             help="CIDRs of loopback/link-local kubelet addresses allowed (comma-separated)."
         ),
     ] = "",
+    anonymous_auth: Annotated[
+        str, typer.Option(help="Let requests without credentials in as system:anonymous.")
+    ] = "true",
+    token_auth_file: Annotated[
+        str | None, typer.Option(help='Static bearer tokens: CSV token,user,uid,"groups".')
+    ] = None,
+    enable_bootstrap_token_auth: Annotated[
+        bool, typer.Option(help="Bootstrap tokens (kube-system Secrets) authenticate.")
+    ] = False,
+    service_account_issuer: Annotated[
+        list[str] | None,
+        typer.Option(help="Issuer of service-account tokens (the first issues); repeatable."),
+    ] = None,
+    service_account_key_file: Annotated[
+        list[str] | None,
+        typer.Option(help="PEM public (or private) keys that verify service-account tokens."),
+    ] = None,
+    service_account_signing_key_file: Annotated[
+        str | None, typer.Option(help="Private key that signs service-account tokens.")
+    ] = None,
+    service_account_max_token_expiration: Annotated[
+        str, typer.Option(help="Longest service-account token lifetime (e.g. 24h; '' none).")
+    ] = "",
+    api_audiences: Annotated[
+        str, typer.Option(help="Audiences of the API (comma-separated; default: the issuer).")
+    ] = "",
+    authorization_mode: Annotated[
+        str, typer.Option(help="Comma-separated, in order: AlwaysAllow, AlwaysDeny, Node, RBAC.")
+    ] = "AlwaysAllow",
+    enable_admission_plugins: Annotated[
+        str, typer.Option(help="Admission plugins to run besides the default ones.")
+    ] = "",
+    disable_admission_plugins: Annotated[
+        str, typer.Option(help="Default admission plugins not to run.")
+    ] = "",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     workers: Annotated[
         int, typer.Option(help="Server processes sharing the port (each a whole apiserver).")
@@ -96,7 +131,9 @@ def apiserver_cmd(
     Example: navarch apiserver --etcd-servers http://127.0.0.1:2379 --port 6443
     """
     from apiserver.main import ServeOptions, serve
+    from apiserver.security import SecurityConfig
     from apiserver.server import ServerConfig
+    from apitypes.duration import parse_duration
 
     low, _, high = service_node_port_range.partition("-")
     if not (low.isdigit() and high.isdigit() and 0 < int(low) <= int(high) < 65536):
@@ -119,6 +156,24 @@ def apiserver_cmd(
         kubelet_client_certificate=kubelet_client_certificate,
         kubelet_client_key=kubelet_client_key,
         kubelet_allowed_addresses=_csv(kubelet_allowed_addresses),
+        security=SecurityConfig(
+            anonymous_auth=_bool(anonymous_auth, "--anonymous-auth"),
+            client_ca_file=client_ca_file,
+            token_auth_file=token_auth_file,
+            enable_bootstrap_token_auth=enable_bootstrap_token_auth,
+            service_account_issuer=service_account_issuer or [],
+            service_account_key_file=service_account_key_file or [],
+            service_account_signing_key_file=service_account_signing_key_file,
+            service_account_max_token_expiration=int(
+                parse_duration(service_account_max_token_expiration)
+            )
+            if service_account_max_token_expiration
+            else None,
+            api_audiences=_csv(api_audiences),
+            authorization_mode=_csv(authorization_mode),
+            enable_admission_plugins=_csv(enable_admission_plugins),
+            disable_admission_plugins=_csv(disable_admission_plugins),
+        ),
     )
     serve(
         config,
@@ -137,6 +192,16 @@ def apiserver_cmd(
 
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _bool(text: str, flag: str) -> bool:
+    """A Kubernetes boolean flag value (``--anonymous-auth=false``)."""
+    value = text.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise typer.BadParameter(f"{text!r} is not true or false", param_hint=flag)
 
 
 DataDir = Annotated[
@@ -485,6 +550,10 @@ def controller_manager_cmd(
         str,
         typer.Option(hidden=True, help="Test hook: how long a node is missing before its pods go."),
     ] = "40s",
+    root_ca_file: Annotated[
+        str,
+        typer.Option(help="CA published as the ConfigMap kube-root-ca.crt in every namespace."),
+    ] = "",
     allocate_node_cidrs: Annotated[
         bool, typer.Option(help="Give every Node a pod CIDR from --cluster-cidr (node IPAM).")
     ] = False,
@@ -569,6 +638,7 @@ def controller_manager_cmd(
             node_cidr_mask_size=node_cidr_mask_size,
             node_cidr_mask_size_ipv6=node_cidr_mask_size_ipv6,
             service_cluster_ip_range=service_cluster_ip_range,
+            root_ca_file=root_ca_file,
         )
         if allocate_node_cidrs:
             from controllers.nodeipam import check_options

@@ -43,6 +43,7 @@ from controllers.nodeipam import NodeIpamController
 from controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
 from controllers.podgc import PodGCController
 from controllers.replicaset import ReplicaSetController
+from controllers.rootcacert import RootCACertPublisher
 from controllers.servicelb import ServiceLBController
 from controllers.statefulset import StatefulSetController
 from controllers.ttlafterfinished import TTLAfterFinishedController
@@ -68,6 +69,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     NodeLifecycleController,
     TaintEvictionController,
     NodeIpamController,
+    RootCACertPublisher,
 )
 """Every controller, in the order they start; each class declares its name, aliases
 and worker flag (see ``Controller``)."""

@@ -226,8 +226,14 @@ def volume_payload(pod: Pod, volume: Volume, ctx: PodContext) -> Payload | None:
                 out.update(
                     _downward_payload(pod, source.downward_api.items, psrc.default_mode, ctx)
                 )
-            # serviceAccountToken and clusterTrustBundle need APIs navarch does not serve
-            # yet (TokenRequest); those sources are left out of the volume.
+            elif source.service_account_token is not None:
+                sat = source.service_account_token
+                token = ctx.tokens.get((sat.audience or "", sat.expiration_seconds))
+                if token is None:
+                    raise VolumeError(f"no service account token for {sat.path}")
+                path = _check_relative(sat.path, "serviceAccountToken")
+                out[path] = FileEntry(token.encode(), _mode(None, psrc.default_mode))
+            # clusterTrustBundle needs an API navarch does not serve; left out.
         return out
     return None
 

@@ -40,6 +40,8 @@ def apiserver_tls_flags(pki_dir: Path) -> list[str]:
         "--kubelet-certificate-authority", str(pki_dir / "ca.crt"),
         "--kubelet-client-certificate", str(pki_dir / "apiserver-kubelet-client.crt"),
         "--kubelet-client-key", str(pki_dir / "apiserver-kubelet-client.key"),
+        "--service-account-key-file", str(pki_dir / "sa.pub"),
+        "--service-account-signing-key-file", str(pki_dir / "sa.key"),
     ]  # fmt: skip
 
 

@@ -9,6 +9,13 @@ pod template). ``STRATEGIES`` lists the kinds in ``apitypes.registry`` order.
 
 from __future__ import annotations
 
+from apiserver.kinds.authentication import SelfSubjectReviewStrategy, TokenReviewStrategy
+from apiserver.kinds.authorization import (
+    LocalSubjectAccessReviewStrategy,
+    SelfSubjectAccessReviewStrategy,
+    SelfSubjectRulesReviewStrategy,
+    SubjectAccessReviewStrategy,
+)
 from apiserver.kinds.configmap import ConfigMapStrategy
 from apiserver.kinds.controllerrevision import ControllerRevisionStrategy
 from apiserver.kinds.cronjob import CronJobStrategy
@@ -23,6 +30,12 @@ from apiserver.kinds.namespace import NamespaceStrategy
 from apiserver.kinds.node import NodeStrategy
 from apiserver.kinds.pod import PodStrategy
 from apiserver.kinds.poddisruptionbudget import PodDisruptionBudgetStrategy
+from apiserver.kinds.rbac import (
+    ClusterRoleBindingStrategy,
+    ClusterRoleStrategy,
+    RoleBindingStrategy,
+    RoleStrategy,
+)
 from apiserver.kinds.replicaset import ReplicaSetStrategy
 from apiserver.kinds.secret import SecretStrategy
 from apiserver.kinds.service import ServiceStrategy
@@ -50,6 +63,16 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     CronJobStrategy,
     EndpointSliceStrategy,
     PodDisruptionBudgetStrategy,
+    ClusterRoleStrategy,
+    ClusterRoleBindingStrategy,
+    RoleStrategy,
+    RoleBindingStrategy,
+    TokenReviewStrategy,
+    SelfSubjectReviewStrategy,
+    SubjectAccessReviewStrategy,
+    SelfSubjectAccessReviewStrategy,
+    LocalSubjectAccessReviewStrategy,
+    SelfSubjectRulesReviewStrategy,
 )
 """Every served kind's strategy, in ``apitypes.registry.RESOURCES`` order."""
 

@@ -38,6 +38,7 @@ from apitypes.validation import FieldError
 if TYPE_CHECKING:
     from apiserver.registry.store import ResourceStore
     from apiserver.registry.strategy import Strategy
+    from apiserver.security import Security
 
 VERBS = {"GET": "get", "PUT": "update", "PATCH": "patch", "POST": "create"}
 """The discovery verb of each HTTP method a subresource may answer."""
@@ -63,6 +64,9 @@ class Backends:
 
     stores: Mapping[tuple[str, str], ResourceStore]
     kubelets: KubeletClient
+    security: Security | None = None
+    """Authentication, authorization, admission and the token issuer (the ``token``
+    subresource issues tokens; subresources that write outside the store admit)."""
 
 
 @dataclass(frozen=True)

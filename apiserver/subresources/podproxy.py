@@ -33,10 +33,6 @@ import aiohttp
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.datastructures import Headers
-from websockets.server import ServerProtocol
-from websockets.typing import Subprotocol
 
 from apiserver import errors, rest
 from apiserver.kubeletclient import KubeletClient, KubeletEndpoint
@@ -296,26 +292,6 @@ async def _deny(websocket: WebSocket, err: errors.ApiError) -> None:
         await websocket.send_denial_response(rest.status_response(err))
     except RuntimeError:
         await websocket.close(code=1008, reason=err.message[:120])
-
-
-class _AnySubprotocolServer(ServerProtocol):
-    """The WebSocket handshake without websockets' own subprotocol check.
-
-    That parser accepts only HTTP tokens and so refuses kubectl's
-    ``SPDY/3.1+portforward.k8s.io`` (a ``/``) with a 400 before the app sees the request.
-    Uvicorn reads the offered subprotocols itself (split on commas) and answers with
-    the one the app accepts, so nothing is lost by skipping it here."""
-
-    def process_subprotocol(self, headers: Headers) -> Subprotocol | None:
-        return None
-
-
-class KubeWebSocketProtocol(WebSocketsSansIOProtocol):
-    """Uvicorn's WebSocket protocol (``ws=``) taking any offered subprotocol."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.conn.__class__ = _AnySubprotocolServer
 
 
 async def _bridge(client: WebSocket, upstream: aiohttp.ClientWebSocketResponse) -> None:

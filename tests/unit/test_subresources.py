@@ -59,6 +59,7 @@ def test_discovery_lists_the_declared_subresources_only() -> None:
         "pods/portforward",
         "nodes/status",
         "services/status",
+        "serviceaccounts/token",
     }
 
 
