@@ -17,6 +17,7 @@ import base64
 import os
 import ssl
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,12 @@ class ClientConfig:
     burst: int = 0
     context: str = ""
     extra_headers: dict[str, str] = field(default_factory=dict)
+    token_source: Callable[[], str] | None = field(default=None, repr=False)
+    """A bearer token that changes (a service account's, renewed before it expires)."""
 
     def bearer_token(self) -> str | None:
+        if self.token_source is not None:
+            return self.token_source() or None
         if self.token:
             return self.token
         if self.token_file:

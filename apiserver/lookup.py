@@ -51,6 +51,10 @@ class StoreLookup:
                 return None
             raise
 
+    def changes(self, plural: str, group: str = "") -> int:
+        """The change counter of a resource's watch cache (``WatchCache.changes``)."""
+        return self._stores[(group, plural)].cache.changes
+
     def cached_list(
         self, plural: str, namespace: str | None = None, group: str = ""
     ) -> list[dict[str, Any]]:

@@ -86,6 +86,10 @@ def request_info(
         verb = "deletecollection"
     if verb == "get" and name and param("watch").lower() in ("true", "1"):
         verb = "watch"
+    if not name and verb in ("list", "watch"):
+        # A list or watch of one object by ``metadata.name`` names it (Kubernetes does
+        # the same, so that a rule with resourceNames covers it).
+        name = _selected_name(field_selector)
     if websocket and subresource in _WEBSOCKET_CREATE:
         verb = "create"
     return RequestInfo(
@@ -102,3 +106,11 @@ def request_info(
         field_selector=field_selector,
         label_selector=param("labelSelector"),
     )
+
+
+def _selected_name(field_selector: str) -> str:
+    for term in field_selector.split(","):
+        key, op, value = term.partition("==") if "==" in term else term.partition("=")
+        if op and not key.endswith("!") and key.strip() == "metadata.name":
+            return value.strip()
+    return ""

@@ -5,7 +5,6 @@ and the subresources and review kinds (token requests, access reviews) share it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apiserver.admission import Chain, Lookup, Settings
@@ -21,8 +20,12 @@ from apiserver.authn.serviceaccount import (
 from apiserver.authn.tokenfile import TokenFile
 from apiserver.authn.union import Authenticator
 from apiserver.authz import AlwaysAllow, AlwaysDeny, Authorizer
+from apiserver.authz.escalation import EscalationCheck
+from apiserver.authz.node import NodeAuthorizer
+from apiserver.authz.rbac import RBACAuthorizer
 from apiserver.authz.union import Union
 from apiserver.user import UserInfo
+from apiserver.watchcache import WatchCache
 
 AUTHORIZATION_MODES = ("AlwaysAllow", "AlwaysDeny", "Node", "RBAC")
 
@@ -55,6 +58,8 @@ class Security:
     admission: Chain
     tokens: TokenIssuer | None = None
     lookup: Lookup | None = None
+    rbac: bool = False
+    """Whether the RBAC authorizer is on (the default roles are then kept in place)."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,15 @@ class ReviewContext:
     security: Security
 
 
-def build(config: SecurityConfig, lookup: Lookup, extra: Sequence[Authorizer] = ()) -> Security:
-    """The security plane ``config`` describes; ValueError for flags that do not fit."""
+def build(
+    config: SecurityConfig,
+    lookup: Lookup,
+    *,
+    pods: WatchCache | None = None,
+    pod_prefix: str = "",
+) -> Security:
+    """The security plane ``config`` describes (``pods``: the pods' watch cache, which the
+    Node authorizer follows); ValueError for flags that do not fit."""
     issuers = config.service_account_issuer or [DEFAULT_ISSUER]
     audiences = config.api_audiences or issuers
     tokens = None
@@ -91,14 +103,17 @@ def build(config: SecurityConfig, lookup: Lookup, extra: Sequence[Authorizer] = 
         anonymous=config.anonymous_auth,
     )
     modes: list[Authorizer] = []
-    extra_by_name = {a.name: a for a in extra}
+    rbac: RBACAuthorizer | None = None
     for mode in config.authorization_mode:
         if mode == "AlwaysAllow":
             modes.append(AlwaysAllow())
         elif mode == "AlwaysDeny":
             modes.append(AlwaysDeny())
-        elif mode in extra_by_name:
-            modes.append(extra_by_name[mode])
+        elif mode == "RBAC":
+            rbac = RBACAuthorizer(lookup)
+            modes.append(rbac)
+        elif mode == "Node" and pods is not None:
+            modes.append(NodeAuthorizer(pods, pod_prefix))
         else:
             raise ValueError(
                 f"--authorization-mode: unknown mode {mode!r}; choose from "
@@ -115,4 +130,8 @@ def build(config: SecurityConfig, lookup: Lookup, extra: Sequence[Authorizer] = 
         enable=config.enable_admission_plugins,
         disable=config.disable_admission_plugins,
     )
-    return Security(authenticator, Union(modes), chain, tokens, lookup)
+    authorizer = Union(modes)
+    if rbac is not None:
+        # Nobody grants what they do not hold; not a plugin one may turn off.
+        chain.plugins.insert(0, EscalationCheck(rbac, authorizer, settings))
+    return Security(authenticator, authorizer, chain, tokens, lookup, rbac=rbac is not None)

@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from apiserver import discovery, errors, openapi, openapi_proto, security
+from apiserver.authz import bootstrappolicy
 from apiserver.filters import SecureChain
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
@@ -34,6 +35,7 @@ from apiserver.rest import JSONResponse, status_response
 from apiserver.security import SecurityConfig
 from apiserver.storage.etcd import EtcdConfig, EtcdStorage
 from apiserver.storage.interface import Storage, StorageError
+from apitypes import rbac
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,10 @@ class ApiServer:
             )
         self.namespaces = self.stores[("", "namespaces")]
         self.lookup = StoreLookup(self.stores)
-        self.security = security.build(config.security, self.lookup)
+        pods = self.stores[("", "pods")]
+        self.security = security.build(
+            config.security, self.lookup, pods=pods.cache, pod_prefix=pods.prefix
+        )
         for store in self.stores.values():
             store.admission = self.security.admission
         self.handler = ResourceHandler(
@@ -143,6 +148,11 @@ class ApiServer:
         for store in self.stores.values():
             store.cache.start()
         await self._ensure_namespaces()
+        if self.security.rbac:
+            await bootstrappolicy.reconcile(
+                self.stores[(rbac.GROUP, "clusterroles")],
+                self.stores[(rbac.GROUP, "clusterrolebindings")],
+            )
         await asyncio.gather(*(s.cache.wait_ready(60) for s in self.stores.values()))
         if self.config.compaction_interval > 0:
             self._tasks.append(asyncio.create_task(self._compactor()))

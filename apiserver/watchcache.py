@@ -253,6 +253,7 @@ class WatchCache:
         self._ring = _Ring(capacity)
         self._objects: dict[str, CachedObject] = {}
         self._revision = 0
+        self._changes = 0
         self._horizon = 0  # every event with a revision above this is in the ring
         self._epoch = 0
         self._changed = asyncio.Event()
@@ -292,6 +293,12 @@ class WatchCache:
     def epoch(self) -> int:
         return self._epoch
 
+    @property
+    def changes(self) -> int:
+        """How often the cached objects changed (events applied, re-lists): a cheap
+        way for indexes built on the cache to know they are stale."""
+        return self._changes
+
     async def _run(self) -> None:
         delay = 0.1
         while True:
@@ -317,6 +324,7 @@ class WatchCache:
             self._epoch += 1
             self._ring.clear()
         self._objects = objects
+        self._changes += 1
         self._revision = listed.revision
         self._horizon = listed.revision
         self._ready.set()
@@ -357,6 +365,7 @@ class WatchCache:
         else:
             assert event.cur is not None
             self._objects[ev.key] = event.cur
+        self._changes += 1
         evicted = self._ring.append(event)
         if evicted is not None:
             self._horizon = evicted.revision

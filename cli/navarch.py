@@ -456,6 +456,10 @@ def controller_manager_cmd(
             "(e.g. '*,-podgc'). Names as Kubernetes: replicaset-controller or replicaset, ..."
         ),
     ] = "*",
+    use_service_account_credentials: Annotated[
+        bool,
+        typer.Option(help="Each controller acts as its own service account in kube-system."),
+    ] = False,
     leader_elect: Annotated[
         bool, typer.Option(help="Hold the Lease before acting (run several copies safely).")
     ] = True,
@@ -649,6 +653,7 @@ def controller_manager_cmd(
             options=options,
             controllers=names,
             leader_elect=leader_elect,
+            use_service_account_credentials=use_service_account_credentials,
             lease_name=leader_elect_resource_name,
             lease_namespace=leader_elect_resource_namespace,
             lease_duration=parse_duration(leader_elect_lease_duration),

@@ -102,6 +102,10 @@ class Controller:
     name: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
     workers_option: ClassVar[str | None] = None
+    service_account: ClassVar[str] = ""
+    """Its service account in kube-system (Kubernetes' name, bound to
+    ``system:controller:<name>``): with ``--use-service-account-credentials`` the
+    controller's writes are made as it."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -61,6 +61,7 @@ DEPLOYMENTS = by_model(Deployment)
 
 class DeploymentController(Controller):
     name = "deployment-controller"
+    service_account = "deployment-controller"
     aliases = ("deployment",)
     workers_option = "concurrent_deployment_syncs"
 

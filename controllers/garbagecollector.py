@@ -60,6 +60,7 @@ def _key(rt: ResourceType, namespace: str | None, name: str) -> str:
 
 class GarbageCollector(Controller):
     name = "garbage-collector-controller"
+    service_account = "generic-garbage-collector"
     aliases = ("garbagecollector",)
     workers_option = "concurrent_gc_syncs"
 

@@ -32,6 +32,7 @@ FINALIZER = "kubernetes"
 
 class NamespaceController(Controller):
     name = "namespace-controller"
+    service_account = "namespace-controller"
     aliases = ("namespace",)
     workers_option = "concurrent_namespace_syncs"
 

@@ -112,6 +112,7 @@ class _Health:
 
 class NodeLifecycleController(Controller):
     name = "node-lifecycle-controller"
+    service_account = "node-controller"
     aliases = ("nodelifecycle",)
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:
@@ -293,6 +294,7 @@ def eviction_delay(
 
 class TaintEvictionController(Controller):
     name = "taint-eviction-controller"
+    service_account = "taint-eviction-controller"
     aliases = ()
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:

@@ -54,6 +54,7 @@ REPLICA_FAILURE = "ReplicaFailure"
 
 class ReplicaSetController(Controller):
     name = "replicaset-controller"
+    service_account = "replicaset-controller"
     aliases = ("replicaset",)
     workers_option = "concurrent_replicaset_syncs"
 

@@ -31,6 +31,7 @@ CONFIG_MAPS = by_model(ConfigMap)
 
 class RootCACertPublisher(Controller):
     name = "root-ca-cert-publisher"
+    service_account = "root-ca-cert-publisher"
     aliases = ("root-ca-certificate-publisher-controller",)
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:

@@ -43,6 +43,8 @@ class Lookup(Protocol):
         self, plural: str, namespace: str | None, body: dict[str, Any], group: str = ""
     ) -> dict[str, Any] | None: ...
 
+    def changes(self, plural: str, group: str = "") -> int: ...
+
 
 @dataclass
 class Attributes:

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from apiserver.admission import Chain, Lookup, Plugin, Settings
+from apiserver.admission.noderestriction import NodeRestriction
 from apiserver.admission.serviceaccount import ServiceAccount
 
-ORDER: tuple[type[Plugin], ...] = (ServiceAccount,)
+ORDER: tuple[type[Plugin], ...] = (ServiceAccount, NodeRestriction)
 """Every plugin, in the order Kubernetes runs them."""
 
 DEFAULT_ON = ("ServiceAccount",)

@@ -98,6 +98,28 @@ class Subresource:
         """Answer a WebSocket upgrade (only called when ``websocket`` is set)."""
         raise NotImplementedError(f"{self.name} serves no WebSockets")
 
+    async def admit(self, request: Request, target: Target, obj: Any = None) -> None:
+        """Pass a create on this subresource that is not written through the store (an
+        eviction, a token request) through admission, as its requester."""
+        from apiserver import admission
+        from apiserver.filters import user_of
+
+        security = target.backends.security
+        user = user_of(request.scope)
+        if security is None or user is None:
+            return
+        attrs = admission.Attributes(
+            operation=admission.CREATE,
+            resource=target.store.resource,
+            namespace=target.namespace,
+            name=target.name,
+            user=user,
+            obj=obj,
+            subresource=self.name,
+        )
+        await security.admission.admit(attrs)
+        await security.admission.validate(attrs)
+
     # --- rules of a write through the store (``ResourceStore.update``/``patch``) ------
 
     def prepare_for_update(self, strategy: Strategy, new: Any, old: Any) -> None:

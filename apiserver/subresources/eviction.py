@@ -33,6 +33,7 @@ class Eviction(Subresource):
     async def serve(self, request: Request, target: Target) -> Response:
         assert target.namespace is not None  # pods are namespaced
         body = await rest.read_object(request)
+        await self.admit(request, target)
         budgets = target.backends.stores[("policy", "poddisruptionbudgets")]
         await evict(target.store, budgets, target.namespace, target.name, body)
         return rest.created_status()

@@ -17,9 +17,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from apiserver import admission, errors, rest
+from apiserver import errors, rest
 from apiserver.authn.serviceaccount import MIN_EXPIRATION, BoundObject
-from apiserver.filters import user_of
 from apiserver.registry.subresource import Subresource, SubresourceKind, Target
 from apitypes.authentication import GROUP, TokenRequest
 from apitypes.base import format_time
@@ -50,19 +49,7 @@ class Token(Subresource):
             raise errors.invalid("TokenRequest", target.name, errs, GROUP)
         account = await target.store.get(namespace, target.name)
         bound, node = await self._bound(target, account, token_request)
-        user = user_of(request.scope)
-        if user is not None:
-            attrs = admission.Attributes(
-                operation=admission.CREATE,
-                resource=target.store.resource,
-                namespace=namespace,
-                name=target.name,
-                user=user,
-                obj=token_request,
-                subresource=self.name,
-            )
-            await security.admission.admit(attrs)
-            await security.admission.validate(attrs)
+        await self.admit(request, target, token_request)
         issued = security.tokens.issue(
             namespace=namespace,
             service_account=target.name,
