@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from cli.aws import kubeconfig
 from cli.aws.session import AwsError
-from cli.aws.spec import ARCHES, DEBIAN_NAME, DEBIAN_OWNER, INDEX_TAG, ROLE_TAG
+from cli.aws.spec import ARCHES, DEBIAN_NAME, DEBIAN_OWNER, INDEX_TAG, LOGIN_USER, ROLE_TAG
 from cli.aws.steps import Steps, error_code, tag_value
 from cli.aws.userdata import Install, render
 
@@ -72,11 +72,14 @@ class InstanceSteps(Steps):
             name, role = spec.instance_name(index), spec.role_of(index)
             found = existing.pop(str(index), None)
             if found is not None:
-                self.report(
-                    "instance",
-                    found["InstanceId"],
-                    f"exists ({name}, {role}, {found['State']['Name']})",
-                )
+                state = found["State"]["Name"]
+                self.report("instance", found["InstanceId"], f"exists ({name}, {role}, {state})")
+                if state == "stopped":
+                    # A stopped node is not a node: start it (its disk and role are kept).
+                    if not self.dry_run:
+                        self.ec2.start_instances(InstanceIds=[found["InstanceId"]])
+                    verb = "would be started" if self.dry_run else "started"
+                    self.report("instance", found["InstanceId"], verb)
                 continue
             user_data = render(spec, index, install)
             where = spec.control_plane_ip if index == 1 else "an address of the subnet"
@@ -213,7 +216,8 @@ class InstanceSteps(Steps):
         keys = self.until("the SSH host keys on the instance's console", console_keys, deadline)
         kubeconfig.write_known_hosts(spec.known_hosts_path, address, keys)
         admin = self.until(
-            f"{address} to serve its admin kubeconfig over SSH",
+            f"{address} to serve its admin kubeconfig over SSH (what the instance did: "
+            f"ssh -i {key_file} {LOGIN_USER}@{address} sudo tail /var/log/cloud-init-output.log)",
             lambda: kubeconfig.fetch_admin_kubeconfig(
                 address, key_file, spec.known_hosts_path, self.ssh_runner
             ),

@@ -408,6 +408,8 @@ def test_up_repairs_what_drifted(aws: Path, wheel: Path) -> None:
     ec2.revoke_security_group_ingress(GroupId=group, SecurityGroupRuleIds=ssh)
     first = live(ec2)[0]["InstanceId"]
     ec2.modify_instance_attribute(InstanceId=first, SourceDestCheck={"Value": True})
+    third = live(ec2)[2]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[third])
 
     # And the operator moved: the new address replaces the old one.
     moved = spec_for(wheel, operator_cidr="198.51.100.0/24")
@@ -419,7 +421,8 @@ def test_up_repairs_what_drifted(aws: Path, wheel: Path) -> None:
     assert Rule("tcp", 22, 22, "198.51.100.0/24") in ingress
     assert not any(r.cidr == OPERATOR for r in ingress)
     assert live(ec2)[0]["SourceDestCheck"] is False
-    assert "RunInstances" not in calls
+    assert [i["InstanceId"] for i in live(ec2)][2] == third  # started again, not replaced
+    assert "RunInstances" not in calls and "StartInstances" in calls
 
 
 def test_the_token_is_never_printed_nor_in_user_data(aws: Path, wheel: Path) -> None:
