@@ -79,7 +79,15 @@ def ssh_command(address: str, key_file: Path, known_hosts: Path, *remote: str) -
 
 
 def run_ssh(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), capture_output=True, text=True, timeout=60, check=False)
+    """Run ``ssh``; a hung connection counts as a failed attempt (the caller retries)."""
+    try:
+        return subprocess.run(list(argv), capture_output=True, text=True, timeout=60, check=False)
+    except FileNotFoundError as err:
+        raise KubeconfigError(
+            "no ssh client: install OpenSSH's client, or run up with --no-wait"
+        ) from err
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(list(argv), 255, "", "timed out")
 
 
 def fetch_admin_kubeconfig(

@@ -2,7 +2,7 @@
 
 The build runs on a copy of the packages (so the checkout gets no ``build/`` directory)
 with the environment's own setuptools (``--no-build-isolation``: the ``aws`` extra
-installs it), so nothing is downloaded to build it.
+installs it) and no package index, so nothing is downloaded to build it.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def build_wheel(out_dir: Path, root: Path | None = None) -> Path:
         done = subprocess.run(
             [
                 sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                "--disable-pip-version-check", "--no-index",
                 "--quiet", "--wheel-dir", str(out_dir), str(src),
             ],
             capture_output=True,

@@ -682,3 +682,9 @@ def test_the_command_line_up_status_down(aws: Path, wheel: Path) -> None:
     down = invoke("down", "--yes")
     assert down.exit_code == 0, down.output
     assert invoke("status").output.strip() == f"nothing of cluster navarch-aws in {REGION}"
+
+
+def test_a_missing_ssh_client_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(kubeconfig.KubeconfigError, match="no ssh client"):
+        kubeconfig.run_ssh(["ssh", "admin@127.0.0.1", "true"])
