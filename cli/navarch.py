@@ -920,6 +920,11 @@ def network_agent_cmd(
     serve(config, client)
 
 
+from cli.aws.commands import app as aws_app  # noqa: E402 - the group's flags, no boto3 yet
+
+app.add_typer(aws_app, name="aws")
+
+
 def main() -> None:
     app()
 
