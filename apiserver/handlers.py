@@ -244,7 +244,7 @@ class ResourceHandler:
                     "metadata": list_meta,
                 }
             )
-            raw_body = head[:-1] + b',"items":[' + b",".join(result.items) + b"]}"
+            raw_body = head[:-1] + b',"items":[' + b",".join(result.items) + b"]}\n"
             return Response(raw_body, media_type="application/json")
         return JSONResponse(body)
 
@@ -351,18 +351,14 @@ class ResourceHandler:
     @staticmethod
     def _success(route: Route, obj: dict[str, Any]) -> dict[str, Any]:
         resource = route.store.resource
-        details: dict[str, Any] = {"name": obj["metadata"].get("name"), "kind": resource.plural}
-        if resource.group:
-            details["group"] = resource.group
-        if obj["metadata"].get("uid"):
-            details["uid"] = obj["metadata"]["uid"]
-        return {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Success",
-            "details": details,
+        meta = obj["metadata"]
+        details = {
+            "name": meta.get("name"),
+            "group": resource.group,
+            "kind": resource.plural,
+            "uid": meta.get("uid"),
         }
+        return errors.status_body("Success", details=details)
 
     async def _delete_collection(self, request: Request, route: Route) -> Response:
         opts = await self._delete_options(request)
