@@ -15,7 +15,6 @@ WebSocket alike; nothing below an object is special-cased here.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket
 
-from apiserver import errors, negotiation, rest, tables
+from apiserver import errors, negotiation, requestlog, rest, tables
 from apiserver.kubeletclient import KubeletClient
 from apiserver.metrics import LATENCY, REQUESTS
 from apiserver.registry.store import DeleteOptions, ListOptions, ResourceStore
@@ -35,8 +34,6 @@ from apiserver.rest import JSONResponse, flag, int_param
 from apiserver.watch import WatchParams, WatchStream
 from apiserver.watchcache import Predicate
 from apitypes.selectors import SelectorError, parse_field_selector, parse_label_selector
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,13 +75,17 @@ class ResourceHandler:
         try:
             route = self._resolve(group, version, path)
             verb = self._verb(request, route)
+            request.scope[requestlog.SCOPE_VERB] = verb
             sub = route.subresource
             labels = (verb, group, route.store.resource.plural, sub.name if sub else "")
             response = await self._dispatch(request, route, verb)
         except errors.ApiError as err:
+            if err.code >= 500:
+                request.scope[requestlog.SCOPE_ERROR] = err
             response = rest.status_response(err)
-        except Exception:
-            log.exception("%s %s failed", request.method, request.url.path)
+        except Exception as err:
+            # The request log writes the traceback with the request's line.
+            request.scope[requestlog.SCOPE_ERROR] = err
             response = rest.status_response(
                 errors.internal("the server could not handle the request")
             )
