@@ -1,5 +1,5 @@
 """core/v1: Namespace, Pod, Node, Event, ConfigMap, Secret, Service, Endpoints,
-ServiceAccount, Binding, and the structures they use (Kubernetes 1.30 shapes).
+ServiceAccount, ReplicationController, Binding, and the structures they use (Kubernetes 1.30 shapes).
 
 Every field Kubernetes 1.30 has on these kinds is modelled, so an object read from a
 manifest or from the store and written back carries exactly what it carried. Two
@@ -1348,6 +1348,45 @@ class Event(KubeObject):
     reporting_instance: str | None = None
 
 
+# --- replication controllers --------------------------------------------------------------
+
+
+class ReplicationControllerCondition(KubeModel):
+    type: str
+    status: str
+    last_transition_time: Time | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class ReplicationControllerSpec(KubeModel):
+    """A ReplicaSet's spec before label selectors had expressions: ``selector`` is a
+    plain map of labels every pod must carry."""
+
+    replicas: int | None = None
+    min_ready_seconds: int | None = None
+    selector: dict[str, str] = mapping()
+    template: PodTemplateSpec | None = None
+
+
+class ReplicationControllerStatus(KubeModel):
+    replicas: int
+    fully_labeled_replicas: int | None = None
+    ready_replicas: int | None = None
+    available_replicas: int | None = None
+    observed_generation: int | None = None
+    conditions: list[ReplicationControllerCondition] = merge_list("type")
+
+
+class ReplicationController(KubeObject):
+    API_VERSION = "v1"
+    KIND = "ReplicationController"
+
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: ReplicationControllerSpec | None = None
+    status: ReplicationControllerStatus | None = None
+
+
 # --- binding ------------------------------------------------------------------------------
 
 
@@ -1474,6 +1513,10 @@ __all__ = [
     "ProbeHandler",
     "ProjectedVolumeSource",
     "PullPolicy",
+    "ReplicationController",
+    "ReplicationControllerCondition",
+    "ReplicationControllerSpec",
+    "ReplicationControllerStatus",
     "ResourceClaim",
     "ResourceFieldSelector",
     "ResourceList",

@@ -82,6 +82,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "Endpoints", "endpoints", True, core.Endpoints, ("ep",)),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", True, core.ServiceAccount,
                  ("sa",), subresources=("token",)),
+    ResourceType("", "v1", "ReplicationController", "replicationcontrollers", True,
+                 core.ReplicationController, ("rc",), _CORE, ("status", "scale")),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, coordination.Lease),
     ResourceType("apps", "v1", "ReplicaSet", "replicasets", True, apps.ReplicaSet, ("rs",),
                  _CORE, ("status", "scale")),

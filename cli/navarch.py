@@ -303,6 +303,9 @@ def controller_manager_cmd(
     concurrent_replicaset_syncs: Annotated[
         int, typer.Option(help="ReplicaSets synced at once.")
     ] = 5,
+    concurrent_rc_syncs: Annotated[
+        int, typer.Option(help="ReplicationControllers synced at once.")
+    ] = 5,
     concurrent_deployment_syncs: Annotated[
         int, typer.Option(help="Deployments synced at once.")
     ] = 5,
@@ -433,6 +436,7 @@ def controller_manager_cmd(
             not_ready = unreachable = int(parse_duration(pod_eviction_timeout))
         options = Options(
             concurrent_replicaset_syncs=concurrent_replicaset_syncs,
+            concurrent_rc_syncs=concurrent_rc_syncs,
             concurrent_deployment_syncs=concurrent_deployment_syncs,
             concurrent_daemonset_syncs=concurrent_daemonset_syncs,
             concurrent_statefulset_syncs=concurrent_statefulset_syncs,

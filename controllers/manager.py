@@ -43,6 +43,7 @@ from controllers.nodeipam import NodeIpamController
 from controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
 from controllers.podgc import PodGCController
 from controllers.replicaset import ReplicaSetController
+from controllers.replication import ReplicationManager
 from controllers.serviceaccount import ServiceAccountController
 from controllers.servicelb import ServiceLBController
 from controllers.statefulset import StatefulSetController
@@ -62,6 +63,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     JobController,
     DeploymentController,
     ReplicaSetController,
+    ReplicationManager,
     DisruptionController,
     StatefulSetController,
     CronJobController,

@@ -24,6 +24,7 @@ from apiserver.kinds.node import NodeStrategy
 from apiserver.kinds.pod import PodStrategy
 from apiserver.kinds.poddisruptionbudget import PodDisruptionBudgetStrategy
 from apiserver.kinds.replicaset import ReplicaSetStrategy
+from apiserver.kinds.replicationcontroller import ReplicationControllerStrategy
 from apiserver.kinds.secret import SecretStrategy
 from apiserver.kinds.service import ServiceStrategy
 from apiserver.kinds.serviceaccount import ServiceAccountStrategy
@@ -40,6 +41,7 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     ServiceStrategy,
     EndpointsStrategy,
     ServiceAccountStrategy,
+    ReplicationControllerStrategy,
     LeaseStrategy,
     ReplicaSetStrategy,
     DeploymentStrategy,

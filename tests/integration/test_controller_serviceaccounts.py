@@ -11,24 +11,15 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from testkit.processes import ApiServerProcess, DaemonProcess, controller_manager, wait_until
+from testkit.processes import ApiServerProcess, DaemonProcess, controllers, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def manager(apiserver: ApiServerProcess, session_dir: Path) -> Iterator[DaemonProcess]:
-    lease = f"kcm-{uuid.uuid4().hex[:8]}"
-    proc = controller_manager(
-        apiserver.url,
-        session_dir,
-        "--leader-elect-resource-name", lease,
-        "--controllers", "serviceaccount",
-        name="cm-serviceaccounts",
-    )  # fmt: skip
-    proc.start()
-    yield proc
-    proc.stop()
+    with controllers(apiserver.url, session_dir, "serviceaccounts", "serviceaccount") as proc:
+        yield proc
 
 
 def _default_account(core: client.CoreV1Api, namespace: str) -> client.V1ServiceAccount | None:
