@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -18,7 +19,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def manager(apiserver: ApiServerProcess, session_dir: Path) -> Iterator[DaemonProcess]:
+    """The controller, once it runs: it has given a namespace made after its start an
+    account (so the tests time the controller, not the process starting)."""
     with controllers(apiserver.url, session_dir, "serviceaccounts", "serviceaccount") as proc:
+        api = httpx.Client(base_url=apiserver.url, timeout=10)
+        probe = f"sa-probe-{uuid.uuid4().hex[:8]}"
+        api.post("/api/v1/namespaces", json={"metadata": {"name": probe}}).raise_for_status()
+        path = f"/api/v1/namespaces/{probe}/serviceaccounts/default"
+        proc.wait_for(lambda: api.get(path).status_code == 200, 60, what="the controller")
+        api.delete(f"/api/v1/namespaces/{probe}")
         yield proc
 
 
