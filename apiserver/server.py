@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from apiserver import discovery, errors, openapi, openapi_proto
+from apiserver.aggregator import Aggregator
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
 from apiserver.kubeletclient import KubeletClient
@@ -92,6 +93,8 @@ class ApiServer:
             bookmark_interval=config.bookmark_interval,
             min_request_timeout=config.min_request_timeout,
         )
+        served = dict.fromkeys((s.resource.group, s.resource.version) for s in self.strategies)
+        self.aggregator = Aggregator(self.stores, served)
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
 
@@ -122,6 +125,7 @@ class ApiServer:
         await asyncio.gather(*(s.cache.wait_ready(60) for s in self.stores.values()))
         if self.config.compaction_interval > 0:
             self._tasks.append(asyncio.create_task(self._compactor()))
+        self._tasks.append(asyncio.create_task(self.aggregator.run()))
         self.ready.set()
 
     async def stop(self) -> None:

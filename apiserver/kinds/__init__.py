@@ -9,6 +9,7 @@ pod template). ``STRATEGIES`` lists the kinds in ``apitypes.registry`` order.
 
 from __future__ import annotations
 
+from apiserver.kinds.apiservice import APIServiceStrategy
 from apiserver.kinds.configmap import ConfigMapStrategy
 from apiserver.kinds.controllerrevision import ControllerRevisionStrategy
 from apiserver.kinds.cronjob import CronJobStrategy
@@ -52,6 +53,7 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     CronJobStrategy,
     EndpointSliceStrategy,
     PodDisruptionBudgetStrategy,
+    APIServiceStrategy,
 )
 """Every served kind's strategy, in ``apitypes.registry.RESOURCES`` order."""
 
