@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -27,14 +26,11 @@ NODES = ["rc-n1", "rc-n2"]
 
 @pytest.fixture(scope="module")
 def cluster(apiserver: ApiServerProcess, session_dir: Path) -> Iterator[FakeNodes]:
-    with controllers(apiserver.url, session_dir, "replication", "replicationcontroller"):
-        nodes = FakeNodes(apiserver.url, NODES).start()
-        try:
-            yield nodes
-        finally:
-            nodes.stop()
-            for name in NODES:
-                httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}")
+    with (
+        controllers(apiserver.url, session_dir, "replication", "replicationcontroller"),
+        FakeNodes(apiserver.url, NODES) as nodes,
+    ):
+        yield nodes
 
 
 def _rc(name: str, replicas: int) -> client.V1ReplicationController:
