@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from apiserver import discovery, errors, openapi, openapi_proto, security
+from apiserver.aggregator import Aggregator
 from apiserver.authz import bootstrappolicy
 from apiserver.filters import SecureChain
 from apiserver.handlers import ResourceHandler
@@ -31,6 +32,7 @@ from apiserver.lookup import StoreLookup
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
 from apiserver.registry.strategy import KindSettings, Strategy
+from apiserver.requestlog import RequestLog
 from apiserver.rest import JSONResponse, status_response
 from apiserver.security import SecurityConfig
 from apiserver.storage.etcd import EtcdConfig, EtcdStorage
@@ -64,6 +66,8 @@ class ServerConfig:
     kubelet_allowed_addresses: list[str] = field(default_factory=list)
     """CIDRs of loopback/link-local addresses kubelets may be reached at."""
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    verbosity: int = 0
+    """The request log's level (``-v``): see ``apiserver.requestlog``."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -121,6 +125,8 @@ class ApiServer:
             bookmark_interval=config.bookmark_interval,
             min_request_timeout=config.min_request_timeout,
         )
+        served = dict.fromkeys((s.resource.group, s.resource.version) for s in self.strategies)
+        self.aggregator = Aggregator(self.stores, served)
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
 
@@ -156,6 +162,7 @@ class ApiServer:
         await asyncio.gather(*(s.cache.wait_ready(60) for s in self.stores.values()))
         if self.config.compaction_interval > 0:
             self._tasks.append(asyncio.create_task(self._compactor()))
+        self._tasks.append(asyncio.create_task(self.aggregator.run()))
         self.ready.set()
 
     async def stop(self) -> None:
@@ -251,7 +258,7 @@ def _resource_path_params(path: str) -> dict[str, str] | None:
     return None
 
 
-def build_app(server: ApiServer) -> SecureChain:
+def build_app(server: ApiServer) -> RequestLog:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await server.start()
@@ -359,9 +366,13 @@ def build_app(server: ApiServer) -> SecureChain:
     # ResourceFastPath passes on; the handler gives them to the subresource they name.
     app.router.add_websocket_route("/api/{version}/{path:path}", handler.websocket)
     app.router.add_websocket_route("/apis/{group}/{version}/{path:path}", handler.websocket)
-    # Authentication and authorization before anything else answers (filters.py).
-    return SecureChain(
-        ResourceFastPath(app, handler),
-        server.security.authenticator,
-        server.security.authorizer,
+    # Authentication and authorization before anything else answers (filters.py);
+    # the request log sees every answer, refusals included.
+    return RequestLog(
+        SecureChain(
+            ResourceFastPath(app, handler),
+            server.security.authenticator,
+            server.security.authorizer,
+        ),
+        server.config.verbosity,
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from apitypes import (
+    apiregistration,
     apps,
     authentication,
     authorization,
@@ -99,6 +100,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "Endpoints", "endpoints", True, core.Endpoints, ("ep",)),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", True, core.ServiceAccount,
                  ("sa",), subresources=("token",)),
+    ResourceType("", "v1", "ReplicationController", "replicationcontrollers", True,
+                 core.ReplicationController, ("rc",), _CORE, ("status", "scale")),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, coordination.Lease),
     ResourceType("apps", "v1", "ReplicaSet", "replicasets", True, apps.ReplicaSet, ("rs",),
                  _CORE, ("status", "scale")),
@@ -117,6 +120,9 @@ RESOURCES: tuple[ResourceType, ...] = (
                  discovery.EndpointSlice),
     ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True,
                  policy.PodDisruptionBudget, ("pdb",), subresources=("status",)),
+    ResourceType("apiregistration.k8s.io", "v1", "APIService", "apiservices", False,
+                 apiregistration.APIService, categories=("api-extensions",),
+                 subresources=("status",)),
     ResourceType(_RBAC, "v1", "ClusterRole", "clusterroles", False, rbac.ClusterRole),
     ResourceType(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", False,
                  rbac.ClusterRoleBinding),

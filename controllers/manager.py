@@ -46,7 +46,9 @@ from controllers.nodeipam import NodeIpamController
 from controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
 from controllers.podgc import PodGCController
 from controllers.replicaset import ReplicaSetController
+from controllers.replication import ReplicationManager
 from controllers.rootcacert import RootCACertPublisher
+from controllers.serviceaccount import ServiceAccountController
 from controllers.servicelb import ServiceLBController
 from controllers.statefulset import StatefulSetController
 from controllers.ttlafterfinished import TTLAfterFinishedController
@@ -65,6 +67,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     JobController,
     DeploymentController,
     ReplicaSetController,
+    ReplicationManager,
     DisruptionController,
     StatefulSetController,
     CronJobController,
@@ -72,6 +75,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     NodeLifecycleController,
     TaintEvictionController,
     NodeIpamController,
+    ServiceAccountController,
     RootCACertPublisher,
     ClusterRoleAggregationController,
 )

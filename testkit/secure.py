@@ -120,7 +120,14 @@ class SecureControlPlane:
         except BaseException:
             etcd.stop()
             raise
-        return cls(root, pki_dir, etcd, apiserver, config)
+        plane = cls(root, pki_dir, etcd, apiserver, config)
+        # What the controller-manager's service-account controller would make (none
+        # runs here): pods need their account when the server issues tokens.
+        with plane.client("admin") as admin:
+            admin.post(
+                "/api/v1/namespaces/default/serviceaccounts", json={"metadata": {"name": "default"}}
+            )
+        return plane
 
     @property
     def url(self) -> str:

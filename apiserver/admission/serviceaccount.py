@@ -3,8 +3,7 @@
 On pod creation (Kubernetes' ``ServiceAccount`` plugin): ``spec.serviceAccountName``
 defaults to ``default``; when the server issues tokens, the account must exist (a 403
 "error looking up service account" otherwise, as Kubernetes answers while the account
-controller has not made it yet; a missing ``default`` account is made on the spot),
-and unless ``automountServiceAccountToken`` (the
+controller, ``serviceaccount-controller``, has not made it yet), and unless ``automountServiceAccountToken`` (the
 pod's, else the account's) is false, a projected volume ``kube-api-access-<suffix>``
 is added and mounted read-only at ``/var/run/secrets/kubernetes.io/serviceaccount`` in
 every container that mounts nothing there already:
@@ -86,13 +85,6 @@ class ServiceAccount(Plugin):
             return
         namespace = attrs.namespace or ""
         account = await self.lookup.get("serviceaccounts", namespace, spec.service_account_name)
-        if account is None and spec.service_account_name == "default":
-            # Every namespace's default account is the service-account controller's to
-            # make; until it has (or where none runs), the first pod that needs it
-            # makes it here, as NamespaceAutoProvision makes namespaces.
-            body = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
-            await self.lookup.create("serviceaccounts", namespace, body)
-            account = await self.lookup.get("serviceaccounts", namespace, "default")
         if account is None:
             raise errors.forbidden(
                 "pods",

@@ -9,6 +9,7 @@ pod template). ``STRATEGIES`` lists the kinds in ``apitypes.registry`` order.
 
 from __future__ import annotations
 
+from apiserver.kinds.apiservice import APIServiceStrategy
 from apiserver.kinds.authentication import SelfSubjectReviewStrategy, TokenReviewStrategy
 from apiserver.kinds.authorization import (
     LocalSubjectAccessReviewStrategy,
@@ -37,6 +38,7 @@ from apiserver.kinds.rbac import (
     RoleStrategy,
 )
 from apiserver.kinds.replicaset import ReplicaSetStrategy
+from apiserver.kinds.replicationcontroller import ReplicationControllerStrategy
 from apiserver.kinds.secret import SecretStrategy
 from apiserver.kinds.service import ServiceStrategy
 from apiserver.kinds.serviceaccount import ServiceAccountStrategy
@@ -53,6 +55,7 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     ServiceStrategy,
     EndpointsStrategy,
     ServiceAccountStrategy,
+    ReplicationControllerStrategy,
     LeaseStrategy,
     ReplicaSetStrategy,
     DeploymentStrategy,
@@ -63,6 +66,7 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     CronJobStrategy,
     EndpointSliceStrategy,
     PodDisruptionBudgetStrategy,
+    APIServiceStrategy,
     ClusterRoleStrategy,
     ClusterRoleBindingStrategy,
     RoleStrategy,

@@ -197,11 +197,19 @@ def test_pod_bound_tokens_end_with_the_pod(cluster: SecureControlPlane) -> None:
             "metadata": {"name": "web"},
             "spec": {"containers": [{"name": "c", "image": "busybox"}]},
         }
+        # The ServiceAccount plugin: without the account (no controller-manager here
+        # makes it), Kubernetes' 403; with it, the default account and its token volume
+        # mounted in every container.
+        refused = admin.post(f"/api/v1/namespaces/{ns}/pods", json=pod)
+        assert refused.status_code == 403, refused.text
+        assert "error looking up service account" in refused.json()["message"]
+        account = {"metadata": {"name": "default"}}
+        assert (
+            admin.post(f"/api/v1/namespaces/{ns}/serviceaccounts", json=account).status_code == 201
+        )
         made = admin.post(f"/api/v1/namespaces/{ns}/pods", json=pod)
         assert made.status_code == 201, made.text
         created = made.json()
-        # The ServiceAccount plugin: the default account (made on the spot), and its
-        # token volume mounted in every container.
         spec = created["spec"]
         assert spec["serviceAccountName"] == "default"
         volume = next(v for v in spec["volumes"] if v["name"].startswith("kube-api-access-"))

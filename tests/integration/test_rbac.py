@@ -88,6 +88,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with plane.client("admin") as admin:
         for ns in (w.ns_a, w.ns_b):
             _post(admin, "/api/v1/namespaces", {"metadata": {"name": ns}})
+            _post(
+                admin, f"/api/v1/namespaces/{ns}/serviceaccounts", {"metadata": {"name": "default"}}
+            )
         # alice (through her group) edits ns-a; the auditors view everything.
         _post(
             admin,

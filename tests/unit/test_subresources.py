@@ -60,6 +60,8 @@ def test_discovery_lists_the_declared_subresources_only() -> None:
         "nodes/status",
         "services/status",
         "serviceaccounts/token",
+        "replicationcontrollers/status",
+        "replicationcontrollers/scale",
     }
 
 
