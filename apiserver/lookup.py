@@ -51,6 +51,18 @@ class StoreLookup:
                 return None
             raise
 
+    async def update_status(
+        self, plural: str, namespace: str | None, body: dict[str, Any], group: str = ""
+    ) -> dict[str, Any]:
+        """Write an object's status as the server itself; ``body``'s resourceVersion is a
+        precondition (409 when the object changed meanwhile)."""
+        from apiserver.registry.store import WriteOptions
+
+        store = self._stores[(group, plural)]
+        name = body["metadata"]["name"]
+        result = await store.update(namespace, name, body, WriteOptions(), subresource="status")
+        return result.obj
+
     def changes(self, plural: str, group: str = "") -> int:
         """The change counter of a resource's watch cache (``WatchCache.changes``)."""
         return self._stores[(group, plural)].cache.changes

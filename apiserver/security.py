@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from apiserver.admission import Chain, Lookup, Settings
 from apiserver.admission import plugins as admission_plugins
+from apiserver.admission.podsecurity import LEVELS
 from apiserver.authn.bootstrap import BootstrapTokens
 from apiserver.authn.serviceaccount import (
     DEFAULT_ISSUER,
@@ -49,6 +50,8 @@ class SecurityConfig:
     disable_admission_plugins: list[str] = field(default_factory=list)
     pod_security_default: str = "privileged"
     pod_security_exempt_namespaces: list[str] = field(default_factory=list)
+    default_not_ready_toleration_seconds: int = 300
+    default_unreachable_toleration_seconds: int = 300
 
 
 @dataclass
@@ -123,7 +126,14 @@ def build(
         service_account_tokens=tokens is not None,
         pod_security_default=config.pod_security_default,
         pod_security_exempt_namespaces=tuple(config.pod_security_exempt_namespaces),
+        default_not_ready_toleration_seconds=config.default_not_ready_toleration_seconds,
+        default_unreachable_toleration_seconds=config.default_unreachable_toleration_seconds,
     )
+    if config.pod_security_default not in LEVELS:
+        raise ValueError(
+            f"--pod-security-default: {config.pod_security_default!r} is not one of "
+            f"{', '.join(LEVELS)}"
+        )
     chain = admission_plugins.chain(
         lookup,
         settings,

@@ -131,6 +131,19 @@ def apiserver_cmd(
     disable_admission_plugins: Annotated[
         str, typer.Option(help="Default admission plugins not to run.")
     ] = "",
+    pod_security_default: Annotated[
+        str,
+        typer.Option(help="Enforced Pod Security level of unlabelled namespaces."),
+    ] = "privileged",
+    pod_security_exempt_namespaces: Annotated[
+        str, typer.Option(help="Namespaces Pod Security does not check (comma-separated).")
+    ] = "",
+    default_not_ready_toleration_seconds: Annotated[
+        int, typer.Option(help="tolerationSeconds DefaultTolerationSeconds gives not-ready.")
+    ] = 300,
+    default_unreachable_toleration_seconds: Annotated[
+        int, typer.Option(help="tolerationSeconds DefaultTolerationSeconds gives unreachable.")
+    ] = 300,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     workers: Annotated[
         int, typer.Option(help="Server processes sharing the port (each a whole apiserver).")
@@ -194,6 +207,10 @@ def apiserver_cmd(
             authorization_mode=_csv(authorization_mode),
             enable_admission_plugins=_csv(enable_admission_plugins),
             disable_admission_plugins=_csv(disable_admission_plugins),
+            pod_security_default=pod_security_default,
+            pod_security_exempt_namespaces=_csv(pod_security_exempt_namespaces),
+            default_not_ready_toleration_seconds=default_not_ready_toleration_seconds,
+            default_unreachable_toleration_seconds=default_unreachable_toleration_seconds,
         ),
         verbosity=verbosity,
     )
@@ -583,6 +600,9 @@ def controller_manager_cmd(
         str,
         typer.Option(help="CA published as the ConfigMap kube-root-ca.crt in every namespace."),
     ] = "",
+    resource_quota_sync_period: Annotated[
+        str, typer.Option(help="Every ResourceQuota's usage is recounted this often.")
+    ] = "5m",
     allocate_node_cidrs: Annotated[
         bool, typer.Option(help="Give every Node a pod CIDR from --cluster-cidr (node IPAM).")
     ] = False,
@@ -669,6 +689,7 @@ def controller_manager_cmd(
             node_cidr_mask_size_ipv6=node_cidr_mask_size_ipv6,
             service_cluster_ip_range=service_cluster_ip_range,
             root_ca_file=root_ca_file,
+            resource_quota_sync_period=parse_duration(resource_quota_sync_period),
         )
         if allocate_node_cidrs:
             from controllers.nodeipam import check_options

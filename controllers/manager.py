@@ -47,6 +47,7 @@ from controllers.nodelifecycle import NodeLifecycleController, TaintEvictionCont
 from controllers.podgc import PodGCController
 from controllers.replicaset import ReplicaSetController
 from controllers.replication import ReplicationManager
+from controllers.resourcequota import ResourceQuotaController
 from controllers.rootcacert import RootCACertPublisher
 from controllers.serviceaccount import ServiceAccountController
 from controllers.servicelb import ServiceLBController
@@ -78,6 +79,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     ServiceAccountController,
     RootCACertPublisher,
     ClusterRoleAggregationController,
+    ResourceQuotaController,
 )
 """Every controller, in the order they start; each class declares its name, aliases
 and worker flag (see ``Controller``)."""

@@ -45,6 +45,10 @@ class Lookup(Protocol):
 
     def changes(self, plural: str, group: str = "") -> int: ...
 
+    async def update_status(
+        self, plural: str, namespace: str | None, body: dict[str, Any], group: str = ""
+    ) -> dict[str, Any]: ...
+
 
 @dataclass
 class Attributes:

@@ -9,14 +9,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from apiserver.admission import Chain, Lookup, Plugin, Settings
+from apiserver.admission.defaulttolerationseconds import DefaultTolerationSeconds
+from apiserver.admission.limitranger import LimitRanger
+from apiserver.admission.namespacelifecycle import NamespaceLifecycle
 from apiserver.admission.noderestriction import NodeRestriction
+from apiserver.admission.podsecurity import PodSecurity
+from apiserver.admission.resourcequota import ResourceQuotaPlugin
 from apiserver.admission.serviceaccount import ServiceAccount
 
-ORDER: tuple[type[Plugin], ...] = (ServiceAccount, NodeRestriction)
-"""Every plugin, in the order Kubernetes runs them."""
+ORDER: tuple[type[Plugin], ...] = (
+    NamespaceLifecycle,
+    LimitRanger,
+    ServiceAccount,
+    NodeRestriction,
+    PodSecurity,
+    DefaultTolerationSeconds,
+    ResourceQuotaPlugin,
+)
+"""Every plugin, in the order Kubernetes runs them (ResourceQuota last: it charges the
+quota only for what every other plugin let through)."""
 
-DEFAULT_ON = ("ServiceAccount",)
-"""What runs without flags (Kubernetes' defaults that navarch has)."""
+DEFAULT_ON = (
+    "NamespaceLifecycle",
+    "LimitRanger",
+    "ServiceAccount",
+    "PodSecurity",
+    "DefaultTolerationSeconds",
+    "ResourceQuota",
+)
+"""What runs without flags (Kubernetes' defaults that navarch has; NodeRestriction is
+off by default there too)."""
 
 
 def names() -> list[str]:

@@ -27,6 +27,7 @@ from apiserver.kinds.endpointslice import EndpointSliceStrategy
 from apiserver.kinds.event import EventStrategy
 from apiserver.kinds.job import JobStrategy
 from apiserver.kinds.lease import LeaseStrategy
+from apiserver.kinds.limitrange import LimitRangeStrategy
 from apiserver.kinds.namespace import NamespaceStrategy
 from apiserver.kinds.node import NodeStrategy
 from apiserver.kinds.pod import PodStrategy
@@ -39,6 +40,7 @@ from apiserver.kinds.rbac import (
 )
 from apiserver.kinds.replicaset import ReplicaSetStrategy
 from apiserver.kinds.replicationcontroller import ReplicationControllerStrategy
+from apiserver.kinds.resourcequota import ResourceQuotaStrategy
 from apiserver.kinds.secret import SecretStrategy
 from apiserver.kinds.service import ServiceStrategy
 from apiserver.kinds.serviceaccount import ServiceAccountStrategy
@@ -54,6 +56,8 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     SecretStrategy,
     ServiceStrategy,
     EndpointsStrategy,
+    LimitRangeStrategy,
+    ResourceQuotaStrategy,
     ServiceAccountStrategy,
     ReplicationControllerStrategy,
     LeaseStrategy,

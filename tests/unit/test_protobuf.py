@@ -372,6 +372,15 @@ _USER = {"username": "system:serviceaccount:default:web", "uid": "u-1",
          "groups": ["system:serviceaccounts", "system:authenticated"],
          "extra": {"authentication.kubernetes.io/pod-name": ["web-1"]}}  # fmt: skip
 SECURITY_OBJECTS: list[dict[str, Any]] = [
+    {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "lr", "namespace": "team"},
+     "spec": {"limits": [{"type": "Container", "max": {"cpu": "2"}, "min": {"cpu": "10m"},
+                          "default": {"memory": "256Mi"}, "defaultRequest": {"cpu": "100m"},
+                          "maxLimitRequestRatio": {"cpu": "4"}}]}},
+    {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": "team"},
+     "spec": {"hard": {"pods": "10", "requests.cpu": "4"}, "scopes": ["NotTerminating"],
+              "scopeSelector": {"matchExpressions": [
+                  {"scopeName": "PriorityClass", "operator": "In", "values": ["high"]}]}},
+     "status": {"hard": {"pods": "10"}, "used": {"pods": "3"}}},
     {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
      "metadata": {"name": "view", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
      "rules": [_RULE, {"nonResourceURLs": ["/healthz"], "verbs": ["get"]}],

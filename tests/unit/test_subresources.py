@@ -60,6 +60,7 @@ def test_discovery_lists_the_declared_subresources_only() -> None:
         "nodes/status",
         "services/status",
         "serviceaccounts/token",
+        "resourcequotas/status",
         "replicationcontrollers/status",
         "replicationcontrollers/scale",
     }
