@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -22,36 +21,9 @@ from websockets.datastructures import Headers
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
+from pki.peer import PeerCertificate, peer_certificate
 
-@dataclass(frozen=True)
-class PeerCertificate:
-    """The subject of a verified client certificate."""
-
-    common_name: str
-    organizations: tuple[str, ...]
-    not_after: str = ""
-
-
-def peer_certificate(transport: Any) -> PeerCertificate | None:
-    """The verified client certificate on ``transport``, None without one."""
-    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-    if ssl_object is None:
-        return None
-    try:
-        cert = ssl_object.getpeercert()
-    except (ValueError, ssl.SSLError):
-        return None
-    if not cert:
-        return None
-    cn = ""
-    orgs: list[str] = []
-    for rdn in cert.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                cn = value
-            elif key == "organizationName":
-                orgs.append(value)
-    return PeerCertificate(cn, tuple(orgs), str(cert.get("notAfter", "")))
+__all__ = ["PeerCertificate", "client_certificate", "peer_certificate"]
 
 
 def client_certificate(scope: Any) -> PeerCertificate | None:

@@ -254,6 +254,11 @@ class LocalCluster:
                         "--port", str(self.ports.kubelet_base + i),
                         "--tls-cert-file", str(self.pki_dir / "kubelet" / f"{node}.crt"),
                         "--tls-private-key-file", str(self.pki_dir / "kubelet" / f"{node}.key"),
+                        # Only who the apiserver vouches for, with a grant on nodes/*.
+                        "--client-ca-file", str(self.pki_dir / "ca.crt"),
+                        "--anonymous-auth", "false",
+                        "--authentication-token-webhook",
+                        "--authorization-mode", "Webhook",
                     ],
                     lambda node=node: self.node_ready(node) is True,  # type: ignore[misc]
                     node=node,

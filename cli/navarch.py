@@ -825,6 +825,27 @@ def kubelet_cmd(
     tls_private_key_file: Annotated[
         str | None, typer.Option(help="Key of --tls-cert-file.")
     ] = None,
+    anonymous_auth: Annotated[
+        str, typer.Option(help="Let requests without credentials in as system:anonymous.")
+    ] = "true",
+    authentication_token_webhook: Annotated[
+        bool, typer.Option(help="Bearer tokens are checked with the apiserver (TokenReview).")
+    ] = False,
+    authentication_token_webhook_cache_ttl: Annotated[
+        str, typer.Option(help="How long a TokenReview answer is kept.")
+    ] = "2m",
+    client_ca_file: Annotated[
+        str | None, typer.Option(help="Client certificates of this CA authenticate (HTTPS).")
+    ] = None,
+    authorization_mode: Annotated[
+        str, typer.Option(help="AlwaysAllow, or Webhook (SubjectAccessReview on nodes/*).")
+    ] = "AlwaysAllow",
+    authorization_webhook_cache_authorized_ttl: Annotated[
+        str, typer.Option(help="How long an allowing SubjectAccessReview answer is kept.")
+    ] = "5m",
+    authorization_webhook_cache_unauthorized_ttl: Annotated[
+        str, typer.Option(help="How long a refusing SubjectAccessReview answer is kept.")
+    ] = "30s",
     node_ip: Annotated[
         str, typer.Option(help="InternalIP the Node reports (the apiserver dials it).")
     ] = "127.0.0.1",
@@ -919,6 +940,7 @@ def kubelet_cmd(
     from apiclient import ConfigError as ClientConfigError
     from apiclient import load_config
     from apitypes.duration import parse_duration
+    from kubelet.auth import MODES, AuthConfig
     from kubelet.config import (
         KubeletConfig,
         parse_key_values,
@@ -935,6 +957,15 @@ def kubelet_cmd(
             port=port,
             tls_cert_file=tls_cert_file,
             tls_private_key_file=tls_private_key_file,
+            auth=AuthConfig(
+                anonymous=_bool(anonymous_auth, "--anonymous-auth"),
+                token_webhook=authentication_token_webhook,
+                token_cache_ttl=parse_duration(authentication_token_webhook_cache_ttl),
+                authorization_mode=authorization_mode,
+                authorized_ttl=parse_duration(authorization_webhook_cache_authorized_ttl),
+                unauthorized_ttl=parse_duration(authorization_webhook_cache_unauthorized_ttl),
+                client_ca_file=client_ca_file,
+            ),
             node_ip=node_ip,
             hostname=hostname_override or "",
             node_labels=parse_key_values(node_labels, "--node-labels"),
@@ -966,6 +997,10 @@ def kubelet_cmd(
             config.node_name = node_name
         if runtime not in ("docker", "fake"):
             raise ValueError(f"--runtime {runtime!r}: choose docker or fake")
+        if authorization_mode not in MODES:
+            raise ValueError(
+                f"--authorization-mode {authorization_mode!r}: choose {', '.join(MODES)}"
+            )
         client_config = load_config(kubeconfig, server=server)
     except (ValueError, ClientConfigError) as err:
         typer.echo(f"error: {err}", err=True)

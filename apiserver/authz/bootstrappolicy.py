@@ -395,6 +395,11 @@ def cluster_roles() -> list[dict[str, Any]]:
             rule(["create"], [AUTHN], ["tokenreviews"]),
             rule(["create"], [AUTHZ], ["subjectaccessreviews"]),
         ]),
+        cluster_role("system:kubelet-api-admin", [
+            rule(READ, [CORE], ["nodes"]),
+            rule(["proxy"], [CORE], ["nodes"]),
+            rule(["*"], [CORE], ["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"]),
+        ]),
         cluster_role("system:node-bootstrapper", [
             rule(["create", *READ], [CERTIFICATES], ["certificatesigningrequests"]),
         ]),
