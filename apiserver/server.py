@@ -35,6 +35,8 @@ from apiserver.registry.strategy import KindSettings, Strategy
 from apiserver.requestlog import RequestLog
 from apiserver.rest import JSONResponse, status_response
 from apiserver.security import SecurityConfig
+from apiserver.storage import encryption as encryption_config
+from apiserver.storage.encryption import EncryptedStorage
 from apiserver.storage.etcd import EtcdConfig, EtcdStorage
 from apiserver.storage.interface import Storage, StorageError
 from apitypes import rbac
@@ -55,6 +57,8 @@ class ServerConfig:
     compaction_interval: float = 300.0
     """Seconds between etcd compactions (0 disables), as ``--etcd-compaction-interval``."""
     watch_cache_size: int = 10_000
+    encryption_provider_config: str | None = None
+    """``--encryption-provider-config``: resources stored encrypted (``storage.encryption``)."""
     bookmark_interval: float = 60.0
     min_request_timeout: float = 1800.0
     advertise_address: str = "127.0.0.1:6443"
@@ -87,6 +91,11 @@ class ApiServer:
             service_cluster_ip_range=config.service_cluster_ip_range,
             service_node_port_range=config.service_node_port_range,
         )
+        encryption = (
+            encryption_config.load(config.encryption_provider_config)
+            if config.encryption_provider_config
+            else None
+        )
         self.strategies = all_strategies(settings)
         self.reviews: dict[tuple[str, str], Strategy] = {}
         """Create-only kinds (TokenReview, the access reviews): answered, never stored."""
@@ -95,9 +104,10 @@ class ApiServer:
             if r.create_only:
                 self.reviews[(r.group, r.plural)] = strategy
                 continue
+            transformer = encryption.transformer(r.group, r.plural) if encryption else None
             self.stores[(r.group, r.plural)] = ResourceStore(
                 strategy,
-                self.storage,
+                EncryptedStorage(self.storage, transformer) if transformer else self.storage,
                 prefix=config.etcd_prefix,
                 namespace_exists=self.namespace_phase,
                 cache_capacity=config.watch_cache_size,

@@ -189,6 +189,8 @@ class LocalCluster:
                     "--etcd-cafile", str(pki / "etcd/ca.crt"),
                     "--etcd-certfile", str(pki / "apiserver-etcd-client.crt"),
                     "--etcd-keyfile", str(pki / "apiserver-etcd-client.key"),
+                    # Secrets encrypted in etcd (aescbc, the key the PKI phase made).
+                    "--encryption-provider-config", str(pki / "encryption-config.yaml"),
                     "--bind-address", "127.0.0.1",
                     "--secure-port", str(self.ports.apiserver),
                     "--tls-cert-file", str(pki / "apiserver.crt"),

@@ -54,6 +54,10 @@ def apiserver_cmd(
         float, typer.Option(help="Seconds between etcd compactions; 0 disables.")
     ] = 300.0,
     watch_cache_size: Annotated[int, typer.Option(help="Events kept per resource.")] = 10_000,
+    encryption_provider_config: Annotated[
+        str | None,
+        typer.Option(help="EncryptionConfiguration: resources encrypted in etcd (aescbc...)."),
+    ] = None,
     watch_bookmark_interval: Annotated[
         float, typer.Option(help="Seconds between BOOKMARK events on watches that allow them.")
     ] = 60.0,
@@ -182,6 +186,7 @@ def apiserver_cmd(
         etcd_keyfile=etcd_keyfile,
         compaction_interval=etcd_compaction_interval,
         watch_cache_size=watch_cache_size,
+        encryption_provider_config=encryption_provider_config,
         bookmark_interval=watch_bookmark_interval,
         min_request_timeout=min_request_timeout,
         service_cluster_ip_range=service_cluster_ip_range,
