@@ -31,6 +31,12 @@ def apiserver_cmd(
     ] = "http://127.0.0.1:2379",
     bind_address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 6443,
+    advertise_address: Annotated[
+        str | None,
+        typer.Option(
+            help="IP this apiserver is reached at: its endpoint of the kubernetes Service."
+        ),
+    ] = None,
     etcd_prefix: Annotated[
         str, typer.Option(help="Key prefix of every object in etcd.")
     ] = "/registry",
@@ -91,6 +97,9 @@ def apiserver_cmd(
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=(int(low), int(high)),
     )
+    if advertise_address:
+        host = f"[{advertise_address}]" if ":" in advertise_address else advertise_address
+        config.advertise_address = f"{host}:{port}"
     serve(
         config,
         ServeOptions(
@@ -714,6 +723,55 @@ def hollow_nodes_cmd(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     serve(client_config, options, log_level)
+
+
+image_app = typer.Typer(help="Images in the compose cluster's nodes.", no_args_is_help=True)
+app.add_typer(image_app, name="image")
+
+
+@image_app.command("load")
+def image_load_cmd(
+    images: Annotated[list[str], typer.Argument(help="Images in the host's Docker Engine.")],
+    nodes: Annotated[
+        str, typer.Option(help="Comma-separated nodes to load into (default: every node).")
+    ] = "",
+    project: Annotated[
+        str, typer.Option(envvar="COMPOSE_PROJECT_NAME", help="The compose project.")
+    ] = "navarch",
+    context: Annotated[
+        str, typer.Option(help="Kubeconfig context whose pods are checked for pulls.")
+    ] = "navarch-compose",
+) -> None:
+    """Copy images from the host's Docker Engine into every compose node's engine (as
+    kind load docker-image), and warn when a pod would still pull them.
+
+    Example: navarch image load navarch/sample-web:1 --nodes node-1,node-2
+    """
+    from cli.imageload import LoadError, load, node_containers, warnings
+
+    try:
+        targets = node_containers(project, [n.strip() for n in nodes.split(",") if n.strip()])
+        load(images, targets, echo=typer.echo)
+    except LoadError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    for line in warnings(images, _pods_or_none(context)):
+        typer.echo(line, err=True)
+
+
+def _pods_or_none(context: str) -> list[dict[str, Any]]:
+    """Every pod of the cluster of ``context``; none when it cannot be read."""
+    import httpx
+
+    from apiclient import ConfigError, load_config
+
+    try:
+        config = load_config(None, context=context)
+        resp = httpx.get(f"{config.server}/api/v1/pods", timeout=5)
+        resp.raise_for_status()
+    except (ConfigError, httpx.HTTPError):
+        return []
+    return list(resp.json().get("items") or [])
 
 
 def main() -> None:
