@@ -352,8 +352,8 @@ def controller_manager_cmd(
     import logging
 
     from apiclient import ConfigError, load_config
+    from apitypes.duration import parse_duration
     from controllers.base import Options
-    from controllers.duration import parse_duration
     from controllers.manager import (
         ManagerConfig,
         UnknownControllerError,
@@ -610,9 +610,9 @@ def kubelet_cmd(
     """
     from apiclient import ConfigError as ClientConfigError
     from apiclient import load_config
+    from apitypes.duration import parse_duration
     from kubelet.config import (
         KubeletConfig,
-        parse_duration,
         parse_key_values,
         parse_reserved,
         parse_taints,
@@ -702,7 +702,8 @@ def hollow_nodes_cmd(
     """
     from apiclient import ConfigError as ClientConfigError
     from apiclient import load_config
-    from kubelet.config import parse_duration, parse_key_values, parse_taints
+    from apitypes.duration import parse_duration
+    from kubelet.config import parse_key_values, parse_taints
     from kubelet.hollow import HollowOptions, serve
 
     try:

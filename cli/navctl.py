@@ -120,8 +120,8 @@ def _root(
     FLAGS.token = token
     FLAGS.insecure_skip_tls_verify = insecure_skip_tls_verify
     if request_timeout:
+        from apitypes.duration import parse_duration
         from cli.navctl_common import fail
-        from cli.navctl_wait import parse_duration
 
         try:
             FLAGS.request_timeout = parse_duration(request_timeout) or None

@@ -16,7 +16,9 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from apitypes.core import PodSpec
 from apitypes.registry import ResourceType, resource
+from apitypes.resources import as_quantity, pod_limits, pod_qos_class, pod_requests
 from cli.navctl_common import Session, api_error_line, err, out
 from cli.navctl_printing import TabWriter, age, format_labels, parse_time
 from cli.navctl_resources import Target, parse_targets
@@ -549,30 +551,12 @@ def describe_pod(pod: dict[str, Any], events: list[dict[str, Any]] | None) -> st
         for cond in conditions:
             w.write(1, f"{cond.get('type')} \t{cond.get('status')} \n")
     describe_volumes(w, spec.get("volumes") or [], "")
-    w.write(0, f"QoS Class:\t{status.get('qosClass') or qos_class(pod)}\n")
+    qos = status.get("qosClass") or pod_qos_class(PodSpec.from_dict(spec))
+    w.write(0, f"QoS Class:\t{qos}\n")
     labels_multiline(w, "Node-Selectors", spec.get("nodeSelector"))
     tolerations_multiline(w, "Tolerations", spec.get("tolerations") or [])
     describe_events(w, events)
     return w.render()
-
-
-def qos_class(pod: dict[str, Any]) -> str:
-    """Guaranteed, Burstable or BestEffort, from the containers' requests and limits."""
-    containers = (pod.get("spec") or {}).get("containers") or []
-    any_set = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        requests = res.get("requests") or {}
-        limits = res.get("limits") or {}
-        if requests or limits:
-            any_set = True
-        for name in ("cpu", "memory"):
-            if name not in limits or requests.get(name, limits[name]) != limits[name]:
-                guaranteed = False
-    if not any_set:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def _strip_hash(template: dict[str, Any]) -> dict[str, Any]:
@@ -960,37 +944,6 @@ def describe_endpoints(ep: dict[str, Any], events: list[dict[str, Any]] | None) 
     return w.render()
 
 
-def _quantity_sum(values: list[str]) -> Any:
-    from apitypes.quantity import Quantity
-
-    total = Quantity.zero()
-    for value in values:
-        total = total + Quantity.parse(value)
-    return total
-
-
-def _pod_requests(pod: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Sum of the containers' requests and limits (the larger of init containers)."""
-    from apitypes.quantity import Quantity
-
-    spec = pod.get("spec") or {}
-    requests: dict[str, Any] = {}
-    limits: dict[str, Any] = {}
-    for container in spec.get("containers") or []:
-        res = container.get("resources") or {}
-        for target, key in ((requests, "requests"), (limits, "limits")):
-            for name, value in (res.get(key) or {}).items():
-                target[name] = target.get(name, Quantity.zero()) + Quantity.parse(value)
-    for container in spec.get("initContainers") or []:
-        res = container.get("resources") or {}
-        for target, key in ((requests, "requests"), (limits, "limits")):
-            for name, value in (res.get(key) or {}).items():
-                quantity = Quantity.parse(value)
-                if name not in target or quantity > target[name]:
-                    target[name] = quantity
-    return requests, limits
-
-
 def _percent(part: Any, whole: Any, milli: bool) -> int:
     if whole is None:
         return 0
@@ -1111,7 +1064,9 @@ def _node_resources(w: PrefixWriter, node: dict[str, Any], pods: list[dict[str, 
     totals_lim: dict[str, Any] = {}
     for pod in pods:
         meta = pod.get("metadata") or {}
-        requests, limits = _pod_requests(pod)
+        pod_spec = PodSpec.from_dict(pod.get("spec") or {})
+        requests = pod_requests(pod_spec, as_quantity)
+        limits = pod_limits(pod_spec, as_quantity)
         for name, value in requests.items():
             totals_req[name] = totals_req.get(name, Quantity.zero()) + value
         for name, value in limits.items():

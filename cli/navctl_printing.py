@@ -10,7 +10,7 @@
 - ``to_yaml`` / ``to_json`` / ``go_json`` / ``go_value_text`` reproduce Go's
   encoders (sorted keys, HTML-safe escaping, double-quoted strings that would read
   back as another type, literal blocks for multi-line strings).
-- ``human_duration`` is apimachinery's age formatting (``5m30s``, ``3h``, ``12d``).
+- ``age`` is apimachinery's age formatting (``5m30s``, ``3h``, ``12d``) of a timestamp.
 
 Nothing here talks to the network; everything is a pure function of its input.
 """
@@ -21,10 +21,12 @@ import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import yaml
+
+from apitypes.duration import age as age_since
 
 # --- Go's text/tabwriter ----------------------------------------------------------------
 
@@ -257,46 +259,9 @@ def parse_time(text: str | None) -> datetime | None:
         return None
 
 
-def human_duration(seconds: float) -> str:
-    """apimachinery's ``HumanDuration``: ``45s``, ``5m30s``, ``3h``, ``2d5h``, ``2y10d``."""
-    secs = int(seconds)
-    if secs < -1:
-        return "<invalid>"
-    if secs < 0:
-        return "0s"
-    if secs < 120:
-        return f"{secs}s"
-    minutes = secs // 60
-    if minutes < 10:
-        rest = secs % 60
-        return f"{minutes}m" if rest == 0 else f"{minutes}m{rest}s"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = secs // 3600
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h" if rest == 0 else f"{hours}h{rest}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        rest = hours % 24
-        return f"{hours // 24}d" if rest == 0 else f"{hours // 24}d{rest}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        rest = (hours // 24) % 365
-        years = hours // 24 // 365
-        return f"{years}y" if rest == 0 else f"{years}y{rest}d"
-    return f"{hours // 24 // 365}y"
-
-
 def age(timestamp: str | None, now: datetime | None = None) -> str:
     """Time since ``timestamp`` as kubectl prints ages; ``<unknown>`` when absent."""
-    moment = parse_time(timestamp)
-    if moment is None:
-        return "<unknown>"
-    now = now or datetime.now(UTC)
-    return human_duration((now - moment).total_seconds())
+    return age_since(parse_time(timestamp), now)
 
 
 # --- server-side tables ----------------------------------------------------------------
@@ -403,7 +368,6 @@ __all__ = [
     "go_float_text",
     "go_json",
     "go_value_text",
-    "human_duration",
     "kind_prefix",
     "parse_time",
     "table_lines",

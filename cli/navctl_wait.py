@@ -9,41 +9,17 @@ to synchronise: every step waits on the apiserver's events.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from apitypes.duration import parse_duration
 from apitypes.registry import ResourceType
 from cli.navctl_common import Session, err, fail, out
 from cli.navctl_resources import Target, kind_prefix, parse_targets
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 WEEK = 7 * 24 * 3600.0
-
-
-def parse_duration(text: str) -> float:
-    """Go's ``time.ParseDuration`` (``90s``, ``1m30s``, ``2h``); a bare number is seconds."""
-    text = text.strip()
-    if not text:
-        raise ValueError("empty duration")
-    negative = text.startswith("-")
-    body = text.lstrip("+-")
-    if re.fullmatch(r"\d+(\.\d+)?", body):
-        value = float(body)
-    else:
-        pos = 0
-        value = 0.0
-        for match in _DURATION.finditer(body):
-            if match.start() != pos:
-                raise ValueError(f"invalid duration {text!r}")
-            value += float(match.group(1)) * _UNITS[match.group(2)]
-            pos = match.end()
-        if pos != len(body) or pos == 0:
-            raise ValueError(f"invalid duration {text!r}")
-    return -value if negative else value
 
 
 def duration_flag(text: str, flag: str = "--timeout") -> float:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -81,10 +81,28 @@ class ControllerContext:
 
 
 class Controller:
-    """Base of every controller: a named work queue over string keys."""
+    """Base of every controller: a named work queue over string keys.
+
+    A subclass declares what the controller-manager needs to know about it: its
+    ``name`` (``--controllers``), its ``aliases``, and ``workers_option``, the
+    ``Options`` field (a ``--concurrent-*-syncs`` flag) that sets how many keys it
+    reconciles at once (one when None).
+    """
 
     name: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
+    workers_option: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        option = cls.workers_option
+        if option is not None and option not in {f.name for f in fields(Options)}:
+            raise TypeError(f"{cls.__name__}.workers_option: Options has no field {option!r}")
+
+    @classmethod
+    def workers_for(cls, options: Options) -> int:
+        """How many workers ``options`` give this controller."""
+        return int(getattr(options, cls.workers_option)) if cls.workers_option else 1
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:
         self.ctx = ctx

@@ -109,6 +109,7 @@ def job_name(cron_name: str, scheduled: datetime) -> str:
 class CronJobController(Controller):
     name = "cronjob-controller"
     aliases = ("cronjob",)
+    workers_option = "concurrent_cron_job_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 5) -> None:
         super().__init__(ctx, workers)

@@ -68,6 +68,7 @@ def _created(pod: Pod) -> float:
 class DaemonSetController(Controller):
     name = "daemonset-controller"
     aliases = ("daemonset",)
+    workers_option = "concurrent_daemonset_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 2) -> None:
         super().__init__(ctx, workers)

@@ -62,6 +62,7 @@ DEPLOYMENTS = by_model(Deployment)
 class DeploymentController(Controller):
     name = "deployment-controller"
     aliases = ("deployment",)
+    workers_option = "concurrent_deployment_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 5) -> None:
         super().__init__(ctx, workers)

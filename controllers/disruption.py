@@ -47,6 +47,7 @@ class ScaleError(Exception):
 class DisruptionController(Controller):
     name = "disruption-controller"
     aliases = ("disruption",)
+    workers_option = "concurrent_disruption_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 5) -> None:
         super().__init__(ctx, workers)

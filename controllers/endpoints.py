@@ -45,6 +45,7 @@ HEADLESS_LABEL = "service.kubernetes.io/headless"
 class EndpointsController(Controller):
     name = "endpoints-controller"
     aliases = ("endpoint",)
+    workers_option = "concurrent_endpoint_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 5) -> None:
         super().__init__(ctx, workers)

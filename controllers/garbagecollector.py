@@ -61,6 +61,7 @@ def _key(rt: ResourceType, namespace: str | None, name: str) -> str:
 class GarbageCollector(Controller):
     name = "garbage-collector-controller"
     aliases = ("garbagecollector",)
+    workers_option = "concurrent_gc_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 20) -> None:
         super().__init__(ctx, workers)

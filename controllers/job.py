@@ -91,6 +91,7 @@ def backoff_delay(failures: int, base: float, cap: float) -> float:
 class JobController(Controller):
     name = "job-controller"
     aliases = ("job",)
+    workers_option = "concurrent_job_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 5) -> None:
         super().__init__(ctx, workers)

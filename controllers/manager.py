@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import signal
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apiclient import (
@@ -31,69 +30,46 @@ from apiclient import (
 )
 from apiclient.loop import run_main
 from controllers.base import Clock, Controller, ControllerContext, Options
+from controllers.cronjob import CronJobController
+from controllers.daemonset import DaemonSetController
+from controllers.deployment import DeploymentController
+from controllers.disruption import DisruptionController
+from controllers.endpoints import EndpointsController
+from controllers.garbagecollector import GarbageCollector
+from controllers.job import JobController
+from controllers.namespace import NamespaceController
+from controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
+from controllers.podgc import PodGCController
+from controllers.replicaset import ReplicaSetController
+from controllers.statefulset import StatefulSetController
+from controllers.ttlafterfinished import TTLAfterFinishedController
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Descriptor:
-    """A controller by name: its aliases, where its class lives, its worker count."""
-
-    name: str
-    aliases: tuple[str, ...]
-    target: str
-    workers: Callable[[Options], int]
-
-    def build(self, ctx: ControllerContext) -> Controller:
-        # Imported on use so that a process running a few controllers loads only those.
-        module, _, cls_name = self.target.partition(":")
-        cls: type[Controller] = getattr(importlib.import_module(module), cls_name)
-        return cls(ctx, self.workers(ctx.options))
-
-
-DESCRIPTORS: tuple[Descriptor, ...] = (
-    Descriptor("endpoints-controller", ("endpoint",),
-               "controllers.endpoints:EndpointsController",
-               lambda o: o.concurrent_endpoint_syncs),
-    Descriptor("pod-garbage-collector-controller", ("podgc",),
-               "controllers.podgc:PodGCController", lambda o: 1),
-    Descriptor("namespace-controller", ("namespace",),
-               "controllers.namespace:NamespaceController",
-               lambda o: o.concurrent_namespace_syncs),
-    Descriptor("garbage-collector-controller", ("garbagecollector",),
-               "controllers.garbagecollector:GarbageCollector", lambda o: o.concurrent_gc_syncs),
-    Descriptor("daemonset-controller", ("daemonset",),
-               "controllers.daemonset:DaemonSetController",
-               lambda o: o.concurrent_daemonset_syncs),
-    Descriptor("job-controller", ("job",), "controllers.job:JobController",
-               lambda o: o.concurrent_job_syncs),
-    Descriptor("deployment-controller", ("deployment",),
-               "controllers.deployment:DeploymentController",
-               lambda o: o.concurrent_deployment_syncs),
-    Descriptor("replicaset-controller", ("replicaset",),
-               "controllers.replicaset:ReplicaSetController",
-               lambda o: o.concurrent_replicaset_syncs),
-    Descriptor("disruption-controller", ("disruption",),
-               "controllers.disruption:DisruptionController",
-               lambda o: o.concurrent_disruption_syncs),
-    Descriptor("statefulset-controller", ("statefulset",),
-               "controllers.statefulset:StatefulSetController",
-               lambda o: o.concurrent_statefulset_syncs),
-    Descriptor("cronjob-controller", ("cronjob",), "controllers.cronjob:CronJobController",
-               lambda o: o.concurrent_cron_job_syncs),
-    Descriptor("ttl-after-finished-controller", ("ttl-after-finished",),
-               "controllers.ttlafterfinished:TTLAfterFinishedController",
-               lambda o: o.concurrent_ttl_after_finished_syncs),
-    Descriptor("node-lifecycle-controller", ("nodelifecycle",),
-               "controllers.nodelifecycle:NodeLifecycleController", lambda o: 1),
-    Descriptor("taint-eviction-controller", (),
-               "controllers.nodelifecycle:TaintEvictionController", lambda o: 1),
-)  # fmt: skip
+CONTROLLERS: tuple[type[Controller], ...] = (
+    EndpointsController,
+    PodGCController,
+    NamespaceController,
+    GarbageCollector,
+    DaemonSetController,
+    JobController,
+    DeploymentController,
+    ReplicaSetController,
+    DisruptionController,
+    StatefulSetController,
+    CronJobController,
+    TTLAfterFinishedController,
+    NodeLifecycleController,
+    TaintEvictionController,
+)
+"""Every controller, in the order they start; each class declares its name, aliases
+and worker flag (see ``Controller``)."""
 
 
 def known_controllers() -> dict[str, tuple[str, ...]]:
     """Canonical controller name -> aliases."""
-    return {d.name: d.aliases for d in DESCRIPTORS}
+    return {cls.name: cls.aliases for cls in CONTROLLERS}
 
 
 class UnknownControllerError(ValueError):
@@ -162,8 +138,8 @@ class ControllerManager:
         """Build and run the enabled controllers until cancelled."""
         self._leading = asyncio.current_task()
         cfg = self.config
-        known = {d.name: d for d in DESCRIPTORS}
-        names = enabled_controllers(cfg.controllers, {n: d.aliases for n, d in known.items()})
+        by_name = {cls.name: cls for cls in CONTROLLERS}
+        names = enabled_controllers(cfg.controllers, known_controllers())
         factory = InformerFactory(self.client)
         recorder = EventRecorder(self.client, "controller-manager", host=socket.gethostname())
         ctx = ControllerContext(
@@ -173,7 +149,7 @@ class ControllerManager:
             options=cfg.options,
             clock=Clock(),
         )
-        controllers = [known[name].build(ctx) for name in names]
+        controllers = [by_name[name](ctx, by_name[name].workers_for(cfg.options)) for name in names]
         log.info("starting controllers: %s", ", ".join(names))
         factory.start()
         try:

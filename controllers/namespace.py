@@ -33,6 +33,7 @@ FINALIZER = "kubernetes"
 class NamespaceController(Controller):
     name = "namespace-controller"
     aliases = ("namespace",)
+    workers_option = "concurrent_namespace_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 10) -> None:
         super().__init__(ctx, workers)

@@ -16,8 +16,9 @@ node's taints in step with its conditions:
 
 ``TaintEvictionController`` (Kubernetes' taint-eviction-controller) watches Nodes and
 Pods and deletes a pod bound to a node with a NoExecute taint it does not tolerate:
-at once without a matching toleration, after the smallest ``tolerationSeconds`` of the
-matching ones otherwise (counted from the taint's ``timeAdded``). A pod with no
+at once without a matching toleration, otherwise after the smallest ``tolerationSeconds``
+among the first matching toleration of each taint (counted from the taint's
+``timeAdded``; for good when none of them has a bound). A pod with no
 toleration of its own for not-ready/unreachable is treated as tolerating them for
 ``--default-not-ready-toleration-seconds`` / ``--default-unreachable-toleration-seconds``
 (300 s), which is what Kubernetes' admission would have added to it. The pod's
@@ -39,6 +40,7 @@ from apitypes.base import format_time
 from apitypes.coordination import Lease
 from apitypes.core import Node, Pod, Taint, Toleration
 from apitypes.registry import by_model
+from apitypes.scheduling import matching_tolerations
 from controllers.base import Controller, ControllerContext
 from controllers.util import NODE_INDEX, index_node_name
 
@@ -243,11 +245,16 @@ class NodeLifecycleController(Controller):
 def default_tolerations(
     pod: Pod, not_ready_seconds: int, unreachable_seconds: int
 ) -> list[Toleration]:
-    """The pod's tolerations plus what Kubernetes' DefaultTolerationSeconds admission adds."""
+    """The pod's tolerations plus what Kubernetes' DefaultTolerationSeconds admission adds.
+
+    As that plugin, a toleration counts as the pod's own for a taint when its key is the
+    taint's (or empty) and its effect NoExecute (or empty), whatever its operator and value.
+    """
     tolerations = list(pod.spec.tolerations) if pod.spec else []
     for key, seconds in ((NOT_READY, not_ready_seconds), (UNREACHABLE, unreachable_seconds)):
-        taint = Taint(key=key, effect="NoExecute")
-        if not any(t.tolerates(taint) for t in tolerations):
+        if not any(
+            t.key in (None, "", key) and t.effect in (None, "", "NoExecute") for t in tolerations
+        ):
             tolerations.append(
                 Toleration(
                     key=key, operator="Exists", effect="NoExecute", toleration_seconds=seconds
@@ -259,26 +266,29 @@ def default_tolerations(
 def eviction_delay(
     taints: list[Taint], tolerations: list[Toleration], now: datetime
 ) -> float | None:
-    """Seconds until a pod with ``tolerations`` must leave a node with NoExecute
-    ``taints`` (0: now), or None if it may stay."""
+    """Seconds until a pod with ``tolerations`` must leave a node with ``taints`` (0: now),
+    or None if it may stay.
+
+    As Kubernetes' taint-eviction controller: only NoExecute taints count; each is
+    tolerated by the first toleration that matches it, and the pod stays for the
+    smallest ``tolerationSeconds`` among those (for good if none of them has a bound).
+    The time runs from each taint's ``timeAdded``, so a restarted controller keeps it.
+    """
+    no_execute = [t for t in taints if t.effect == "NoExecute"]
+    if not no_execute:
+        return None
+    used = matching_tolerations(no_execute, tolerations)
+    if used is None:
+        return 0.0
     delay: float | None = None
-    for taint in taints:
-        if taint.effect != "NoExecute":
+    for taint, toleration in zip(no_execute, used, strict=True):
+        if toleration.toleration_seconds is None:
             continue
-        matching = [t for t in tolerations if t.tolerates(taint)]
-        if not matching:
-            return 0.0
-        bounded = [t.toleration_seconds for t in matching if t.toleration_seconds is not None]
-        if len(bounded) < len(matching):
-            # One toleration without a bound lets the pod stay for good.
-            continue
-        seconds = max(min(bounded), 0)
+        seconds = max(toleration.toleration_seconds, 0)
         since = taint.time_added or now
         left = seconds - (now - since).total_seconds()
         delay = left if delay is None else min(delay, left)
-    if delay is None:
-        return None
-    return max(delay, 0.0)
+    return None if delay is None else max(delay, 0.0)
 
 
 class TaintEvictionController(Controller):

@@ -1,13 +1,12 @@
-"""Which nodes a pod may run on: node selectors, required node affinity, taints.
+"""Daemon pod placement: the tolerations every daemon pod gets, which nodes it should
+run on, and pinning a pod to its node.
 
 The DaemonSet controller decides placement itself (then pins each pod to its node with
-a ``metadata.name`` node-affinity term for the scheduler), so it needs the same
-predicates the scheduler applies.
+a ``metadata.name`` node-affinity term for the scheduler), with the same rules the
+scheduler applies (:mod:`apitypes.scheduling`).
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Sequence
 
 from apitypes.core import (
     Affinity,
@@ -20,8 +19,7 @@ from apitypes.core import (
     Taint,
     Toleration,
 )
-
-NAME_FIELD = "metadata.name"
+from apitypes.scheduling import NODE_NAME_FIELD, find_untolerated_taint, required_node_affinity
 
 # What Kubernetes' DaemonSet controller adds to every daemon pod, so that daemons run on
 # nodes that are not ready, unreachable, under pressure, or cordoned.
@@ -36,66 +34,6 @@ DAEMON_TOLERATIONS = (
 HOST_NETWORK_TOLERATION = Toleration(
     key="node.kubernetes.io/network-unavailable", operator="Exists", effect="NoSchedule"
 )
-
-
-def _requirement_matches(req: NodeSelectorRequirement, values: dict[str, str]) -> bool:
-    present = req.key in values
-    value = values.get(req.key, "")
-    op = req.operator
-    if op == "In":
-        return present and value in req.values
-    if op == "NotIn":
-        return not present or value not in req.values
-    if op == "Exists":
-        return present
-    if op == "DoesNotExist":
-        return not present
-    if op in ("Gt", "Lt"):
-        if not present or len(req.values) != 1:
-            return False
-        try:
-            have, bound = int(value), int(req.values[0])
-        except ValueError:
-            return False
-        return have > bound if op == "Gt" else have < bound
-    return False
-
-
-def term_matches(term: NodeSelectorTerm, node: Node) -> bool:
-    """All requirements of one term hold; a term with none matches nothing."""
-    if not term.match_expressions and not term.match_fields:
-        return False
-    labels = node.metadata.labels
-    fields = {NAME_FIELD: node.metadata.name or ""}
-    return all(_requirement_matches(r, labels) for r in term.match_expressions) and all(
-        _requirement_matches(r, fields) for r in term.match_fields
-    )
-
-
-def selector_matches(selector: NodeSelector, node: Node) -> bool:
-    """Any term holds (terms are ORed)."""
-    return any(term_matches(term, node) for term in selector.node_selector_terms)
-
-
-def required_placement_matches(spec: PodSpec, node: Node) -> bool:
-    """``nodeSelector`` and required node affinity both admit ``node``."""
-    labels = node.metadata.labels
-    if any(labels.get(k) != v for k, v in spec.node_selector.items()):
-        return False
-    affinity = spec.affinity.node_affinity if spec.affinity else None
-    required = affinity.required_during_scheduling_ignored_during_execution if affinity else None
-    return required is None or selector_matches(required, node)
-
-
-def untolerated(
-    taints: Iterable[Taint], tolerations: Sequence[Toleration], effects: set[str]
-) -> Taint | None:
-    for taint in taints:
-        if taint.effect not in effects:
-            continue
-        if not any(t.tolerates(taint) for t in tolerations):
-            return taint
-    return None
 
 
 def with_daemon_tolerations(spec: PodSpec) -> PodSpec:
@@ -122,7 +60,7 @@ def _same_toleration(a: Toleration, b: Toleration) -> bool:
 def pin_to_node(spec: PodSpec, node_name: str) -> None:
     """Require ``node_name`` through node affinity, as Kubernetes pins daemon pods: every
     required term gets ``matchFields metadata.name In [node]`` (one term if none)."""
-    pin = NodeSelectorRequirement(key=NAME_FIELD, operator="In", values=[node_name])
+    pin = NodeSelectorRequirement(key=NODE_NAME_FIELD, operator="In", values=[node_name])
     if spec.affinity is None:
         spec.affinity = Affinity()
     if spec.affinity.node_affinity is None:
@@ -147,7 +85,7 @@ def pinned_node(spec: PodSpec | None) -> str | None:
         return None
     for term in required.node_selector_terms:
         for field in term.match_fields:
-            if field.key == NAME_FIELD and field.operator == "In" and len(field.values) == 1:
+            if field.key == NODE_NAME_FIELD and field.operator == "In" and len(field.values) == 1:
                 return field.values[0]
     return None
 
@@ -159,11 +97,19 @@ def should_run(spec: PodSpec, node: Node) -> tuple[bool, bool]:
     selectors or affinity gets no pod; an untolerated NoExecute taint evicts one; an
     untolerated NoSchedule taint only stops new ones.
     """
-    if not required_placement_matches(spec, node):
+    if not required_node_affinity(spec).matches_node(node):
         return False, False
     taints = node.taints()
-    if untolerated(taints, spec.tolerations, {"NoExecute"}) is not None:
+    if find_untolerated_taint(taints, spec.tolerations, _no_execute) is not None:
         return False, False
-    if untolerated(taints, spec.tolerations, {"NoSchedule"}) is not None:
+    if find_untolerated_taint(taints, spec.tolerations, _no_schedule) is not None:
         return False, True
     return True, True
+
+
+def _no_execute(taint: Taint) -> bool:
+    return taint.effect == "NoExecute"
+
+
+def _no_schedule(taint: Taint) -> bool:
+    return taint.effect == "NoSchedule"

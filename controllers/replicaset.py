@@ -55,6 +55,7 @@ REPLICA_FAILURE = "ReplicaFailure"
 class ReplicaSetController(Controller):
     name = "replicaset-controller"
     aliases = ("replicaset",)
+    workers_option = "concurrent_replicaset_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 5) -> None:
         super().__init__(ctx, workers)

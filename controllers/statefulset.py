@@ -78,6 +78,7 @@ def running_and_ready(pod: Pod) -> bool:
 class StatefulSetController(Controller):
     name = "statefulset-controller"
     aliases = ("statefulset",)
+    workers_option = "concurrent_statefulset_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 5) -> None:
         super().__init__(ctx, workers)

@@ -44,6 +44,7 @@ def expiry(job: Job) -> datetime | None:
 class TTLAfterFinishedController(Controller):
     name = "ttl-after-finished-controller"
     aliases = ("ttl-after-finished",)
+    workers_option = "concurrent_ttl_after_finished_syncs"
 
     def __init__(self, ctx: ControllerContext, workers: int = 5) -> None:
         super().__init__(ctx, workers)

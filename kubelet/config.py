@@ -105,35 +105,3 @@ class KubeletConfig:
     def lease_renew_interval(self) -> float:
         """A quarter of the lease duration, as Kubernetes renews node leases."""
         return self.node_lease_duration * 0.25
-
-
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go-style duration (``10s``, ``1m30s``, ``500ms``) or a plain number."""
-    raw = text.strip()
-    try:
-        return float(raw)
-    except ValueError:
-        pass
-    total = 0.0
-    number = ""
-    i = 0
-    matched = False
-    while i < len(raw):
-        ch = raw[i]
-        if ch.isdigit() or ch == ".":
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if raw.startswith("ms", i) else ch
-        if unit not in _UNITS or not number:
-            raise ValueError(f"invalid duration {text!r}: want e.g. 10s, 1m, 500ms")
-        total += float(number) * _UNITS[unit]
-        number = ""
-        matched = True
-        i += len(unit)
-    if number or not matched:
-        raise ValueError(f"invalid duration {text!r}: want e.g. 10s, 1m, 500ms")
-    return total

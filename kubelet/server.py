@@ -125,7 +125,7 @@ class KubeletServer:
             "kind": "PodList",
             "apiVersion": "v1",
             "metadata": {},
-            "items": [p.to_dict() for p in self.kubelet.pods()],
+            "items": [p.to_dict() for p in self.kubelet.pod_manager.pods()],
         }
         return web.Response(body=orjson.dumps(body), content_type="application/json")
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 
 from apitypes.core import Node
-from scheduler.framework import ClusterEvent
+from scheduler.clusterevents import ClusterEvent
 from scheduler.nodeinfo import NodeInfo
 from scheduler.podinfo import PodInfo
 

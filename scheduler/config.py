@@ -30,7 +30,6 @@ are accepted and ignored, so that Kubernetes configurations load.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +37,11 @@ from typing import Any
 
 import yaml
 
+from apitypes.duration import DurationError, parse_go_duration
+from scheduler.cache import Cache
 from scheduler.framework import (
     FilterPlugin,
+    Handle,
     Plugin,
     PreEnqueuePlugin,
     PreFilterPlugin,
@@ -129,29 +131,19 @@ class SchedulerConfig:
     kubeconfig: str | None = None
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def parse_duration(value: Any, path: str) -> float:
-    """Seconds from a Go duration (``"15s"``, ``"1m30s"``, ``"250ms"``) or a number."""
+    """Seconds from a configuration value: a Go duration string (``"15s"``, ``"1m30s"``,
+    ``"250ms"``, as ``metav1.Duration`` reads it) or a number of seconds."""
     if isinstance(value, bool):
         raise ConfigError(f"{path}: {value!r} is not a duration")
     if isinstance(value, int | float):
         return float(value)
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{path}: {value!r} is not a duration")
-    text = value.strip()
-    if text == "0":
-        return 0.0
-    pos, total = 0, 0.0
-    while pos < len(text):
-        match = _DURATION.match(text, pos)
-        if match is None:
-            raise ConfigError(f'{path}: invalid duration "{value}"')
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    return total
+    try:
+        return parse_go_duration(value.strip())
+    except DurationError as err:
+        raise ConfigError(f'{path}: invalid duration "{value}" ({err})') from None
 
 
 def _names(entries: Any, path: str) -> list[tuple[str, int | None]]:
@@ -257,9 +249,6 @@ def build_profile(
 
 def _check_plugin_args(profile: Profile, registry: Mapping[str, type[Plugin]], path: str) -> None:
     """Build every enabled plugin once, so bad ``args`` fail at start-up, naming them."""
-    from scheduler.cache import Cache
-    from scheduler.framework import Handle
-
     handle = Handle(Cache())
     enabled = {name for names in profile.plugins.values() for name in names}
     for name in sorted(enabled | set(profile.plugin_args)):

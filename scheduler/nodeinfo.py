@@ -12,8 +12,9 @@ import itertools
 import logging
 
 from apitypes.core import Node, Taint
+from apitypes.resources import ResourceError
 from scheduler.podinfo import LABEL_ZONE, PodInfo
-from scheduler.resources import CPU, MEMORY, PODS, RequestError, amount
+from scheduler.resources import CPU, MEMORY, PODS, amount
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class NodeInfo:
         for resource, text in allocatable.items():
             try:
                 value = amount(resource, text)
-            except RequestError as err:
+            except ResourceError as err:
                 log.warning("node %s: allocatable %s ignored: %s", self.name, resource, err)
                 continue
             if resource == CPU:

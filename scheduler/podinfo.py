@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apitypes.core import Pod, PodAffinityTerm, Toleration, WeightedPodAffinityTerm
+from apitypes.resources import ResourceError
 from apitypes.selectors import (
     NOTHING,
     LabelSelectorExpr,
@@ -23,7 +24,7 @@ from apitypes.selectors import (
     SelectorError,
     from_label_selector,
 )
-from scheduler.resources import RequestError, Requests, non_zero_requests, pod_requests
+from scheduler.resources import Requests, non_zero_requests, pod_requests
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 LABEL_HOSTNAME = "kubernetes.io/hostname"
@@ -163,7 +164,7 @@ def pod_info(pod: Pod) -> PodInfo:
     try:
         requests = pod_requests(spec)
         nz_cpu, nz_memory = non_zero_requests(spec)
-    except RequestError as err:
+    except ResourceError as err:
         requests, nz_cpu, nz_memory = Requests(), 0, 0
         request_error = str(err)
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scheduler.framework import ClusterEvent
+from scheduler.clusterevents import ClusterEvent
 from scheduler.podinfo import PodInfo
 
 

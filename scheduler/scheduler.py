@@ -30,22 +30,21 @@ from apiclient import NORMAL, WARNING, errors
 from apitypes.base import format_time, now
 from apitypes.core import Namespace, Node, Pod
 from scheduler.cache import Cache
+from scheduler.clusterevents import ClusterEvent
 from scheduler.config import SchedulerConfig
 from scheduler.framework import (
-    ClusterEvent,
     Code,
     CycleState,
     Diagnosis,
-    Framework,
     Handle,
     Registry,
     Status,
     fit_error_message,
-    go_list,
 )
 from scheduler.nodeinfo import NodeInfo
 from scheduler.podinfo import PodInfo, pod_info
 from scheduler.queue import QueuedPod, SchedulingQueue
+from scheduler.runtime import Framework, go_list
 
 if TYPE_CHECKING:
     from apiclient import Client, EventRecorder

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
+from apitypes.scheduling import NODE_NAME_FIELD, CompiledTerm, compile_term
 from scheduler.framework import (
     SKIP,
     ClusterEvent,
@@ -27,7 +28,7 @@ from scheduler.framework import (
     unschedulable,
 )
 from scheduler.nodeinfo import NodeInfo
-from scheduler.plugins.helpers import NAME_FIELD, CompiledTerm, compile_term, required_node_affinity
+from scheduler.plugins.helpers import required_node_affinity
 from scheduler.podinfo import PodInfo
 
 NAME = "NodeAffinity"
@@ -49,7 +50,7 @@ def _pinned_names(pod: PodInfo) -> frozenset[str] | None:
     for term in required.node_selector_terms:
         term_names: set[str] | None = None
         for expr in term.match_fields:
-            if expr.key == NAME_FIELD and expr.operator == "In":
+            if expr.key == NODE_NAME_FIELD and expr.operator == "In":
                 values = set(expr.values)
                 term_names = values if term_names is None else term_names & values
         if term_names is None:
@@ -79,7 +80,7 @@ class NodeAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin):
         return None
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
-        if required_node_affinity(pod).matches(node):
+        if required_node_affinity(pod).matches(node.labels, node.name):
             return None
         return unschedulable(REASON, resolvable=False)
 
@@ -94,7 +95,7 @@ class NodeAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin):
         passed: list[NodeInfo] = []
         status: Status | None = None
         for node in nodes:
-            if required.matches(node):
+            if required.matches(node.labels, node.name):
                 passed.append(node)
             else:
                 status = status or unschedulable(REASON, resolvable=False)

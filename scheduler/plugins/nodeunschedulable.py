@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 from apitypes.core import Taint
+from apitypes.scheduling import tolerates
 from scheduler.framework import ClusterEvent, CycleState, FilterPlugin, Status, unschedulable
 from scheduler.nodeinfo import NodeInfo
-from scheduler.plugins.helpers import tolerates
 from scheduler.podinfo import PodInfo
 
 NAME = "NodeUnschedulable"

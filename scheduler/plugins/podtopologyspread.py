@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apitypes.core import TopologySpreadConstraint
+from apitypes.scheduling import RequiredNodeAffinity, find_untolerated_taint
 from apitypes.selectors import (
     LabelSelectorExpr,
     Operator,
@@ -49,11 +50,7 @@ from scheduler.framework import (
     unschedulable,
 )
 from scheduler.nodeinfo import NodeInfo
-from scheduler.plugins.helpers import (
-    RequiredNodeAffinity,
-    first_untolerated,
-    required_node_affinity,
-)
+from scheduler.plugins.helpers import required_node_affinity
 from scheduler.podinfo import LABEL_HOSTNAME, LABEL_ZONE, PodInfo
 
 NAME = "PodTopologySpread"
@@ -238,12 +235,12 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
     def _eligible(
         pod: PodInfo, node: NodeInfo, c: Constraint, affinity: RequiredNodeAffinity
     ) -> bool:
-        if c.honor_affinity and not affinity.empty and not affinity.matches(node):
+        if c.honor_affinity and not affinity.empty and not affinity.matches(node.labels, node.name):
             return False
         return not (
             c.honor_taints
             and node.hard_taints
-            and first_untolerated(node.hard_taints, pod.tolerations) is not None
+            and find_untolerated_taint(node.hard_taints, pod.tolerations) is not None
         )
 
     # --- filter: DoNotSchedule -----------------------------------------------------------

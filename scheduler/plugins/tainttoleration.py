@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 
+from apitypes.scheduling import find_untolerated_taint, tolerates
 from scheduler.framework import (
     SKIP,
     ClusterEvent,
@@ -22,7 +23,6 @@ from scheduler.framework import (
     unschedulable,
 )
 from scheduler.nodeinfo import NodeInfo
-from scheduler.plugins.helpers import first_untolerated
 from scheduler.podinfo import PodInfo
 
 NAME = "TaintToleration"
@@ -44,7 +44,7 @@ class TaintToleration(FilterPlugin, PreScorePlugin, ScorePlugin):
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
         if not node.hard_taints:
             return None
-        taint = first_untolerated(node.hard_taints, pod.tolerations)
+        taint = find_untolerated_taint(node.hard_taints, pod.tolerations)
         if taint is None:
             return None
         return unschedulable(_reason(taint.key, taint.value), resolvable=False)
@@ -97,9 +97,7 @@ class TaintToleration(FilterPlugin, PreScorePlugin, ScorePlugin):
             tolerations = tuple(
                 t for t in pod.tolerations if not t.effect or t.effect == "PreferNoSchedule"
             )
-        return sum(
-            1 for taint in node.prefer_taints if not any(t.tolerates(taint) for t in tolerations)
-        )
+        return sum(1 for taint in node.prefer_taints if not tolerates(tolerations, taint))
 
     def score_nodes(self, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo]) -> list[int]:
         return [self.score(state, pod, n) if n.prefer_taints else 0 for n in nodes]

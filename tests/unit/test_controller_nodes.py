@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apitypes.core import Node, Pod, PodSpec, Taint, Toleration
+from apitypes.scheduling import required_node_affinity
 from controllers import nodeutil
 from controllers.nodelifecycle import (
     NOT_READY,
@@ -34,6 +35,10 @@ def spec(**fields: Any) -> PodSpec:
     return PodSpec.model_validate({"containers": [{"name": "c", "image": "x"}], **fields})
 
 
+def admits(pod: PodSpec, n: Node) -> bool:
+    return required_node_affinity(pod).matches_node(n)
+
+
 def test_node_affinity_operators():
     n = node(labels={"zone": "a", "gpus": "4"})
 
@@ -41,14 +46,14 @@ def test_node_affinity_operators():
         return spec(affinity={"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [{"matchExpressions": [{"key": key, "operator": op, "values": list(values)}]}]}}})  # fmt: skip
 
-    assert nodeutil.required_placement_matches(req("In", "a", "b"), n)
-    assert not nodeutil.required_placement_matches(req("NotIn", "a"), n)
-    assert nodeutil.required_placement_matches(req("Exists"), n)
-    assert not nodeutil.required_placement_matches(req("DoesNotExist"), n)
-    assert nodeutil.required_placement_matches(req("Gt", "3", key="gpus"), n)
-    assert not nodeutil.required_placement_matches(req("Lt", "3", key="gpus"), n)
-    assert not nodeutil.required_placement_matches(spec(nodeSelector={"zone": "b"}), n)
-    assert nodeutil.required_placement_matches(spec(nodeSelector={"zone": "a"}), n)
+    assert admits(req("In", "a", "b"), n)
+    assert not admits(req("NotIn", "a"), n)
+    assert admits(req("Exists"), n)
+    assert not admits(req("DoesNotExist"), n)
+    assert admits(req("Gt", "3", key="gpus"), n)
+    assert not admits(req("Lt", "3", key="gpus"), n)
+    assert not admits(spec(nodeSelector={"zone": "b"}), n)
+    assert admits(spec(nodeSelector={"zone": "a"}), n)
 
 
 def test_pinning_replaces_match_fields_in_every_term_and_is_readable():
@@ -58,8 +63,8 @@ def test_pinning_replaces_match_fields_in_every_term_and_is_readable():
     ]}}})  # fmt: skip
     nodeutil.pin_to_node(s, "n1")
     assert nodeutil.pinned_node(s) == "n1"
-    assert nodeutil.required_placement_matches(s, node("n1", {"zone": "a"}))
-    assert not nodeutil.required_placement_matches(s, node("n2", {"zone": "a"}))
+    assert admits(s, node("n1", {"zone": "a"}))
+    assert not admits(s, node("n2", {"zone": "a"}))
     empty = spec()
     nodeutil.pin_to_node(empty, "n9")
     assert nodeutil.pinned_node(empty) == "n9"
@@ -141,3 +146,24 @@ def test_eviction_delay():
     other = Taint(key="dedicated", effect="NoExecute", time_added=T0)
     assert eviction_delay([taint, other], bounded, now) == 0
     assert eviction_delay([Taint(key="x", effect="NoSchedule")], [], now) is None
+
+
+def test_eviction_counts_the_first_matching_toleration_of_each_taint():
+    # As Kubernetes' GetMatchingTolerations; this controller used to take every match.
+    taint = Taint(key=UNREACHABLE, effect="NoExecute", time_added=T0)
+    now = T0 + timedelta(seconds=10)
+
+    def toleration(seconds: int | None) -> Toleration:
+        return Toleration(key=UNREACHABLE, operator="Exists", toleration_seconds=seconds)
+
+    assert eviction_delay([taint], [toleration(60), toleration(None)], now) == 50
+    assert eviction_delay([taint], [toleration(None), toleration(60)], now) is None
+    assert eviction_delay([taint], [toleration(300), toleration(30)], now) == 290
+
+
+def test_default_tolerations_count_any_own_toleration_of_the_key_and_effect():
+    # As the DefaultTolerationSeconds admission plugin: operator and value do not matter.
+    own = Pod.model_validate({"spec": {"containers": [{"name": "c", "image": "x"}], "tolerations": [
+        {"key": NOT_READY, "operator": "Equal", "value": "x", "effect": "NoExecute"}]}})  # fmt: skip
+    keys = [t.key for t in default_tolerations(own, 300, 120)]
+    assert keys == [NOT_READY, UNREACHABLE]

@@ -12,9 +12,15 @@ from hypothesis import strategies as st
 
 from apitypes.apps import ReplicaSetCondition
 from apitypes.core import Pod
-from controllers.duration import parse_duration
+from apitypes.duration import parse_duration
+from controllers.base import Controller, Options
 from controllers.expectations import ControllerExpectations, UIDTrackingExpectations
-from controllers.manager import UnknownControllerError, enabled_controllers, known_controllers
+from controllers.manager import (
+    CONTROLLERS,
+    UnknownControllerError,
+    enabled_controllers,
+    known_controllers,
+)
 from controllers.util import (
     compute_hash,
     deletion_rank,
@@ -239,6 +245,19 @@ def test_parse_duration_accepts_go_durations_and_seconds():
         parse_duration("5 minutes")
     with pytest.raises(ValueError):
         parse_duration("")
+
+
+def test_controller_table_comes_from_the_classes():
+    by_name = {cls.name: cls for cls in CONTROLLERS}
+    assert known_controllers()["replicaset-controller"] == ("replicaset",)
+    options = Options(concurrent_replicaset_syncs=7, concurrent_gc_syncs=3)
+    assert by_name["replicaset-controller"].workers_for(options) == 7
+    assert by_name["garbage-collector-controller"].workers_for(options) == 3
+    assert by_name["pod-garbage-collector-controller"].workers_for(options) == 1
+    with pytest.raises(TypeError, match="no field 'concurrent_typo_syncs'"):
+
+        class Typo(Controller):
+            workers_option = "concurrent_typo_syncs"
 
 
 def test_controllers_flag_follows_kubernetes_rules():

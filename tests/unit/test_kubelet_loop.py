@@ -96,16 +96,16 @@ def add_pod(
         "status": {"phase": "Pending", "qosClass": "BestEffort"},
     }
     client.pods[("default", name)] = raw
-    kubelet._on_pod(Pod.model_validate(raw))
+    kubelet.pod_manager.on_pod(Pod.model_validate(raw))
     return f"uid-{name}"
 
 
 async def sync(kubelet: Kubelet, client: StubClient, name: str) -> float | None:
     """Deliver the API's current view of the pod, then run one reconcile."""
     if ("default", name) in client.pods:
-        kubelet._on_pod(client.pod(name))
-    result = await kubelet.reconcile(f"uid-{name}")
-    for task in list(kubelet._busy.values()):
+        kubelet.pod_manager.on_pod(client.pod(name))
+    result = await kubelet.worker.reconcile(f"uid-{name}")
+    for task in list(kubelet.worker.busy.values()):
         await task
     return result
 
@@ -234,10 +234,10 @@ async def test_orphans_are_removed_once_sources_are_ready(
         )
     )
     kubelet.pod_source.informer.synced.clear()
-    assert await kubelet.reconcile("ghost") == 1.0  # not yet: the API may still know it
+    assert await kubelet.worker.reconcile("ghost") == 1.0  # not yet: the API may still know it
     kubelet.pod_source.informer.synced.set()
-    await kubelet.reconcile("ghost")
-    await asyncio.gather(*kubelet._busy.values())
+    await kubelet.worker.reconcile("ghost")
+    await asyncio.gather(*kubelet.worker.busy.values())
     assert await runtime.pod("ghost") is None
 
 

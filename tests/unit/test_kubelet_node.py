@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from apitypes.duration import parse_duration
 from kubelet.config import (
     KubeletConfig,
-    parse_duration,
     parse_key_values,
     parse_reserved,
     parse_taints,

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from apitypes.core import PodSpec
+from apitypes.duration import parse_duration
+from apitypes.resources import pod_qos_class
 from cli.navctl import hoist_global_flags, kubectl_booleans
 from cli.navctl_common import CliError
 from cli.navctl_delete import DeleteOptions, effective_grace_period
@@ -16,7 +19,6 @@ from cli.navctl_describe import (
     describe_pod,
     format_selector,
     labels_multiline,
-    qos_class,
     smart_label,
     tolerations_multiline,
 )
@@ -33,7 +35,7 @@ from cli.navctl_metadata import change_map, split_changes
 from cli.navctl_nodes import DaemonSetLookup, DrainOptions, aggregate, daemonset_of, plan_drain
 from cli.navctl_resources import _from_registry, kind_prefix
 from cli.navctl_streams import _LinePrefixer, exit_code_of, parse_ports, pick_container, pod_rank
-from cli.navctl_wait import Condition, parse_condition, parse_duration
+from cli.navctl_wait import Condition, parse_condition
 from cli.navctl_workloads import (
     RolloutError,
     daemonset_status,
@@ -498,6 +500,9 @@ def test_pod_page_has_kubectls_sections():
 def test_qos_classes():
     def pod_with(resources):
         return {"spec": {"containers": [{"name": "c", "resources": resources}]}}
+
+    def qos_class(pod):
+        return pod_qos_class(PodSpec.from_dict(pod["spec"]))
 
     assert qos_class(pod_with({})) == "BestEffort"
     both = {"cpu": "1", "memory": "1Gi"}

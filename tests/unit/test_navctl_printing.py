@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
+from apitypes.duration import human_duration
 from cli.navctl_printing import (
     TableOptions,
     TabWriter,
@@ -16,7 +17,6 @@ from cli.navctl_printing import (
     go_float_text,
     go_json,
     go_value_text,
-    human_duration,
     table_lines,
     tabulate,
     to_json,

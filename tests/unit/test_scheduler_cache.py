@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scheduler.cache import Cache
-from scheduler.framework import ClusterEvent
+from scheduler.clusterevents import ClusterEvent
 from scheduler.podinfo import pod_info
 from tests.unit.test_scheduler_plugins import make_node, make_pod
 

@@ -14,7 +14,6 @@ from scheduler.framework import (
     ClusterEvent,
     CycleState,
     Diagnosis,
-    Framework,
     Handle,
     Status,
     fit_error_message,
@@ -22,6 +21,7 @@ from scheduler.framework import (
 )
 from scheduler.plugins import REGISTRY
 from scheduler.podinfo import pod_info
+from scheduler.runtime import Framework
 from scheduler.scheduler import Scheduler, num_feasible_nodes_to_find
 from tests.unit.test_scheduler_plugins import HOST, ZONE, make_node, make_pod
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.framework import ClusterEvent
+from scheduler.clusterevents import ClusterEvent
 from scheduler.podinfo import PodInfo, pod_info
 from scheduler.queue import QueuedPod, SchedulingQueue
 from tests.unit.test_scheduler_plugins import make_pod
