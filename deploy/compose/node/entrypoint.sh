@@ -105,6 +105,11 @@ stop() {
   done
   kill -TERM "${pids[dockerd]}" 2>/dev/null
   wait "${pids[dockerd]}" 2>/dev/null
+  # The engine removed its containers' cgroups; the parent it made them in is ours to
+  # remove, or the outer engine could not remove this container's cgroup.
+  if [ -n "$own_cgroup" ] && [ "$own_cgroup" != "/" ]; then
+    find /sys/fs/cgroup/*"$own_cgroup"/docker -depth -type d -exec rmdir {} + 2>/dev/null || true
+  fi
   say "stopped"
   exit 0
 }

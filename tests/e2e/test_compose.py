@@ -1,0 +1,372 @@
+"""The docker-compose cluster for real: deploy/docker-compose.yml under a project of its
+own (a unique name, a free /24 for its bridge, a free port for haproxy), its images
+built once by deploy/compose/build-images.sh (cached across sessions), and everything
+the project made (containers, volumes, network) removed afterwards.
+
+One cluster serves the module; the tests run in file order, and each leaves the
+cluster as it found it (the failure test starts what it stopped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from apiserver.etcd_server import free_port
+from cli.compose import NODES, ComposeCluster, compose_command
+from tests.support import images
+from tests.support.processes import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.compose, pytest.mark.timeout(900)]
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_LABEL = "com.docker.compose.project"
+HAVE_POD_NETWORK = importlib.util.find_spec("netagent") is not None
+needs_pod_network = pytest.mark.skipif(
+    not HAVE_POD_NETWORK, reason="the pod network (node IPAM, network agent) is not in this build"
+)
+
+
+def _docker(*args: str, check: bool = True) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def _free_net() -> str:
+    """The first three octets of a 10.120.x.0/24 no Docker network uses."""
+    used: list[ipaddress.IPv4Network] = []
+    for net_id in _docker("network", "ls", "-q").split():
+        for cfg in json.loads(_docker("network", "inspect", net_id))[0]["IPAM"]["Config"] or []:
+            with contextlib.suppress(KeyError, ValueError):
+                used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))  # type: ignore[arg-type]
+    for third in range(200, 255):
+        candidate = ipaddress.ip_network(f"10.120.{third}.0/24")
+        if not any(candidate.overlaps(u) for u in used):
+            return f"10.120.{third}"
+    raise RuntimeError("no free 10.120.x.0/24 for the test cluster")
+
+
+def _remove_project(project: str) -> None:
+    label = f"label={PROJECT_LABEL}={project}"
+    ids = _docker("ps", "-aq", "--filter", label, check=False).split()
+    if ids:
+        _docker("rm", "-f", "-v", *ids, check=False)
+    for kind in ("volume", "network"):
+        names = _docker(kind, "ls", "-q", "--filter", label, check=False).split()
+        if names:
+            _docker(kind, "rm", *names, check=False)
+
+
+@pytest.fixture(scope="module")
+def cluster(docker_engine: None) -> Iterator[ComposeCluster]:
+    try:
+        compose_command()
+    except RuntimeError as err:
+        pytest.skip(str(err))
+    if shutil.which("debootstrap") is None and os.geteuid() != 0:
+        pytest.skip("building the compose images needs root and debootstrap")
+    build = subprocess.run(
+        [str(ROOT / "deploy" / "compose" / "build-images.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
+    assert build.returncode == 0, build.stderr
+    project = f"navtest{uuid.uuid4().hex[:8]}"
+    found = ComposeCluster(project=project, api_port=free_port(), net=_free_net())
+    try:
+        since = datetime.now(UTC).replace(microsecond=0)
+        found.up()
+        found.wait_ready(len(NODES), since, timeout=180)
+        yield found
+    finally:
+        with contextlib.suppress(RuntimeError):
+            found.down(volumes=True)
+        _remove_project(project)
+
+
+@pytest.fixture(scope="module")
+def api(cluster: ComposeCluster) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=cluster.server, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def loaded(cluster: ComposeCluster) -> dict[str, str]:
+    """The test images, built on the host and copied into every node by navarch image load."""
+    names = {"busybox": images.ensure_busybox_image(), "httpd": images.ensure_httpd_image()}
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "navarch"), "image", "load", *names.values()],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COMPOSE_PROJECT_NAME": cluster.project},
+    )
+    assert done.returncode == 0, done.stderr
+    for node in NODES:
+        assert f"{node}: loaded" in done.stdout
+    return names
+
+
+@pytest.fixture
+def ns(api: httpx.Client) -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code == 201
+    yield name
+    api.delete(f"/api/v1/namespaces/{name}")
+
+
+def _pods(api: httpx.Client, ns: str, selector: str) -> list[dict[str, Any]]:
+    resp = api.get(f"/api/v1/namespaces/{ns}/pods", params={"labelSelector": selector})
+    return list(resp.json()["items"])
+
+
+def _running(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and bool(status.get("podIP"))
+
+
+def _pod(name: str, image: str, command: list[str], node: str, labels: dict[str, str]) -> dict:
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "nodeName": node,
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {"name": "c", "image": image, "imagePullPolicy": "Never", "command": command}
+            ],
+        },
+    }
+
+
+def _node_cidrs(api: httpx.Client) -> dict[str, str]:
+    return {
+        n["metadata"]["name"]: (n.get("spec") or {}).get("podCIDR", "")
+        for n in api.get("/api/v1/nodes").json()["items"]
+    }
+
+
+# --- the tests, in the order they run -----------------------------------------------------
+
+
+def test_image_load_warns_when_a_pod_would_still_pull(cluster: ComposeCluster) -> None:
+    images.ensure_busybox_image()
+    _docker("tag", images.BUSYBOX_IMAGE, "navarch-test/busybox:latest")
+    try:
+        done = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "navarch"), "image", "load",
+             "navarch-test/busybox:latest", "--nodes", "node-2"],
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "COMPOSE_PROJECT_NAME": cluster.project},
+        )  # fmt: skip
+    finally:
+        _docker("rmi", "navarch-test/busybox:latest", check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "node-2: loaded navarch-test/busybox:latest"
+    assert "tagged ':latest'" in done.stderr and "imagePullPolicy" in done.stderr
+    inner = _docker("exec", cluster.container("node-2"), "docker", "images", "-q",
+                    "navarch-test/busybox:latest")  # fmt: skip
+    assert inner.strip(), "the image is not in node-2's engine"
+    inner_other = _docker("exec", cluster.container("node-1"), "docker", "images", "-q",
+                          "navarch-test/busybox:latest")  # fmt: skip
+    assert not inner_other.strip(), "--nodes node-2 loaded node-1 too"
+
+
+def test_the_kubernetes_service_lists_both_apiservers(
+    cluster: ComposeCluster, api: httpx.Client
+) -> None:
+    def ips() -> list[str]:
+        ep = api.get("/api/v1/namespaces/default/endpoints/kubernetes").json()
+        return [a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
+
+    wait_until(lambda: ips() == [f"{cluster.net}.6", f"{cluster.net}.7"], 30, 0.5, "both")
+
+
+@needs_pod_network
+def test_three_nodes_ready_with_distinct_pod_cidrs(api: httpx.Client) -> None:
+    cidrs = wait_until(lambda: (c := _node_cidrs(api)) and all(c.values()) and c, 60, 0.5)
+    assert sorted(cidrs) == list(NODES)  # type: ignore[call-overload]
+    nets = [ipaddress.ip_network(c) for c in cidrs.values()]  # type: ignore[attr-defined]
+    assert len(set(nets)) == 3
+    assert all(n.subnet_of(ipaddress.ip_network("10.244.0.0/16")) for n in nets)  # type: ignore[arg-type]
+
+
+@needs_pod_network
+def test_a_spread_deployment_has_pod_ips_in_each_nodes_pod_cidr(
+    api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    labels = {"app": "spread"}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "spread"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "terminationGracePeriodSeconds": 1,
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "DoNotSchedule",
+                            "labelSelector": {"matchLabels": labels},
+                        }
+                    ],
+                    "containers": [
+                        {"name": "web", "image": loaded["httpd"], "imagePullPolicy": "Never"}
+                    ],
+                },
+            },
+        },
+    }
+    resp = api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=deployment)
+    assert resp.status_code == 201, resp.text
+    pods = wait_until(
+        lambda: (p := _pods(api, ns, "app=spread")) and len(p) == 3 and all(map(_running, p)) and p,
+        120, 0.5, "three Running pods",
+    )  # fmt: skip
+    cidrs = _node_cidrs(api)
+    nodes = set()
+    for pod in pods:  # type: ignore[attr-defined]
+        node = pod["spec"]["nodeName"]
+        nodes.add(node)
+        ip = ipaddress.ip_address(pod["status"]["podIP"])
+        assert ip in ipaddress.ip_network(cidrs[node]), (pod["metadata"]["name"], ip, cidrs)
+        assert [p["ip"] for p in pod["status"]["podIPs"]] == [str(ip)]
+    assert nodes == set(NODES)
+
+
+@needs_pod_network
+def test_a_pod_reaches_a_pod_on_another_node_and_is_seen_by_its_own_ip(
+    api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    # tcpsvd hands each connection to sh with TCPREMOTEIP set: the server answers with
+    # the address it sees the client at.
+    server = _pod(
+        "server", loaded["busybox"],
+        ["tcpsvd", "0", "8080", "sh", "-c", 'echo "peer=$TCPREMOTEIP"'],
+        "node-1", {"role": "server"},
+    )  # fmt: skip
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=server).status_code == 201
+    up = wait_until(lambda: (p := _pods(api, ns, "role=server")) and _running(p[0]) and p[0], 60)
+    server_ip = up["status"]["podIP"]  # type: ignore[index]
+    client = _pod(
+        "client", loaded["busybox"],
+        ["sh", "-c", f"until nc {server_ip} 8080; do sleep 0.2; done; sleep 3600"],
+        "node-3", {"role": "client"},
+    )  # fmt: skip
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=client).status_code == 201
+    running = wait_until(
+        lambda: (p := _pods(api, ns, "role=client")) and _running(p[0]) and p[0], 60
+    )
+    client_ip = running["status"]["podIP"]  # type: ignore[index]
+
+    def answer() -> str:
+        return api.get(f"/api/v1/namespaces/{ns}/pods/client/log").text
+
+    wait_until(lambda: "peer=" in answer(), 30, 0.5, "the server's answer")
+    assert answer().split("peer=", 1)[1].split()[0] == client_ip
+
+
+def test_losing_one_etcd_member_and_one_apiserver_stops_nothing(
+    cluster: ComposeCluster, api: httpx.Client, ns: str
+) -> None:
+    stopped = [cluster.container("etcd-1"), cluster.container("apiserver-1")]
+    _docker("stop", "-t", "2", *stopped)
+    try:
+        # haproxy takes the apiserver out within ~2 s; until then a request may fail.
+        def write(i: int) -> bool:
+            body = {"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}}
+            resp = api.post(f"/api/v1/namespaces/{ns}/configmaps", json=body)
+            return resp.status_code == 201
+
+        wait_until(lambda: write(0), 30, 0.5, "a write with etcd-1 and apiserver-1 down")
+        for i in range(1, 6):
+            assert write(i), f"write {i} failed"
+        kubectl = shutil.which("kubectl") or str(ROOT / ".venv" / "bin" / "navctl")
+        done = subprocess.run(
+            [kubectl, "--server", cluster.server, "-n", ns, "get", "configmaps", "-o", "name"],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert {f"configmap/cm-{i}" for i in range(6)} <= set(done.stdout.split())
+        # The kubernetes Service drops the stopped apiserver once its record expires.
+        wait_until(
+            lambda: [
+                a["ip"]
+                for s in api.get("/api/v1/namespaces/default/endpoints/kubernetes").json()[
+                    "subsets"
+                ]
+                for a in s["addresses"]
+            ]
+            == [f"{cluster.net}.7"],
+            40, 0.5, "apiserver-1 out of the kubernetes endpoints",
+        )  # fmt: skip
+    finally:
+        _docker("start", *stopped)
+    wait_until(lambda: len(cluster.ready_nodes()) == 3, 60, 0.5, "nodes Ready again")
+
+
+def test_a_restarted_node_container_runs_its_pods_again(
+    cluster: ComposeCluster, api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    for i in range(2):
+        pod = _pod(f"p{i}", loaded["busybox"], ["sleep", "3600"], "node-2", {"app": "restart"})
+        assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
+    wait_until(
+        lambda: (p := _pods(api, ns, "app=restart")) and len(p) == 2 and all(map(_running, p)),
+        60, 0.5, "pods Running on node-2",
+    )  # fmt: skip
+    node_ip = next(
+        a["address"]
+        for n in api.get("/api/v1/nodes").json()["items"]
+        if n["metadata"]["name"] == "node-2"
+        for a in n["status"]["addresses"]
+        if a["type"] == "InternalIP"
+    )
+    cidr = _node_cidrs(api)["node-2"]
+    restarted_at = datetime.now(UTC).replace(microsecond=0)
+    _docker("restart", "-t", "30", cluster.container("node-2"))
+
+    def started_after(pod: dict[str, Any]) -> bool:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            running = (status.get("state") or {}).get("running") or {}
+            started = running.get("startedAt")
+            if not started:
+                return False
+            if datetime.fromisoformat(started.replace("Z", "+00:00")) < restarted_at:
+                return False
+        return _running(pod)
+
+    wait_until(
+        lambda: (p := _pods(api, ns, "app=restart")) and len(p) == 2 and all(map(started_after, p)),
+        120, 0.5, "pods Running again in new containers",
+    )  # fmt: skip
+    assert "node-2" in cluster.ready_nodes(restarted_at)
+    again = next(
+        n for n in api.get("/api/v1/nodes").json()["items"] if n["metadata"]["name"] == "node-2"
+    )
+    assert [a["address"] for a in again["status"]["addresses"] if a["type"] == "InternalIP"] == [
+        node_ip
+    ]
+    assert _node_cidrs(api)["node-2"] == cidr
