@@ -15,6 +15,9 @@ kubelet's heartbeat in ``kube-node-lease``) renewed since a given time.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ipaddress
+import json
 import os
 import shutil
 import subprocess
@@ -32,6 +35,30 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "deploy" / "docker-compose.yml"
 CONTEXT = "navarch-compose"
 NODES = ("node-1", "node-2", "node-3")
+PROJECT_LABEL = "com.docker.compose.project"
+
+
+def _docker(*args: str, check: bool = True) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+def free_net(first: int = 200) -> str:
+    """The first three octets of a ``10.120.x.0/24`` (x from ``first``) that no Docker
+    network uses: for a second cluster beside ``make compose-up``'s ``10.120.0``."""
+    used: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for net_id in _docker("network", "ls", "-q").split():
+        inspected = json.loads(_docker("network", "inspect", net_id, check=False) or "[{}]")
+        for cfg in ((inspected[0].get("IPAM") or {}).get("Config")) or []:
+            with contextlib.suppress(KeyError, ValueError):
+                used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
+    for third in range(first, 255):
+        candidate = ipaddress.ip_network(f"10.120.{third}.0/24")
+        if not any(candidate.overlaps(u) for u in used):
+            return f"10.120.{third}"
+    raise RuntimeError("no free 10.120.x.0/24 left")
 
 
 def compose_command() -> list[str]:
@@ -44,6 +71,19 @@ def compose_command() -> list[str]:
     raise RuntimeError(
         "neither `docker compose` nor `docker-compose` is installed (apt-get install docker-compose)"
     )
+
+
+def build_images() -> None:
+    """``deploy/compose/build-images.sh``: the images of this checkout (cached)."""
+    done = subprocess.run(
+        [str(ROOT / "deploy" / "compose" / "build-images.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"building the compose images failed:\n{done.stderr}")
 
 
 @dataclass
@@ -89,6 +129,19 @@ class ComposeCluster:
 
     def down(self, *, volumes: bool = False) -> None:
         self.compose("down", "--remove-orphans", *(["--volumes"] if volumes else []))
+
+    def remove_everything(self) -> None:
+        """``down --volumes``, then whatever still carries the project's label."""
+        with contextlib.suppress(RuntimeError):
+            self.down(volumes=True)
+        label = f"label={PROJECT_LABEL}={self.project}"
+        ids = _docker("ps", "-aq", "--filter", label, check=False).split()
+        if ids:
+            _docker("rm", "-f", "-v", *ids, check=False)
+        for kind in ("volume", "network"):
+            names = _docker(kind, "ls", "-q", "--filter", label, check=False).split()
+            if names:
+                _docker(kind, "rm", *names, check=False)
 
     def container(self, service: str) -> str:
         """The host's name of ``service``'s container (``docker``/``docker exec`` take it)."""

@@ -9,14 +9,11 @@ cluster as it found it (the failure test starts what it stopped).
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import ipaddress
-import json
 import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,14 +24,13 @@ import httpx
 import pytest
 
 from apiserver.etcd_server import free_port
-from cli.compose import NODES, ComposeCluster, compose_command
+from cli.compose import NODES, ComposeCluster, build_images, compose_command, free_net
 from tests.support import images
 from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.compose, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_LABEL = "com.docker.compose.project"
 HAVE_POD_NETWORK = importlib.util.find_spec("netagent") is not None
 needs_pod_network = pytest.mark.skipif(
     not HAVE_POD_NETWORK, reason="the pod network (node IPAM, network agent) is not in this build"
@@ -48,31 +44,6 @@ def _docker(*args: str, check: bool = True) -> str:
     return done.stdout
 
 
-def _free_net() -> str:
-    """The first three octets of a 10.120.x.0/24 no Docker network uses."""
-    used: list[ipaddress.IPv4Network] = []
-    for net_id in _docker("network", "ls", "-q").split():
-        for cfg in json.loads(_docker("network", "inspect", net_id))[0]["IPAM"]["Config"] or []:
-            with contextlib.suppress(KeyError, ValueError):
-                used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))  # type: ignore[arg-type]
-    for third in range(200, 255):
-        candidate = ipaddress.ip_network(f"10.120.{third}.0/24")
-        if not any(candidate.overlaps(u) for u in used):
-            return f"10.120.{third}"
-    raise RuntimeError("no free 10.120.x.0/24 for the test cluster")
-
-
-def _remove_project(project: str) -> None:
-    label = f"label={PROJECT_LABEL}={project}"
-    ids = _docker("ps", "-aq", "--filter", label, check=False).split()
-    if ids:
-        _docker("rm", "-f", "-v", *ids, check=False)
-    for kind in ("volume", "network"):
-        names = _docker(kind, "ls", "-q", "--filter", label, check=False).split()
-        if names:
-            _docker(kind, "rm", *names, check=False)
-
-
 @pytest.fixture(scope="module")
 def cluster(docker_engine: None) -> Iterator[ComposeCluster]:
     try:
@@ -81,25 +52,16 @@ def cluster(docker_engine: None) -> Iterator[ComposeCluster]:
         pytest.skip(str(err))
     if shutil.which("debootstrap") is None and os.geteuid() != 0:
         pytest.skip("building the compose images needs root and debootstrap")
-    build = subprocess.run(
-        [str(ROOT / "deploy" / "compose" / "build-images.sh")],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "PYTHON": sys.executable},
-    )
-    assert build.returncode == 0, build.stderr
+    build_images()
     project = f"navtest{uuid.uuid4().hex[:8]}"
-    found = ComposeCluster(project=project, api_port=free_port(), net=_free_net())
+    found = ComposeCluster(project=project, api_port=free_port(), net=free_net())
     try:
         since = datetime.now(UTC).replace(microsecond=0)
         found.up()
         found.wait_ready(len(NODES), since, timeout=180)
         yield found
     finally:
-        with contextlib.suppress(RuntimeError):
-            found.down(volumes=True)
-        _remove_project(project)
+        found.remove_everything()
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +103,16 @@ def _pods(api: httpx.Client, ns: str, selector: str) -> list[dict[str, Any]]:
 def _running(pod: dict[str, Any]) -> bool:
     status = pod.get("status") or {}
     return status.get("phase") == "Running" and bool(status.get("podIP"))
+
+
+def _running_since(pod: dict[str, Any], since: datetime) -> bool:
+    """Running, and every container (re)started at or after ``since``."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    for status in statuses:
+        started = ((status.get("state") or {}).get("running") or {}).get("startedAt")
+        if not started or datetime.fromisoformat(started.replace("Z", "+00:00")) < since:
+            return False
+    return bool(statuses) and _running(pod)
 
 
 def _pod(name: str, image: str, command: list[str], node: str, labels: dict[str, str]) -> dict:
@@ -349,14 +321,7 @@ def test_a_restarted_node_container_runs_its_pods_again(
     _docker("restart", "-t", "30", cluster.container("node-2"))
 
     def started_after(pod: dict[str, Any]) -> bool:
-        for status in (pod.get("status") or {}).get("containerStatuses") or []:
-            running = (status.get("state") or {}).get("running") or {}
-            started = running.get("startedAt")
-            if not started:
-                return False
-            if datetime.fromisoformat(started.replace("Z", "+00:00")) < restarted_at:
-                return False
-        return _running(pod)
+        return _running_since(pod, restarted_at)
 
     wait_until(
         lambda: (p := _pods(api, ns, "app=restart")) and len(p) == 2 and all(map(started_after, p)),
@@ -370,3 +335,39 @@ def test_a_restarted_node_container_runs_its_pods_again(
         node_ip
     ]
     assert _node_cidrs(api)["node-2"] == cidr
+
+
+def test_the_whole_cluster_killed_and_started_together_comes_back(
+    cluster: ComposeCluster, api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    """What a restart of the host's Docker Engine does to the project (without restarting
+    the engine other work on this machine uses): every container dies at once and all
+    start together, in no order; volumes, static addresses and restart policies bring
+    the same cluster back."""
+    pod = _pod("survivor", loaded["busybox"], ["sleep", "3600"], "node-1", {"app": "survivor"})
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
+    cm = {"metadata": {"name": "kept"}, "data": {"k": "v"}}
+    assert api.post(f"/api/v1/namespaces/{ns}/configmaps", json=cm).status_code == 201
+    wait_until(lambda: _running(api.get(f"/api/v1/namespaces/{ns}/pods/survivor").json()), 60)
+    before = {
+        n["metadata"]["name"]: (n["spec"].get("podCIDR"), n["status"]["addresses"])
+        for n in api.get("/api/v1/nodes").json()["items"]
+    }
+    ids = cluster.compose("ps", "-q").stdout.split()
+    assert len(ids) == 14
+    _docker("kill", *ids)
+    restarted_at = datetime.now(UTC).replace(microsecond=0)
+    _docker("start", *ids)
+
+    cluster.wait_ready(len(NODES), restarted_at, timeout=180)
+    after = {
+        n["metadata"]["name"]: (n["spec"].get("podCIDR"), n["status"]["addresses"])
+        for n in api.get("/api/v1/nodes").json()["items"]
+    }
+    assert after == before
+    assert api.get(f"/api/v1/namespaces/{ns}/configmaps/kept").json()["data"] == {"k": "v"}
+
+    wait_until(
+        lambda: _running_since(api.get(f"/api/v1/namespaces/{ns}/pods/survivor").json(), restarted_at),
+        120, 0.5, "the pod Running again in a new container",
+    )  # fmt: skip
