@@ -28,6 +28,7 @@ _PACKAGES = {
     "apitypes.batch": "io.k8s.api.batch.v1",
     "apitypes.coordination": "io.k8s.api.coordination.v1",
     "apitypes.policy": "io.k8s.api.policy.v1",
+    "apitypes.discovery": "io.k8s.api.discovery.v1",
     "apitypes.autoscaling": "io.k8s.api.autoscaling.v1",
     "apitypes.meta": "io.k8s.apimachinery.pkg.apis.meta.v1",
 }

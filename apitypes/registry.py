@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from apitypes import apps, autoscaling, batch, coordination, core, policy
+from apitypes import apps, autoscaling, batch, coordination, core, discovery, policy
 from apitypes.base import KubeObject
 
 
@@ -96,6 +96,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("batch", "v1", "Job", "jobs", True, batch.Job, (), _CORE, ("status",)),
     ResourceType("batch", "v1", "CronJob", "cronjobs", True, batch.CronJob, ("cj",), _CORE,
                  ("status",)),
+    ResourceType("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", True,
+                 discovery.EndpointSlice),
     ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True,
                  policy.PodDisruptionBudget, ("pdb",), subresources=("status",)),
 )  # fmt: skip

@@ -294,6 +294,15 @@ def controller_manager_cmd(
     concurrent_endpoint_syncs: Annotated[
         int, typer.Option(help="Services whose Endpoints are synced at once.")
     ] = 5,
+    concurrent_service_endpoint_syncs: Annotated[
+        int, typer.Option(help="Services whose EndpointSlices are synced at once.")
+    ] = 5,
+    max_endpoints_per_slice: Annotated[
+        int, typer.Option(min=1, max=1000, help="Endpoints in one EndpointSlice at most.")
+    ] = 100,
+    load_balancer_ip_pool: Annotated[
+        str, typer.Option(help="CIDR (or CIDRs, comma-separated) LoadBalancer IPs come from.")
+    ] = "10.122.0.0/24",
     concurrent_ttl_after_finished_syncs: Annotated[
         int, typer.Option(help="Finished Jobs checked for expiry at once.")
     ] = 5,
@@ -345,7 +354,8 @@ def controller_manager_cmd(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the reconcile loops: ReplicaSet, Deployment, DaemonSet, StatefulSet, Job,
-    CronJob, garbage collector, Namespace, node lifecycle, Endpoints, Disruption, PodGC.
+    CronJob, garbage collector, Namespace, node lifecycle, Endpoints, EndpointSlices,
+    LoadBalancer addresses, Disruption, PodGC.
 
     Example: navarch controller-manager --kubeconfig ~/.navarch/kubeconfig --controllers '*,-podgc'
     """
@@ -390,6 +400,9 @@ def controller_manager_cmd(
             concurrent_gc_syncs=concurrent_gc_syncs,
             concurrent_namespace_syncs=concurrent_namespace_syncs,
             concurrent_endpoint_syncs=concurrent_endpoint_syncs,
+            concurrent_service_endpoint_syncs=concurrent_service_endpoint_syncs,
+            max_endpoints_per_slice=max_endpoints_per_slice,
+            load_balancer_ip_pool=load_balancer_ip_pool,
             concurrent_ttl_after_finished_syncs=concurrent_ttl_after_finished_syncs,
             node_monitor_period=parse_duration(node_monitor_period),
             node_monitor_grace_period=parse_duration(node_monitor_grace_period),

@@ -54,6 +54,9 @@ class Options:
     concurrent_gc_syncs: int = 20
     concurrent_namespace_syncs: int = 10
     concurrent_endpoint_syncs: int = 5
+    concurrent_service_endpoint_syncs: int = 5
+    max_endpoints_per_slice: int = 100
+    load_balancer_ip_pool: str = "10.122.0.0/24"
     concurrent_ttl_after_finished_syncs: int = 5
     concurrent_disruption_syncs: int = 5
     node_monitor_period: float = 5.0

@@ -131,7 +131,9 @@ class EndpointsController(Controller):
         await self.client.update_raw(ENDPOINTS, body)
 
 
-def _target_port(svc_port: Any, pod: Pod) -> int | None:
+def resolve_target_port(svc_port: Any, pod: Pod) -> int | None:
+    """The pod's port for a Service port: its number, or a named ``targetPort`` looked
+    up in the pod's containers (None when the pod has no port of that name)."""
     target = svc_port.target_port
     if target is None:
         return int(svc_port.port)
@@ -160,7 +162,7 @@ def build_subsets(svc: Service, pods: list[Pod]) -> tuple[list[EndpointSubset], 
             continue
         ports: list[tuple[str, int, str]] = []
         for port in svc.spec.ports:
-            number = _target_port(port, pod)
+            number = resolve_target_port(port, pod)
             if number is None:
                 continue
             ports.append((port.name or "", number, port.protocol or "TCP"))

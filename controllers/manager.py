@@ -35,12 +35,14 @@ from controllers.daemonset import DaemonSetController
 from controllers.deployment import DeploymentController
 from controllers.disruption import DisruptionController
 from controllers.endpoints import EndpointsController
+from controllers.endpointslice import EndpointSliceController
 from controllers.garbagecollector import GarbageCollector
 from controllers.job import JobController
 from controllers.namespace import NamespaceController
 from controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
 from controllers.podgc import PodGCController
 from controllers.replicaset import ReplicaSetController
+from controllers.servicelb import ServiceLBController
 from controllers.statefulset import StatefulSetController
 from controllers.ttlafterfinished import TTLAfterFinishedController
 
@@ -49,6 +51,8 @@ log = logging.getLogger(__name__)
 
 CONTROLLERS: tuple[type[Controller], ...] = (
     EndpointsController,
+    EndpointSliceController,
+    ServiceLBController,
     PodGCController,
     NamespaceController,
     GarbageCollector,

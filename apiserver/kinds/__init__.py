@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apiserver.kinds import apps, batch, coordination, core, policy
+from apiserver.kinds import apps, batch, coordination, core, discovery, policy
 from apiserver.registry.strategy import KindSettings, Strategy
 
 
@@ -13,6 +13,7 @@ def all_strategies(settings: KindSettings | None = None) -> list[Strategy]:
         *coordination.STRATEGIES,
         *apps.STRATEGIES,
         *batch.STRATEGIES,
+        *discovery.STRATEGIES,
         *policy.STRATEGIES,
     ]
     return [cls(settings) for cls in classes]

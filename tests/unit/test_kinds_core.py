@@ -1068,6 +1068,26 @@ async def test_node_ports_are_allocated_and_released() -> None:
     assert ip_keys(storage) == {ip}
 
 
+async def test_node_port_range_fills_without_collision_and_frees_on_delete() -> None:
+    storage = MemoryStorage()
+    store = service_store(storage)
+    lb_without_ports = named("lb", type="LoadBalancer", allocateLoadBalancerNodePorts=False)
+    await store.create("default", lb_without_ports, WriteOptions())
+    assert port_keys(storage) == set()
+    made = []
+    for i in range(11):
+        kind = "LoadBalancer" if i % 2 else "NodePort"
+        created = await store.create("default", named(f"s{i}", type=kind), WriteOptions())
+        made.append(created.obj["spec"]["ports"][0]["nodePort"])
+    assert sorted(made) == list(range(30000, 30011))
+    with pytest.raises(ApiError) as full:
+        await store.create("default", named("s11", type="NodePort"), WriteOptions())
+    assert "failed to allocate a nodePort: range is full" in full.value.message
+    await store.delete("default", "s4", DeleteOptions())
+    again = await store.create("default", named("s12", type="NodePort"), WriteOptions())
+    assert again.obj["spec"]["ports"][0]["nodePort"] == made[4]
+
+
 async def test_requested_node_ports_are_checked() -> None:
     storage = MemoryStorage()
     store = service_store(storage)
