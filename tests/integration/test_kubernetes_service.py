@@ -56,6 +56,14 @@ def endpoint_ips(url: str) -> list[str]:
     return [a["ip"] for s in subsets for a in s.get("addresses") or []]
 
 
+def slice_ips(url: str) -> list[str]:
+    resp = httpx.get(
+        f"{url}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes", timeout=5
+    )
+    assert resp.status_code == 200, resp.text
+    return [ip for e in resp.json().get("endpoints") or [] for ip in e["addresses"]]
+
+
 def test_every_live_apiserver_is_an_endpoint_of_the_kubernetes_service(
     own_etcd: str, tmp_path: Path
 ) -> None:
@@ -79,10 +87,12 @@ def test_every_live_apiserver_is_an_endpoint_of_the_kubernetes_service(
             f"{a.url}/api/v1/namespaces/default/endpoints/kubernetes", timeout=5
         ).json()["subsets"][0]["ports"]
         assert ports == [{"name": "https", "port": port, "protocol": "TCP"}]
+        assert slice_ips(a.url) == [ADDRESS_A, ADDRESS_B]
 
         # A graceful stop takes B out at once.
         b.stop()
         wait_until(lambda: endpoint_ips(a.url) == [ADDRESS_A], 10, 0.2, "B removed on stop")
+        assert slice_ips(a.url) == [ADDRESS_A]
 
         # A crash leaves B's record to expire (15 s TTL), then A's next pass drops it.
         b.start()
