@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.navarch_proxy import proxy_cmd
+
 app = typer.Typer(
     name="navarch",
     help="navarch: a container orchestrator that speaks the Kubernetes API.",
@@ -728,6 +730,9 @@ def hollow_nodes_cmd(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     serve(client_config, options, log_level)
+
+
+app.command("proxy")(proxy_cmd)
 
 
 def main() -> None:
