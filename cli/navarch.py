@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.navarch_proxy import proxy_cmd
+
 app = typer.Typer(
     name="navarch",
     help="navarch: a container orchestrator that speaks the Kubernetes API.",
@@ -908,6 +910,9 @@ def network_agent_cmd(
     except ConfigError as err:
         raise typer.BadParameter(str(err), param_hint="--kubeconfig") from err
     serve(config, client)
+
+
+app.command("proxy")(proxy_cmd)
 
 
 def main() -> None:
