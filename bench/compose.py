@@ -6,7 +6,7 @@ all three nodes are Ready with a Lease renewed since the start (``cli.compose``)
 nothing (fresh volumes), and again on existing state after ``compose down``. The goal
 is 20 s (kind takes 30-60 s).
 
-Throughput: a busybox ``tcpsvd`` sink on node-1; a client pod sends 512 MiB with ``nc``
+Throughput: a busybox ``nc -ll`` sink on node-1; a client pod sends 512 MiB with ``nc``
 from node-1 (same node: over the node's pod bridge) and from node-2 (across nodes: pod
 bridge, the project bridge, the other node's pod bridge, unNATed), timed inside the pod
 from /proc/uptime. The ratio across/same is the figure (goal >= 0.8). Needs the pod
@@ -37,6 +37,7 @@ from apiserver.etcd_server import free_port
 from bench.common import write_section
 from cli.compose import NODES, ComposeCluster, build_images, free_net
 from tests.support import images
+from tests.support.network import free_cluster_cidr
 
 RUNS = 3
 PAYLOAD_MIB = 512
@@ -161,7 +162,10 @@ def run() -> None:
     rates: tuple[float, float] | None = None
     for i in range(RUNS):
         cluster = ComposeCluster(
-            project=f"navbench{uuid.uuid4().hex[:6]}", api_port=free_port(), net=free_net()
+            project=f"navbench{uuid.uuid4().hex[:6]}",
+            api_port=free_port(),
+            net=free_net(),
+            cluster_cidr=free_cluster_cidr(),
         )
         try:
             cold.append(_up_time(cluster))

@@ -45,15 +45,38 @@ def _docker(*args: str, check: bool = True) -> str:
     return done.stdout
 
 
-def free_net(first: int = 200) -> str:
-    """The first three octets of a ``10.120.x.0/24`` (x from ``first``) that no Docker
-    network uses: for a second cluster beside ``make compose-up``'s ``10.120.0``."""
-    used: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def host_networks() -> list[Network]:
+    """Every subnet of a Docker network and every route's destination on this host."""
+    used: list[Network] = []
     for net_id in _docker("network", "ls", "-q").split():
         inspected = json.loads(_docker("network", "inspect", net_id, check=False) or "[{}]")
         for cfg in ((inspected[0].get("IPAM") or {}).get("Config")) or []:
             with contextlib.suppress(KeyError, ValueError):
                 used.append(ipaddress.ip_network(cfg["Subnet"], strict=False))
+    routes = subprocess.run(["ip", "-json", "route"], capture_output=True, text=True, check=False)
+    for route in json.loads(routes.stdout or "[]"):
+        dst = route.get("dst", "default")
+        if dst != "default":
+            with contextlib.suppress(ValueError):
+                used.append(ipaddress.ip_network(dst, strict=False))
+    return used
+
+
+def overlapping(cidr: str) -> list[Network]:
+    """The host's networks that overlap ``cidr``. A pod CIDR that does is trouble: the
+    host's Docker masquerades its own pod network's source range on every bridge, the
+    compose project's included, which breaks pod-to-pod traffic between nodes."""
+    wanted = ipaddress.ip_network(cidr, strict=False)
+    return [n for n in host_networks() if n.version == wanted.version and n.overlaps(wanted)]
+
+
+def free_net(first: int = 200) -> str:
+    """The first three octets of a ``10.120.x.0/24`` (x from ``first``) that no Docker
+    network uses: for a second cluster beside ``make compose-up``'s ``10.120.0``."""
+    used = host_networks()
     for third in range(first, 255):
         candidate = ipaddress.ip_network(f"10.120.{third}.0/24")
         if not any(candidate.overlaps(u) for u in used):
@@ -92,6 +115,8 @@ class ComposeCluster:
     api_port: int = 7443
     net: str = "10.120.0"
     """The project bridge's first three octets (``NAVARCH_COMPOSE_NET``)."""
+    cluster_cidr: str = "10.244.0.0/16"
+    """The pods' addresses (``NAVARCH_COMPOSE_CLUSTER_CIDR``), a /24 per node."""
     compose_file: Path = COMPOSE_FILE
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -101,6 +126,7 @@ class ComposeCluster:
             project=os.environ.get("COMPOSE_PROJECT_NAME", "navarch"),
             api_port=int(os.environ.get("NAVARCH_COMPOSE_API_PORT", "7443")),
             net=os.environ.get("NAVARCH_COMPOSE_NET", "10.120.0"),
+            cluster_cidr=os.environ.get("NAVARCH_COMPOSE_CLUSTER_CIDR", "10.244.0.0/16"),
         )
 
     @property
@@ -113,6 +139,7 @@ class ComposeCluster:
             "COMPOSE_PROJECT_NAME": self.project,
             "NAVARCH_COMPOSE_API_PORT": str(self.api_port),
             "NAVARCH_COMPOSE_NET": self.net,
+            "NAVARCH_COMPOSE_CLUSTER_CIDR": self.cluster_cidr,
             **self.extra_env,
         }
 
@@ -228,6 +255,14 @@ def main(argv: list[str] | None = None) -> int:
         since = datetime.now(UTC).replace(microsecond=0)
         started = time.monotonic()
         if args.verb == "up":
+            clash = overlapping(cluster.cluster_cidr)
+            if clash:
+                print(
+                    f"warning: the pod CIDR {cluster.cluster_cidr} overlaps this host's "
+                    f"{', '.join(map(str, clash))}: pod traffic between nodes may be "
+                    "masqueraded or lost; set NAVARCH_COMPOSE_CLUSTER_CIDR to a free range",
+                    file=sys.stderr,
+                )
             cluster.up()
         ready = cluster.wait_ready(len(NODES), since, args.timeout)
     except (RuntimeError, TimeoutError) as err:

@@ -26,6 +26,7 @@ import pytest
 from apiserver.etcd_server import free_port
 from cli.compose import NODES, ComposeCluster, build_images, compose_command, free_net
 from tests.support import images
+from tests.support.network import free_cluster_cidr
 from tests.support.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.compose, pytest.mark.timeout(900)]
@@ -54,7 +55,9 @@ def cluster(docker_engine: None) -> Iterator[ComposeCluster]:
         pytest.skip("building the compose images needs root and debootstrap")
     build_images()
     project = f"navtest{uuid.uuid4().hex[:8]}"
-    found = ComposeCluster(project=project, api_port=free_port(), net=free_net())
+    found = ComposeCluster(
+        project=project, api_port=free_port(), net=free_net(), cluster_cidr=free_cluster_cidr()
+    )
     try:
         since = datetime.now(UTC).replace(microsecond=0)
         found.up()
@@ -172,12 +175,14 @@ def test_the_kubernetes_service_lists_both_apiservers(
 
 
 @needs_pod_network
-def test_three_nodes_ready_with_distinct_pod_cidrs(api: httpx.Client) -> None:
+def test_three_nodes_ready_with_distinct_pod_cidrs(
+    cluster: ComposeCluster, api: httpx.Client
+) -> None:
     cidrs = wait_until(lambda: (c := _node_cidrs(api)) and all(c.values()) and c, 60, 0.5)
     assert sorted(cidrs) == list(NODES)  # type: ignore[call-overload]
     nets = [ipaddress.ip_network(c) for c in cidrs.values()]  # type: ignore[attr-defined]
     assert len(set(nets)) == 3
-    assert all(n.subnet_of(ipaddress.ip_network("10.244.0.0/16")) for n in nets)  # type: ignore[arg-type]
+    assert all(n.subnet_of(ipaddress.ip_network(cluster.cluster_cidr)) for n in nets)  # type: ignore[arg-type]
 
 
 @needs_pod_network
@@ -232,19 +237,21 @@ def test_a_spread_deployment_has_pod_ips_in_each_nodes_pod_cidr(
 def test_a_pod_reaches_a_pod_on_another_node_and_is_seen_by_its_own_ip(
     api: httpx.Client, loaded: dict[str, str], ns: str
 ) -> None:
-    # tcpsvd hands each connection to sh with TCPREMOTEIP set: the server answers with
+    # busybox httpd runs the CGI script with REMOTE_ADDR set: the server answers with
     # the address it sees the client at.
-    server = _pod(
-        "server", loaded["busybox"],
-        ["tcpsvd", "0", "8080", "sh", "-c", 'echo "peer=$TCPREMOTEIP"'],
-        "node-1", {"role": "server"},
-    )  # fmt: skip
+    script = (
+        "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\n"
+        "echo\\necho peer=$REMOTE_ADDR\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip "
+        "&& exec httpd -f -p 8080 -h /www"
+    )
+    server = _pod("server", loaded["busybox"], ["sh", "-c", script], "node-1", {"role": "server"})
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=server).status_code == 201
     up = wait_until(lambda: (p := _pods(api, ns, "role=server")) and _running(p[0]) and p[0], 60)
     server_ip = up["status"]["podIP"]  # type: ignore[index]
+    request = "printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n'"
     client = _pod(
         "client", loaded["busybox"],
-        ["sh", "-c", f"until nc {server_ip} 8080; do sleep 0.2; done; sleep 3600"],
+        ["sh", "-c", f"until {request} | nc {server_ip} 8080; do sleep 0.2; done; sleep 3600"],
         "node-3", {"role": "client"},
     )  # fmt: skip
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=client).status_code == 201
@@ -256,8 +263,10 @@ def test_a_pod_reaches_a_pod_on_another_node_and_is_seen_by_its_own_ip(
     def answer() -> str:
         return api.get(f"/api/v1/namespaces/{ns}/pods/client/log").text
 
-    wait_until(lambda: "peer=" in answer(), 30, 0.5, "the server's answer")
-    assert answer().split("peer=", 1)[1].split()[0] == client_ip
+    wait_until(lambda: "peer=" in answer(), 60, 0.5, "the server's answer")
+    # httpd listens on an IPv6 socket: an IPv4 peer shows as [::ffff:a.b.c.d].
+    seen = answer().split("peer=", 1)[1].split()[0].strip("[]").removeprefix("::ffff:")
+    assert seen == client_ip
 
 
 def test_losing_one_etcd_member_and_one_apiserver_stops_nothing(

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A compose node's PID 1: the node's own Docker Engine, then its kubelet, network agent
-# and kube-proxy, each restarted when it exits (back-off 1 s doubling to 30 s). On
+# and kube-proxy (iptables mode), each restarted when it exits (back-off 1 s doubling to 30 s). On
 # SIGTERM (docker stop / restart) the agents stop first, then the engine, which stops
 # the pods' containers; the next start brings them back through the kubelet.
 #
@@ -41,10 +41,12 @@ EOF
 # Never off the machine (docs/network.md): the service and cluster CIDRs are routed
 # here, so what kube-proxy or the pod routes do not take is dropped, not sent to the
 # default gateway.
-ip link add navarch-svc0 type dummy 2>/dev/null || true
-ip link set navarch-svc0 up
-ip route replace "$SERVICE_CIDR" dev navarch-svc0
-ip route replace blackhole "$CLUSTER_CIDR" metric 4096
+# (the network agent's own code: a dummy device, or an ifb one where the kernel has no
+# dummy driver; it keeps them in place afterwards).
+python3 -c 'import sys
+from netagent.localroutes import ensure_blackhole, ensure_service_route
+ensure_service_route(sys.argv[1])
+ensure_blackhole(sys.argv[2])' "$SERVICE_CIDR" "$CLUSTER_CIDR" || say "could not route $SERVICE_CIDR and $CLUSTER_CIDR locally"
 sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 2>/dev/null || true
 
 # The inner engine: its docker0 and default pools in 10.121.<n>.0/24, which overlaps
@@ -124,13 +126,10 @@ docker info >/dev/null 2>&1 || say "dockerd does not answer yet; see $logs/docke
 
 keep kubelet navarch kubelet --node-name "$NODE_NAME" --kubeconfig /etc/navarch/kubeconfig \
   --node-ip "$NODE_IP" --address 0.0.0.0 --port 10250 --root-dir /var/lib/navarch/kubelet
-# The network agent and kube-proxy, when this build of navarch has them.
-if navarch network-agent --help >/dev/null 2>&1; then
-  keep network-agent navarch network-agent --kubeconfig /etc/navarch/kubeconfig --node-name "$NODE_NAME"
-fi
-if navarch proxy --help >/dev/null 2>&1; then
-  keep kube-proxy navarch proxy --kubeconfig /etc/navarch/kubeconfig --hostname-override "$NODE_NAME"
-fi
+keep network-agent navarch network-agent --kubeconfig /etc/navarch/kubeconfig \
+  --cluster-cidr "$CLUSTER_CIDR" --service-cluster-ip-range "$SERVICE_CIDR"
+keep kube-proxy navarch proxy --kubeconfig /etc/navarch/kubeconfig --hostname-override "$NODE_NAME" \
+  --cluster-cidr "$CLUSTER_CIDR"
 say "started: ${!pids[*]}"
 
 while true; do
