@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install docker etcd images lint test test-unit up down status bench clean compose-up compose-down compose-images
+.PHONY: install docker etcd images lint test test-unit up down status bench clean compose-up compose-down compose-images compose-tools
 
 # A fresh venv with the project (editable) and its test tools. Re-runs pip only when
 # pyproject.toml changed since the last install, so it is quick when nothing did.
@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install docker etcd lint
+test: install docker etcd compose-tools lint
 	$(BIN)/pytest -q tests
 
 test-unit: install etcd
@@ -60,10 +60,13 @@ status: install
 # packages (cached), 3 etcd members, 2 apiservers behind haproxy, 2 controller-managers,
 # 2 schedulers, 3 nodes with their own Docker Engines. compose-down keeps the volumes
 # (PURGE=1 removes them).
-compose-images: install docker
+compose-tools:
+	@deploy/compose/ensure-tools.sh
+
+compose-images: install compose-tools
 	@deploy/compose/build-images.sh
 
-compose-up: install docker
+compose-up: install compose-tools
 	@deploy/compose/up.sh
 
 compose-down:

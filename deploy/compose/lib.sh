@@ -19,23 +19,6 @@ compose_cmd() {
   fi
 }
 
-ensure_tools() {
-  "$root/deploy/ensure-docker.sh"
-  local missing=()
-  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
-  compose_cmd >/dev/null || missing+=(docker-compose)
-  if [ "${#missing[@]}" -gt 0 ]; then
-    if [ "$(id -u)" -ne 0 ]; then
-      echo "compose: ${missing[*]} missing and not root; apt-get install ${missing[*]}" >&2
-      exit 1
-    fi
-    echo "compose: installing Debian's ${missing[*]}" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 ||
-      { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
-  fi
-}
-
 compose() {
   local cmd
   cmd="$(compose_cmd)"

@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 python="$root/.venv/bin/python"
 
-ensure_tools
+"$here/ensure-tools.sh"
 "$here/build-images.sh" >/dev/null
 cd "$root"
 "$python" -m cli.compose up --timeout "${NAVARCH_COMPOSE_TIMEOUT:-180}"

@@ -1,11 +1,12 @@
 #!/bin/bash
 # A compose node's PID 1: the node's own Docker Engine, then its kubelet, network agent
-# and kube-proxy (iptables mode), each restarted when it exits (back-off 1 s doubling to 30 s). On
-# SIGTERM (docker stop / restart) the agents stop first, then the engine, which stops
-# the pods' containers; the next start brings them back through the kubelet.
+# and kube-proxy (iptables mode), each restarted when it exits (back-off 1 s doubling to
+# 30 s). On SIGTERM (docker stop / restart) the agents stop first, then the engine,
+# which stops the pods' containers; the next start brings them back through the kubelet.
 #
 # Given by deploy/docker-compose.yml: NODE_NAME, NODE_INDEX (1..), NODE_IP (the node's
-# address on the project bridge) and NAVARCH_SERVER (the apiservers' load balancer).
+# address on the project bridge), NAVARCH_SERVER (the apiservers' load balancer) and
+# CLUSTER_CIDR (the pods' addresses).
 # Logs: each daemon's lines on the container's output, prefixed with its name, and in
 # /var/log/navarch/<daemon>.log.
 set -uo pipefail
@@ -39,10 +40,10 @@ current-context: navarch-compose
 EOF
 
 # Never off the machine (docs/network.md): the service and cluster CIDRs are routed
-# here, so what kube-proxy or the pod routes do not take is dropped, not sent to the
-# default gateway.
-# (the network agent's own code: a dummy device, or an ifb one where the kernel has no
-# dummy driver; it keeps them in place afterwards).
+# here before anything runs, so what kube-proxy or the pod routes do not take is
+# dropped, not sent to the default gateway. The network agent's own code does it (a
+# dummy device, or an ifb one where the kernel has no dummy driver), and the agent
+# keeps them in place afterwards.
 python3 -c 'import sys
 from netagent.localroutes import ensure_blackhole, ensure_service_route
 ensure_service_route(sys.argv[1])
