@@ -97,9 +97,12 @@ def _throughput(cluster: ComposeCluster) -> tuple[float, float] | None:
             sink_ip = _wait_ip(api, ns, "sink")
             rates = {}
             for label, node in (("same", "node-1"), ("across", "node-2")):
+                # Wait until the sink accepts (an empty connection), then time the send.
                 script = (
+                    f"until nc -w 2 {sink_ip} 5001 </dev/null; do sleep 0.2; done; "
                     f"a=$(cut -d' ' -f1 /proc/uptime); "
-                    f"dd if=/dev/zero bs=1048576 count={PAYLOAD_MIB} 2>/dev/null | nc {sink_ip} 5001; "
+                    f"dd if=/dev/zero bs=1048576 count={PAYLOAD_MIB} 2>/dev/null "
+                    f"| nc {sink_ip} 5001 || echo send failed; "
                     f"b=$(cut -d' ' -f1 /proc/uptime); echo elapsed $a $b; sleep 3600"
                 )
                 best = []
@@ -108,6 +111,8 @@ def _throughput(cluster: ComposeCluster) -> tuple[float, float] | None:
                     pod = _pod(name, image, ["sh", "-c", script], node)
                     api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).raise_for_status()
                     a, b = _wait_elapsed(api, ns, name)
+                    if b - a < 0.05:
+                        raise RuntimeError(f"pod {name} sent {PAYLOAD_MIB} MiB in no time")
                     best.append(PAYLOAD_MIB / (b - a))
                     api.delete(
                         f"/api/v1/namespaces/{ns}/pods/{name}", params={"gracePeriodSeconds": 0}
@@ -147,7 +152,10 @@ def _wait_elapsed(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         log = api.get(f"/api/v1/namespaces/{ns}/pods/{name}/log")
-        match = re.search(r"elapsed ([\d.]+) ([\d.]+)", log.text if log.status_code == 200 else "")
+        text = log.text if log.status_code == 200 else ""
+        if "send failed" in text:
+            raise RuntimeError(f"pod {name} could not send: {text}")
+        match = re.search(r"elapsed ([\d.]+) ([\d.]+)", text)
         if match:
             return float(match.group(1)), float(match.group(2))
         time.sleep(0.5)
