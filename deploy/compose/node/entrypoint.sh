@@ -118,6 +118,12 @@ stop() {
 }
 trap stop TERM INT
 
+# The network agent and kube-proxy need no engine: they start with it (their Python
+# start-up overlaps the engine's), and the kubelet once the engine answers.
+keep network-agent navarch network-agent --kubeconfig /etc/navarch/kubeconfig \
+  --cluster-cidr "$CLUSTER_CIDR" --service-cluster-ip-range "$SERVICE_CIDR"
+keep kube-proxy navarch proxy --kubeconfig /etc/navarch/kubeconfig --hostname-override "$NODE_NAME" \
+  --cluster-cidr "$CLUSTER_CIDR"
 keep dockerd dockerd --config-file /etc/docker/daemon.json
 for _ in $(seq 1 300); do
   docker info >/dev/null 2>&1 && break
@@ -127,10 +133,6 @@ docker info >/dev/null 2>&1 || say "dockerd does not answer yet; see $logs/docke
 
 keep kubelet navarch kubelet --node-name "$NODE_NAME" --kubeconfig /etc/navarch/kubeconfig \
   --node-ip "$NODE_IP" --address 0.0.0.0 --port 10250 --root-dir /var/lib/navarch/kubelet
-keep network-agent navarch network-agent --kubeconfig /etc/navarch/kubeconfig \
-  --cluster-cidr "$CLUSTER_CIDR" --service-cluster-ip-range "$SERVICE_CIDR"
-keep kube-proxy navarch proxy --kubeconfig /etc/navarch/kubeconfig --hostname-override "$NODE_NAME" \
-  --cluster-cidr "$CLUSTER_CIDR"
 say "started: ${!pids[*]}"
 
 while true; do
