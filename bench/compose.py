@@ -10,7 +10,7 @@ Throughput: a busybox ``nc -ll`` sink on node-1; a client pod sends 512 MiB with
 from node-1 (same node: over the node's pod bridge) and from node-2 (across nodes: pod
 bridge, the project bridge, the other node's pod bridge, unNATed), timed inside the pod
 from /proc/uptime. The ratio across/same is the figure (goal >= 0.8). Needs the pod
-network (node podCIDRs and the network agent); without it this part says so.
+network (node podCIDRs and the network agent).
 
 Memory: ``docker stats`` of every container of the project, at rest right after
 start-up (no pods); a node's figure includes its engine (and would include its pods:
@@ -19,7 +19,6 @@ their cgroups are nested in the node's).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import statistics
@@ -76,10 +75,8 @@ def _mib(text: str) -> float:
     return float(number) * scale.get(unit, 1)
 
 
-def _throughput(cluster: ComposeCluster) -> tuple[float, float] | None:
-    """MiB/s (same node, across nodes), or None without a pod network."""
-    if importlib.util.find_spec("netagent") is None:
-        return None
+def _throughput(cluster: ComposeCluster) -> tuple[float, float]:
+    """MiB/s (same node, across nodes)."""
     image = images.ensure_busybox_image()
     subprocess.run(
         [NAVARCH, "image", "load", image],
@@ -170,7 +167,7 @@ def run() -> None:
     cold: list[float] = []
     warm: list[float] = []
     memory: list[tuple[str, float]] = []
-    rates: tuple[float, float] | None = None
+    rates = (0.0, 0.0)
     for i in range(RUNS):
         cluster = ComposeCluster(
             project=f"navbench{uuid.uuid4().hex[:6]}",
@@ -194,11 +191,8 @@ def run() -> None:
         f"| {name} (x{len(v)}) | {sum(v):.0f} MiB |" for name, v in sorted(per_service.items())
     )
     total = sum(m for _, m in memory)
-    if rates is None:
-        net = "Not measured: the pod network (node IPAM, network agent) is not in this build."
-    else:
-        same, across = rates
-        net = f"""| path | throughput |
+    same, across = rates
+    net = f"""| path | throughput |
 |---|---|
 | same node (pod bridge) | {same:.0f} MiB/s |
 | across nodes (pod bridge, project bridge, pod bridge; not NATed) | {across:.0f} MiB/s |

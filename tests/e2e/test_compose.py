@@ -9,7 +9,6 @@ cluster as it found it (the failure test starts what it stopped).
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import os
 import shutil
@@ -32,10 +31,6 @@ from tests.support.processes import wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.compose, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
-HAVE_POD_NETWORK = importlib.util.find_spec("netagent") is not None
-needs_pod_network = pytest.mark.skipif(
-    not HAVE_POD_NETWORK, reason="the pod network (node IPAM, network agent) is not in this build"
-)
 
 
 def _docker(*args: str, check: bool = True) -> str:
@@ -174,7 +169,6 @@ def test_the_kubernetes_service_lists_both_apiservers(
     wait_until(lambda: ips() == [f"{cluster.net}.6", f"{cluster.net}.7"], 30, 0.5, "both")
 
 
-@needs_pod_network
 def test_three_nodes_ready_with_distinct_pod_cidrs(
     cluster: ComposeCluster, api: httpx.Client
 ) -> None:
@@ -185,7 +179,6 @@ def test_three_nodes_ready_with_distinct_pod_cidrs(
     assert all(n.subnet_of(ipaddress.ip_network(cluster.cluster_cidr)) for n in nets)  # type: ignore[arg-type]
 
 
-@needs_pod_network
 def test_a_spread_deployment_has_pod_ips_in_each_nodes_pod_cidr(
     api: httpx.Client, loaded: dict[str, str], ns: str
 ) -> None:
@@ -233,7 +226,6 @@ def test_a_spread_deployment_has_pod_ips_in_each_nodes_pod_cidr(
     assert nodes == set(NODES)
 
 
-@needs_pod_network
 def test_a_pod_reaches_a_pod_on_another_node_and_is_seen_by_its_own_ip(
     api: httpx.Client, loaded: dict[str, str], ns: str
 ) -> None:
