@@ -140,6 +140,10 @@ main() {
     docker tag "$want" "navarch/compose-$flavor:current"
     echo "$want"
   done
+  # Older builds of this image are of no use: their tags go (layers still used stay).
+  docker images --format '{{.Repository}}:{{.Tag}}' --filter reference=navarch/compose-node \
+    --filter reference=navarch/compose-cp |
+    grep -v -e ":current$" -e ":$src$" | xargs -r docker rmi >/dev/null 2>&1 || true
 }
 
 main
