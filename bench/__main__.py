@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import apiserver, controllers, dns, kubelet, localcluster, network, scheduler
+from bench import apiserver, compose, controllers, dns, kubelet, localcluster, network, scheduler
 
 BENCHMARKS = {
     "apiserver": apiserver.run,
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "scheduler": scheduler.run,
     "cluster": localcluster.run,
     "dns": dns.run,
+    "compose": compose.run,
     "network": network.run,
 }
 
