@@ -1109,6 +1109,18 @@ class Node(KubeObject):
     def taints(self) -> list[Taint]:
         return self.spec.taints if self.spec else []
 
+    def pod_cidrs(self) -> list[str]:
+        """``spec.podCIDRs`` (else ``[spec.podCIDR]``); empty until node IPAM set one."""
+        spec = self.spec
+        if spec is None:
+            return []
+        return list(spec.pod_cidrs) or ([spec.pod_cidr] if spec.pod_cidr else [])
+
+    def internal_ips(self) -> list[str]:
+        """The node's ``InternalIP`` addresses, in order."""
+        addresses = self.status.addresses if self.status else []
+        return [a.address for a in addresses if a.type == NodeAddressType.INTERNAL_IP]
+
 
 # --- namespaces ---------------------------------------------------------------------------
 

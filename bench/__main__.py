@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import apiserver, controllers, kubelet, localcluster, scheduler
+from bench import apiserver, controllers, kubelet, localcluster, network, scheduler
 
 BENCHMARKS = {
     "apiserver": apiserver.run,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "controllers": controllers.run,
     "scheduler": scheduler.run,
     "cluster": localcluster.run,
+    "network": network.run,
 }
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from apiserver.etcd_server import EtcdProcess
 from bench.common import write_section
 from tests.support import images
+from tests.support.network import free_cluster_cidr
 
 RUNS = 3
 IDLE_WINDOW = 60.0
@@ -90,6 +91,8 @@ def run() -> None:
                 "--data-dir", str(data), "--name", name,
                 "--apiserver-port", str(_free_port()), "--etcd-port", str(_free_port()),
                 "--kubelet-port", str(_free_port()),
+                # A cluster CIDR no cluster on this host holds, as the ports are.
+                "--cluster-cidr", free_cluster_cidr(),
             ]  # fmt: skip
             try:
                 cold.append(_run("up", *flags))

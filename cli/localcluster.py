@@ -32,6 +32,11 @@ from apiserver.etcd_server import etcd_binary
 
 DEFAULT_DATA_DIR = Path(os.environ.get("NAVARCH_DATA_DIR", "~/.navarch")).expanduser()
 
+SERVICE_CIDR = "10.96.0.0/12"
+"""The apiserver's default ``--service-cluster-ip-range``; routed to ``navarch-svc0``."""
+CLUSTER_CIDR = "10.244.0.0/16"
+"""Pod addresses (``docs/network.md``): a /24 per node from node IPAM."""
+
 MANAGED_LABEL = "io.navarch.managed"
 NODE_LABEL = "io.navarch.node"
 """Labels the kubelet puts on every container it creates (kubelet/labels.py)."""
@@ -78,6 +83,7 @@ class Layout:
     ports: Ports = field(default_factory=Ports)
     nodes: int = 3
     name: str = "navarch"
+    cluster_cidr: str = CLUSTER_CIDR
 
 
 class LocalCluster:
@@ -87,12 +93,14 @@ class LocalCluster:
         ports: Ports | None = None,
         nodes: int | None = None,
         name: str | None = None,
+        cluster_cidr: str | None = None,
     ) -> None:
         self.data_dir = data_dir
         saved = self._saved()
         self.ports = ports or (saved.ports if saved else Ports())
         self.nodes = nodes or (saved.nodes if saved else 3)
         self.name = name or (saved.name if saved else "navarch")
+        self.cluster_cidr = cluster_cidr or (saved.cluster_cidr if saved else CLUSTER_CIDR)
         self.run_dir = data_dir / "run"
         self.log_dir = data_dir / "logs"
 
@@ -105,11 +113,21 @@ class LocalCluster:
         doc = json.loads(path.read_text())
         known = Ports.__dataclass_fields__
         ports = Ports(**{k: v for k, v in doc.get("ports", {}).items() if k in known})
-        return Layout(ports=ports, nodes=int(doc.get("nodes", 3)), name=doc.get("name", "navarch"))
+        return Layout(
+            ports=ports,
+            nodes=int(doc.get("nodes", 3)),
+            name=doc.get("name", "navarch"),
+            cluster_cidr=doc.get("clusterCIDR", CLUSTER_CIDR),
+        )
 
     def _save(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        doc = {"ports": asdict(self.ports), "nodes": self.nodes, "name": self.name}
+        doc = {
+            "ports": asdict(self.ports),
+            "nodes": self.nodes,
+            "name": self.name,
+            "clusterCIDR": self.cluster_cidr,
+        }
         (self.data_dir / "cluster.json").write_text(json.dumps(doc, indent=2))
 
     @property
@@ -158,19 +176,24 @@ class LocalCluster:
         ]  # fmt: skip
 
     def daemons(self) -> list[Component]:
-        """The controller-manager, the scheduler and the kubelets: they only need the
-        apiserver, so they start together."""
+        """The controller-manager (with node IPAM), the scheduler, the network agent and
+        the kubelets: they only need the apiserver, so they start together."""
         navarch = [sys.executable, "-m", "cli.navarch"]
         kubeconfig = str(self.kubeconfig)
+        cidr = ["--cluster-cidr", self.cluster_cidr]
+        services = ["--service-cluster-ip-range", SERVICE_CIDR]
+        manager = [*navarch, "controller-manager", "--kubeconfig", kubeconfig]
+        agent = [*navarch, "network-agent", "--kubeconfig", kubeconfig, *cidr, *services]
         found: list[Component] = [
             Component(
                 "controller-manager",
-                [*navarch, "controller-manager", "--kubeconfig", kubeconfig],
+                [*manager, "--allocate-node-cidrs", *cidr, *services],
                 lambda: True,
             ),
             Component(
                 "scheduler", [*navarch, "scheduler", "--kubeconfig", kubeconfig], lambda: True
             ),
+            Component("network-agent", agent, lambda: True),
         ]
         for i, node in enumerate(self.node_names()):
             found.append(
@@ -268,6 +291,7 @@ class LocalCluster:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._save()
+        self.route_locally(echo)
         self.write_kubeconfigs(echo)
         before = {name: int(st.get("restarts", 0)) for name, st in self.read_state().items()}
         self._start_supervisor(echo)
@@ -300,6 +324,45 @@ class LocalCluster:
                 raise RuntimeError(f"{name} not ready in time; see {self.log_file(name)}")
             time.sleep(0.1)
         echo(f"nodes Ready: {', '.join(self.node_names())}")
+
+    def route_locally(self, echo: Callable[[str], None] = print) -> None:
+        """Before any component starts: the service CIDR to the dummy device
+        ``navarch-svc0`` and ``blackhole <cluster CIDR>``, so that nothing for a
+        ClusterIP or a pod IP leaves the machine (``netagent/localroutes.py``)."""
+        from netagent import localroutes
+        from netagent.kernel import CommandError
+
+        try:
+            localroutes.acquire(str(self.data_dir), SERVICE_CIDR, [self.cluster_cidr])
+        except (CommandError, OSError) as err:
+            raise RuntimeError(
+                "cannot route the service and pod CIDRs locally (navarch up needs root, "
+                f"or CAP_NET_ADMIN, and iproute2): {err}"
+            ) from err
+        echo(
+            f"routes: {SERVICE_CIDR} dev {localroutes.SERVICE_DEVICE}, "
+            f"blackhole {self.cluster_cidr} (pods: a /24 of it per node)"
+        )
+
+    def unroute(self, echo: Callable[[str], None] = print) -> None:
+        """Undo what the network agent and ``route_locally`` set up on the host, except
+        what another local cluster that still runs uses."""
+        from netagent import localroutes
+        from netagent.agent import cleanup
+        from netagent.kernel import CommandError, HostKernel
+
+        try:
+            for item in cleanup(HostKernel(), [self.cluster_cidr]).removed:
+                echo(f"network: removed {item}")
+            removed = localroutes.release(
+                str(self.data_dir),
+                lambda other: LocalCluster(Path(other)).supervisor_pid() is not None,
+            )
+        except (CommandError, OSError) as err:
+            echo(f"network: not cleaned up ({err})")
+            return
+        for item in removed:
+            echo(f"routes: removed {item}")
 
     @property
     def kubeconfig(self) -> Path:
@@ -336,7 +399,8 @@ class LocalCluster:
         if removed is None:
             echo("docker: no engine answers; pod containers (if any) were left alone")
         elif removed:
-            echo(f"removed {removed} pod container(s)")
+            echo(f"removed {removed} pod container(s) and the nodes' pod networks")
+        self.unroute(echo)
         if purge:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             echo(f"removed {self.data_dir}")
@@ -408,8 +472,8 @@ def describe_exit(st: dict[str, Any]) -> str:
 
 
 def remove_node_containers(nodes: list[str]) -> int | None:
-    """Remove every container the kubelets of ``nodes`` created (by their labels);
-    how many, or None when no Docker Engine answers."""
+    """Remove every container and pod network the kubelets of ``nodes`` created (by
+    their labels); how many containers, or None when no Docker Engine answers."""
     import docker
 
     try:
@@ -425,6 +489,10 @@ def remove_node_containers(nodes: list[str]) -> int | None:
                 with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                     container.remove(force=True)
                     removed += 1
+            # The node's pod bridge: made again from its podCIDR by its kubelet.
+            for network in client.networks.list(filters=filters):
+                with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                    network.remove()
     finally:
         client.close()
     return removed

@@ -6,6 +6,7 @@ counterpart does; ``up``/``down``/``status`` manage a whole local cluster.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -136,10 +137,16 @@ def up_cmd(
             help="Cluster name: nodes are NAME-node-1... and its kubeconfig context NAME."
         ),
     ] = None,
+    cluster_cidr: Annotated[
+        str | None,
+        typer.Option(help="Pod addresses: each node gets a /24 of it (default 10.244.0.0/16)."),
+    ] = None,
 ) -> None:
     """Start a local cluster in the background: etcd, apiserver, controller-manager,
-    scheduler and one kubelet per node; wait until every node is Ready. Again on a
-    running cluster: changes nothing. Ports and node count are remembered in the data dir.
+    scheduler, network agent and one kubelet per node; wait until every node is Ready.
+    Again on a running cluster: changes nothing. Ports, node count and cluster CIDR are
+    remembered in the data dir. First routes the service CIDR (to the dummy device
+    navarch-svc0) and the cluster CIDR (blackhole) locally; `navarch down` removes them.
 
     Example: navarch up --nodes 3
     """
@@ -156,7 +163,12 @@ def up_cmd(
             apiserver=apiserver_port or old.apiserver,
             kubelet_base=kubelet_port or old.kubelet_base,
         )
-    cluster = LocalCluster(data, ports=ports, nodes=nodes, name=name)
+    if cluster_cidr is not None:
+        try:
+            ipaddress.ip_network(cluster_cidr)
+        except ValueError as err:
+            raise typer.BadParameter(str(err), param_hint="--cluster-cidr") from err
+    cluster = LocalCluster(data, ports=ports, nodes=nodes, name=name, cluster_cidr=cluster_cidr)
     try:
         cluster.up(echo=typer.echo, timeout=timeout)
     except (RuntimeError, FileNotFoundError, OSError) as err:
@@ -344,11 +356,27 @@ def controller_manager_cmd(
         str,
         typer.Option(hidden=True, help="Test hook: how long a node is missing before its pods go."),
     ] = "40s",
+    allocate_node_cidrs: Annotated[
+        bool, typer.Option(help="Give every Node a pod CIDR from --cluster-cidr (node IPAM).")
+    ] = False,
+    cluster_cidr: Annotated[
+        str,
+        typer.Option(help="Pod addresses of the cluster: one CIDR, or an IPv4 and an IPv6 one."),
+    ] = "",
+    node_cidr_mask_size: Annotated[
+        int, typer.Option(help="Size of each Node's IPv4 pod CIDR (a /24: 254 pods).")
+    ] = 24,
+    node_cidr_mask_size_ipv6: Annotated[
+        int, typer.Option(help="Size of each Node's IPv6 pod CIDR.")
+    ] = 64,
+    service_cluster_ip_range: Annotated[
+        str, typer.Option(help="The Services' range: never given to a Node if it overlaps.")
+    ] = "",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
     """Run the reconcile loops: ReplicaSet, Deployment, DaemonSet, StatefulSet, Job,
     CronJob, garbage collector, Namespace, node lifecycle, Endpoints, EndpointSlices,
-    LoadBalancer addresses, Disruption, PodGC.
+    LoadBalancer addresses, Disruption, PodGC, node IPAM (with --allocate-node-cidrs).
 
     Example: navarch controller-manager --kubeconfig ~/.navarch/kubeconfig --controllers '*,-podgc'
     """
@@ -407,7 +435,16 @@ def controller_manager_cmd(
             cronjob_clock_offset=cronjob_clock_offset,
             pod_gc_period=parse_duration(pod_gc_period),
             orphan_pod_quarantine=parse_duration(pod_gc_orphan_quarantine),
+            allocate_node_cidrs=allocate_node_cidrs,
+            cluster_cidr=cluster_cidr,
+            node_cidr_mask_size=node_cidr_mask_size,
+            node_cidr_mask_size_ipv6=node_cidr_mask_size_ipv6,
+            service_cluster_ip_range=service_cluster_ip_range,
         )
+        if allocate_node_cidrs:
+            from controllers.nodeipam import check_options
+
+            check_options(options)
         config = ManagerConfig(
             client=client,
             options=options,
@@ -597,11 +634,21 @@ def kubelet_cmd(
         str, typer.Option(help="The cluster's DNS domain.")
     ] = "cluster.local",
     pod_network: Annotated[
-        str, typer.Option(help="Docker network of pod sandboxes (created when missing).")
-    ] = "navarch0",
-    pod_network_cidr: Annotated[
-        str, typer.Option(help="Subnet of --pod-network when the kubelet creates it.")
-    ] = "10.244.0.0/16",
+        str,
+        typer.Option(
+            help="Docker network of pod sandboxes, created when missing (default: "
+            "navarch-<node>, this node's own)."
+        ),
+    ] = "",
+    pod_cidr: Annotated[
+        str,
+        typer.Option(
+            "--pod-cidr",
+            "--pod-network-cidr",
+            help="A fixed subnet for --pod-network (standalone; kubelets may share it). "
+            "Default: the Node's spec.podCIDR, which pods wait for.",
+        ),
+    ] = "",
     pause_image: Annotated[
         str, typer.Option(help="Sandbox image; built from the host's busybox when missing.")
     ] = "navarch/pause:1",
@@ -655,7 +702,7 @@ def kubelet_cmd(
             cluster_dns=[s.strip() for s in cluster_dns.split(",") if s.strip()],
             cluster_domain=cluster_domain,
             pod_network=pod_network,
-            pod_network_cidr=pod_network_cidr,
+            pod_cidr=pod_cidr,
             pause_image=pause_image,
             docker_host=docker_host,
         )
@@ -730,6 +777,81 @@ def hollow_nodes_cmd(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     serve(client_config, options, log_level)
+
+
+@app.command("network-agent")
+def network_agent_cmd(
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file with the apiserver and credentials.")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", "--master", help="Apiserver URL (overrides the kubeconfig)."),
+    ] = None,
+    cluster_cidr: Annotated[
+        str, typer.Option(help="The pod CIDR of the cluster (one per IP family, comma-separated).")
+    ] = "10.244.0.0/16",
+    service_cluster_ip_range: Annotated[
+        str,
+        typer.Option(help="Kept routed to the dummy device navarch-svc0 ('' leaves it alone)."),
+    ] = "10.96.0.0/12",
+    masquerade: Annotated[
+        bool, typer.Option(help="Masquerade pod traffic that leaves the cluster CIDR.")
+    ] = True,
+    local_routes: Annotated[
+        bool,
+        typer.Option(help="Keep the service CIDR's dummy route and the cluster CIDR's blackhole."),
+    ] = True,
+    sync_period: Annotated[
+        str, typer.Option(help="Full resync against the kernel at least this often.")
+    ] = "10s",
+    min_sync_period: Annotated[
+        str, typer.Option(help="Syncs after Node changes are at least this far apart.")
+    ] = "0.5s",
+    cleanup: Annotated[
+        bool, typer.Option(help="Remove the routes and rules this agent keeps, and exit.")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Route the other nodes' pod CIDRs via their InternalIPs, masquerade pod traffic
+    leaving the cluster, open Docker's bridge isolation between pod bridges.
+
+    Example: navarch network-agent --kubeconfig ~/.navarch/kubeconfig --cluster-cidr 10.244.0.0/16
+    """
+    import logging
+
+    from apiclient import ConfigError, load_config
+    from apitypes.duration import parse_duration
+    from netagent.agent import AgentConfig
+    from netagent.main import cleanup as remove_all
+    from netagent.main import serve
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    cidrs = [c.strip() for c in cluster_cidr.split(",") if c.strip()]
+    try:
+        for cidr in cidrs:
+            ipaddress.ip_network(cidr)
+        config = AgentConfig(
+            cluster_cidrs=cidrs,
+            service_cidr=service_cluster_ip_range or None,
+            sync_period=parse_duration(sync_period),
+            min_sync_period=parse_duration(min_sync_period),
+            masquerade=masquerade,
+            local_routes=local_routes,
+        )
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+    if cleanup:
+        for item in remove_all(config):
+            typer.echo(f"removed {item}")
+        return
+    try:
+        client = load_config(kubeconfig, server=server)
+    except ConfigError as err:
+        raise typer.BadParameter(str(err), param_hint="--kubeconfig") from err
+    serve(config, client)
 
 
 app.command("proxy")(proxy_cmd)

@@ -71,6 +71,11 @@ class Options:
     job_backoff_max: float = 360.0
     cronjob_clock_offset: float = 0.0
     burst_replicas: int = 500
+    allocate_node_cidrs: bool = False
+    cluster_cidr: str = ""
+    node_cidr_mask_size: int = 24
+    node_cidr_mask_size_ipv6: int = 64
+    service_cluster_ip_range: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

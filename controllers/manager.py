@@ -39,6 +39,7 @@ from controllers.endpointslice import EndpointSliceController
 from controllers.garbagecollector import GarbageCollector
 from controllers.job import JobController
 from controllers.namespace import NamespaceController
+from controllers.nodeipam import NodeIpamController
 from controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
 from controllers.podgc import PodGCController
 from controllers.replicaset import ReplicaSetController
@@ -66,6 +67,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     TTLAfterFinishedController,
     NodeLifecycleController,
     TaintEvictionController,
+    NodeIpamController,
 )
 """Every controller, in the order they start; each class declares its name, aliases
 and worker flag (see ``Controller``)."""

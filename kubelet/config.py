@@ -94,8 +94,10 @@ class KubeletConfig:
     """How long a ConfigMap or Secret read for a pod is reused."""
     cluster_dns: list[str] = field(default_factory=list)
     cluster_domain: str = "cluster.local"
-    pod_network: str = "navarch0"
-    pod_network_cidr: str = "10.244.0.0/16"
+    pod_network: str = ""
+    """Docker network of the pods ('': ``navarch-<node>``, this node's own)."""
+    pod_cidr: str = ""
+    """A fixed pod subnet (standalone); '': the Node's ``spec.podCIDR``."""
     pause_image: str = "navarch/pause:1"
     docker_host: str | None = None
     workers: int = 8

@@ -4,10 +4,20 @@ Everything but the streams goes through the Docker SDK, whose calls block; they 
 on a small thread pool so that the kubelet's event loop never waits on Docker. Exec
 and logs use ``dockerstream`` (asyncio over the same socket).
 
-A pod is a sandbox container running the pause image on the pod network (a Docker
-bridge network the kubelet creates, ``navarch0`` by default), sharing its network and
-IPC namespaces with the pod's containers (``network_mode=container:<sandbox>``), so
-they reach each other on ``localhost`` and the pod has the sandbox's IP.
+A pod is a sandbox container running the pause image on the pod network, sharing its
+network and IPC namespaces with the pod's containers (``network_mode=container:<sandbox>``),
+so they reach each other on ``localhost`` and the pod has the sandbox's IP.
+
+The pod network is a Docker bridge network of this node's own: ``navarch-<node>`` on
+the Linux bridge ``nv<8 hex of sha256(node)>``, subnet = the Node's ``spec.podCIDR``
+(handed over by ``update_pod_cidr``, as Kubernetes' kubelet passes it to its runtime),
+gateway ``.1``, Docker's masquerade off (the network agent decides what is NATed).
+Until it exists, ``network_status`` says why and no sandbox is made. With a fixed
+``pod_cidr`` (the kubelet's ``--pod-cidr``, standalone mode) the network is made at
+start for that subnet, with Docker's masquerade on, and several kubelets may share it
+(``--pod-network navarch0 --pod-cidr 10.244.0.0/16`` is the old shared network).
+Sandbox ports on the bridge have hairpin mode on, so a pod reaches itself through a
+Service.
 
 The pause image is built on the spot when missing: ``FROM scratch`` plus the host's
 static busybox (Debian's ``busybox-static``), running ``sleep`` forever. It needs no
@@ -21,10 +31,13 @@ import asyncio
 import contextlib
 import fcntl
 import functools
+import hashlib
 import io
+import ipaddress
 import logging
 import math
 import os
+import subprocess
 import tarfile
 import tempfile
 import time
@@ -67,6 +80,17 @@ T = TypeVar("T")
 PAUSE_IMAGE = "navarch/pause:1"
 PAUSE_BINARY = "/bin/busybox"
 _MESSAGE_LIMIT = 4096
+
+
+def network_name(node: str) -> str:
+    """The Docker network of a node's pods: ``navarch-<node>``."""
+    return f"navarch-{node}"
+
+
+def bridge_name(node: str) -> str:
+    """The Linux bridge of a node's pod network: ``nv`` + 8 hex digits of the node
+    name's SHA-256 (interface names have at most 15 characters)."""
+    return "nv" + hashlib.sha256(node.encode()).hexdigest()[:8]
 
 
 def parse_docker_time(text: str | None) -> float | None:
@@ -127,8 +151,8 @@ class DockerRuntime:
         node_name: str,
         *,
         base_url: str | None = None,
-        network: str = "navarch0",
-        network_cidr: str = "10.244.0.0/16",
+        network: str = "",
+        pod_cidr: str = "",
         pause_image: str = PAUSE_IMAGE,
         pause_binary: str = PAUSE_BINARY,
         threads: int = 16,
@@ -137,8 +161,16 @@ class DockerRuntime:
     ) -> None:
         self.node_name = node_name
         self.base_url = base_url
-        self.network = network
-        self.network_cidr = network_cidr
+        self.network = network or network_name(node_name)
+        self.bridge = network[:15] if network else bridge_name(node_name)
+        self.static_cidr = pod_cidr
+        """``--pod-cidr``: a fixed subnet (standalone); else the Node's podCIDR."""
+        self.network_cidr = pod_cidr
+        """The subnet the pod network has (or is to have); empty until known."""
+        self._network_ready = False
+        self._network_error = "the node has no podCIDR yet (spec.podCIDR is empty)"
+        self._network_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
         self.pause_image = pause_image
         self.pause_binary = pause_binary
         self._threads = threads
@@ -182,7 +214,8 @@ class DockerRuntime:
             self._api = api
             self._stream = DockerConnector(self._raw_url, str(api.api_version))
         await self._ensure_pause_image()
-        await self._ensure_network()
+        if self.static_cidr:
+            await self._ensure_network()
 
     async def close(self) -> None:
         if self._api is not None:
@@ -229,10 +262,41 @@ class DockerRuntime:
         await self._run(build)
         await self._run(self.api.inspect_image, self.pause_image)
 
+    # --- the pod network -------------------------------------------------------------
+
+    def network_status(self) -> tuple[bool, str]:
+        if self.network in ("bridge", "host", "none"):
+            return True, ""
+        return self._network_ready, "" if self._network_ready else self._network_error
+
+    async def update_pod_cidr(self, cidr: str) -> None:
+        """Make (or remake, when the Node's podCIDR changed) the pod network for
+        ``cidr``; a failure is kept for ``network_status`` and tried again on the next
+        call. Ignored when a fixed ``--pod-cidr`` is set."""
+        if self.static_cidr:
+            if cidr != self.static_cidr:
+                log.debug("node podCIDR %s ignored: --pod-cidr %s is set", cidr, self.static_cidr)
+            return
+        async with self._network_lock:
+            if self._network_ready and cidr == self.network_cidr:
+                return
+            self.network_cidr = cidr
+            await self._ensure_network()
+
     async def _ensure_network(self) -> None:
         if self.network in ("bridge", "host", "none"):
             return
-        await self._run(self._ensure_network_locked)
+        try:
+            await self._run(self._ensure_network_locked)
+        except (RuntimeError, docker.errors.APIError) as err:
+            self._network_ready = False
+            self._network_error = str(err)
+            if self.static_cidr:
+                raise
+            log.warning("pod network not ready: %s", err)
+            return
+        self._network_ready = True
+        self._network_error = ""
 
     def _networks_named(self) -> list[dict[str, Any]]:
         # Docker filters names by substring: keep the exact ones.
@@ -250,36 +314,58 @@ class DockerRuntime:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 found = self._networks_named()
-                if found:
-                    self._check_network(found)
+                if found and self._check_network(found):
                     return
                 try:
-                    self.api.create_network(
-                        self.network,
-                        driver="bridge",
-                        ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=self.network_cidr)]),
-                        check_duplicate=True,
-                        labels={lb.MANAGED: "true"},
-                        options={"com.docker.network.bridge.name": self.network[:15]},
-                    )
+                    self._create_network()
                 except docker.errors.APIError as err:
-                    # A kubelet of this host not taking the lock (an older one) may
-                    # have created it a moment ago: that is the network we want.
-                    found = self._networks_named()
-                    if not found:
-                        raise RuntimeError(
-                            f"cannot create the pod network {self.network} "
-                            f"({self.network_cidr}): {err}"
-                        ) from err
-                    self._check_network(found)
-                    return
-                log.info("created the pod network %s (%s)", self.network, self.network_cidr)
+                    if "overlap" in str(err) and self._remove_stale_overlaps():
+                        self._create_network()
+                    else:
+                        # A kubelet of this host not taking the lock (an older one) may
+                        # have created it a moment ago: that is the network we want.
+                        found = self._networks_named()
+                        if not found or not self._check_network(found):
+                            raise RuntimeError(
+                                f"cannot create the pod network {self.network} "
+                                f"({self.network_cidr}): {err.explanation or err}"
+                            ) from err
+                        return
+                log.info(
+                    "created the pod network %s (%s, bridge %s)",
+                    self.network,
+                    self.network_cidr,
+                    self.bridge,
+                )
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _check_network(self, found: list[dict[str, Any]]) -> None:
-        """An existing network of our name must have our subnet; duplicates left by an
-        earlier race are removed (the oldest one stays) when no container uses them."""
+    def _create_network(self) -> None:
+        subnet = ipaddress.ip_network(self.network_cidr, strict=False)
+        options = {"com.docker.network.bridge.name": self.bridge}
+        labels = {lb.MANAGED: "true"}
+        if not self.static_cidr:
+            # This node's own network: the network agent masquerades (pod-to-pod
+            # never), and ``navarch down`` finds it by the node label.
+            options["com.docker.network.bridge.enable_ip_masquerade"] = "false"
+            labels[lb.NODE] = self.node_name
+        self.api.create_network(
+            self.network,
+            driver="bridge",
+            ipam=IPAMConfig(
+                pool_configs=[IPAMPool(subnet=str(subnet), gateway=str(next(subnet.hosts())))]
+            ),
+            check_duplicate=True,
+            labels=labels,
+            options=options,
+        )
+
+    def _check_network(self, found: list[dict[str, Any]]) -> bool:
+        """True if the existing network serves; duplicates left by an earlier race are
+        removed (the oldest one stays) when no container uses them. One with another
+        subnet is an error with a fixed ``--pod-cidr``; for the Node's podCIDR (the
+        Node was deleted and got a new one) it is removed with this node's sandboxes
+        on it, which the kubelet then makes anew: False."""
         found.sort(key=lambda n: n.get("Created") or "")
         keep, extra = found[0], found[1:]
         for net in extra:
@@ -287,12 +373,86 @@ class DockerRuntime:
                 self.api.remove_network(net["Id"])
                 log.warning("removed a duplicate pod network %s (%s)", self.network, net["Id"])
         subnets = [c.get("Subnet") for c in ((keep.get("IPAM") or {}).get("Config") or [])]
-        if self.network_cidr not in subnets:
+        if self.network_cidr in subnets:
+            return True
+        if self.static_cidr:
             raise RuntimeError(
                 f"the pod network {self.network} exists with subnet(s) {subnets}, not "
                 f"{self.network_cidr}; remove it (docker network rm {self.network}) or "
                 "choose another --pod-network"
             )
+        log.warning(
+            "pod network %s has subnet(s) %s, the node's podCIDR is %s: making it anew",
+            self.network, subnets, self.network_cidr,
+        )  # fmt: skip
+        self._remove_network(keep["Id"], own_sandboxes=True)
+        return False
+
+    def _remove_network(self, net_id: str, *, own_sandboxes: bool) -> None:
+        """Remove a network; with ``own_sandboxes``, kill this node's containers on it
+        first (anyone else's keeps it: an error)."""
+        attached = (self.api.inspect_network(net_id).get("Containers") or {}).keys()
+        for cid in attached:
+            try:
+                labels = (self.api.inspect_container(cid).get("Config") or {}).get("Labels") or {}
+            except docker.errors.NotFound:
+                continue
+            if not own_sandboxes or labels.get(lb.NODE) != self.node_name:
+                raise RuntimeError(f"network {net_id[:12]} is in use by container {cid[:12]}")
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.kill(cid)
+        for attempt in range(20):
+            try:
+                self.api.remove_network(net_id)
+                return
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError:
+                if attempt == 19:
+                    raise
+                time.sleep(0.1)  # endpoints of just-killed containers are going
+
+    def _remove_stale_overlaps(self) -> bool:
+        """Remove navarch's unused networks whose subnet overlaps ours (a network left
+        by an earlier cluster, or the old shared ``navarch0``); True if any went."""
+        ours = ipaddress.ip_network(self.network_cidr, strict=False)
+        removed = False
+        for net in self.api.networks(filters={"label": f"{lb.MANAGED}=true"}):
+            configs = (net.get("IPAM") or {}).get("Config") or []
+            subnets = [ipaddress.ip_network(c["Subnet"]) for c in configs if c.get("Subnet")]
+            if not any(s.version == ours.version and s.overlaps(ours) for s in subnets):
+                continue
+            if self.api.inspect_network(net["Id"]).get("Containers") or {}:
+                continue
+            with contextlib.suppress(docker.errors.APIError):
+                self.api.remove_network(net["Id"])
+                removed = True
+                log.warning(
+                    "removed the unused network %s (%s): it overlaps the pod network's %s",
+                    net["Name"], ", ".join(map(str, subnets)), ours,
+                )  # fmt: skip
+        return removed
+
+    def set_hairpin(self) -> None:
+        """Hairpin mode on every port of the pod bridge, so that a pod's packet that
+        kube-proxy sends back to the pod itself (its own Service) may leave by the port
+        it came in. Sysfs first; ``ip link`` where sysfs is read-only (a container)."""
+        ports = Path("/sys/class/net") / self.bridge / "brif"
+        try:
+            names = [p.name for p in ports.iterdir()]
+        except OSError:
+            return
+        for name in names:
+            flag = ports / name / "hairpin_mode"
+            try:
+                if flag.read_text().strip() == "1":
+                    continue
+                flag.write_text("1")
+            except OSError:
+                subprocess.run(
+                    ["ip", "link", "set", "dev", name, "type", "bridge_slave", "hairpin", "on"],
+                    capture_output=True, check=False, timeout=10,
+                )  # fmt: skip
 
     # --- listing ----------------------------------------------------------------------
 
@@ -436,6 +596,8 @@ class DockerRuntime:
             bindings.setdefault(f"{mapping.container_port}/{proto}", []).append(
                 (mapping.host_ip, mapping.host_port)
             )
+        if not config.host_network and not self.network_status()[0]:
+            raise ContainerStartError(f"network is not ready: {self._network_error}")
         network_mode = "host" if config.host_network else self.network
         host_config = self.api.create_host_config(
             network_mode=network_mode,
@@ -473,11 +635,19 @@ class DockerRuntime:
             await self._run(self.api.start, sandbox_id)
             raw = await self._run(self.api.inspect_container, sandbox_id)
         except docker.errors.APIError as err:
+            if err.status_code == 404 and self.network in str(err.explanation or err):
+                self._network_ready = False  # removed behind our back: make it again
+                self._network_error = f"the pod network {self.network} is gone"
+                task = asyncio.get_running_loop().create_task(self._ensure_network())
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
             raise ContainerStartError(
                 f"cannot start the pod sandbox: {err.explanation or err}"
             ) from err
         info = self._describe(raw)
         assert isinstance(info, SandboxInfo)
+        if info.ip:
+            await self._run(self.set_hairpin)
         return info
 
     async def stop_sandbox(self, sandbox_id: str) -> None:

@@ -85,6 +85,10 @@ class FakeRuntime:
         self.started: list[str] = []
         """Names of containers started, in order (for tests)."""
         self.up = True
+        self.pod_cidr = ""
+        """The Node's podCIDR as last handed over (fake pods take their IPs elsewhere)."""
+        self.network_ready = True
+        """Tests set it False to play a runtime waiting for its podCIDR."""
 
     async def start(self) -> None:
         return None
@@ -97,6 +101,15 @@ class FakeRuntime:
 
     async def healthy(self) -> bool:
         return self.up
+
+    def network_status(self) -> tuple[bool, str]:
+        if self.network_ready:
+            return True, ""  # simulated pods need no network
+        return False, "the node has no podCIDR yet (spec.podCIDR is empty)"
+
+    async def update_pod_cidr(self, cidr: str) -> None:
+        self.pod_cidr = cidr
+        self.network_ready = True
 
     async def list_pods(self) -> list[RuntimePod]:
         return [p for p in self._pods.values() if p.sandboxes or p.containers]

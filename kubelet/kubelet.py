@@ -38,6 +38,7 @@ from kubelet.node import MachineInfo, MachineStats, NodeAgent, read_machine_info
 from kubelet.objects import ObjectCache
 from kubelet.pleg import Pleg
 from kubelet.podmanager import PodManager
+from kubelet.podnetwork import PodNetwork
 from kubelet.podworker import PodWorker
 from kubelet.probes import ProbeManager, Prober
 from kubelet.runtime import ContainerInfo, ImageInfo, Runtime, RuntimeUnavailableError
@@ -119,6 +120,7 @@ class Kubelet:
             images=self._images,
         )
         self.hooks = LifecycleHooks(runtime, config.node_ip)
+        self.network = PodNetwork(runtime, config.node_name, on_ready=self._network_ready)
         self.starter = PodStarter(
             config,
             runtime,
@@ -129,6 +131,7 @@ class Kubelet:
             backoff=self.backoff,
             event=self._event,
             node=self._node,
+            network=self.network.status,
         )
         self.worker = PodWorker(
             config,
@@ -165,6 +168,9 @@ class Kubelet:
     async def _runtime_ready(self) -> tuple[bool, str]:
         if not await self.runtime.healthy():
             return False, "container runtime is down"
+        network_ready, why = self.network.status()
+        if not network_ready:
+            return False, why
         if self.pleg.last_relist is not None and not self.pleg.healthy():
             return False, "PLEG is not healthy: relisting the runtime fails"
         return True, ""
@@ -174,6 +180,17 @@ class Kubelet:
 
     def _node(self) -> Node | None:
         return self.node_agent.node
+
+    def _on_node(self, node: Node) -> None:
+        self.node_agent.on_node(node)
+        self.network.on_node(node)
+
+    async def _network_ready(self) -> None:
+        """The pod network is there now: waiting pods go, the Node says Ready at once."""
+        for pod in self.pod_manager.pods():
+            self.queue.add(pod.metadata.uid or "")
+        with contextlib.suppress(Exception):
+            await self.node_agent.update_status(force=True)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -195,13 +212,14 @@ class Kubelet:
         """Start every loop in the background (see ``run`` to wait on them)."""
         self.config.root_dir.mkdir(parents=True, exist_ok=True)
         await self.start_runtime()
+        await self.network.adopt(self.client)
         self._spawn(self.node_agent.run(), f"node-{self.node_name}")
         self.pod_source.subscribe(self.node_name, self.pod_manager.handler())
         if self._own_source:
             self.pod_source.start()
         self.node_source.subscribe(
             self.node_name,
-            NodeHandler(self.node_agent.on_node, self.node_agent.on_node_deleted),
+            NodeHandler(self._on_node, self.node_agent.on_node_deleted),
         )
         if self._own_node_source:
             self.node_source.start()
@@ -225,6 +243,7 @@ class Kubelet:
     async def stop(self) -> None:
         """Stop the loops; containers keep running (a restarted kubelet adopts them)."""
         await self.queue.shut_down()
+        self.network.stop()
         for task in [*self._tasks, *self.worker.busy.values()]:
             task.cancel()
         for task in [*self._tasks, *self.worker.busy.values()]:

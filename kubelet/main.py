@@ -28,7 +28,7 @@ def make_runtime(config: KubeletConfig) -> Runtime:
             config.node_name,
             base_url=config.docker_host,
             network=config.pod_network,
-            network_cidr=config.pod_network_cidr,
+            pod_cidr=config.pod_cidr,
             pause_image=config.pause_image,
         )
     raise ValueError(f"unknown runtime {config.runtime!r}: choose docker or fake")

@@ -232,6 +232,15 @@ class Runtime(Protocol):
 
     async def healthy(self) -> bool: ...
 
+    def network_status(self) -> tuple[bool, str]:
+        """Whether pods can get a network now (CRI's ``NetworkReady``), and why not."""
+        ...
+
+    async def update_pod_cidr(self, cidr: str) -> None:
+        """The Node's ``spec.podCIDR``, as Kubernetes' kubelet hands it to its runtime
+        (CRI ``UpdateRuntimeConfig``): the runtime makes its pod network for it."""
+        ...
+
     async def list_pods(self) -> list[RuntimePod]:
         """Every pod of this node the runtime holds anything for."""
         ...

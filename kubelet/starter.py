@@ -45,6 +45,7 @@ class PodStarter:
         backoff: Backoff,
         event: Callable[[Pod, str, str, str], None],
         node: Callable[[], Node | None],
+        network: Callable[[], tuple[bool, str]] = lambda: (True, ""),
     ) -> None:
         self.config = config
         self.runtime = runtime
@@ -55,6 +56,8 @@ class PodStarter:
         self.backoff = backoff
         self.event = event
         self.node = node
+        self.network = network
+        """Whether the pod network is ready, and why not (``PodNetwork.status``)."""
         self._refreshing: set[asyncio.Task[None]] = set()
 
     async def start_all(
@@ -71,6 +74,18 @@ class PodStarter:
         uid = pod.metadata.uid or ""
         sandbox = state.sandbox() if state else None
         changed = False
+        network_ready, why = self.network()
+        if (
+            actions.create_sandbox
+            and not network_ready
+            and not (pod.spec and pod.spec.host_network)
+        ):
+            # Kubernetes' kubelet: no sandbox without a network; the pod waits.
+            self.event(target, WARNING, "NetworkNotReady", f"network is not ready: {why}")
+            for start in actions.start:
+                waiting[start.container.name] = ("ContainerCreating", "")
+            actions.retry(5.0)
+            return False
         try:
             ctx = await self._context(pod, sandbox)
             paths = {} if self.runtime.simulated else self.volumes.setup(pod, ctx)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import random
 import uuid
 from collections.abc import Iterator
@@ -26,17 +25,6 @@ def _networks(name: str) -> list[dict[str, object]]:
         client.close()
 
 
-def _remove_networks(name: str) -> None:
-    client = images.docker_client()
-    try:
-        for net in client.api.networks(names=[name]):
-            if net["Name"] == name:
-                with contextlib.suppress(Exception):
-                    client.api.remove_network(net["Id"])
-    finally:
-        client.close()
-
-
 @pytest.fixture
 def network() -> Iterator[tuple[str, str]]:
     """A pod network name and subnet no one has created yet."""
@@ -44,7 +32,7 @@ def network() -> Iterator[tuple[str, str]]:
     # Far from Docker's default pools (172.17+/16, 192.168/20) and the pod CIDR.
     subnet = f"10.251.{random.randrange(256)}.0/24"
     yield name, subnet
-    _remove_networks(name)
+    images.remove_network(name)
 
 
 @pytest.mark.parametrize("attempt", [1, 2])

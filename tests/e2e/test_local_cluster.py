@@ -10,6 +10,9 @@ The clone runs its own Makefile and deploy scripts; it reuses this checkout's ve
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import json
 import os
 import signal
 import socket
@@ -24,7 +27,10 @@ from typing import Any
 import httpx
 import pytest
 
+from kubelet.docker_runtime import network_name
+from netagent.localroutes import SERVICE_DEVICE, swallowed
 from tests.support import images
+from tests.support.network import free_cluster_cidr, route_is_local
 from tests.support.processes import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -123,9 +129,12 @@ def _all_running(url: str, names: set[str] | None = None) -> bool:
 
 def test_make_up_down_up_brings_the_workload_back(checkout: Checkout) -> None:
     etcd_port, kubelet_port = _free_block(2), _free_block(3)
+    # A cluster CIDR of its own, as ports of its own: a cluster someone runs on this
+    # host (10.244.0.0/16) and this one must not collide.
+    cidr = free_cluster_cidr()
     flags = (
         f"--name {checkout.name} --apiserver-port {checkout.api_port} "
-        f"--etcd-port {etcd_port} --kubelet-port {kubelet_port}"
+        f"--etcd-port {etcd_port} --kubelet-port {kubelet_port} --cluster-cidr {cidr}"
     )
     made = subprocess.run(
         [
@@ -150,6 +159,7 @@ def test_make_up_down_up_brings_the_workload_back(checkout: Checkout) -> None:
         for c in images.containers({**labels, "io.navarch.node": node}, running_only=True)
     ]  # fmt: skip
     assert len(running) == 6  # three sandboxes and three web containers
+    _check_pod_network(checkout, nodes, before, cidr)
 
     # The merged kubeconfig context works with no flags.
     kubeconfig = Path(checkout.env["KUBECONFIG"]).read_text()
@@ -191,8 +201,10 @@ def test_make_up_down_up_brings_the_workload_back(checkout: Checkout) -> None:
     assert all("stopped" in ln for ln in status.splitlines()), status
     for node in checkout.nodes:
         assert images.containers({"io.navarch.node": node}) == []
+        assert not _networks(network_name(node))
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{checkout.url}/readyz", timeout=2)
+    assert _blackhole(cidr) == []  # routes gone with the cluster
 
     # Up on the kept state, again and again: the same pods come back in new containers,
     # and the Deployment is Available within 30 s of `up` returning, every time.
@@ -204,6 +216,58 @@ def test_make_up_down_up_brings_the_workload_back(checkout: Checkout) -> None:
         )  # fmt: skip
         if attempt < 2:
             checkout.navarch("down")
+
+
+def _networks(name: str) -> list[dict[str, Any]]:
+    client = images.docker_client()
+    try:
+        return [n for n in client.api.networks(names=[name]) if n["Name"] == name]
+    finally:
+        client.close()
+
+
+def _blackhole(cidr: str) -> list[dict[str, Any]]:
+    out = subprocess.run(
+        ["ip", "-json", "route", "show", "type", "blackhole", cidr],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    return list(json.loads(out or "[]"))
+
+
+def _check_pod_network(checkout: Checkout, nodes: list[dict[str, Any]], pods: dict[str, dict[str, Any]], cidr: str) -> None:  # fmt: skip
+    """Each node a /24 of the cluster CIDR, each pod an IP of its node's; the service
+    CIDR and the cluster CIDR routed locally, so that with no kube-proxy a connection
+    to a ClusterIP goes into navarch-svc0 and never out by the default route."""
+    by_node = {n["metadata"]["name"]: ipaddress.ip_network(n["spec"]["podCIDR"]) for n in nodes}
+    assert len(set(by_node.values())) == 3
+    assert all(c.subnet_of(ipaddress.ip_network(cidr)) for c in by_node.values())  # type: ignore[arg-type]
+    for pod in pods.values():
+        assert ipaddress.ip_address(pod["status"]["podIP"]) in by_node[pod["spec"]["nodeName"]]
+    assert _blackhole(cidr), "no blackhole route for the cluster CIDR"
+    local, route = route_is_local("10.96.5.5")
+    assert local and json.loads(route)["dev"] == SERVICE_DEVICE, route
+    # A safety net first: a copy of the SYN that took the default route would be
+    # dropped (and counted) before it left.
+    default_dev = json.loads(
+        subprocess.run(["ip", "-json", "route", "show", "default"], capture_output=True,
+                       text=True, check=True).stdout
+    )[0]["dev"]  # fmt: skip
+    net = ["OUTPUT", "-d", "10.96.5.5/32", "-o", default_dev, "-j", "DROP"]
+    subprocess.run(["iptables", "-w", "5", "-I", *net], check=True)
+    try:
+        before = swallowed(SERVICE_DEVICE)
+        with socket.socket() as sock, contextlib.suppress(OSError):
+            sock.settimeout(1.0)
+            sock.connect(("10.96.5.5", 80))
+        assert swallowed(SERVICE_DEVICE) > before  # the SYN went into the sink
+        counters = subprocess.run(
+            ["iptables", "-w", "5", "-L", "OUTPUT", "-v", "-x", "-n"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        dropped = [ln.split() for ln in counters.splitlines() if "10.96.5.5" in ln]
+        assert dropped and dropped[0][0] == "0", counters  # nothing tried the default route
+    finally:
+        subprocess.run(["iptables", "-w", "5", "-D", *net], check=False)
 
 
 def _available_again(checkout: Checkout, names: set[str]) -> bool:

@@ -188,3 +188,15 @@ def containers(labels: dict[str, str], *, running_only: bool = False) -> list[di
         return list(client.api.containers(all=not running_only, filters=filters))
     finally:
         client.close()
+
+
+def remove_network(name: str) -> None:
+    """Remove every Docker network named exactly ``name`` (errors ignored)."""
+    client = docker_client()
+    try:
+        for net in client.api.networks(names=[name]):
+            if net["Name"] == name:
+                with contextlib.suppress(docker.errors.APIError):
+                    client.api.remove_network(net["Id"])
+    finally:
+        client.close()

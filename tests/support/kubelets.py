@@ -32,6 +32,10 @@ FAST_FLAGS = (
     "--object-cache-ttl", "1s",
 )  # fmt: skip
 
+SHARED_POD_NETWORK = ("--pod-network", "navarch0", "--pod-cidr", "10.244.0.0/16")
+"""Docker kubelets of tests that run no node IPAM share one pod network with a fixed
+subnet (the kubelet's standalone mode): their pods need no podCIDR."""
+
 
 def node_ready(api_url: str, node: str) -> bool:
     resp = httpx.get(f"{api_url}/api/v1/nodes/{node}", timeout=5)
@@ -59,7 +63,11 @@ class KubeletProcess(DaemonProcess):
         *extra: str,
         runtime: str = "docker",
         fast: bool = True,
+        node_network: bool = False,
     ) -> KubeletProcess:
+        """``node_network``: pods on the node's own bridge for its podCIDR (which a
+        controller-manager with ``--allocate-node-cidrs`` must give), not the shared
+        ``SHARED_POD_NETWORK``."""
         port = free_port()
         root = work_dir / f"kubelet-{node_name}"
         args = [
@@ -72,6 +80,9 @@ class KubeletProcess(DaemonProcess):
             *(FAST_FLAGS if fast else ()),
             *extra,
         ]  # fmt: skip
+        own_network = {"--pod-network", "--pod-cidr", "--pod-network-cidr"} & set(extra)
+        if runtime == "docker" and not own_network and not node_network:
+            args += SHARED_POD_NETWORK
         return cls(
             args=args,
             log_path=work_dir / f"kubelet-{node_name}.log",
