@@ -4,10 +4,10 @@ real ``navarch proxy`` on this host makes the Services answer, from the host and
 inside a pod.
 
 Safety: before anything is sent to a ClusterIP, node port or load-balancer IP, the
-test checks with ``ip route get`` that the address is routed locally (not via the
-default gateway); ``safe_routes`` routes the service CIDR and the load-balancer pool
-into a bridge without ports when nothing else does (``navarch up`` does it with its
-own device), so that a packet no rule catches is dropped here instead of leaving.
+test checks with ``ip route get`` that the address is routed locally
+(``netagent.localroutes.stays_local``); ``safe_routes`` routes the service CIDR into
+``navarch-svc0`` as ``navarch up`` does, so that a packet no rule catches is dropped
+here instead of leaving. Load-balancer IPs are local once kube-proxy serves them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from apiserver.etcd_server import free_port
+from netagent import localroutes
 from tests.support import images
 from tests.support.fakenode import controller_manager
 from tests.support.kubelets import KubeletProcess, ready, wait_for_pod
@@ -40,8 +41,8 @@ pytestmark = pytest.mark.e2e
 MODES = ["iptables", "nftables", "userspace"]
 SUITE = f"kp-{uuid.uuid4().hex[:6]}"
 LB_POOL = "10.122.0.64/28"
-SAFE_CIDRS = {"10.96.0.0/12": "10.96.0.2", "10.122.0.0/24": "10.122.0.65"}
-TEST_BRIDGE = "nvkptest0"
+SERVICE_CIDR = "10.96.0.0/12"
+HOLDER = f"test:{SUITE}"
 WEB_PODS = ("web-0", "web-1", "web-2")
 REQUESTS = 300
 
@@ -49,66 +50,23 @@ REQUESTS = 300
 # --- routes ------------------------------------------------------------------------------------
 
 
-def _ip_json(*args: str) -> list[dict[str, Any]]:
-    out = subprocess.run(["ip", "-j", *args], capture_output=True, text=True, check=True).stdout
-    return list(json.loads(out or "[]"))
-
-
-def leaves_host(ip: str) -> str | None:
-    """Why a packet for ``ip`` would leave this machine, or None when it stays."""
-    route = _ip_json("route", "get", ip)[0]
-    defaults = _ip_json("route", "show", "default")
-    if route.get("type") == "local":
-        return None
-    if route.get("gateway"):
-        return f"{ip} goes via {route['gateway']} on {route.get('dev')}"
-    if any(d.get("dev") == route.get("dev") for d in defaults):
-        return f"{ip} goes out of {route.get('dev')}, the default route's device"
-    return None
-
-
-class SafeRoutes:
-    """Routes the service CIDR and the load-balancer pool into a bridge without ports
-    when nothing else routes them locally; re-adds them should another process (a
-    ``navarch down`` elsewhere on this host) remove them."""
-
-    def __init__(self) -> None:
-        self.made = False
-
-    def ensure(self) -> None:
-        for cidr, probe in SAFE_CIDRS.items():
-            if leaves_host(probe) is None:
-                continue
-            if not self.made:
-                subprocess.run(["ip", "link", "add", TEST_BRIDGE, "type", "bridge"], check=False)
-                subprocess.run(["ip", "link", "set", TEST_BRIDGE, "up"], check=True)
-                self.made = True
-            subprocess.run(["ip", "route", "replace", cidr, "dev", TEST_BRIDGE], check=True)
-
-    def remove(self) -> None:
-        if self.made:
-            subprocess.run(["ip", "link", "del", TEST_BRIDGE], check=False)
-            self.made = False
-
-
-SAFE = SafeRoutes()
-
-
 def assert_stays(ip: str) -> None:
-    SAFE.ensure()
-    reason = leaves_host(ip)
-    assert reason is None, f"refusing to send: {reason}"
+    """Refuse to send to ``ip`` unless its route stays on this machine."""
+    stays, route = localroutes.stays_local(ip)
+    assert stays, f"refusing to send to {ip}: its route leaves the machine: {route}"
 
 
 @pytest.fixture(scope="module")
 def safe_routes() -> Iterator[None]:
+    """The service CIDR routed into ``navarch-svc0`` (as ``navarch up`` does), held for
+    this module: a packet for a ClusterIP no rule rewrites is swallowed here."""
+    localroutes.acquire(HOLDER, SERVICE_CIDR, [])
     try:
-        SAFE.ensure()
-        for probe in SAFE_CIDRS.values():
-            assert_stays(probe)
+        assert_stays("10.96.0.2")
         yield
     finally:
-        SAFE.remove()
+        # Other holders (a running local cluster) keep the route.
+        localroutes.release(HOLDER, in_use=lambda _holder: True)
 
 
 # --- talking to things -------------------------------------------------------------------------
@@ -482,7 +440,8 @@ def test_udp_service_answers(proxy: Proxy, workload: Workload) -> None:
 def test_load_balancer_ip_answers(proxy: Proxy, workload: Workload) -> None:
     lb_ip = workload.ingress("lb")
     assert lb_ip is not None
-    wait_until(lambda: leaves_host(lb_ip) is None, 10, what="the load-balancer IP local")
+    # kube-proxy makes the address local (on kube-proxy0) once it serves it.
+    wait_until(lambda: localroutes.stays_local(lb_ip)[0], 10, what="the load-balancer IP local")
     assert_stays(lb_ip)
     assert {http_get(lb_ip, 80) for _ in range(30)} <= set(WEB_PODS)
     assert set(from_pod(workload.namespace, lb_ip, 80, 10)) <= set(WEB_PODS)
@@ -491,7 +450,12 @@ def test_load_balancer_ip_answers(proxy: Proxy, workload: Workload) -> None:
 def hairpin_mode(namespace: str, pod: str) -> bool:
     """Whether the host side of the pod's veth has hairpin mode on."""
     index = int(pod_sh(namespace, pod, "cat /sys/class/net/eth0/iflink").strip())
-    link = next(x for x in _ip_json("link", "show") if x.get("ifindex") == index)
+    links = json.loads(
+        subprocess.run(
+            ["ip", "-j", "link", "show"], check=True, capture_output=True, text=True
+        ).stdout
+    )
+    link = next(x for x in links if x.get("ifindex") == index)
     mode = Path(f"/sys/class/net/{link['ifname']}/brport/hairpin_mode")
     return mode.exists() and mode.read_text().strip() == "1"
 
