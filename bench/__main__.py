@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import apiserver, controllers, kubelet, localcluster, network, scheduler
+from bench import apiserver, controllers, kubelet, localcluster, network, proxy, scheduler
 
 BENCHMARKS = {
     "apiserver": apiserver.run,
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "scheduler": scheduler.run,
     "cluster": localcluster.run,
     "network": network.run,
+    "proxy": proxy.run,
 }
 
 

@@ -19,11 +19,11 @@ class Backend(Protocol):
     mode: str
 
     async def sync(
-        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str] | None
+        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], full: bool
     ) -> SyncResult:
         """Make the data plane serve ``states`` (Service key -> its ports). ``changed``
-        names the Services that differ from the last sync; None asks for a full sync,
-        which also repairs whatever else is there. Raises when nothing was written."""
+        names the Services that differ from the last sync; ``full`` asks to rewrite
+        everything, repairing whatever else is there. Raises when nothing was written."""
         ...
 
     def local_addresses(self, states: Mapping[str, tuple[ServicePortState, ...]]) -> set[str]:

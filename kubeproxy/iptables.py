@@ -37,6 +37,7 @@ they are stable across restarts.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping
@@ -97,6 +98,7 @@ _STATIC_FILTER = (
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _hash(text: str) -> str:
     return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:16]
 
@@ -121,6 +123,18 @@ class RenderedService:
     """Lines of the filter chains."""
     chains: dict[str, list[str]] = field(default_factory=dict)
     """Its own nat chains and their lines, in order."""
+    text: dict[str, str] = field(default_factory=dict)
+    """The same, joined once (``finish``): a sync only concatenates."""
+
+    def finish(self) -> RenderedService:
+        self.text = {
+            "services": "\n".join(self.services),
+            "nodeports": "\n".join(self.nodeports),
+            "filter": "\n".join(self.filter),
+            "declare": "\n".join(f":{chain} - [0:0]" for chain in self.chains),
+            "chains": "\n".join(line for lines in self.chains.values() for line in lines),
+        }
+        return self
 
     def rule_count(self) -> tuple[int, int]:
         """(nat, filter) rules."""
@@ -138,7 +152,7 @@ def render_service(
     out = RenderedService()
     for state in ports:
         _render_port(state.port, state.endpoints, out, cluster_cidr, masquerade_all)
-    return out
+    return out.finish()
 
 
 def _render_port(
@@ -309,6 +323,7 @@ class IptablesRenderer:
     rendered: dict[str, RenderedService] = field(default_factory=dict)
     nat_rules: int = 0
     filter_rules: int = 0
+    _counts: tuple[int, int] = (0, 0)
 
     def update(
         self, states: Mapping[str, tuple[ServicePortState, ...]], keys: Iterable[str]
@@ -316,6 +331,7 @@ class IptablesRenderer:
         """Re-render ``keys`` from ``states`` (absent: the Service is gone); returns
         the chains those Services no longer use."""
         stale: set[str] = set()
+        nat, filt = self._counts
         for key in keys:
             before = self.rendered.pop(key, None)
             state = states.get(key)
@@ -328,8 +344,11 @@ class IptablesRenderer:
             )
             if after is not None:
                 self.rendered[key] = after
+                nat, filt = nat + after.rule_count()[0], filt + after.rule_count()[1]
             if before is not None:
+                nat, filt = nat - before.rule_count()[0], filt - before.rule_count()[1]
                 stale |= set(before.chains) - set(after.chains if after else ())
+        self._counts = (nat, filt)
         return stale
 
     def restore_input(
@@ -340,42 +359,34 @@ class IptablesRenderer:
     ) -> str:
         """iptables-restore text: the shared chains whole, the own chains of the
         Services in ``write``, deletion of ``stale`` chains, and ``missing_jumps``."""
-        keys = sorted(self.rendered)
+        rendered = [self.rendered[key] for key in sorted(self.rendered)]
         stale = sorted(set(stale))
         jumps = list(missing_jumps)
+        written = [self.rendered[k] for k in sorted(set(write)) if k in self.rendered]
+
+        def texts(items: Iterable[RenderedService], part: str) -> list[str]:
+            return [text for r in items if (text := r.text[part])]
+
         f: list[str] = ["*filter"]
         f += [f":{chain} - [0:0]" for chain in FILTER_CHAINS]
         f += [f"-I {chain} 1 {spec}" for table, chain, spec in reversed(jumps) if table == "filter"]
         f += _STATIC_FILTER
-        nat_count = filter_count = 0
-        for key in keys:
-            lines = self.rendered[key].filter
-            f += lines
-            filter_count += len(lines)
+        f += texts(rendered, "filter")
         f.append("COMMIT")
-
-        written = [k for k in sorted(set(write)) if k in self.rendered]
         n: list[str] = ["*nat"]
         n += [f":{chain} - [0:0]" for chain in NAT_CHAINS]
-        for key in written:
-            n += [f":{chain} - [0:0]" for chain in self.rendered[key].chains]
+        n += texts(written, "declare")
         n += [f":{chain} - [0:0]" for chain in stale]
         n += [f"-I {chain} 1 {spec}" for table, chain, spec in reversed(jumps) if table == "nat"]
         n += _STATIC_NAT
-        for key in keys:
-            r = self.rendered[key]
-            n += r.services
-            nat_count += r.rule_count()[0]
+        n += texts(rendered, "services")
         n.append(_NODEPORTS_JUMP)
-        for key in keys:
-            n += self.rendered[key].nodeports
-        for key in written:
-            for lines in self.rendered[key].chains.values():
-                n += lines
+        n += texts(rendered, "nodeports")
+        n += texts(written, "chains")
         n += [f"-X {chain}" for chain in stale]
         n.append("COMMIT")
-        self.nat_rules = nat_count + len(_STATIC_NAT) + 1
-        self.filter_rules = filter_count + len(_STATIC_FILTER)
+        self.nat_rules = self._counts[0] + len(_STATIC_NAT) + 1
+        self.filter_rules = self._counts[1] + len(_STATIC_FILTER)
         return "\n".join(f + n) + "\n"
 
     def all_chains(self) -> set[str]:
@@ -407,16 +418,14 @@ class IptablesBackend:
         self.renderer = IptablesRenderer(cluster_cidr=cluster_cidr, masquerade_all=masquerade_all)
 
     async def sync(
-        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str] | None
+        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], full: bool
     ) -> SyncResult:
-        """Write the rules; ``changed`` None is a full sync (every Service, leftovers
-        removed, jumps restored)."""
+        """Write the rules of ``changed`` Services, or (``full``) of all of them, removing
+        leftovers and restoring missing jumps."""
         r = self.renderer
-        if changed is None:
-            saved = await run(["iptables-save"])
-            chains, rules = parse_save(saved)
-            r.rendered.clear()
-            r.update(states, states.keys())
+        stale = r.update(states, changed)
+        if full:
+            chains, rules = parse_save(await run(["iptables-save"]))
             existing = {c for c in chains.get("nat", set()) if c.startswith(SERVICE_CHAIN_PREFIXES)}
             stale = existing - r.all_chains()
             missing = [
@@ -424,9 +433,8 @@ class IptablesBackend:
                 for jump in JUMPS
                 if jump not in rules or jump[1] not in chains.get(jump[0], set())
             ]
-            text = r.restore_input(states.keys(), stale, missing)
+            text = r.restore_input(r.rendered.keys(), stale, missing)
         else:
-            stale = r.update(states, changed)
             text = r.restore_input(changed, stale)
         await run(["iptables-restore", "-w", "5", "--noflush"], text)
         return SyncResult({"nat": r.nat_rules, "filter": r.filter_rules})

@@ -78,6 +78,7 @@ class Proxier:
         self.states: dict[str, tuple[ServicePortState, ...]] = {}
         self.pending: set[str] = set()
         self.needs_full = True
+        self.recompute_all = True
         self.last_full: float | None = None
         self.host_addresses: set[str] = set()
         self.local_nodes: set[str] = {options.node_name}
@@ -140,7 +141,7 @@ class Proxier:
         local = self._local_nodes()
         if local != self.local_nodes:
             self.local_nodes = local
-            self.needs_full = True
+            self.recompute_all = True
             self.health.queued()
             self.runner.run()
 
@@ -183,10 +184,13 @@ class Proxier:
         pending, self.pending = self.pending, set()
         if full:
             self.host_addresses = await local_addresses()
-            self.local_nodes = self._local_nodes()
+            local = self._local_nodes()
+            if local != self.local_nodes:
+                self.local_nodes, self.recompute_all = local, True
+        keys = pending
+        if self.recompute_all:
+            # Endpoint locality (or everything, at the start) may have changed.
             keys = set(self.states) | set(self.services.store.keys())
-        else:
-            keys = pending
         changed = self._recompute(keys)
         if not full and not changed:
             self.health.updated()
@@ -194,15 +198,16 @@ class Proxier:
         try:
             if self.dummy is not None:
                 await self.dummy.ensure(self.backend.local_addresses(self.states))
-            result = await self.backend.sync(self.states, None if full else changed)
+            result = await self.backend.sync(self.states, changed, full)
         except Exception:
             metrics.SYNC_ERRORS.inc()
             self.needs_full = True
-            self.pending |= pending
+            self.pending |= pending | changed
             raise
         done = self.clock()
         elapsed = done - start
         self.syncs += 1
+        self.recompute_all = False
         if full:
             self.needs_full = False
             self.last_full = start

@@ -402,7 +402,7 @@ class UserspaceBackend:
         self.failed: set[ListenerKey] = set()
 
     async def sync(
-        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str] | None
+        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], full: bool
     ) -> SyncResult:
         wanted = desired_listeners(states)
         for key in [k for k in self.proxies if k not in wanted]:

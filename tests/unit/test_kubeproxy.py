@@ -283,8 +283,10 @@ def test_nftables_full_sync_uses_maps_numgen_and_affinity_sets() -> None:
     )
     empty = state(svc("db", clusterIP="10.96.0.30"))
     r = NftablesRenderer()
+    both = {"ns/web": s, "ns/db": empty}
     text = r.full(
-        {"ns/web": s, "ns/db": empty},
+        both,
+        both,
         existing_chains={"service-OLD-x/y/tcp/p"},
         existing_sets=set(),
     )
@@ -324,7 +326,8 @@ def test_nftables_partial_sync_swaps_only_the_changed_elements() -> None:
     web = state(svc(), eps("a", ep("10.244.0.5")))
     db = state(svc("db", clusterIP="10.96.0.30"), eps("d", ep("10.244.0.9"), service="db"))
     r = NftablesRenderer()
-    r.full({"ns/web": web, "ns/db": db}, set(), set())
+    both = {"ns/web": web, "ns/db": db}
+    r.full(both, both, set(), set())
     gone = service_state(service_ports(svc()), {})
     text = r.partial({"ns/web": gone, "ns/db": db}, ["ns/web"])
     lines = text.splitlines()
