@@ -43,7 +43,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kubeproxy.backend import SyncResult, load_balancer_addresses
+from kubeproxy.backend import SyncKind, SyncResult, load_balancer_addresses
 from kubeproxy.command import CommandError, run
 from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState, categorize
 
@@ -324,6 +324,8 @@ class IptablesRenderer:
     nat_rules: int = 0
     filter_rules: int = 0
     _counts: tuple[int, int] = (0, 0)
+    before: dict[str, RenderedService | None] = field(default_factory=dict)
+    """The rendering each Service of the last ``update`` had before it."""
 
     def update(
         self, states: Mapping[str, tuple[ServicePortState, ...]], keys: Iterable[str]
@@ -332,8 +334,10 @@ class IptablesRenderer:
         the chains those Services no longer use."""
         stale: set[str] = set()
         nat, filt = self._counts
+        self.before = {}
         for key in keys:
             before = self.rendered.pop(key, None)
+            self.before[key] = before
             state = states.get(key)
             after = (
                 render_service(
@@ -392,6 +396,173 @@ class IptablesRenderer:
     def all_chains(self) -> set[str]:
         return {chain for r in self.rendered.values() for chain in r.chains}
 
+    def _totals(self) -> None:
+        self.nat_rules = self._counts[0] + len(_STATIC_NAT) + 1
+        self.filter_rules = self._counts[1] + len(_STATIC_FILTER)
+
+    def incremental_input(self, changed: Iterable[str], stale: Iterable[str]) -> str:
+        """A partial sync that leaves the shared chains in place: the changed Services'
+        own chains rewritten, their lines in the shared chains deleted (``-D`` by rule)
+        or added (``-I KUBE-SERVICES 1``, so the node-ports jump stays last; ``-A``
+        elsewhere), stale chains deleted. Its cost follows the change, not the number
+        of Services."""
+        stale = sorted(set(stale))
+        keys = sorted(set(changed))
+        declare: list[str] = []
+        own: list[str] = []
+        nat_del: list[str] = []
+        nat_add: list[str] = []
+        filter_del: list[str] = []
+        filter_add: list[str] = []
+        for key in keys:
+            old, new = self.before.get(key), self.rendered.get(key)
+            if new is not None:
+                if new.text["declare"]:
+                    declare.append(new.text["declare"])
+                if new.text["chains"]:
+                    own.append(new.text["chains"])
+            for part, adds, deletes, insert in (
+                ("services", nat_add, nat_del, True),
+                ("nodeports", nat_add, nat_del, False),
+                ("filter", filter_add, filter_del, False),
+            ):
+                before = getattr(old, part) if old is not None else []
+                after = getattr(new, part) if new is not None else []
+                kept = set(before) & set(after)
+                deletes += ["-D " + line[3:] for line in before if line not in kept]
+                for line in after:
+                    if line in kept:
+                        continue
+                    if insert:
+                        chain, _, rest = line[3:].partition(" ")
+                        adds.append(f"-I {chain} 1 {rest}")
+                    else:
+                        adds.append(line)
+        f = ["*filter", *filter_del, *filter_add, "COMMIT"]
+        n = ["*nat", *declare, *(f":{chain} - [0:0]" for chain in stale)]
+        n += [*nat_del, *own, *nat_add, *(f"-X {chain}" for chain in stale), "COMMIT"]
+        self._totals()
+        return "\n".join(f + n) + "\n"
+
+    def expected_chains(self) -> dict[str, dict[str, list[str]]]:
+        """table -> chain -> the rules (``-A`` lines) it should hold, in order."""
+        nat: dict[str, list[str]] = {name: [] for name in NAT_CHAINS}
+        filt: dict[str, list[str]] = {name: [] for name in FILTER_CHAINS}
+        for line in _STATIC_NAT:
+            nat[line.split(" ", 2)[1]].append(line)
+        for line in _STATIC_FILTER:
+            filt[line.split(" ", 2)[1]].append(line)
+        for key in sorted(self.rendered):
+            r = self.rendered[key]
+            nat["KUBE-SERVICES"] += r.services
+            nat["KUBE-NODEPORTS"] += r.nodeports
+            for line in r.filter:
+                filt[line.split(" ", 2)[1]].append(line)
+            for chain, lines in r.chains.items():
+                nat[chain] = lines
+        nat["KUBE-SERVICES"].append(_NODEPORTS_JUMP)
+        return {"nat": nat, "filter": filt}
+
+    def _changed_chains(self, changed: Iterable[str]) -> dict[str, set[str]]:
+        """table -> chains the changed Services' new rules differ in (own chains always)."""
+        out: dict[str, set[str]] = {"nat": set(), "filter": set()}
+        for key in changed:
+            old, new = self.before.get(key), self.rendered.get(key)
+            if new is not None:
+                out["nat"] |= set(new.chains)
+            if (old.services if old else []) != (new.services if new else []):
+                out["nat"].add("KUBE-SERVICES")
+            if (old.nodeports if old else []) != (new.nodeports if new else []):
+                out["nat"].add("KUBE-NODEPORTS")
+            lines = set(old.filter if old else []) ^ set(new.filter if new else [])
+            out["filter"] |= {line.split(" ", 2)[1] for line in lines}
+        return out
+
+    def repair_input(
+        self,
+        saved: Mapping[str, Mapping[str, list[str]]],
+        missing_jumps: Iterable[tuple[str, str, str]],
+        changed: Iterable[str] = (),
+    ) -> str | None:
+        """A periodic full resync as a repair: the chains the ``changed`` Services
+        alter, and every chain whose rules in the kernel (``saved``, from
+        iptables-save) differ from what it should hold, in number or in where they
+        jump, are rewritten whole; leftover service chains are deleted, missing jumps
+        restored. None when everything is in place."""
+        expected = self.expected_chains()
+        touched = self._changed_chains(changed)
+        sections: list[str] = []
+        for table in ("filter", "nat"):
+            have = saved.get(table, {})
+            bad = [
+                chain
+                for chain, lines in expected[table].items()
+                if chain in touched[table]
+                or chain not in have
+                or not _same_rules(chain, lines, have[chain])
+            ]
+            stale = (
+                sorted(
+                    c
+                    for c in have
+                    if c.startswith(SERVICE_CHAIN_PREFIXES) and c not in expected[table]
+                )
+                if table == "nat"
+                else []
+            )
+            jumps = [(c, spec) for t, c, spec in missing_jumps if t == table]
+            if not bad and not stale and not jumps:
+                continue
+            lines = [f"*{table}"]
+            lines += [f":{chain} - [0:0]" for chain in (*bad, *stale)]
+            lines += [f"-I {chain} 1 {spec}" for chain, spec in reversed(jumps)]
+            for chain in bad:
+                lines += expected[table][chain]
+            lines += [f"-X {chain}" for chain in stale]
+            lines.append("COMMIT")
+            sections += lines
+        self._totals()
+        return "\n".join(sections) + "\n" if sections else None
+
+
+_UNORDERED = frozenset(
+    {"KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXTERNAL-SERVICES", "KUBE-PROXY-FIREWALL"}
+)
+"""Shared chains whose rule order does not matter (KUBE-SERVICES' last rule aside)."""
+
+
+def _target(rule: str) -> str:
+    _, _, rest = rule.partition(" -j ")
+    return rest.split(" ", 1)[0]
+
+
+def _same_rules(chain: str, mine: list[str], theirs: list[str]) -> bool:
+    """Whether the kernel's rules match ours in number and jump targets (iptables-save
+    prints matches in its own order, so whole rules are not compared). The shared
+    chains' order does not matter, except that KUBE-SERVICES ends with the node-ports
+    jump."""
+    if len(mine) != len(theirs):
+        return False
+    a, b = [_target(r) for r in mine], [_target(r) for r in theirs]
+    if chain not in _UNORDERED:
+        return a == b
+    return sorted(a) == sorted(b) and (chain != "KUBE-SERVICES" or a[-1:] == b[-1:])
+
+
+def parse_chains(text: str) -> dict[str, dict[str, list[str]]]:
+    """From ``iptables-save`` output: table -> chain -> its rules, in order."""
+    tables: dict[str, dict[str, list[str]]] = {}
+    table: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line.startswith("*"):
+            table = tables.setdefault(line[1:].strip(), {})
+        elif line.startswith(":"):
+            table.setdefault(line[1:].split(" ", 1)[0], [])
+        elif line.startswith("-A "):
+            chain = line.split(" ", 2)[1]
+            table.setdefault(chain, []).append(line)
+    return tables
+
 
 def parse_save(text: str) -> tuple[dict[str, set[str]], set[tuple[str, str, str]]]:
     """From ``iptables-save`` output: the chains of each table, and the rules present
@@ -418,25 +589,32 @@ class IptablesBackend:
         self.renderer = IptablesRenderer(cluster_cidr=cluster_cidr, masquerade_all=masquerade_all)
 
     async def sync(
-        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], full: bool
+        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], kind: SyncKind
     ) -> SyncResult:
-        """Write the rules of ``changed`` Services, or (``full``) of all of them, removing
-        leftovers and restoring missing jumps."""
+        """``partial``: the changed Services only; ``repair``: also whatever differs in
+        the kernel; ``rewrite``: everything, leftovers removed, jumps restored."""
         r = self.renderer
         stale = r.update(states, changed)
-        if full:
-            chains, rules = parse_save(await run(["iptables-save"]))
-            existing = {c for c in chains.get("nat", set()) if c.startswith(SERVICE_CHAIN_PREFIXES)}
-            stale = existing - r.all_chains()
+        text: str | None
+        if kind == "partial":
+            text = r.incremental_input(changed, stale)
+        else:
+            saved = await run(["iptables-save"])
+            chains, rules = parse_save(saved)
             missing = [
                 jump
                 for jump in JUMPS
                 if jump not in rules or jump[1] not in chains.get(jump[0], set())
             ]
-            text = r.restore_input(r.rendered.keys(), stale, missing)
-        else:
-            text = r.restore_input(changed, stale)
-        await run(["iptables-restore", "-w", "5", "--noflush"], text)
+            if kind == "repair":
+                text = r.repair_input(parse_chains(saved), missing, changed)
+            else:
+                existing = {
+                    c for c in chains.get("nat", set()) if c.startswith(SERVICE_CHAIN_PREFIXES)
+                }
+                text = r.restore_input(r.rendered.keys(), existing - r.all_chains(), missing)
+        if text is not None:
+            await run(["iptables-restore", "-w", "5", "--noflush"], text)
         return SyncResult({"nat": r.nat_rules, "filter": r.filter_rules})
 
     def local_addresses(self, states: Mapping[str, tuple[ServicePortState, ...]]) -> set[str]:

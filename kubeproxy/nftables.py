@@ -36,7 +36,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kubeproxy.backend import SyncResult, load_balancer_addresses
+from kubeproxy.backend import SyncKind, SyncResult, load_balancer_addresses
 from kubeproxy.command import CommandError, run
 from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState, categorize
 
@@ -253,6 +253,8 @@ class NftablesRenderer:
     masquerade_all: bool = False
     rendered: dict[str, RenderedService] = field(default_factory=dict)
     objects: int = 0
+    dropped: set[str] = field(default_factory=set)
+    """Chains and sets the last ``partial`` deletes."""
 
     def _render(self, state: tuple[ServicePortState, ...]) -> RenderedService:
         return render_service(
@@ -316,6 +318,7 @@ class NftablesRenderer:
         deletes: list[str] = []
         adds: list[str] = []
         drop: list[str] = []
+        self.dropped = set()
         for key in sorted(set(keys)):
             before, after = self._update(states, key)
             if after is not None and after.write_text:
@@ -337,9 +340,49 @@ class NftablesRenderer:
                 drop += [f"delete chain {TABLE} {c}" for c in sorted(gone)]
                 gone_sets = set(before.affinity_sets) - set(after.affinity_sets if after else ())
                 drop += [f"delete set {TABLE} {s}" for s in sorted(gone_sets)]
+                self.dropped |= gone | gone_sets
         # Deletions of elements before additions: a key may move from one Service to
         # another in the same sync.
         return "\n".join(flush + write + deletes + adds + drop) + "\n"
+
+    def repair(
+        self,
+        states: Mapping[str, tuple[ServicePortState, ...]],
+        changed: Iterable[str],
+        chains: set[str],
+        sets: set[str],
+        maps: set[str],
+    ) -> str | None:
+        """A periodic full resync as a repair: the changed Services as in ``partial``,
+        plus every Service whose chains or affinity sets are missing from the kernel
+        (``chains``, ``sets``, ``maps``: what ``nft list`` shows), leftovers deleted.
+        The table is kube-proxy's alone, so this checks that its objects exist, not each
+        rule. Returns None when the table itself is damaged (a base chain or map is
+        missing): then only a rewrite will do."""
+        if (
+            not chains >= STATIC_CHAINS
+            or not {m for m, _ in _MAPS} <= maps
+            or "cluster-ips" not in sets
+        ):
+            return None
+        changed = set(changed)
+        out = [self.partial(states, changed).rstrip("\n")]
+        for key, r in self.rendered.items():
+            if key in changed:
+                continue
+            if not set(r.chains) <= chains or not set(r.affinity_sets) <= sets:
+                out += [text for text in (r.write_text, r.elements_text) if text]
+        wanted_chains = {c for r in self.rendered.values() for c in r.chains}
+        wanted_sets = {s for r in self.rendered.values() for s in r.affinity_sets}
+        stale_chains = sorted(chains - wanted_chains - STATIC_CHAINS - self.dropped)
+        stale_sets = sorted(
+            s for s in sets - wanted_sets - self.dropped if s.startswith("affinity-")
+        )
+        out = [f"flush chain {TABLE} {c}" for c in stale_chains] + out
+        out += [f"delete chain {TABLE} {c}" for c in stale_chains]
+        out += [f"delete set {TABLE} {s}" for s in stale_sets]
+        text = "\n".join(line for line in out if line)
+        return text + "\n" if text else ""
 
 
 def parse_listing(text: str, kind: str) -> set[str]:
@@ -363,16 +406,24 @@ class NftablesBackend:
         self.renderer = NftablesRenderer(cluster_cidr=cluster_cidr, masquerade_all=masquerade_all)
 
     async def sync(
-        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], full: bool
+        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], kind: SyncKind
     ) -> SyncResult:
+        """``partial``: the changed Services only; ``repair``: also the Services whose
+        objects are missing, leftovers deleted; ``rewrite``: everything."""
         r = self.renderer
-        if full:
+        text: str | None = None
+        if kind == "partial":
+            text = r.partial(states, changed)
+        else:
             chains = parse_listing(await run(["nft", "list", "chains", "ip"]), "chain")
             sets = parse_listing(await run(["nft", "-t", "list", "sets", "ip"]), "set")
-            text = r.full(states, changed, chains, sets)
-        else:
-            text = r.partial(states, changed)
-        await run(["nft", "-f", "-"], text)
+            if kind == "repair":
+                maps = parse_listing(await run(["nft", "-t", "list", "maps", "ip"]), "map")
+                text = r.repair(states, changed, chains, sets, maps)
+            if text is None:
+                text = r.full(states, changed, chains, sets)
+        if text.strip():
+            await run(["nft", "-f", "-"], text)
         return SyncResult({"nftables": r.objects + STATIC_RULES})
 
     def local_addresses(self, states: Mapping[str, tuple[ServicePortState, ...]]) -> set[str]:

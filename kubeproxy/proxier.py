@@ -26,7 +26,7 @@ from apiclient import InformerFactory, object_key
 from apitypes.core import Node, Service
 from apitypes.discovery import EndpointSlice
 from kubeproxy import metrics
-from kubeproxy.backend import Backend
+from kubeproxy.backend import Backend, SyncKind
 from kubeproxy.netif import DummyInterface, local_addresses
 from kubeproxy.runner import BoundedFrequencyRunner
 from kubeproxy.server import HealthState
@@ -198,7 +198,8 @@ class Proxier:
         try:
             if self.dummy is not None:
                 await self.dummy.ensure(self.backend.local_addresses(self.states))
-            result = await self.backend.sync(self.states, changed, full)
+            kind: SyncKind = "rewrite" if self.needs_full else "repair" if full else "partial"
+            result = await self.backend.sync(self.states, changed, kind)
         except Exception:
             metrics.SYNC_ERRORS.inc()
             self.needs_full = True
@@ -223,12 +224,10 @@ class Proxier:
                 metrics.IPTABLES_RULES.labels(table).set(count)
         self._observe_programming(pending, changed)
         self.health.updated()
-        log.debug(
-            "%s sync: %d services changed, %.3fs",
-            "full" if full else "partial",
-            len(changed),
-            elapsed,
-        )
+        log.log(
+            logging.INFO if kind != "partial" or elapsed > 1.0 else logging.DEBUG,
+            "%s sync: %d of %d Services changed, %.3fs", kind, len(changed), len(self.states), elapsed,
+        )  # fmt: skip
 
     def _observe_programming(self, synced: set[str], changed: set[str]) -> None:
         """Network programming latency: from the trigger time of each slice change now
