@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install docker etcd images lint test test-unit up down status bench clean
+.PHONY: install docker etcd dnstools images lint test test-unit up down status bench clean
 
 # A fresh venv with the project (editable) and its test tools. Re-runs pip only when
 # pyproject.toml changed since the last install, so it is quick when nothing did.
@@ -25,19 +25,23 @@ docker:
 etcd:
 	@deploy/ensure-etcd.sh
 
+# dig and dnsperf (Debian's bind9-dnsutils, dnsperf): the cluster DNS tests and benchmark.
+dnstools:
+	@deploy/ensure-dns-tools.sh
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install docker etcd lint
+test: install docker etcd dnstools lint
 	$(BIN)/pytest -q tests
 
 test-unit: install etcd
 	$(BIN)/pytest -q tests/unit
 
-bench: install docker etcd
+bench: install docker etcd dnstools
 	$(BIN)/python -m bench
 
 # A local three-node cluster with the sample app. UP_FLAGS passes flags to `navarch up`

@@ -1,8 +1,8 @@
 """The async REST client every daemon and the CLI use.
 
-``Client`` speaks the Kubernetes REST API over httpx, with aiohttp's transport under
-it (httpcore's connection pool is the bottleneck under concurrent requests). Two
-layers:
+``Client`` speaks the Kubernetes REST API over aiohttp: requests go to an aiohttp
+session directly, watches stream through httpx over aiohttp's transport (httpcore's
+connection pool is the bottleneck under concurrent requests). Two layers:
 
 - typed verbs (``get``, ``list``, ``create``, ``update``, ``patch``, ``delete``,
   ``watch``, subresources) take and return ``apitypes`` models; the model class picks
@@ -146,25 +146,18 @@ def _query_value(value: Any) -> str:
 class Client:
     """An async client for one apiserver. Use as ``async with Client(config) as c``."""
 
-    def __init__(
-        self,
-        config: ClientConfig,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        user_agent: str = "navarch",
-    ) -> None:
+    def __init__(self, config: ClientConfig, *, user_agent: str = "navarch") -> None:
         self.config = config
         headers = {"User-Agent": user_agent, "Accept": JSON, **config.extra_headers}
         self._headers = headers
-        # Without an injected transport, ``request`` talks to aiohttp directly: httpx's
-        # per-request machinery (URL merging, request models, auth and redirect flows,
-        # the transport adapter) costs three times what the aiohttp request itself
-        # does, and daemons send thousands of small requests. Streams stay on httpx.
-        self._direct = transport is None
+        # ``request`` talks to aiohttp directly: httpx's per-request machinery (URL
+        # merging, request models, auth and redirect flows, the transport adapter)
+        # costs three times what the aiohttp request itself does, and daemons send
+        # thousands of small requests. Watch streams go through httpx.
         self._session: aiohttp.ClientSession | None = None
         self._http = httpx.AsyncClient(
             base_url=config.server,
-            transport=transport or AiohttpTransport(client=_session_factory(config)),
+            transport=AiohttpTransport(client=_session_factory(config)),
             headers=headers,
             timeout=httpx.Timeout(config.timeout, read=config.timeout),
         )
@@ -205,29 +198,11 @@ class Client:
         content_type: str = JSON,
         accept: str | None = None,
     ) -> Any:
-        """Send one request; return the decoded JSON answer or raise its ``ApiError``."""
-        if self._direct:
-            body_bytes = await self._request_direct(
-                method, path, params=params, body=body, content_type=content_type, accept=accept
-            )
-            return orjson.loads(body_bytes) if body_bytes else None
-        resp = await self.request_raw(
-            method, path, params=params, body=body, content_type=content_type, accept=accept
-        )
-        return orjson.loads(resp.content) if resp.content else None
+        """Send one request; return the decoded JSON answer or raise its ``ApiError``.
 
-    async def _request_direct(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None,
-        body: Any,
-        content_type: str,
-        accept: str | None,
-    ) -> bytes:
-        """``request_raw`` over the aiohttp session itself, with the same retries and
-        errors; returns the response body."""
+        Requests the server did not process are retried up to ``_RETRIES`` times with
+        backoff: 429, 503 with Retry-After, refused connections, and for GETs any
+        transport failure."""
         if self._session is None or self._session.closed:
             self._session = _session_factory(self.config)()
         headers = {**self._headers, **self._auth_headers()}
@@ -243,7 +218,10 @@ class Client:
             total=None, connect=self.config.timeout, sock_read=self.config.timeout
         )
         delay = 0.1
-        for attempt in range(_RETRIES + 1):
+        attempt = 0
+        while True:
+            last = attempt == _RETRIES
+            attempt += 1
             if self._limiter is not None:
                 await self._limiter.take()
             try:
@@ -257,7 +235,7 @@ class Client:
                     retry_after = resp.headers.get("Retry-After")
             except (aiohttp.ClientError, TimeoutError) as err:
                 failed = _connection_failed(
-                    self.config.server, err, method=method, last=attempt == _RETRIES,
+                    self.config.server, err, method=method, last=last,
                     refused=isinstance(err, aiohttp.ClientConnectorError),
                 )  # fmt: skip
                 if failed is not None:
@@ -265,66 +243,14 @@ class Client:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
-            wait = _status_retry_wait(code, retry_after, delay) if attempt < _RETRIES else None
+            wait = None if last else _status_retry_wait(code, retry_after, delay)
             if wait is not None:
                 await asyncio.sleep(wait)
                 delay = min(delay * 2, 2.0)
                 continue
             if code >= 400:
                 _raise_status(code, reason, data)
-            return data
-        raise AssertionError("unreachable")
-
-    async def request_raw(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        content_type: str = JSON,
-        accept: str | None = None,
-    ) -> httpx.Response:
-        headers = self._auth_headers()
-        content = None
-        if body is not None:
-            content = body if isinstance(body, bytes) else orjson.dumps(body)
-            headers["Content-Type"] = content_type
-        if accept:
-            headers["Accept"] = accept
-        clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
-        delay = 0.1
-        for attempt in range(_RETRIES + 1):
-            if self._limiter is not None:
-                await self._limiter.take()
-            try:
-                resp = await self._http.request(
-                    method, path, params=clean, content=content, headers=headers
-                )
-            except httpx.TransportError as err:
-                failed = _connection_failed(
-                    self.config.server, err, method=method, last=attempt == _RETRIES,
-                    refused=isinstance(err, httpx.ConnectError),
-                )  # fmt: skip
-                if failed is not None:
-                    raise failed from err
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            retry_after = resp.headers.get("Retry-After")
-            wait = (
-                _status_retry_wait(resp.status_code, retry_after, delay)
-                if attempt < _RETRIES
-                else None
-            )
-            if wait is not None:
-                await asyncio.sleep(wait)
-                delay = min(delay * 2, 2.0)
-                continue
-            if resp.status_code >= 400:
-                _raise_for(resp, resp.content)
-            return resp
-        raise AssertionError("unreachable")
+            return orjson.loads(data) if data else None
 
     # --- raw (dict) verbs ----------------------------------------------------------------
 
@@ -615,11 +541,6 @@ class Client:
             "target": {"apiVersion": "v1", "kind": "Node", "name": node},
         }
         await self.request("POST", pods.path(namespace, pod, "binding"), body=body)
-
-    async def get_scale(
-        self, model: type[KubeObject], name: str, namespace: str | None = None
-    ) -> dict[str, Any]:
-        return await self.get_raw(by_model(model), name, namespace, subresource="scale")
 
     async def scale(
         self, model: type[KubeObject], name: str, replicas: int, namespace: str | None = None

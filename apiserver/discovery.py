@@ -2,30 +2,20 @@
 
 Served in the unaggregated form; client-go asks for the aggregated form first and,
 reading our ``application/json`` answer, falls back to fetching each group version.
-Only subresources the server really handles are listed, so that clients never
-discover a verb that is not there.
+The resources are the served kinds' strategies, and their subresources exactly the
+ones each strategy declares (with the verbs and kind each declares), so that clients
+never discover a verb that is not there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from apitypes.registry import RESOURCES, ResourceType, group_versions
+from apiserver.registry.strategy import Strategy
+from apitypes.registry import group_versions
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-
-SUBRESOURCE_KINDS: dict[str, tuple[str, str, str]] = {
-    # subresource -> (group, version, kind); "" group/version/kind: the parent's
-    "status": ("", "", ""),
-    "scale": ("autoscaling", "v1", "Scale"),
-    "binding": ("", "", "Binding"),
-    "eviction": ("policy", "v1", "Eviction"),
-    "log": ("", "", "Pod"),
-    "exec": ("", "", "PodExecOptions"),
-    "portforward": ("", "", "PodPortForwardOptions"),
-    "finalize": ("", "", ""),
-}
 
 
 def api_versions(server_address: str) -> dict[str, Any]:
@@ -62,17 +52,15 @@ def api_group(group: str) -> dict[str, Any] | None:
 
 
 def resource_list(
-    group: str, version: str, served: Mapping[str, Sequence[str]]
+    group: str, version: str, strategies: Sequence[Strategy]
 ) -> dict[str, Any] | None:
-    """The APIResourceList of one group version; ``served`` maps each subresource the
-    server handles to its verbs."""
-    resources: list[ResourceType] = [
-        r for r in RESOURCES if r.group == group and r.version == version
-    ]
-    if not resources:
+    """The APIResourceList of one group version, from the served kinds' strategies."""
+    served = [s for s in strategies if s.resource.group == group and s.resource.version == version]
+    if not served:
         return None
     out: list[dict[str, Any]] = []
-    for r in resources:
+    for strategy in served:
+        r = strategy.resource
         entry: dict[str, Any] = {
             "name": r.plural,
             "singularName": r.singular,
@@ -85,21 +73,18 @@ def resource_list(
         if r.categories:
             entry["categories"] = list(r.categories)
         out.append(entry)
-        for sub in r.subresources:
-            verbs = served.get(sub)
-            if not verbs:
-                continue
-            sgroup, sversion, skind = SUBRESOURCE_KINDS.get(sub, ("", "", ""))
+        for sub in strategy.subresources:
+            kind = sub.kind
             sub_entry: dict[str, Any] = {
-                "name": f"{r.plural}/{sub}",
+                "name": f"{r.plural}/{sub.name}",
                 "singularName": "",
                 "namespaced": r.namespaced,
-                "kind": skind or r.kind,
-                "verbs": list(verbs),
+                "kind": kind.kind if kind else r.kind,
+                "verbs": list(sub.verbs),
             }
-            if sgroup:
-                sub_entry["group"] = sgroup
-                sub_entry["version"] = sversion
+            if kind and (kind.group, kind.version) != (r.group, r.version):
+                sub_entry["group"] = kind.group
+                sub_entry["version"] = kind.version
             out.append(sub_entry)
     gv = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}

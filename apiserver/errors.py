@@ -161,16 +161,6 @@ def timeout(message: str, retry_after: int = 1) -> ApiError:
     )
 
 
-def too_many_requests(message: str, retry_after: int = 1) -> ApiError:
-    return ApiError(
-        429,
-        "TooManyRequests",
-        message,
-        details={"retryAfterSeconds": retry_after},
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
 def service_unavailable(message: str) -> ApiError:
     return ApiError(503, "ServiceUnavailable", message)
 

@@ -7,7 +7,9 @@ Paths are Kubernetes' own::
     /apis/<group>/<version>/...            (the same shapes)
 
 and verbs map as Kubernetes maps them (GET on a collection is list, or watch with
-``?watch=true``; DELETE on a collection is deletecollection).
+``?watch=true``; DELETE on a collection is deletecollection). A subresource path goes
+to the subresource object its kind declares (``Strategy.subresources``), HTTP or
+WebSocket alike; nothing below an object is special-cased here.
 """
 
 from __future__ import annotations
@@ -22,36 +24,19 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
+from starlette.websockets import WebSocket
 
-from apiserver import errors, eviction, negotiation, tables
+from apiserver import errors, negotiation, rest, tables
+from apiserver.kubeletclient import KubeletClient
 from apiserver.metrics import LATENCY, REQUESTS
-from apiserver.negotiation import Target
-from apiserver.podproxy import PodProxy
-from apiserver.registry.store import (
-    DeleteOptions,
-    ListOptions,
-    ResourceStore,
-    WriteOptions,
-    WriteResult,
-)
+from apiserver.registry.store import DeleteOptions, ListOptions, ResourceStore
+from apiserver.registry.subresource import VERBS, Backends, Subresource, Target
+from apiserver.rest import JSONResponse, flag, int_param
 from apiserver.watch import WatchParams, WatchStream
 from apiserver.watchcache import Predicate
-from apitypes import patch as patches
 from apitypes.selectors import SelectorError, parse_field_selector, parse_label_selector
 
 log = logging.getLogger(__name__)
-
-SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
-    "status": ("get", "patch", "update"),
-    "scale": ("get", "patch", "update"),
-    "binding": ("create",),
-    "eviction": ("create",),
-    "finalize": ("update",),
-    "log": ("get",),
-    "exec": ("get", "create"),
-    "portforward": ("get", "create"),
-}
-"""Subresources this server handles, and their verbs (discovery lists exactly these)."""
 
 
 @dataclass(frozen=True)
@@ -59,32 +44,7 @@ class Route:
     store: ResourceStore
     namespace: str | None
     name: str | None
-    subresource: str | None
-
-
-class JSONResponse(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
-def status_response(err: errors.ApiError) -> Response:
-    return JSONResponse(err.status(), status_code=err.code, headers=err.headers)
-
-
-def _bool(value: str | None) -> bool:
-    return value is not None and value.lower() in ("true", "1")
-
-
-def _int(params: Any, name: str) -> int | None:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except ValueError as err:
-        raise errors.bad_request(f"{name}: invalid value {raw!r}: must be an integer") from err
+    subresource: Subresource | None
 
 
 class ResourceHandler:
@@ -94,13 +54,17 @@ class ResourceHandler:
         self,
         stores: dict[tuple[str, str], ResourceStore],
         *,
+        kubelets: KubeletClient | None = None,
         bookmark_interval: float = 60.0,
         min_request_timeout: float = 1800.0,
     ) -> None:
         self.stores = stores
+        self.backends = Backends(stores, kubelets or KubeletClient())
         self._bookmark_interval = bookmark_interval
         self._min_request_timeout = min_request_timeout
-        self.pod_proxy = PodProxy(stores[("", "pods")], stores[("", "nodes")])
+
+    async def close(self) -> None:
+        await self.backends.kubelets.close()
 
     # --- entry point ------------------------------------------------------------------
 
@@ -114,13 +78,16 @@ class ResourceHandler:
         try:
             route = self._resolve(group, version, path)
             verb = self._verb(request, route)
-            labels = (verb, group, route.store.resource.plural, route.subresource or "")
+            sub = route.subresource
+            labels = (verb, group, route.store.resource.plural, sub.name if sub else "")
             response = await self._dispatch(request, route, verb)
         except errors.ApiError as err:
-            response = status_response(err)
+            response = rest.status_response(err)
         except Exception:
             log.exception("%s %s failed", request.method, request.url.path)
-            response = status_response(errors.internal("the server could not handle the request"))
+            response = rest.status_response(
+                errors.internal("the server could not handle the request")
+            )
         LATENCY.labels(*labels).observe(time.perf_counter() - started)
         REQUESTS.labels(*labels, str(response.status_code)).inc()
         return response
@@ -140,13 +107,13 @@ class ResourceHandler:
         if store is None or store.resource.version != version:
             raise errors.not_found_path(path)
         name = segs[1] if len(segs) > 1 else None
-        sub = segs[2] if len(segs) > 2 else None
         if store.resource.namespaced and name is not None and namespace is None:
             raise errors.not_found_path(path)
-        if sub is not None and (
-            sub not in SUBRESOURCE_VERBS or sub not in store.resource.subresources
-        ):
-            raise errors.not_found_path(path)
+        sub = None
+        if len(segs) > 2:
+            sub = store.strategy.subresource(segs[2])
+            if sub is None:
+                raise errors.not_found_path(path)
         return Route(store, namespace, name, sub)
 
     @staticmethod
@@ -154,7 +121,7 @@ class ResourceHandler:
         method = request.method
         if method == "GET":
             if route.name is None:
-                return "WATCH" if _bool(request.query_params.get("watch")) else "LIST"
+                return "WATCH" if flag(request.query_params.get("watch")) else "LIST"
             return "GET"
         if method == "DELETE" and route.name is None:
             return "DELETECOLLECTION"
@@ -163,74 +130,51 @@ class ResourceHandler:
     async def _dispatch(self, request: Request, route: Route, verb: str) -> Response:
         sub = route.subresource
         if sub is not None:
-            allowed = SUBRESOURCE_VERBS[sub]
-            wanted = {"GET": "get", "PUT": "update", "PATCH": "patch", "POST": "create"}.get(verb)
-            if wanted not in allowed:
+            assert route.name is not None  # a subresource path names an object
+            if VERBS.get(verb) not in sub.verbs:
                 raise errors.method_not_allowed(
-                    request.method, f"{route.store.resource.plural}/{sub}"
+                    request.method, f"{route.store.resource.plural}/{sub.name}"
                 )
-            if sub == "scale":
-                return await self._scale(request, route, verb)
-            if sub == "binding":
-                return await self._bind(request, route)
-            if sub == "eviction":
-                return await self._evict(request, route)
-            if sub in ("log", "exec", "portforward"):
-                assert route.namespace is not None and route.name is not None
-                proxy = {
-                    "log": self.pod_proxy.logs,
-                    "exec": self.pod_proxy.exec_http,
-                    "portforward": self.pod_proxy.portforward_http,
-                }[sub]
-                return await proxy(request, route.namespace, route.name)
+            target = Target(route.store, route.namespace, route.name, self.backends)
+            return await sub.serve(request, target)
         if verb == "LIST":
             return await self._list(request, route)
         if verb == "WATCH":
             return await self._watch(request, route)
         if verb == "GET":
             assert route.name is not None
-            obj = await route.store.get(route.namespace, route.name)
-            return self._render(request, route, obj)
+            return await rest.get_object(request, route.store, route.namespace, route.name)
         if verb == "POST":
             if route.name is not None:
                 raise errors.method_not_allowed("POST", route.store.resource.plural)
             return await self._create(request, route)
         if verb == "PUT":
-            return await self._update(request, route)
+            assert route.name is not None
+            return await rest.update_object(request, route.store, route.namespace, route.name)
         if verb == "PATCH":
-            return await self._patch(request, route)
+            assert route.name is not None
+            return await rest.patch_object(request, route.store, route.namespace, route.name)
         if verb == "DELETE":
             return await self._delete(request, route)
         if verb == "DELETECOLLECTION":
             return await self._delete_collection(request, route)
         raise errors.method_not_allowed(request.method, route.store.resource.plural)
 
-    # --- rendering ----------------------------------------------------------------------
-
-    def _render(
-        self,
-        request: Request,
-        route: Route,
-        obj: dict[str, Any],
-        *,
-        status_code: int = 200,
-        warnings: list[str] | None = None,
-    ) -> Response:
-        target = negotiation.negotiate(request.headers.get("accept"))
-        body: Any = obj
-        if target.form == "Table":
-            body = tables.table(
-                route.store.strategy,
-                [obj],
-                version=target.version,
-                include_object=request.query_params.get("includeObject", "Metadata"),
-            )
-        elif target.form in ("PartialObjectMetadata", "PartialObjectMetadataList"):
-            body = tables.partial_metadata(obj, target.version)
-        response = JSONResponse(body, status_code=status_code)
-        for w in warnings or ():
-            response.headers.append("Warning", negotiation.warning_header(w))
-        return response
+    async def websocket(self, websocket: WebSocket) -> None:
+        """A WebSocket upgrade on a resource path: served by the subresource it names
+        if that subresource takes WebSockets (``exec``, ``portforward``); anything else
+        is closed before the handshake, as a path without a WebSocket route is."""
+        params = websocket.path_params
+        try:
+            route = self._resolve(params.get("group", ""), params["version"], params["path"])
+        except errors.ApiError:
+            route = None
+        sub = route.subresource if route is not None else None
+        if route is None or sub is None or not sub.websocket or route.name is None:
+            await websocket.close()
+            return
+        target = Target(route.store, route.namespace, route.name, self.backends)
+        await sub.serve_websocket(websocket, target)
 
     # --- reads --------------------------------------------------------------------------
 
@@ -260,7 +204,7 @@ class ResourceHandler:
         params = request.query_params
         opts = ListOptions(
             predicate=self._predicate(request, route),
-            limit=max(_int(params, "limit") or 0, 0),
+            limit=max(int_param(params, "limit") or 0, 0),
             continue_token=params.get("continue") or None,
             resource_version=params.get("resourceVersion") or None,
             resource_version_match=params.get("resourceVersionMatch") or None,
@@ -306,7 +250,7 @@ class ResourceHandler:
 
     async def _watch(self, request: Request, route: Route) -> Response:
         params = request.query_params
-        timeout = _int(params, "timeoutSeconds")
+        timeout = int_param(params, "timeoutSeconds")
         if timeout is None:
             # As Kubernetes: a random-ish spread above the minimum, so reconnects spread.
             timeout_s = self._min_request_timeout * (1 + (time.time() % 1))
@@ -316,7 +260,7 @@ class ResourceHandler:
             predicate=self._predicate(request, route),
             resource_version=params.get("resourceVersion") or None,
             timeout=timeout_s,
-            bookmarks=_bool(params.get("allowWatchBookmarks")),
+            bookmarks=flag(params.get("allowWatchBookmarks")),
             bookmark_interval=self._bookmark_interval,
         )
         target = negotiation.negotiate(request.headers.get("accept"))
@@ -331,7 +275,7 @@ class ResourceHandler:
 
     @staticmethod
     def _watch_transform(
-        route: Route, target: Target, include_object: str
+        route: Route, target: negotiation.Target, include_object: str
     ) -> Callable[[str, dict[str, Any]], dict[str, Any]] | None:
         if target.form == "Table":
             strategy = route.store.strategy
@@ -356,120 +300,29 @@ class ResourceHandler:
 
     # --- writes -----------------------------------------------------------------------
 
-    @staticmethod
-    def _write_options(request: Request) -> WriteOptions:
-        params = request.query_params
-        dry_run = params.getlist("dryRun")
-        for value in dry_run:
-            if value != "All":
-                raise errors.bad_request(
-                    f'dryRun: Unsupported value: "{value}": supported values: "All"'
-                )
-        validation = params.get("fieldValidation") or "Warn"
-        if validation not in ("Ignore", "Warn", "Strict"):
-            raise errors.bad_request(
-                f'fieldValidation: Unsupported value: "{validation}": supported values: '
-                '"Ignore", "Strict", "Warn"'
-            )
-        return WriteOptions(dry_run=bool(dry_run), field_validation=validation)
-
-    @staticmethod
-    async def _body(request: Request) -> bytes:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > negotiation.MAX_BODY:
-            raise errors.too_large(negotiation.MAX_BODY)
-        chunks = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > negotiation.MAX_BODY:
-                raise errors.too_large(negotiation.MAX_BODY)
-            chunks.append(chunk)
-        return b"".join(chunks)
-
     async def _create(self, request: Request, route: Route) -> Response:
-        body = negotiation.decode_object(
-            await self._body(request), request.headers.get("content-type")
+        body = await rest.read_object(request)
+        result = await route.store.create(route.namespace, body, rest.write_options(request))
+        return rest.render(
+            request, route.store, result.obj, status_code=201, warnings=result.warnings
         )
-        result = await route.store.create(route.namespace, body, self._write_options(request))
-        return self._render(request, route, result.obj, status_code=201, warnings=result.warnings)
-
-    async def _update(self, request: Request, route: Route) -> Response:
-        assert route.name is not None
-        body = negotiation.decode_object(
-            await self._body(request), request.headers.get("content-type")
-        )
-        result = await route.store.update(
-            route.namespace,
-            route.name,
-            body,
-            self._write_options(request),
-            subresource=route.subresource,
-        )
-        return self._write_response(request, route, result)
-
-    def _write_response(self, request: Request, route: Route, result: WriteResult) -> Response:
-        code = 201 if result.created else 200
-        return self._render(request, route, result.obj, status_code=code, warnings=result.warnings)
-
-    def _patcher(
-        self, request: Request, route: Route, raw: bytes
-    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
-        ctype = negotiation.media_type(request.headers.get("content-type"))
-        if ctype == negotiation.APPLY_PATCH:
-            raise errors.unsupported_media_type(ctype, negotiation.PATCH_TYPES)
-        if ctype not in negotiation.PATCH_TYPES:
-            raise errors.unsupported_media_type(ctype, negotiation.PATCH_TYPES)
-        patch_body = negotiation.decode_body(raw, "application/json")
-        model = route.store.model
-
-        def apply(current: dict[str, Any]) -> dict[str, Any]:
-            try:
-                if ctype == negotiation.JSON_PATCH:
-                    if not isinstance(patch_body, list):
-                        raise errors.bad_request("a JSON patch must be a list of operations")
-                    return patches.apply_json_patch(current, patch_body)
-                if not isinstance(patch_body, dict):
-                    raise errors.bad_request("a merge patch must be a JSON object")
-                if ctype == negotiation.MERGE_PATCH:
-                    return patches.apply_merge_patch(current, patch_body)
-                # The store hands every attempt a private copy of the object.
-                return patches.apply_strategic_merge_patch(
-                    current, patch_body, model, in_place=True
-                )
-            except patches.PatchError as err:
-                raise errors.ApiError(422, "Invalid", str(err)) from err
-
-        return apply
-
-    async def _patch(self, request: Request, route: Route) -> Response:
-        assert route.name is not None
-        apply = self._patcher(request, route, await self._body(request))
-        result = await route.store.patch(
-            route.namespace,
-            route.name,
-            apply,
-            self._write_options(request),
-            subresource=route.subresource,
-        )
-        return self._write_response(request, route, result)
 
     # --- delete ---------------------------------------------------------------------------
 
     async def _delete_options(self, request: Request) -> DeleteOptions:
-        raw = await self._body(request)
+        raw = await rest.read_body(request)
         body: dict[str, Any] = {}
         if raw.strip():
             body = negotiation.decode_object(raw, request.headers.get("content-type"))
         params = request.query_params
-        grace = _int(params, "gracePeriodSeconds")
+        grace = int_param(params, "gracePeriodSeconds")
         if grace is None and body.get("gracePeriodSeconds") is not None:
             grace = body["gracePeriodSeconds"]
             if not isinstance(grace, int) or isinstance(grace, bool):
                 raise errors.bad_request("gracePeriodSeconds must be an integer")
         policy = params.get("propagationPolicy") or body.get("propagationPolicy")
         orphan = params.get("orphanDependents")
-        orphan_flag = _bool(orphan) if orphan is not None else body.get("orphanDependents")
+        orphan_flag = flag(orphan) if orphan is not None else body.get("orphanDependents")
         if policy is None and orphan_flag is not None:
             policy = "Orphan" if orphan_flag else "Background"
         if policy not in (None, "Orphan", "Background", "Foreground"):
@@ -492,7 +345,7 @@ class ResourceHandler:
         opts = await self._delete_options(request)
         result = await route.store.delete(route.namespace, route.name, opts)
         if not result.deleted or route.store.strategy.return_deleted_object:
-            return self._render(request, route, result.obj)
+            return rest.render(request, route.store, result.obj)
         return JSONResponse(self._success(route, result.obj))
 
     @staticmethod
@@ -537,171 +390,3 @@ class ResourceHandler:
                 "items": deleted,
             }
         )
-
-    # --- subresources ------------------------------------------------------------------------
-
-    async def _scale(self, request: Request, route: Route, verb: str) -> Response:
-        assert route.name is not None
-        store = route.store
-        if verb == "GET":
-            obj = await store.get(route.namespace, route.name)
-            return JSONResponse(_to_scale(obj))
-        raw = await self._body(request)
-        opts = self._write_options(request)
-        from_scale: Callable[[dict[str, Any]], dict[str, Any]]
-        if verb == "PUT":
-            scale_body = negotiation.decode_object(raw, request.headers.get("content-type"))
-            from_scale = lambda _current: scale_body  # noqa: E731
-        else:
-            apply_to_scale = self._patcher(request, route, raw)
-            from_scale = lambda current: apply_to_scale(_to_scale(current))  # noqa: E731
-
-        def set_replicas(current: dict[str, Any]) -> dict[str, Any]:
-            scale = from_scale(current)
-            rv = (scale.get("metadata") or {}).get("resourceVersion")
-            if rv and rv != current["metadata"]["resourceVersion"]:
-                raise errors.conflict(store.resource.plural, route.name or "", store.resource.group)
-            replicas = (scale.get("spec") or {}).get("replicas")
-            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-                raise errors.ApiError(
-                    422,
-                    "Invalid",
-                    f'Scale.autoscaling "{route.name}" is invalid: spec.replicas: Invalid value: '
-                    f"{replicas!r}: must be greater than or equal to 0",
-                    details={
-                        "name": route.name,
-                        "group": "autoscaling",
-                        "kind": "Scale",
-                        "causes": [
-                            {
-                                "reason": "FieldValueInvalid",
-                                "field": "spec.replicas",
-                                "message": "must be greater than or equal to 0",
-                            }
-                        ],
-                    },
-                )
-            current.setdefault("spec", {})["replicas"] = replicas
-            return current
-
-        result = await store.patch(route.namespace, route.name, set_replicas, opts)
-        return JSONResponse(_to_scale(result.obj))
-
-    async def _evict(self, request: Request, route: Route) -> Response:
-        assert route.name is not None and route.namespace is not None
-        body = negotiation.decode_object(
-            await self._body(request), request.headers.get("content-type")
-        )
-        await eviction.evict(
-            route.store, self.stores[("policy", "poddisruptionbudgets")],
-            route.namespace, route.name, body,
-        )  # fmt: skip
-        return JSONResponse(
-            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-             "code": 201},
-            status_code=201,
-        )  # fmt: skip
-
-    async def _bind(self, request: Request, route: Route) -> Response:
-        assert route.name is not None
-        body = negotiation.decode_object(
-            await self._body(request), request.headers.get("content-type")
-        )
-        target = body.get("target") or {}
-        node = target.get("name")
-        if not isinstance(node, str) or not node:
-            raise errors.ApiError(
-                422,
-                "Invalid",
-                f'Binding "{route.name}" is invalid: target.name: Required value',
-                details={
-                    "name": route.name,
-                    "kind": "Binding",
-                    "causes": [
-                        {
-                            "reason": "FieldValueRequired",
-                            "field": "target.name",
-                            "message": "Required value",
-                        }
-                    ],
-                },
-            )
-        if target.get("kind") not in (None, "", "Node"):
-            raise errors.bad_request(f"binding target kind must be Node, not {target.get('kind')}")
-        annotations = (body.get("metadata") or {}).get("annotations") or {}
-        store = route.store
-        name = route.name
-
-        def assign(current: dict[str, Any]) -> dict[str, Any]:
-            spec = current.setdefault("spec", {})
-            meta = current["metadata"]
-            if meta.get("deletionTimestamp"):
-                raise errors.conflict(
-                    "pods", name, "", "pod is being deleted, cannot be assigned to a host"
-                )
-            if spec.get("nodeName"):
-                raise errors.conflict(
-                    "pods", name, "", f'pod {name} is already assigned to node "{spec["nodeName"]}"'
-                )
-            if spec.get("schedulingGates"):
-                raise errors.conflict(
-                    "pods", name, "", f"pod {name} has non-empty .spec.schedulingGates"
-                )
-            spec["nodeName"] = node
-            meta.setdefault("annotations", {}).update(annotations)
-            _set_pod_condition(current, "PodScheduled", "True")
-            return current
-
-        await store.patch(
-            route.namespace, name, assign, self._write_options(request), subresource="binding"
-        )
-        return JSONResponse(
-            {
-                "kind": "Status",
-                "apiVersion": "v1",
-                "metadata": {},
-                "status": "Success",
-                "code": 201,
-            },
-            status_code=201,
-        )
-
-
-def _to_scale(obj: dict[str, Any]) -> dict[str, Any]:
-    meta = obj["metadata"]
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    selector = spec.get("selector")
-    scale_status: dict[str, Any] = {"replicas": status.get("replicas", 0)}
-    if selector:
-        from apitypes.selectors import from_label_selector
-
-        text = str(from_label_selector(selector))
-        if text:
-            scale_status["selector"] = text
-    return {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            k: meta[k]
-            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-            if k in meta
-        },
-        "spec": {"replicas": spec.get("replicas", 1)} if "replicas" in spec else {},
-        "status": scale_status,
-    }
-
-
-def _set_pod_condition(pod: dict[str, Any], cond_type: str, status: str) -> None:
-    from apitypes.base import format_time, now
-
-    conditions = pod.setdefault("status", {}).setdefault("conditions", [])
-    for cond in conditions:
-        if cond.get("type") == cond_type:
-            if cond.get("status") != status:
-                cond["status"] = status
-                cond["lastTransitionTime"] = format_time(now())
-            return
-    conditions.append(
-        {"type": cond_type, "status": status, "lastTransitionTime": format_time(now())}
-    )

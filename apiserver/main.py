@@ -11,8 +11,8 @@ from typing import Any
 
 import uvicorn
 
-from apiserver.podproxy import KubeWebSocketProtocol
 from apiserver.server import ApiServer, ServerConfig, build_app
+from apiserver.subresources.podproxy import KubeWebSocketProtocol
 
 
 @dataclass

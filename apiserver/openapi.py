@@ -4,22 +4,27 @@ Both come from the API models (``apitypes.schema``), so the patch metadata kubec
 uses to build strategic merge patches (``x-kubernetes-patch-merge-key``) is the same
 the server merges with. Paths carry ``x-kubernetes-group-version-kind`` and the
 ``fieldValidation`` parameter on PATCH, which is how kubectl learns that this server
-validates fields itself.
+validates fields itself. The paths are the served kinds' (their strategies), with the
+subresources each declares, under the verbs and kind each declares.
+
+The documents are built once per server, on first request.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from pydantic import BaseModel
 
 from apiserver import openapi_proto
-from apiserver.handlers import SUBRESOURCE_VERBS
+from apiserver.registry.strategy import Strategy
 from apitypes import meta
-from apitypes.registry import RESOURCES, SUBRESOURCE_KINDS, ResourceType, group_versions
+from apitypes.base import KubeObject
+from apitypes.registry import ResourceType
 from apitypes.schema import collect_definitions, gvk_extension
 
 _PACKAGES = {
@@ -41,11 +46,15 @@ def definition_name(cls: type[BaseModel]) -> str:
     return f"{package}.{cls.__name__.lstrip('_')}"
 
 
-def _roots() -> list[type[BaseModel]]:
-    roots: list[type[BaseModel]] = [r.model for r in RESOURCES]
-    roots += list(SUBRESOURCE_KINDS.values())
-    roots += [meta.Status, meta.DeleteOptions, meta.APIResourceList, meta.Table]
-    return roots
+def _subresource_models(strategies: Sequence[Strategy]) -> list[type[KubeObject]]:
+    """The models of the kinds that only travel through subresources (Scale, Binding,
+    Eviction), each once."""
+    models: dict[type[KubeObject], None] = {}
+    for strategy in strategies:
+        for sub in strategy.subresources:
+            if sub.kind is not None and sub.kind.model is not None:
+                models[sub.kind.model] = None
+    return list(models)
 
 
 def _param(name: str, where: str, v3: bool, type_: str = "string") -> dict[str, Any]:
@@ -59,12 +68,7 @@ def _param(name: str, where: str, v3: bool, type_: str = "string") -> dict[str, 
     return param
 
 
-def _gvk(model: type[BaseModel]) -> dict[str, str]:
-    group, _, version = getattr(model, "API_VERSION", "").rpartition("/")
-    return {"group": group, "version": version, "kind": getattr(model, "KIND", "")}
-
-
-def _paths(resources: list[ResourceType], *, v3: bool) -> dict[str, Any]:
+def _paths(strategies: Sequence[Strategy], *, v3: bool) -> dict[str, Any]:
     ref = "#/components/schemas/" if v3 else "#/definitions/"
     paths: dict[str, Any] = {}
     write_params = [
@@ -113,7 +117,8 @@ def _paths(resources: list[ResourceType], *, v3: bool) -> dict[str, Any]:
             }
         return operation
 
-    for r in resources:
+    for strategy in strategies:
+        r = strategy.resource
         ns_part = "/namespaces/{namespace}" if r.namespaced else ""
         collection = f"{r.base_path()}{ns_part}/{r.plural}"
         item = f"{collection}/{{name}}"
@@ -139,79 +144,89 @@ def _paths(resources: list[ResourceType], *, v3: bool) -> dict[str, Any]:
             ),
             "parameters": [*common, _param("name", "path", v3)],
         }
-        for sub in r.subresources:
-            verbs = SUBRESOURCE_VERBS.get(sub)
-            if not verbs:
-                continue
+        for sub in strategy.subresources:
             entry: dict[str, Any] = {"parameters": [*common, _param("name", "path", v3)]}
-            sub_kind = SUBRESOURCE_KINDS.get({"scale": "Scale", "binding": "Binding"}.get(sub, ""))
-            for verb in verbs:
+            kind = sub.kind
+            for verb in sub.verbs:
                 method = {"get": "get", "update": "put", "patch": "patch", "create": "post"}[verb]
                 params = write_params if method != "get" else []
                 # kubectl decides whether the server validates fields from the first PATCH
                 # operation it meets for a kind, so every PATCH carries fieldValidation.
                 entry[method] = op(r, verb if verb != "create" else "post", None, params)
-                if sub_kind is not None:
-                    entry[method]["x-kubernetes-group-version-kind"] = _gvk(sub_kind)
-            paths[f"{item}/{sub}"] = entry
+                if kind is not None:
+                    entry[method]["x-kubernetes-group-version-kind"] = {
+                        "group": kind.group,
+                        "version": kind.version,
+                        "kind": kind.kind,
+                    }
+            paths[f"{item}/{sub.name}"] = entry
     return paths
-
-
-@functools.cache
-def v2_document_bytes() -> bytes:
-    return orjson.dumps(v2_document())
-
-
-@functools.cache
-def v2_document_protobuf() -> bytes:
-    return openapi_proto.encode_document(v2_document())
-
-
-@functools.cache
-def v2_document() -> dict[str, Any]:
-    return {
-        "swagger": "2.0",
-        "info": {"title": _TITLE, "version": _VERSION},
-        "paths": _paths(list(RESOURCES), v3=False),
-        "definitions": collect_definitions(_roots(), definition_name, extra=gvk_extension),
-    }
 
 
 def _gv_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
-@functools.cache
-def _v3_documents() -> dict[str, bytes]:
-    docs: dict[str, bytes] = {}
-    for group, version in group_versions():
-        resources = [r for r in RESOURCES if r.group == group and r.version == version]
-        schemas = collect_definitions(
-            [r.model for r in resources]
-            + list(SUBRESOURCE_KINDS.values())
-            + [meta.Status, meta.DeleteOptions],
-            definition_name,
-            ref_prefix="#/components/schemas/",
-            allof_refs=True,
-            extra=gvk_extension,
-        )
-        doc = {
-            "openapi": "3.0.0",
+class OpenAPI:
+    """The OpenAPI documents of the kinds ``strategies`` serve, built on first use."""
+
+    def __init__(self, strategies: Sequence[Strategy]) -> None:
+        self.strategies = list(strategies)
+
+    @functools.cached_property
+    def v2_document(self) -> dict[str, Any]:
+        roots: list[type[BaseModel]] = [s.resource.model for s in self.strategies]
+        roots += _subresource_models(self.strategies)
+        roots += [meta.Status, meta.DeleteOptions, meta.APIResourceList, meta.Table]
+        return {
+            "swagger": "2.0",
             "info": {"title": _TITLE, "version": _VERSION},
-            "paths": _paths(resources, v3=True),
-            "components": {"schemas": schemas},
+            "paths": _paths(self.strategies, v3=False),
+            "definitions": collect_definitions(roots, definition_name, extra=gvk_extension),
         }
-        docs[_gv_path(group, version)] = orjson.dumps(doc)
-    return docs
 
+    @functools.cached_property
+    def v2_bytes(self) -> bytes:
+        return orjson.dumps(self.v2_document)
 
-def v3_index() -> dict[str, Any]:
-    paths = {}
-    for gv, body in _v3_documents().items():
-        digest = hashlib.sha512(body).hexdigest()[:128].upper()
-        paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}?hash={digest}"}
-    return {"paths": paths}
+    @functools.cached_property
+    def v2_protobuf(self) -> bytes:
+        return openapi_proto.encode_document(self.v2_document)
 
+    @functools.cached_property
+    def _v3_documents(self) -> dict[str, bytes]:
+        docs: dict[str, bytes] = {}
+        carried = _subresource_models(self.strategies)
+        for group, version in dict.fromkeys(
+            (s.resource.group, s.resource.version) for s in self.strategies
+        ):
+            served = [
+                s
+                for s in self.strategies
+                if s.resource.group == group and s.resource.version == version
+            ]
+            schemas = collect_definitions(
+                [s.resource.model for s in served] + carried + [meta.Status, meta.DeleteOptions],
+                definition_name,
+                ref_prefix="#/components/schemas/",
+                allof_refs=True,
+                extra=gvk_extension,
+            )
+            doc = {
+                "openapi": "3.0.0",
+                "info": {"title": _TITLE, "version": _VERSION},
+                "paths": _paths(served, v3=True),
+                "components": {"schemas": schemas},
+            }
+            docs[_gv_path(group, version)] = orjson.dumps(doc)
+        return docs
 
-def v3_document_bytes(path: str) -> bytes | None:
-    return _v3_documents().get(path.strip("/"))
+    def v3_index(self) -> dict[str, Any]:
+        paths = {}
+        for gv, body in self._v3_documents.items():
+            digest = hashlib.sha512(body).hexdigest()[:128].upper()
+            paths[gv] = {"serverRelativeURL": f"/openapi/v3/{gv}?hash={digest}"}
+        return {"paths": paths}
+
+    def v3_document_bytes(self, path: str) -> bytes | None:
+        return self._v3_documents.get(path.strip("/"))

@@ -22,11 +22,13 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from apiserver import discovery, errors, openapi, openapi_proto
-from apiserver.handlers import SUBRESOURCE_VERBS, JSONResponse, ResourceHandler, status_response
+from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
+from apiserver.kubeletclient import KubeletClient
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
 from apiserver.registry.strategy import KindSettings
+from apiserver.rest import JSONResponse, status_response
 from apiserver.storage.etcd import EtcdConfig, EtcdStorage
 from apiserver.storage.interface import Storage, StorageError
 
@@ -70,7 +72,8 @@ class ApiServer:
             service_cluster_ip_range=config.service_cluster_ip_range,
             service_node_port_range=config.service_node_port_range,
         )
-        for strategy in all_strategies(settings):
+        self.strategies = all_strategies(settings)
+        for strategy in self.strategies:
             r = strategy.resource
             self.stores[(r.group, r.plural)] = ResourceStore(
                 strategy,
@@ -82,6 +85,7 @@ class ApiServer:
         self.namespaces = self.stores[("", "namespaces")]
         self.handler = ResourceHandler(
             self.stores,
+            kubelets=KubeletClient(),
             bookmark_interval=config.bookmark_interval,
             min_request_timeout=config.min_request_timeout,
         )
@@ -123,7 +127,7 @@ class ApiServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await asyncio.gather(*(s.cache.stop() for s in self.stores.values()))
-        await self.handler.pod_proxy.close()
+        await self.handler.close()
         await self.storage.close()
 
     async def _ensure_namespaces(self) -> None:
@@ -223,7 +227,7 @@ def build_app(server: ApiServer) -> ResourceFastPath:
     app.state.server = server
     handler = server.handler
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    served = {sub: verbs for sub, verbs in SUBRESOURCE_VERBS.items()}
+    documents = openapi.OpenAPI(server.strategies)
 
     async def api(_request: Request) -> Response:
         return JSONResponse(discovery.api_versions(server.config.advertise_address))
@@ -232,7 +236,7 @@ def build_app(server: ApiServer) -> ResourceFastPath:
         return JSONResponse(discovery.api_group_list())
 
     async def core_resources(request: Request) -> Response:
-        doc = discovery.resource_list("", request.path_params["version"], served)
+        doc = discovery.resource_list("", request.path_params["version"], server.strategies)
         if doc is None:
             return status_response(errors.not_found_path(request.url.path))
         return JSONResponse(doc)
@@ -245,7 +249,7 @@ def build_app(server: ApiServer) -> ResourceFastPath:
 
     async def group_resources(request: Request) -> Response:
         doc = discovery.resource_list(
-            request.path_params["group"], request.path_params["version"], served
+            request.path_params["group"], request.path_params["version"], server.strategies
         )
         if doc is None:
             return status_response(errors.not_found_path(request.url.path))
@@ -272,14 +276,14 @@ def build_app(server: ApiServer) -> ResourceFastPath:
     async def openapi_v2(request: Request) -> Response:
         accept = request.headers.get("accept", "")
         if openapi_proto.MEDIA_TYPE in accept and "json" not in accept:
-            return Response(openapi.v2_document_protobuf(), media_type="application/octet-stream")
-        return Response(openapi.v2_document_bytes(), media_type="application/json")
+            return Response(documents.v2_protobuf, media_type="application/octet-stream")
+        return Response(documents.v2_bytes, media_type="application/json")
 
     async def openapi_v3_index(_request: Request) -> Response:
-        return JSONResponse(openapi.v3_index())
+        return JSONResponse(documents.v3_index())
 
     async def openapi_v3(request: Request) -> Response:
-        doc = openapi.v3_document_bytes(request.path_params["path"])
+        doc = documents.v3_document_bytes(request.path_params["path"])
         if doc is None:
             return status_response(errors.not_found_path(request.url.path))
         return Response(doc, media_type="application/json")
@@ -314,13 +318,8 @@ def build_app(server: ApiServer) -> ResourceFastPath:
     add("/openapi/v3", openapi_v3_index, ["GET"])
     add("/openapi/v3/{path:path}", openapi_v3, ["GET"])
     add("/{path:path}", not_found, methods)
-    # kubectl exec's and port-forward's WebSocket upgrades: websocket scopes, which
-    # ResourceFastPath passes on.
-    app.router.add_websocket_route(
-        "/api/v1/namespaces/{namespace}/pods/{name}/exec", handler.pod_proxy.exec_websocket
-    )
-    app.router.add_websocket_route(
-        "/api/v1/namespaces/{namespace}/pods/{name}/portforward",
-        handler.pod_proxy.portforward_websocket,
-    )
+    # WebSocket upgrades (kubectl exec, port-forward): websocket scopes, which
+    # ResourceFastPath passes on; the handler gives them to the subresource they name.
+    app.router.add_websocket_route("/api/{version}/{path:path}", handler.websocket)
+    app.router.add_websocket_route("/apis/{group}/{version}/{path:path}", handler.websocket)
     return ResourceFastPath(app, handler)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import apiserver, controllers, kubelet, localcluster, network, proxy, scheduler
+from bench import apiserver, controllers, dns, kubelet, localcluster, network, proxy, scheduler
 
 BENCHMARKS = {
     "apiserver": apiserver.run,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "controllers": controllers.run,
     "scheduler": scheduler.run,
     "cluster": localcluster.run,
+    "dns": dns.run,
     "network": network.run,
     "proxy": proxy.run,
 }

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from apiserver.etcd_server import EtcdProcess
-from tests.support.processes import ApiServerProcess
+from testkit.processes import ApiServerProcess
 
 REPORT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 

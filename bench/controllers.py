@@ -31,7 +31,7 @@ import aiohttp
 import orjson
 
 from bench.common import control_plane, write_section
-from tests.support.processes import DaemonProcess
+from testkit.processes import DaemonProcess
 
 REPLICAS = 3000
 NODES = 100

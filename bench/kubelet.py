@@ -28,10 +28,10 @@ from typing import Any
 import httpx
 
 from bench.common import Latencies, control_plane, percentile, write_section
-from tests.support import images
-from tests.support.kubelets import HollowNodesProcess, KubeletProcess
-from tests.support.processes import wait_until
-from tests.support.watching import RawWatch
+from testkit import images
+from testkit.kubelets import HollowNodesProcess, KubeletProcess
+from testkit.processes import wait_until
+from testkit.watching import RawWatch
 
 PODS = 30
 WORKERS = 8
@@ -246,7 +246,7 @@ def run() -> str:
     ratio_p99 = sequential.p99_ms / floor.p99_ms
     body = f"""
 Pod start, created with `spec.nodeName` set -> Running seen through a watch, {PODS} pods
-one after another on one node (Docker runtime, `navarch-test/busybox:1`), against a bare
+one after another on one node (Docker runtime, `navarch-test/busybox:2`), against a bare
 `docker run -d` of the same image and command in the same run:
 
 | | p50 ms | p99 ms | p99 vs `docker run` |

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from apiserver.etcd_server import EtcdProcess
 from bench.common import write_section
-from tests.support import images
-from tests.support.network import free_cluster_cidr
+from testkit import images
+from testkit.network import free_cluster_cidr
 
 RUNS = 3
 IDLE_WINDOW = 60.0

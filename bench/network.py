@@ -25,11 +25,11 @@ import httpx
 
 from bench.common import control_plane, write_section
 from bench.kubelet import _pod
-from tests.support import images
-from tests.support.fakenode import controller_manager
-from tests.support.kubelets import KubeletProcess
-from tests.support.network import free_cluster_cidr, route_is_local
-from tests.support.processes import NAVARCH, DaemonProcess, wait_until
+from testkit import images
+from testkit.fakenode import controller_manager
+from testkit.kubelets import KubeletProcess
+from testkit.network import free_cluster_cidr, route_is_local
+from testkit.processes import NAVARCH, DaemonProcess, wait_until
 
 ROUNDS = 5
 MIB = 1024

@@ -45,11 +45,10 @@ from bench.common import control_plane, percentile, write_section
 from bench.kubelet import _pod
 from bench.network import _netns
 from netagent import localroutes
-from tests.support import images
-from tests.support.fakenode import controller_manager
-from tests.support.kubelets import KubeletProcess
-from tests.support.netns import NetNamespace, bound_apiserver
-from tests.support.processes import DaemonProcess, wait_until
+from testkit import images
+from testkit.kubelets import KubeletProcess
+from testkit.netns import NetNamespace, bound_apiserver
+from testkit.processes import DaemonProcess, controller_manager, wait_until
 
 MODES = ("iptables", "nftables", "userspace")
 SCALE_MODES = ("iptables", "nftables")

@@ -29,7 +29,7 @@ import aiohttp
 import orjson
 
 from bench.common import control_plane, write_section
-from tests.support.processes import DaemonProcess
+from testkit.processes import DaemonProcess
 
 CASES = ((1000, 5000), (5000, 10000))
 ZONES = 10

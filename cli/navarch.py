@@ -633,6 +633,10 @@ def kubelet_cmd(
     cluster_domain: Annotated[
         str, typer.Option(help="The cluster's DNS domain.")
     ] = "cluster.local",
+    resolv_conf: Annotated[
+        str,
+        typer.Option(help="Resolver configuration Default-policy pods get ('' for none)."),
+    ] = "/etc/resolv.conf",
     pod_network: Annotated[
         str,
         typer.Option(
@@ -701,6 +705,7 @@ def kubelet_cmd(
             object_cache_ttl=parse_duration(object_cache_ttl),
             cluster_dns=[s.strip() for s in cluster_dns.split(",") if s.strip()],
             cluster_domain=cluster_domain,
+            resolv_conf=Path(resolv_conf) if resolv_conf else None,
             pod_network=pod_network,
             pod_cidr=pod_cidr,
             pause_image=pause_image,
@@ -777,6 +782,69 @@ def hollow_nodes_cmd(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
     serve(client_config, options, log_level)
+
+
+@app.command("dns")
+def dns_cmd(
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig file with the apiserver and credentials.")
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option("--master", "--server", help="Apiserver URL (alone: no kubeconfig is read)."),
+    ] = None,
+    cluster_domain: Annotated[str, typer.Option(help="The cluster's DNS zone.")] = "cluster.local",
+    ttl: Annotated[int, typer.Option(help="TTL of cluster records, in seconds.")] = 5,
+    bind_address: Annotated[str, typer.Option(help="Address to answer on.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="UDP and TCP port to answer on (0: any).")] = 53,
+    upstream: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Resolver for other names, IP[:PORT]; repeatable. "
+            "Default: the nameservers of --resolv-conf."
+        ),
+    ] = None,
+    resolv_conf: Annotated[
+        str, typer.Option(help="Where to read upstream nameservers without --upstream.")
+    ] = "/etc/resolv.conf",
+    health_port: Annotated[
+        int, typer.Option(help="HTTP port of /health, /ready and /metrics.")
+    ] = 8080,
+    health_bind_address: Annotated[str, typer.Option(help="Address of the HTTP port.")] = "0.0.0.0",
+    pods: Annotated[
+        str, typer.Option(help="Pod records a-b-c-d.<ns>.pod.<zone>: insecure or disabled.")
+    ] = "insecure",
+    cache_size: Annotated[int, typer.Option(help="Forwarded answers kept at most.")] = 10_000,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Cluster DNS: answer the Kubernetes DNS specification, forward other names.
+
+    Example: navarch dns --kubeconfig ~/.navarch/kubeconfig --port 5353 --upstream 127.0.0.1:53
+    """
+    from apiclient import ConfigError as ClientConfigError
+    from clusterdns.main import ConfigError, Options, run
+
+    options = Options(
+        kubeconfig=kubeconfig,
+        master=master,
+        cluster_domain=cluster_domain,
+        ttl=ttl,
+        bind_address=bind_address,
+        port=port,
+        upstream=upstream or [],
+        resolv_conf=resolv_conf,
+        health_port=health_port,
+        health_bind_address=health_bind_address,
+        pods=pods,
+        cache_size=cache_size,
+        log_level=log_level,
+    )
+    try:
+        code = run(options)
+    except (ConfigError, ClientConfigError, ValueError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    raise typer.Exit(code)
 
 
 @app.command("network-agent")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the images `make up` uses, locally (no registry is needed or reached):
-#   navarch/sample-web:1   busybox httpd serving a page that names its pod
+#   navarch/sample-web:2   busybox httpd serving a page that names its pod; it resolves
+#                          names (the host's glibc resolver files: images/resolver-files.sh)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -15,7 +16,13 @@ ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
 cp "$busybox" "$ctx/busybox"
 cp "$here/images/sample-web/Dockerfile" "$here/images/sample-web/index.sh" "$ctx/"
-if ! docker image inspect navarch/sample-web:1 >/dev/null 2>&1; then
-  docker build -q -t navarch/sample-web:1 --label io.navarch.image=sample "$ctx" >/dev/null
+mkdir -p "$ctx/rootfs/etc"
+cp "$here/images/nsswitch.conf" "$ctx/rootfs/etc/nsswitch.conf"
+for f in $("$here/images/resolver-files.sh"); do
+  mkdir -p "$ctx/rootfs$(dirname "$f")"
+  cp -L "$f" "$ctx/rootfs$f"
+done
+if ! docker image inspect navarch/sample-web:2 >/dev/null 2>&1; then
+  docker build -q -t navarch/sample-web:2 --label io.navarch.image=sample "$ctx" >/dev/null
 fi
-echo "image: navarch/sample-web:1"
+echo "image: navarch/sample-web:2"

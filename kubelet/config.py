@@ -94,6 +94,8 @@ class KubeletConfig:
     """How long a ConfigMap or Secret read for a pod is reused."""
     cluster_dns: list[str] = field(default_factory=list)
     cluster_domain: str = "cluster.local"
+    resolv_conf: Path | None = Path("/etc/resolv.conf")
+    """The node's resolver configuration, for Default-policy pods (None: empty)."""
     pod_network: str = ""
     """Docker network of the pods ('': ``navarch-<node>``, this node's own)."""
     pod_cidr: str = ""

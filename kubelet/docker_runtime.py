@@ -603,10 +603,6 @@ class DockerRuntime:
             network_mode=network_mode,
             ipc_mode="shareable",
             port_bindings=bindings or None,
-            dns=config.dns_servers or None,
-            dns_search=config.dns_searches or None,
-            dns_opt=config.dns_options or None,
-            extra_hosts=config.extra_hosts or None,
             sysctls=config.sysctls or None,
             log_config=self._log_config,
         )

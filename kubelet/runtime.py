@@ -134,10 +134,6 @@ class SandboxConfig:
     hostname: str
     labels: dict[str, str]
     port_mappings: list[PortMapping] = field(default_factory=list)
-    dns_servers: list[str] = field(default_factory=list)
-    dns_searches: list[str] = field(default_factory=list)
-    dns_options: list[str] = field(default_factory=list)
-    extra_hosts: dict[str, str] = field(default_factory=dict)
     host_network: bool = False
     share_pid: bool = False
     sysctls: dict[str, str] = field(default_factory=dict)

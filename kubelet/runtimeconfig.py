@@ -3,7 +3,8 @@
 Pure functions of the pod and the kubelet's configuration (Kubernetes'
 ``generatePodSandboxConfig`` and ``generateContainerConfig``): the labels every
 container carries, the sandbox's ports, DNS and hostname, and each container's image,
-command, environment, mounts, resources and security context.
+command, environment, mounts (the pod's kubelet-managed /etc/hosts and
+/etc/resolv.conf among them), resources and security context.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from apitypes.core import Container, Pod, PodSpec
 from apitypes.quantity import parse_quantity
 from kubelet import labels as lb
 from kubelet.config import KubeletConfig
+from kubelet.dnsconfig import HOSTS_FILE, RESOLV_FILE, pod_hostname
 from kubelet.envvars import PodContext, container_env, expand
 from kubelet.runtime import ContainerConfig, Mount, PortMapping, SandboxConfig
 from kubelet.volumes import VolumeManager
@@ -42,7 +44,8 @@ def grace_period(pod: Pod) -> int:
 
 
 def sandbox_config(pod: Pod, attempt: int, config: KubeletConfig) -> SandboxConfig:
-    """The pause container that holds the pod's namespaces: ports, DNS, hostname."""
+    """The pause container that holds the pod's namespaces: ports, hostname. (The
+    pod's resolv.conf and hosts file are the kubelet's: ``dnsconfig``.)"""
     spec = pod.spec or PodSpec()
     meta = pod.metadata
     labels = pod_labels(pod, config.node_name, lb.KIND_SANDBOX, lb.SANDBOX_CONTAINER_NAME)
@@ -60,26 +63,7 @@ def sandbox_config(pod: Pod, attempt: int, config: KubeletConfig) -> SandboxConf
                             port.host_ip or "",
                         )
                     )
-    servers: list[str] = []
-    searches: list[str] = []
-    options: list[str] = []
-    policy = spec.dns_policy or "ClusterFirst"
-    cluster = policy == "ClusterFirstWithHostNet" or (
-        policy == "ClusterFirst" and not spec.host_network
-    )
-    if cluster and config.cluster_dns:
-        domain = config.cluster_domain
-        namespace = meta.namespace or "default"
-        servers = list(config.cluster_dns)
-        searches = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
-        options = ["ndots:5"]
-    if spec.dns_config is not None:
-        servers += spec.dns_config.nameservers
-        searches += spec.dns_config.searches
-        options += [
-            f"{o.name}:{o.value}" if o.value else (o.name or "") for o in spec.dns_config.options
-        ]
-    hostname = (spec.hostname or meta.name or "pod")[:63].rstrip("-.")
+    hostname = pod_hostname(pod)
     sysctls = {}
     if spec.security_context is not None:
         sysctls = {s.name: s.value for s in spec.security_context.sysctls}
@@ -91,10 +75,6 @@ def sandbox_config(pod: Pod, attempt: int, config: KubeletConfig) -> SandboxConf
         hostname=hostname,
         labels=labels,
         port_mappings=ports,
-        dns_servers=servers,
-        dns_searches=searches,
-        dns_options=[o for o in options if o],
-        extra_hosts={h: alias.ip for alias in spec.host_aliases for h in alias.hostnames},
         host_network=bool(spec.host_network),
         share_pid=bool(spec.share_process_namespace),
         sysctls=sysctls,
@@ -130,6 +110,13 @@ def container_config(
         path = container.termination_message_path or "/dev/termination-log"
         mounts.append(Mount(message_file, path))
         labels[lb.TERMINATION_MESSAGE] = message_file
+        # The pod's own /etc/hosts and /etc/resolv.conf (dnsconfig.write_pod_files),
+        # unless the container mounts something there itself, as Kubernetes does.
+        taken = {m.container_path for m in mounts}
+        pod_dir = volumes.pod_dir(uid)
+        for name, target in ((HOSTS_FILE, "/etc/hosts"), (RESOLV_FILE, "/etc/resolv.conf")):
+            if target not in taken:
+                mounts.append(Mount(str(pod_dir / name), target))
     resources = container.resources
     limits = resources.limits if resources else {}
     requests = resources.requests if resources else {}

@@ -20,6 +20,7 @@ from apitypes.core import ConfigMap, Node, Pod, Secret
 from kubelet import labels as lb
 from kubelet.backoff import Backoff
 from kubelet.config import KubeletConfig
+from kubelet.dnsconfig import write_pod_files
 from kubelet.envvars import ConfigError, PodContext, referenced_objects
 from kubelet.hooks import LifecycleHooks
 from kubelet.images import ImagePuller
@@ -89,6 +90,7 @@ class PodStarter:
         try:
             ctx = await self._context(pod, sandbox)
             paths = {} if self.runtime.simulated else self.volumes.setup(pod, ctx)
+            self._write_dns_files(pod, target if actions.create_sandbox else None, ctx)
         except (VolumeError, ConfigError) as err:
             self.event(target, WARNING, "FailedMount", f"MountVolume.SetUp failed: {err}")
             for start in actions.start:
@@ -154,7 +156,26 @@ class PodStarter:
         started = await self.runtime.start_sandbox(sandbox.id)
         host_network = bool(pod.spec and pod.spec.host_network)
         ctx.pod_ip = (self.config.node_ip if host_network else started.ip) or ""
+        # Now the hosts file can name the pod's IP; the containers start after this.
+        self._write_dns_files(pod, None, ctx)
         return started
+
+    def _write_dns_files(self, pod: Pod, report: Pod | None, ctx: PodContext) -> None:
+        """The pod's resolv.conf and /etc/hosts (``dnsconfig``); warnings (fallbacks,
+        limits) become ``DNSConfigForming`` events on ``report``."""
+        if self.runtime.simulated:
+            return
+        _, _, warnings = write_pod_files(
+            self.volumes.pod_dir(pod.metadata.uid or ""),
+            pod,
+            [ctx.pod_ip] if ctx.pod_ip else [],
+            cluster_dns=self.config.cluster_dns,
+            cluster_domain=self.config.cluster_domain,
+            resolv_conf=self.config.resolv_conf,
+        )
+        if report is not None:
+            for warning in warnings:
+                self.event(report, WARNING, "DNSConfigForming", warning)
 
     async def _context(self, pod: Pod, sandbox: SandboxInfo | None) -> PodContext:
         namespace = pod.metadata.namespace or "default"

@@ -1,15 +1,63 @@
-"""Shared fixtures: a real etcd and a real apiserver process per test session."""
+"""Shared fixtures: a real etcd and a real apiserver process per test session, and
+what tests need from the machine (the real ``kubectl``, a Docker Engine).
+
+A test that needs something the machine lacks is skipped on a developer's machine and
+fails under CI (``CI=true``, as CI runs ``.ci/run``): there, ``make test`` starts a Docker
+Engine and the machine has kubectl, so a missing one is a broken setup, not a reason
+to report a green run that tested less.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import pytest
 
-from tests.support.processes import ApiServerProcess, start_etcd
+from testkit import images
+from testkit.processes import ApiServerProcess, start_etcd
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def unavailable(what: str) -> NoReturn:
+    """``what`` a test needs is missing: skip it, or fail it under CI (``CI=true``)."""
+    if under_ci():
+        pytest.fail(f"{what}, and CI=true: CI must run every test", pytrace=False)
+    pytest.skip(what)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Runs before the test's fixtures are set up, so a missing kubectl starts nothing.
+    if item.get_closest_marker("kubectl") is not None and shutil.which("kubectl") is None:
+        unavailable("kubectl is not installed")
+
+
+def _docker_answers() -> bool:
+    try:
+        client = images.docker_client()
+    except Exception:
+        return False
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    """A Docker Engine answers (tests that run real containers depend on this)."""
+    if not _docker_answers():
+        unavailable("no Docker Engine answers (run deploy/ensure-docker.sh)")
 
 
 @pytest.fixture(scope="session")

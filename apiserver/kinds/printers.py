@@ -7,9 +7,8 @@ Each function renders one cell the way Kubernetes' server-side printers do
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
 
-from apiserver.registry.strategy import age
+from apiserver.registry.strategy import Column
 from apitypes.core import Container
 
 NONE = "<none>"
@@ -18,6 +17,8 @@ UNKNOWN = "<unknown>"
 AGE_DESCRIPTION = (
     "CreationTimestamp is a timestamp representing the server time when this object was created."
 )
+AGE_COLUMN = Column("Age", description=AGE_DESCRIPTION)
+"""The AGE column every kind prints (its cell: ``age(metadata.creationTimestamp)``)."""
 
 
 def format_labels(labels: Mapping[str, str] | None) -> str:
@@ -44,23 +45,12 @@ def layout_container_cells(containers: Iterable[Container]) -> tuple[str, str]:
     )
 
 
-def since(moment: datetime | None) -> str:
-    """How long ago ``moment`` was, as ``kubectl`` prints ages (``<unknown>`` if unset)."""
-    return age(moment)
-
-
-def or_none(text: str | None) -> str:
-    """``text``, or ``<none>`` when it is empty."""
-    return text or NONE
-
-
 __all__ = [
+    "AGE_COLUMN",
     "AGE_DESCRIPTION",
     "NONE",
     "UNKNOWN",
     "format_labels",
     "join_host_port",
     "layout_container_cells",
-    "or_none",
-    "since",
 ]

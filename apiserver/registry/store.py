@@ -20,7 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ValidationError
@@ -41,6 +41,9 @@ from apiserver.watchcache import Codec, Predicate, WatchCache
 from apitypes.base import KubeObject, now
 from apitypes.schema import prune_unknown
 from apitypes.validation import FieldError
+
+if TYPE_CHECKING:
+    from apiserver.registry.subresource import Subresource
 
 log = logging.getLogger(__name__)
 
@@ -328,8 +331,11 @@ class ResourceStore:
         body: dict[str, Any],
         opts: WriteOptions,
         *,
-        subresource: str | None = None,
+        subresource: Subresource | str | None = None,
     ) -> WriteResult:
+        """Replace the object with ``body``. Through a ``subresource`` (a declared one,
+        or its name), that subresource's rules say what the write may change, whether
+        defaults apply and what is validated; without one, the kind's rules do."""
         self._check_kind(body)
         warnings = self._prune(body, opts)
         meta = body.get("metadata")
@@ -375,12 +381,13 @@ class ResourceStore:
         apply_patch: Callable[[dict[str, Any]], dict[str, Any]],
         opts: WriteOptions,
         *,
-        subresource: str | None = None,
+        subresource: Subresource | str | None = None,
     ) -> WriteResult:
         """Apply ``apply_patch`` to the current object and store the result.
 
         A patch that sets ``metadata.resourceVersion`` is a precondition; otherwise the
-        patch is re-applied to the fresh object on conflict.
+        patch is re-applied to the fresh object on conflict. ``subresource`` as for
+        ``update``.
         """
         warnings: list[str] = []
 
@@ -413,10 +420,12 @@ class ResourceStore:
         transform: Callable[[dict[str, Any]], dict[str, Any]],
         opts: WriteOptions,
         *,
-        subresource: str | None = None,
+        subresource: Subresource | str | None = None,
         body_for_create: dict[str, Any] | None = None,
     ) -> WriteResult:
         key = self.key(namespace, name)
+        if isinstance(subresource, str):
+            subresource = self._declared(subresource)
         allocation_retries = _ALLOCATION_ATTEMPTS - 1
         # The first attempt starts from the watch cache's copy, as Kubernetes'
         # GuaranteedUpdate does: it saves a read from etcd, and the write is a
@@ -446,29 +455,17 @@ class ResourceStore:
                     continue
                 raise
             self._keep_system_metadata(new, old)
-            # The main resource keeps status, /status keeps the rest; internal writers
-            # (the binding subresource) set both and answer for it themselves.
+            # The main resource keeps status (for kinds with a status subresource); a
+            # write through a subresource keeps, defaults and checks what its own rules
+            # say (``status`` keeps the rest and checks metadata and status only).
             if subresource is None:
                 self.strategy.prepare_for_update(new, old)
-            elif subresource != "binding":
-                self.strategy.prepare_for_subresource_update(subresource, new, old)
-            if subresource != "binding":
                 self.strategy.default(new)
-            if subresource == "binding":
-                # The binding sets spec.nodeName, a condition and annotations on an
-                # object stored valid, and checks its own preconditions (as Kubernetes'
-                # binding does, without the pod strategy): only the metadata is checked.
-                errs = self.strategy.validate_metadata(new)
-            elif subresource == "status":
-                # A status write keeps the rest of the stored object, validated when it
-                # was written; like Kubernetes' status strategies, check only what the
-                # write may change: metadata (some kinds take annotations) and status.
-                errs = self.strategy.validate_metadata(new)
-                errs += self.strategy.validate_status_update(new, old)
+                errs = self.strategy.validate(new) + self.strategy.validate_update(new, old)
             else:
-                errs = self.strategy.validate(new)
-                if subresource is None:
-                    errs += self.strategy.validate_update(new, old)
+                subresource.prepare_for_update(self.strategy, new, old)
+                subresource.default(self.strategy, new)
+                errs = subresource.validate_update(self.strategy, new, old)
             if errs and from_cache is not None:
                 continue
             self._raise_invalid(new, errs)
@@ -517,6 +514,12 @@ class ResourceStore:
             self.resource.group,
             "too many concurrent writers; try again",
         )
+
+    def _declared(self, name: str) -> Subresource:
+        declared = self.strategy.subresource(name)
+        if declared is None:
+            raise ValueError(f"{self.resource.plural} declares no subresource {name!r}")
+        return declared
 
     def _keep_system_metadata(self, new: Any, old: Any) -> None:
         """Fields of metadata no client may change through an update."""

@@ -1,9 +1,9 @@
 """Per-kind rules behind the one generic store.
 
-A kind is a ``Strategy`` subclass: its resource, whether it splits spec and status,
-how it is defaulted and validated, which fields selectors may use, and what
-``kubectl get`` prints for it. The generic store (``store.py``) calls these hooks at
-fixed points of every verb, so adding a kind is a declaration, not a new code path.
+A kind is a ``Strategy`` subclass: its resource, its subresources, how it is
+defaulted and validated, which fields selectors may use, and what ``kubectl get``
+prints for it. The generic store (``store.py``) calls these hooks at fixed points of
+every verb, so adding a kind is a declaration, not a new code path.
 
 Hooks work on typed models (``apitypes``); only ``fields`` works on the wire dict,
 because the watch cache calls it for every event.
@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from apiserver.storage.interface import NO_COMPANIONS, Companions, Storage
-from apitypes.base import KubeObject, now
+from apitypes.base import KubeObject
+from apitypes.duration import age
 from apitypes.registry import ResourceType
 from apitypes.validation import FieldError, FieldPath, is_dns1123_subdomain, validate_object_meta
+
+if TYPE_CHECKING:
+    from apiserver.registry.subresource import Subresource
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,13 @@ class Strategy:
     def __init__(self, settings: KindSettings | None = None) -> None:
         self.settings = settings or KindSettings()
 
-    status_subresource: ClassVar[bool] = True
-    """Whether the kind has ``status`` that the main resource ignores and /status sets."""
+    subresources: ClassVar[tuple[Subresource, ...]] = ()
+    """The subresources the kind serves (``Status()``, ``Scale()``, ...), in the order
+    discovery lists them. Nothing else is served or listed below an object."""
+    status_subresource: ClassVar[bool] = False
+    """Whether the kind has ``status`` that the main resource ignores and /status sets
+    (derived: whether ``subresources`` holds one named ``status``)."""
+    _subresources: ClassVar[dict[str, Subresource]] = {}
     generation: ClassVar[bool] = False
     """Whether ``metadata.generation`` counts spec changes."""
     allow_unconditional_update: ClassVar[bool] = True
@@ -71,6 +79,15 @@ class Strategy:
     name_column: ClassVar[bool] = True
     """Whether the Table starts with a NAME column. Events print theirs last (as a wide
     column in ``columns``), so for them the row holds every cell itself."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._subresources = {sub.name: sub for sub in cls.subresources}
+        cls.status_subresource = "status" in cls._subresources
+
+    def subresource(self, name: str) -> Subresource | None:
+        """The declared subresource called ``name``, None if the kind has none."""
+        return self._subresources.get(name)
 
     # --- selectors -----------------------------------------------------------------
 
@@ -115,15 +132,12 @@ class Strategy:
         new.status = status
 
     def prepare_for_subresource_update(self, subresource: str, new: Any, old: Any) -> None:
-        """Keep what a write through ``subresource`` may not change.
-
-        ``status`` changes status only; other subresources (``finalize`` on namespaces)
-        are handled by the kinds that declare them.
-        """
-        if subresource == "status":
-            self.prepare_for_status_update(new, old)
-        else:
-            raise NotImplementedError(f"{self.resource.plural}/{subresource}")
+        """Keep what a write through the declared ``subresource`` may not change (its
+        ``prepare_for_update``: ``status`` keeps all but status)."""
+        declared = self.subresource(subresource)
+        if declared is None:
+            raise KeyError(f"{self.resource.plural} has no subresource {subresource!r}")
+        declared.prepare_for_update(self, new, old)
 
     def deletion_blocked(self, obj: Any) -> bool:
         """Whether something beyond ``metadata.finalizers`` keeps a deleted object alive
@@ -157,6 +171,7 @@ class Strategy:
         return []
 
     def validate_status_update(self, new: Any, old: Any) -> list[FieldError]:
+        """Errors in a status write beyond the metadata's (``Status`` checks both)."""
         return []
 
     def delete_grace_seconds(self, obj: Any, requested: int | None) -> int:
@@ -188,42 +203,6 @@ class Strategy:
 
     def model(self) -> type[KubeObject]:
         return self.resource.model
-
-
-def age(then: datetime | None, at: datetime | None = None) -> str:
-    """Kubernetes' short human duration (``5s``, ``3m``, ``2d4h``, ``<unknown>``)."""
-    if then is None:
-        return "<unknown>"
-    seconds = int(((at or now()) - then).total_seconds())
-    return human_duration(max(seconds, 0))
-
-
-def human_duration(seconds: int) -> str:
-    """As ``duration.HumanDuration`` in apimachinery prints it."""
-    if seconds < 60 * 2:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        rem = seconds % 60
-        return f"{minutes}m{rem}s" if rem else f"{minutes}m"
-    if minutes < 60 * 3:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        rem = minutes % 60
-        return f"{hours}h{rem}m" if rem else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        rem = hours % 24
-        return f"{hours // 24}d{rem}h" if rem else f"{hours // 24}d"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = hours // 24
-        rem = days % 365
-        return f"{days // 365}y{rem}d" if rem else f"{days // 365}y"
-    return f"{hours // (24 * 365)}y"
 
 
 def get_path(obj: Mapping[str, Any], *path: str, default: str = "") -> str:

@@ -1,5 +1,6 @@
-"""End-to-end fixtures: the Docker Engine, locally built images, a real kubelet per
-test module, and cleanup of every container a test leaves (by label)."""
+"""End-to-end fixtures: locally built images (on the Docker Engine that ``docker_engine``
+in tests/conftest.py requires), a real kubelet per test module, and cleanup of every
+container a test leaves (by label)."""
 
 from __future__ import annotations
 
@@ -11,28 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import images
-from tests.support.kubelets import KubeletProcess
-from tests.support.processes import ApiServerProcess, wait_until
-
-
-def _docker_answers() -> bool:
-    try:
-        client = images.docker_client()
-    except Exception:
-        return False
-    try:
-        return bool(client.ping())
-    except Exception:
-        return False
-    finally:
-        client.close()
-
-
-@pytest.fixture(scope="session")
-def docker_engine() -> None:
-    if not _docker_answers():
-        pytest.skip("no Docker Engine answers (run deploy/ensure-docker.sh)")
+from testkit import images
+from testkit.kubelets import KubeletProcess
+from testkit.processes import ApiServerProcess, wait_until
 
 
 @pytest.fixture(scope="session")

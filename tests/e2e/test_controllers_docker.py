@@ -14,11 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import images
-from tests.support.fakenode import controller_manager
-from tests.support.kubelets import KubeletProcess
-from tests.support.processes import ApiServerProcess, DaemonProcess, wait_until
-from tests.support.watching import RawWatch
+from testkit import images
+from testkit.kubelets import KubeletProcess
+from testkit.processes import (
+    ApiServerProcess,
+    scheduler_and_controllers,
+    wait_until,
+)
+from testkit.watching import RawWatch
 
 pytestmark = pytest.mark.e2e
 
@@ -28,24 +31,11 @@ BATCH = "/apis/batch/v1"
 
 @pytest.fixture(scope="module")
 def control(apiserver: ApiServerProcess, session_dir: Path, node: KubeletProcess) -> Iterator[None]:
-    suite = uuid.uuid4().hex[:6]
-    scheduler = DaemonProcess(
-        ["scheduler", "--master", apiserver.url, "--no-leader-elect"],
-        session_dir / f"scheduler-e2e-{suite}.log",
-    )
-    manager = controller_manager(
-        apiserver.url, session_dir,
-        "--leader-elect-resource-name", f"kcm-e2e-{suite}",
-        "--job-pod-failure-backoff", "0.5s",
-        name=f"cm-e2e-{suite}",
-    )  # fmt: skip
-    scheduler.start()
-    manager.start()
-    try:
+    suite = f"e2e-{uuid.uuid4().hex[:6]}"
+    with scheduler_and_controllers(
+        apiserver.url, session_dir, suite, "--job-pod-failure-backoff", "0.5s"
+    ):
         yield
-    finally:
-        manager.stop()
-        scheduler.stop()
 
 
 def get(api: httpx.Client, path: str) -> dict[str, Any]:

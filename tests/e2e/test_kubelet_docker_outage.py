@@ -20,8 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import images
-from tests.support.kubelets import (
+from testkit import images
+from testkit.kubelets import (
     KubeletProcess,
     container_status,
     node_ready,
@@ -30,7 +30,7 @@ from tests.support.kubelets import (
     running,
     wait_for_pod,
 )
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.processes import ApiServerProcess, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import images
-from tests.support.kubelets import KubeletProcess
-from tests.support.processes import ApiServerProcess
+from testkit import images
+from testkit.kubelets import KubeletProcess
+from testkit.processes import ApiServerProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -1,5 +1,5 @@
 """Pods as real Docker containers, end to end: a real etcd, apiserver and kubelet, and
-images built locally (``tests.support.images``)."""
+images built locally (``testkit.images``)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from apiserver.etcd_server import free_port
-from tests.e2e.execws import V4, ws_exec
-from tests.support import images
-from tests.support.kubelets import (
+from testkit import images
+from testkit.kubelets import (
     KubeletProcess,
     condition,
     container_status,
@@ -25,7 +24,8 @@ from tests.support.kubelets import (
     wait_for_pod,
     wait_pod_gone,
 )
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.processes import ApiServerProcess, wait_until
+from tests.e2e.execws import V4, ws_exec
 
 pytestmark = pytest.mark.e2e
 
@@ -193,6 +193,13 @@ def test_readiness_follows_the_probe(
     wait_for_pod(api, ns, "ready", ready, timeout=20, what="Ready again")
 
 
+def _back_off(status: dict[str, Any]) -> int | None:
+    """The wait, in seconds, a ``CrashLoopBackOff`` container status announces."""
+    waiting = (status.get("state") or {}).get("waiting") or {}
+    found = re.search(r"back-off (\d+)s", waiting.get("message") or "")
+    return int(found.group(1)) if found else None
+
+
 def test_crash_loop_backoff(
     api: httpx.Client, ns: str, node: KubeletProcess, test_images: dict[str, str]
 ) -> None:
@@ -215,11 +222,29 @@ def test_crash_loop_backoff(
     url = f"/api/v1/namespaces/{ns}/pods/crash/log"
     assert api.get(url).text == "boom\n"
     assert api.get(url, params={"previous": "true"}).text == "boom\n"
-    # The back-off grows: restarts come more and more slowly.
+    # The back-off grows: restarts come more and more slowly. Followed over the next
+    # two restarts: the wait the kubelet announces grows, and it is honoured.
     first = status["restartCount"]
-    time.sleep(3)
-    later = container_status(api.get(f"/api/v1/namespaces/{ns}/pods/crash").json(), "c")
-    assert later["restartCount"] - first <= 2
+    announced: dict[int, int | None] = {first: _back_off(status)}
+    seen_at: dict[int, float] = {}
+
+    def two_more_restarts() -> bool:
+        now = time.monotonic()
+        current = container_status(api.get(f"/api/v1/namespaces/{ns}/pods/crash").json(), "c")
+        count = current["restartCount"]
+        seen_at.setdefault(count, now)
+        delay = _back_off(current)
+        if delay is not None:
+            announced.setdefault(count, delay)
+        return bool(count >= first + 2)
+
+    wait_until(two_more_restarts, timeout=90, interval=0.1, what="two more restarts")
+    assert first + 1 in seen_at and first + 2 in seen_at, f"restarts seen: {sorted(seen_at)}"
+    before, after = announced[first], announced.get(first + 1)
+    assert before is not None and after is not None and after > before, announced
+    # The restart after the announced wait came no sooner than that wait (less the
+    # status reporting's own delay, at most about a second).
+    assert seen_at[first + 2] - seen_at[first + 1] >= after - 1.0, (seen_at, announced)
 
 
 def test_config_maps_secrets_env_and_updates(

@@ -3,13 +3,11 @@ running untouched, and containers of pods deleted meanwhile are removed."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
-from tests.support import images
-from tests.support.kubelets import (
+from testkit import images
+from testkit.kubelets import (
     KubeletProcess,
     container_status,
     pod_manifest,
@@ -17,7 +15,8 @@ from tests.support.kubelets import (
     running,
     wait_for_pod,
 )
-from tests.support.processes import wait_until
+from testkit.processes import ApiServerProcess, wait_until
+from tests.e2e.execws import ws_exec
 
 pytestmark = pytest.mark.e2e
 
@@ -25,12 +24,19 @@ SLEEPER = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
 
 
 def test_restart_adopts_running_pods_and_removes_orphans(
-    api: httpx.Client, ns: str, node: KubeletProcess, test_images: dict[str, str]
-) -> None:
+    apiserver: ApiServerProcess, api: httpx.Client, ns: str, node: KubeletProcess,
+    test_images: dict[str, str],
+) -> None:  # fmt: skip
     probe = {"exec": {"command": ["true"]}, "periodSeconds": 1}
+    # The pod's labels, as a downwardAPI volume: the file changes when the kubelet has
+    # synced the pod after a label change, which shows that it went over the pod again.
+    info = {
+        "downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}
+    }
     keep = pod_manifest("keep", node.node_name, [
-        {"name": "c", "image": test_images["busybox"], "command": SLEEPER, "readinessProbe": probe},
-    ])  # fmt: skip
+        {"name": "c", "image": test_images["busybox"], "command": SLEEPER, "readinessProbe": probe,
+         "volumeMounts": [{"name": "info", "mountPath": "/etc/info"}]},
+    ], volumes=[{"name": "info", **info}])  # fmt: skip
     drop = pod_manifest("drop", node.node_name, [
         {"name": "c", "image": test_images["busybox"], "command": SLEEPER},
     ])  # fmt: skip
@@ -53,13 +59,22 @@ def test_restart_adopts_running_pods_and_removes_orphans(
     drop_labels = {**labels, "io.navarch.pod.uid": dropped["metadata"]["uid"]}
     wait_until(lambda: not images.containers(drop_labels), timeout=20, what="orphans removed")
     keep_labels = {**labels, "io.navarch.pod.uid": before["metadata"]["uid"]}
-    # Watched over several relists and resyncs (not waiting for anything: sampling),
-    # the adopted pod stays exactly as it was.
+    # The restarted kubelet goes over the adopted pod again and again (once per label
+    # change, seen in its volume) and leaves it exactly as it was, Ready throughout.
     seen_ready = []
-    for _ in range(16):
-        pod = api.get(f"/api/v1/namespaces/{ns}/pods/keep").json()
-        seen_ready.append(ready(pod))
-        time.sleep(0.25)
+    for tick in ("1", "2", "3"):
+        api.patch(
+            f"/api/v1/namespaces/{ns}/pods/keep",
+            json={"metadata": {"labels": {"tick": tick}}},
+            headers={"Content-Type": "application/merge-patch+json"},
+        ).raise_for_status()
+
+        def synced(tick: str = tick) -> bool:
+            seen_ready.append(ready(api.get(f"/api/v1/namespaces/{ns}/pods/keep").json()))
+            shown = ws_exec(apiserver.url, ns, "keep", ["cat", "/etc/info/labels"]).stdout
+            return f'tick="{tick}"' in shown.decode()
+
+        wait_until(synced, timeout=30, interval=0.2, what=f"label tick={tick} in the volume")
     after = api.get(f"/api/v1/namespaces/{ns}/pods/keep").json()
     assert all(seen_ready), "an adopted pod stays Ready"
     assert (

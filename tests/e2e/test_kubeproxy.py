@@ -31,10 +31,9 @@ import pytest
 
 from apiserver.etcd_server import free_port
 from netagent import localroutes
-from tests.support import images
-from tests.support.fakenode import controller_manager
-from tests.support.kubelets import KubeletProcess, ready, wait_for_pod
-from tests.support.processes import ApiServerProcess, DaemonProcess, wait_until
+from testkit import images
+from testkit.kubelets import KubeletProcess, ready, wait_for_pod
+from testkit.processes import ApiServerProcess, DaemonProcess, controller_manager, wait_until
 
 pytestmark = pytest.mark.e2e
 

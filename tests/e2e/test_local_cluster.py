@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -29,9 +30,9 @@ import pytest
 
 from kubelet.docker_runtime import network_name
 from netagent.localroutes import SERVICE_DEVICE, swallowed
-from tests.support import images
-from tests.support.network import free_cluster_cidr, route_is_local
-from tests.support.processes import wait_until
+from testkit import images
+from testkit.network import free_cluster_cidr, route_is_local
+from testkit.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -40,13 +41,15 @@ VENV = Path(sys.prefix)
 
 
 def _free_block(size: int) -> int:
-    """A port such that it and the ``size - 1`` after it are all free on loopback."""
+    """A port such that it and the ``size - 1`` after it are all free on loopback.
+
+    Taken below the kernel's ephemeral range: the cluster binds these ports seconds
+    later (``make up`` checks its install first), and ephemeral ports go to other
+    processes' outgoing connections in the meantime (etcd then fails to bind)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
     for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + size >= 65535:
-            continue
+        base = rng.randrange(20000, min(low, 30000) - size)  # NodePorts start at 30000
         socks = []
         try:
             for port in range(base, base + size):

@@ -32,11 +32,10 @@ import httpx
 import pytest
 
 from kubelet.docker_runtime import bridge_name, network_name
-from tests.support import images
-from tests.support.fakenode import controller_manager
-from tests.support.kubelets import KubeletProcess
-from tests.support.network import Outside, free_cluster_cidr, route_is_local
-from tests.support.processes import ApiServerProcess, DaemonProcess, wait_until
+from testkit import images
+from testkit.kubelets import KubeletProcess
+from testkit.network import Outside, free_cluster_cidr, route_is_local
+from testkit.processes import ApiServerProcess, DaemonProcess, controller_manager, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,6 @@ channel protocol."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,8 +17,8 @@ import httpx
 import pytest
 
 from kubelet.portforward import SPDY_DICTIONARY, FrameReader, HeaderCodec, data_frame
-from tests.support.kubelets import KubeletProcess, pod_manifest, running, wait_for_pod
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.kubelets import KubeletProcess, pod_manifest, running, wait_for_pod
+from testkit.processes import ApiServerProcess, wait_until
 
 pytestmark = [pytest.mark.e2e]
 
@@ -135,7 +134,6 @@ def test_navctl_port_forward_to_closed_port(
 
 
 @pytest.mark.kubectl
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kubectl_port_forward(
     apiserver: ApiServerProcess, ns: str, httpd_pod: str, tmp_path: Path,
     forwarders: list[subprocess.Popen[bytes]],
@@ -156,7 +154,6 @@ def test_kubectl_port_forward(
 
 
 @pytest.mark.kubectl
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_kubectl_port_forward_to_closed_port(
     apiserver: ApiServerProcess, ns: str, httpd_pod: str, tmp_path: Path,
     forwarders: list[subprocess.Popen[bytes]],

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +24,7 @@ from apiclient import (
 from apitypes.coordination import Lease
 from apitypes.core import ConfigMap, Container, Event, Pod, PodSpec
 from apitypes.meta import ObjectMeta
-from tests.support.processes import ApiServerProcess
+from testkit.processes import ApiServerProcess
 
 pytestmark = pytest.mark.integration
 
@@ -230,19 +231,38 @@ async def test_informer_relists_on_gone_and_delivers_only_differences(
             assert resp.status_code == 200
             private_apiserver.start()
             await eventually(lambda: len(calls) >= 3, what="relist differences")
-            await asyncio.sleep(0.5)  # room for any extra (wrong) notifications
-            assert sorted(calls) == [("add", "added"), ("delete", "removed"), ("update", "changed")]
+            # A write after the relist arrives through the watch that follows it: once it
+            # is delivered, every notification of the relist has been too.
+            await other.post(base, json={"metadata": {"name": "after"}})
+            await eventually(lambda: ("add", "after") in calls, what="the write after the relist")
+            assert calls[-1] == ("add", "after")
+            assert sorted(calls[:-1]) == [
+                ("add", "added"), ("delete", "removed"), ("update", "changed"),
+            ]  # fmt: skip
             assert informer.relists >= 1
         finally:
             await informer.stop()
             await other.aclose()
 
 
+class CountingElector(LeaderElector):
+    """Records the outcome of each attempt to take or renew the Lease."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.attempts: list[bool] = []
+
+    async def _try_acquire_or_renew(self) -> bool:
+        won = await super()._try_acquire_or_renew()
+        self.attempts.append(won)
+        return won
+
+
 async def test_leader_election_one_leads_and_hands_over(client: Client) -> None:
     name = f"lock-{uuid.uuid4().hex[:6]}"
     leading: list[str] = []
 
-    def elector(identity: str, release: bool = True) -> LeaderElector:
+    def elector(identity: str, release: bool = True) -> CountingElector:
         async def lead() -> None:
             leading.append(identity)
             await asyncio.Event().wait()
@@ -250,13 +270,17 @@ async def test_leader_election_one_leads_and_hands_over(client: Client) -> None:
         cfg = ElectionConfig(name=name, namespace=client.namespace, identity=identity,
                              lease_duration=2.0, renew_deadline=1.5, retry_period=0.2,
                              release_on_cancel=release)  # fmt: skip
-        return LeaderElector(client, cfg, lead)
+        return CountingElector(client, cfg, lead)
 
     a, b = elector("a"), elector("b")
     task_a = asyncio.create_task(a.run())
     await asyncio.wait_for(a.is_leader.wait(), 10)
     task_b = asyncio.create_task(b.run())
-    await asyncio.sleep(1.0)
+    # b tries once per retry period (0.2 s apart at least): twelve tries span more than
+    # the lease duration (2 s), so b has outlived a lease that a renews, and lost each time.
+    await eventually(lambda: len(b.attempts) >= 12, what="twelve attempts of b")
+    assert not any(b.attempts[:12])
+    assert b.leader == "a"
     assert leading == ["a"] and not b.is_leader.is_set()
     lease = await client.get(Lease, name)
     assert lease.spec is not None and lease.spec.holder_identity == "a"

@@ -9,7 +9,6 @@ never fewer than ``replicas - maxUnavailable`` available.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -19,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.fakenode import FakeNodes, controller_manager
-from tests.support.processes import ApiServerProcess, wait_until
-from tests.support.watching import RawWatch
+from testkit.fakenode import FakeNodes
+from testkit.processes import ApiServerProcess, controller_manager, wait_until
+from testkit.watching import RawWatch
 
 pytestmark = pytest.mark.integration
 
@@ -497,17 +496,13 @@ def test_progress_deadline_exceeded(cluster: FakeNodes, api: httpx.Client, names
 # --- kubectl -------------------------------------------------------------------------------
 
 
-KUBECTL = shutil.which("kubectl")
-
-
 def kubectl(
     server: str, namespace: str, *args: str, stdin: str | None = None, timeout: float = 90
 ) -> subprocess.CompletedProcess[str]:
     """Run the real kubectl against ``server`` (no kubeconfig of the machine is read)."""
-    assert KUBECTL is not None
     env = {**os.environ, "KUBECONFIG": "/nonexistent/kubeconfig"}
     return subprocess.run(
-        [KUBECTL, "--server", server, "--namespace", namespace, *args],
+        ["kubectl", "--server", server, "--namespace", namespace, *args],
         input=stdin, capture_output=True, text=True, timeout=timeout, check=False, env=env,
     )  # fmt: skip
 
@@ -532,7 +527,6 @@ spec:
 
 
 @pytest.mark.kubectl
-@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
 def test_kubectl_set_image_rollout_status_and_undo(
     cluster: FakeNodes, api: httpx.Client, apiserver: ApiServerProcess, namespace: str
 ):

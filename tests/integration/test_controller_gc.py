@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.fakenode import FakeNodes, controller_manager
-from tests.support.processes import ApiServerProcess, wait_until
-from tests.support.watching import RawWatch
+from testkit.fakenode import FakeNodes
+from testkit.processes import ApiServerProcess, controller_manager, wait_until
+from testkit.watching import RawWatch
 
 pytestmark = pytest.mark.integration
 

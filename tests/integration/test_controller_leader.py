@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit.fakenode import FakeNodes
+from testkit.processes import ApiServerProcess, controller_manager, wait_until
 from tests.integration.test_controller_deployment import (
     APPS,
     Bounds,
@@ -18,8 +20,6 @@ from tests.integration.test_controller_deployment import (
     pods,
     rollout_complete,
 )
-from tests.support.fakenode import FakeNodes, controller_manager
-from tests.support.processes import ApiServerProcess, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.fakenode import controller_manager
-from tests.support.processes import ApiServerProcess, DaemonProcess, wait_until
+from testkit.processes import ApiServerProcess, DaemonProcess, controller_manager, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from apitypes.core import Pod
-from tests.support.fakenode import FakeNodes, controller_manager
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.fakenode import FakeNodes
+from testkit.processes import ApiServerProcess, controller_manager, wait_until
 
 pytestmark = pytest.mark.integration
 

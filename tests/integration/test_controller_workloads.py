@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from apitypes.core import Pod
-from tests.support.fakenode import FakeNodes, controller_manager
-from tests.support.processes import ApiServerProcess, wait_until
-from tests.support.watching import RawWatch
+from testkit.fakenode import FakeNodes
+from testkit.processes import ApiServerProcess, controller_manager, wait_until
+from testkit.watching import RawWatch
 
 pytestmark = pytest.mark.integration
 
@@ -446,7 +446,19 @@ def test_statefulset_parallel_does_not_wait(cluster: FakeNodes, api: httpx.Clien
         assert api.post(base, json=body).status_code == 201
     wait_until(lambda: len(pods(api, namespace, "app=par")) == 3, 30, what="all parallel pods")
     wait_until(lambda: len(pods(api, namespace, "app=ord")) == 1, 30)
-    time.sleep(1.0)  # give an ordered set a chance to (wrongly) make its second pod
+    # A later pass over the ordered set, made while ord-0 exists and is not Ready, is
+    # where it would (wrongly) make its second pod: a spec change bumps the generation,
+    # and observedGeneration reaching it says that pass ran and wrote its status.
+    before = get(api, f"{base}/ord")["metadata"]["generation"]
+    changed = api.patch(f"{base}/ord", json={"spec": {"minReadySeconds": 1}},
+                        headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    generation = changed.json()["metadata"]["generation"]
+    assert generation > before
+    wait_until(
+        lambda: (get(api, f"{base}/ord").get("status") or {}).get("observedGeneration") == generation,
+        30, what="a pass over the ordered set at its new generation",
+    )  # fmt: skip
     assert [p["metadata"]["name"] for p in pods(api, namespace, "app=ord")] == ["ord-0"]
 
 

@@ -11,8 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.fakenode import FakeNodes, controller_manager
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.fakenode import FakeNodes
+from testkit.processes import (
+    ApiServerProcess,
+    controller_manager,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,6 @@ Lease heartbeats, pod lifecycle, static and mirror pods, logs/exec plumbing."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.kubelets import (
+from testkit.kubelets import (
     KubeletProcess,
     condition,
     container_status,
@@ -21,7 +20,7 @@ from tests.support.kubelets import (
     wait_for_pod,
     wait_pod_gone,
 )
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.processes import ApiServerProcess, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -154,7 +153,11 @@ def test_pod_on_another_node_is_ignored(
 ) -> None:
     body = pod_manifest("elsewhere", "no-such-node", [{"name": "c", "image": "busybox:1"}])
     api.post(f"/api/v1/namespaces/{namespace}/pods", json=body).raise_for_status()
-    time.sleep(1.5)  # several relists and resyncs: the pod must stay untouched
+    # A pod bound to this node afterwards runs: the kubelet has seen the pod events past
+    # "elsewhere", and has had its chance to (wrongly) touch it.
+    mine = pod_manifest("mine", kubelet.node_name, [{"name": "c", "image": "busybox:1"}])
+    api.post(f"/api/v1/namespaces/{namespace}/pods", json=mine).raise_for_status()
+    wait_for_pod(api, namespace, "mine", running, timeout=20)
     pod = get_pod(api, namespace, "elsewhere")
     assert pod is not None and pod["status"]["phase"] == "Pending"
     assert not pod["status"].get("containerStatuses")

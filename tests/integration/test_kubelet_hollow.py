@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.kubelets import HollowNodesProcess, pod_manifest, running, wait_for_pod
-from tests.support.processes import ApiServerProcess, wait_until
+from testkit.kubelets import HollowNodesProcess, pod_manifest, running, wait_for_pod
+from testkit.processes import ApiServerProcess, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from tests.support.processes import ApiServerProcess
+from testkit.processes import ApiServerProcess
 
 pytestmark = pytest.mark.integration
 

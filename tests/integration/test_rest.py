@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support.processes import ApiServerProcess
+from testkit.processes import ApiServerProcess
 
 pytestmark = pytest.mark.integration
 

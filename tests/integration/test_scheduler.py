@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.processes import ApiServerProcess, DaemonProcess, wait_until
+from testkit.processes import ApiServerProcess, DaemonProcess, wait_until
 
 pytestmark = pytest.mark.integration
 

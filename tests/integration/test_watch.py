@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import ApiServerProcess
-from tests.support.watching import RawWatch
+from testkit.processes import ApiServerProcess
+from testkit.watching import RawWatch
 
 pytestmark = pytest.mark.integration
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pydantic
 import pytest
+from kubernetes import client as official_client
 
 from apitypes import core
 from apitypes.base import (
@@ -1549,8 +1550,9 @@ GONE_FROM_NEWER_CLIENTS = {("PodResourceClaim", "source")}
 
 
 def _client_class(name: str) -> Any:
-    client = pytest.importorskip("kubernetes.client")
-    return getattr(client, "V1" + name, None) or getattr(client, "CoreV1" + name, None)
+    return getattr(official_client, "V1" + name, None) or getattr(
+        official_client, "CoreV1" + name, None
+    )
 
 
 def test_wire_names_are_known_to_the_official_client() -> None:

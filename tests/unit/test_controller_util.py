@@ -263,7 +263,7 @@ def test_controller_table_comes_from_the_classes():
 def test_controllers_flag_follows_kubernetes_rules():
     known = known_controllers()
     everything = enabled_controllers(["*"], known)
-    assert len(everything) == len(known) == 17  # with node-ipam, endpointslice, service-lb
+    assert len(everything) == len(known) == 17  # with node-ipam, endpointslice and service-lb
     without = enabled_controllers(["*", "-podgc"], known)
     assert "pod-garbage-collector-controller" not in without and len(without) == 16
     assert enabled_controllers(["replicaset", "deployment-controller"], known) == [

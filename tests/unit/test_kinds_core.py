@@ -11,18 +11,15 @@ from typing import Any
 import pytest
 
 from apiserver.errors import ApiError
-from apiserver.kinds.core import (
-    ConfigMapStrategy,
-    EndpointsStrategy,
-    EventStrategy,
-    NamespaceStrategy,
-    NodeStrategy,
-    PodStrategy,
-    SecretStrategy,
-    ServiceAccountStrategy,
-    ServiceStrategy,
-    format_endpoints,
-)
+from apiserver.kinds.configmap import ConfigMapStrategy
+from apiserver.kinds.endpoints import EndpointsStrategy, format_endpoints
+from apiserver.kinds.event import EventStrategy
+from apiserver.kinds.namespace import NamespaceStrategy
+from apiserver.kinds.node import NodeStrategy
+from apiserver.kinds.pod import PodStrategy
+from apiserver.kinds.secret import SecretStrategy
+from apiserver.kinds.service import ServiceStrategy
+from apiserver.kinds.serviceaccount import ServiceAccountStrategy
 from apiserver.registry.store import DeleteOptions, ResourceStore, WriteOptions
 from apiserver.registry.strategy import KindSettings, Strategy
 from apiserver.storage.interface import (

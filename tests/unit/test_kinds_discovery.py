@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apiserver.kinds.discovery import EndpointSliceStrategy, fqdn_errors
+from apiserver.kinds.endpointslice import EndpointSliceStrategy, fqdn_errors
 from apiserver.tables import table
 from apitypes.discovery import EndpointSlice
 from apitypes.validation import FieldPath

@@ -14,25 +14,19 @@ from typing import Any
 
 import pytest
 
-from apiserver.kinds.apps import (
-    ControllerRevisionStrategy,
-    DaemonSetStrategy,
-    DeploymentStrategy,
-    ReplicaSetStrategy,
-    StatefulSetStrategy,
-)
-from apiserver.kinds.batch import (
-    CONTROLLER_UID_LABEL,
-    JOB_NAME_LABEL,
-    CronJobStrategy,
-    JobStrategy,
-    cron_schedule_error,
-)
-from apiserver.kinds.coordination import LeaseStrategy
-from apiserver.kinds.policy import PodDisruptionBudgetStrategy
+from apiserver.kinds.controllerrevision import ControllerRevisionStrategy
+from apiserver.kinds.cronjob import CronJobStrategy, cron_schedule_error
+from apiserver.kinds.daemonset import DaemonSetStrategy
+from apiserver.kinds.deployment import DeploymentStrategy
+from apiserver.kinds.job import JobStrategy
+from apiserver.kinds.lease import LeaseStrategy
+from apiserver.kinds.poddisruptionbudget import PodDisruptionBudgetStrategy
+from apiserver.kinds.replicaset import ReplicaSetStrategy
+from apiserver.kinds.statefulset import StatefulSetStrategy
 from apiserver.registry.strategy import Strategy
 from apiserver.tables import table
 from apitypes.base import now
+from apitypes.batch import CONTROLLER_UID_LABEL, JOB_NAME_LABEL
 from apitypes.validation import FieldError
 
 UID = "6b1f1b9e-3f1a-4c7e-9a34-0d8f2b1c5e77"

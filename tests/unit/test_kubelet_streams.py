@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from apiserver import errors
-from apiserver.podproxy import kubelet_address, pick_container
+from apiserver.kubeletclient import kubelet_address
+from apiserver.subresources.podproxy import pick_container
 from kubelet.docker_runtime import parse_docker_time, pause_context
 from kubelet.dockerstream import read_frames
 from kubelet.server import exec_status

@@ -9,17 +9,11 @@ import pytest
 
 from apitypes.patch import apply_strategic_merge_patch
 from apitypes.registry import lookup
-from cli.navctl_apply import (
-    LAST_APPLIED,
-    apply_patch,
-    last_applied_value,
-    original_of,
-    set_namespace,
-    with_last_applied,
-)
-from cli.navctl_common import CliError
-from cli.navctl_edit import edit_patch, strip_comments
-from cli.navctl_manifests import Manifest
+from cli.navctl.commands.apply import apply_patch
+from cli.navctl.commands.edit import edit_patch, strip_comments
+from cli.navctl.errors import CliError
+from cli.navctl.lastapplied import LAST_APPLIED, last_applied_value, original_of, with_last_applied
+from cli.navctl.manifests import Manifest, set_namespace
 
 DEPLOYMENTS = lookup("deployments")
 CONFIGMAPS = lookup("cm")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cli.navctl_jsonpath import JSONPathError, parse, relaxed
+from cli.navctl.jsonpath import JSONPathError, parse, relaxed
 
 POD = {
     "apiVersion": "v1",

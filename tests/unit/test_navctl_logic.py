@@ -10,33 +10,28 @@ import pytest
 from apitypes.core import PodSpec
 from apitypes.duration import parse_duration
 from apitypes.resources import pod_qos_class
-from cli.navctl import hoist_global_flags, kubectl_booleans
-from cli.navctl_common import CliError
-from cli.navctl_delete import DeleteOptions, effective_grace_period
-from cli.navctl_describe import (
-    PrefixWriter,
-    annotations_multiline,
-    describe_pod,
-    format_selector,
-    labels_multiline,
-    smart_label,
-    tolerations_multiline,
-)
-from cli.navctl_events import event_row, event_time
-from cli.navctl_generators import (
+from cli.navctl.app import hoist_global_flags, kubectl_booleans
+from cli.navctl.commands.create import (
     configmap_object,
     container_name,
     deployment_object,
-    pod_object,
     secret_object,
-    service_for,
 )
-from cli.navctl_metadata import change_map, split_changes
-from cli.navctl_nodes import DaemonSetLookup, DrainOptions, aggregate, daemonset_of, plan_drain
-from cli.navctl_resources import _from_registry, kind_prefix
-from cli.navctl_streams import _LinePrefixer, exit_code_of, parse_ports, pick_container, pod_rank
-from cli.navctl_wait import Condition, parse_condition
-from cli.navctl_workloads import (
+from cli.navctl.commands.delete import DeleteOptions, effective_grace_period
+from cli.navctl.commands.drain import (
+    DaemonSetLookup,
+    DrainOptions,
+    aggregate,
+    daemonset_of,
+    plan_drain,
+)
+from cli.navctl.commands.events import event_row, event_time
+from cli.navctl.commands.exec import exit_code_of
+from cli.navctl.commands.expose import service_for
+from cli.navctl.commands.label import change_map, split_changes
+from cli.navctl.commands.logs import _LinePrefixer
+from cli.navctl.commands.port_forward import parse_ports
+from cli.navctl.commands.rollout import (
     RolloutError,
     daemonset_status,
     deployment_status,
@@ -44,6 +39,20 @@ from cli.navctl_workloads import (
     rollback_patch,
     statefulset_status,
 )
+from cli.navctl.commands.run import pod_object
+from cli.navctl.commands.wait import Condition, parse_condition
+from cli.navctl.describe.generic import smart_label
+from cli.navctl.describe.helpers import (
+    PrefixWriter,
+    annotations_multiline,
+    format_selector,
+    labels_multiline,
+    tolerations_multiline,
+)
+from cli.navctl.describe.pods import describe_pod
+from cli.navctl.errors import CliError
+from cli.navctl.resources import _from_registry, kind_prefix
+from cli.navctl.streams import pick_container, pod_rank
 
 # --- command line ---------------------------------------------------------------------------
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cli.navctl_common import CliError
-from cli.navctl_manifests import Manifest, load, parse_documents, validate
-from cli.navctl_output import Output, custom_columns, name_of, parse_columns, render
+from cli.navctl.errors import CliError
+from cli.navctl.manifests import Manifest, load, parse_documents, validate
+from cli.navctl.output import Output, custom_columns, name_of, parse_columns, render
 
 MULTI = """\
 apiVersion: v1

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from apitypes.duration import human_duration
-from cli.navctl_printing import (
+from cli.navctl.printing import (
     TableOptions,
     TabWriter,
     age,

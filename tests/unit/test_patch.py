@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import Field
 
+from apitypes import apps
 from apitypes.base import KubeModel, KubeObject, items, mapping, merge_list, retain_keys
 from apitypes.meta import ObjectMeta
 from apitypes.patch import (
@@ -759,7 +760,6 @@ def test_three_way_patch_with_no_last_applied() -> None:
 
 
 def test_three_way_patch_with_real_deployment() -> None:
-    apps = pytest.importorskip("apitypes.apps")
     manifest: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

@@ -11,13 +11,13 @@ from apiserver.kinds.podspec import (
     default_pod_template_spec,
     default_resource_list,
     image_pull_policy_for,
-    pod_qos_class,
     validate_pod_spec,
     validate_pod_spec_update,
     validate_pod_template_spec,
     validate_tolerations,
 )
 from apitypes.core import PodSpec, PodTemplateSpec, Toleration
+from apitypes.resources import pod_qos_class
 from apitypes.validation import FieldPath
 
 SPEC = FieldPath("spec")

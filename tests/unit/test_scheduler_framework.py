@@ -390,11 +390,11 @@ class FakeClient:
 
 
 async def _settle(scheduler: Scheduler) -> None:
+    """Wait until the scheduler's background work (binds, status patches, and whatever
+    they start in turn) is done."""
     import asyncio
 
-    for _ in range(20):
-        await asyncio.sleep(0)
-    if scheduler._tasks:
+    while scheduler._tasks:
         await asyncio.gather(*scheduler._tasks)
 
 

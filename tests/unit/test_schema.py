@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import pytest
 from pydantic import ConfigDict, Field
 
-from apitypes import schema
+from apitypes import apps, core, schema
 from apitypes.base import (
     IntOrString,
     KubeModel,
@@ -559,8 +559,6 @@ def test_collect_definitions_rejects_name_collisions() -> None:
 
 
 def test_real_pod_and_deployment() -> None:
-    core = pytest.importorskip("apitypes.core")
-    apps = pytest.importorskip("apitypes.apps")
     containers = schema.field_at(core.Pod, "spec.containers")
     assert containers is not None
     assert containers.merge_key == "name" and containers.merges

@@ -45,6 +45,8 @@ async def test_never_processed_twice_at_once() -> None:
             overlaps.append(key)
         active.add(key)
         counts[key] = counts.get(key, 0) + 1
+        # The sleeps stand for a reconcile's work (not synchronisation): they hand the
+        # loop to the other workers while this key is being processed.
         await asyncio.sleep(0)
         q.add(key if counts[key] < 3 else -1)  # re-add during processing
         await asyncio.sleep(0.001)
@@ -115,7 +117,9 @@ async def test_requeue_after_and_shutdown() -> None:
 
     q.add("k")
     runner = asyncio.create_task(run_workers(q, reconcile))
+    deadline = loop.time() + 5
     while len(seen) < 2:
+        assert loop.time() < deadline, "the requeue did not come"
         await asyncio.sleep(0.01)
     assert seen[1] - seen[0] >= 0.045
     await q.shut_down()

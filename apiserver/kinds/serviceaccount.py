@@ -1,0 +1,23 @@
+"""ServiceAccount: metadata only; SECRETS counts its secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from apiserver.kinds.common import CoreStrategy
+from apiserver.kinds.printers import AGE_COLUMN
+from apiserver.registry.strategy import Column, age
+from apitypes import registry
+from apitypes.core import ServiceAccount
+
+
+class ServiceAccountStrategy(CoreStrategy):
+    resource = registry.resource("", "serviceaccounts")
+    columns = (
+        Column("Secrets", description="Secrets is a list of the secrets in the same namespace."),
+        AGE_COLUMN,
+    )
+
+    def row(self, obj: ServiceAccount) -> Sequence[Any]:
+        return [len(obj.secrets), age(obj.metadata.creation_timestamp)]

@@ -1,0 +1,1 @@
+"""Cluster DNS: the Kubernetes DNS specification answered from informer caches."""

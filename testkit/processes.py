@@ -1,0 +1,192 @@
+"""Real processes for integration tests: etcd and navarch daemons, started and stopped
+for real, each on free loopback ports, with logs kept for failure reports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from apiserver.etcd_server import EtcdProcess, free_port
+
+
+def wait_until(
+    condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.05, what: str = ""
+) -> object:
+    """Poll ``condition`` until it returns something truthy; raise on the deadline."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as err:
+            last_error = err
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what or condition}: {last_error}")
+
+
+NAVARCH = [sys.executable, "-m", "cli.navarch"]
+
+
+@dataclass
+class DaemonProcess:
+    """One navarch daemon process (``navarch <args>``) with its log file."""
+
+    args: Sequence[str]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    prefix: Sequence[str] = ()
+    """Run through this command (``ip netns exec NAME``)."""
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [*self.prefix, *NAVARCH, *self.args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                start_new_session=True,
+                cwd=Path(__file__).resolve().parents[1],
+            )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def wait_for(
+        self, check: Callable[[], bool], timeout: float, *, what: str, interval: float = 0.05
+    ) -> None:
+        """Poll ``check`` until it holds (TimeoutError on the deadline); once the
+        process has exited, the error it ends with carries the log's tail."""
+
+        def ready() -> bool:
+            if not self.alive():
+                raise RuntimeError(f"{what}: the process exited:\n{self.log_tail()}")
+            return check()
+
+        wait_until(ready, timeout, interval, what=what)
+
+
+@dataclass
+class ServingProcess(DaemonProcess):
+    """A daemon that serves HTTP on a loopback ``port``; ``start`` returns once it is
+    ready (``wait_ready``, each kind's own test)."""
+
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        super().start()
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class ApiServerProcess(ServingProcess):
+    @classmethod
+    def create(cls, etcd_url: str, log_dir: Path, *extra: str, port: int = 0) -> ApiServerProcess:
+        port = port or free_port()
+        args = [
+            "apiserver",
+            "--etcd-servers", etcd_url,
+            "--bind-address", "127.0.0.1",
+            "--port", str(port),
+            *extra,
+        ]  # fmt: skip
+        return cls(args=args, log_path=log_dir / f"apiserver-{port}.log", port=port)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        def ready() -> bool:
+            try:
+                return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        self.wait_for(ready, timeout, what=f"apiserver on {self.port} ready")
+
+
+def controller_manager(
+    server: str, log_dir: Path, *args: str, name: str = "controller-manager"
+) -> DaemonProcess:
+    """A real ``navarch controller-manager`` process against ``server`` (not started).
+
+    Defaults suit tests: short leader-election periods so that a standby takes over in
+    a few seconds.
+    """
+    argv = [
+        "controller-manager",
+        "--server", server,
+        "--leader-elect-lease-duration", "4s",
+        "--leader-elect-renew-deadline", "3s",
+        "--leader-elect-retry-period", "0.5s",
+        "--log-level", "info",
+        *args,
+    ]  # fmt: skip
+    return DaemonProcess(args=argv, log_path=log_dir / f"{name}.log")
+
+
+def start_etcd(data_dir: Path) -> EtcdProcess:
+    etcd = EtcdProcess(data_dir=data_dir, log_path=data_dir.parent / f"{data_dir.name}.log")
+    etcd.start()
+    return etcd
+
+
+@contextlib.contextmanager
+def scheduler_and_controllers(
+    server: str, log_dir: Path, suite: str, *manager_args: str
+) -> Iterator[None]:
+    """The real scheduler (no leader election) and controller-manager (its own Lease,
+    named after ``suite``) against ``server``, stopped on exit."""
+    scheduler = DaemonProcess(
+        ["scheduler", "--master", server, "--no-leader-elect"],
+        log_dir / f"scheduler-{suite}.log",
+    )
+    manager = controller_manager(
+        server, log_dir, "--leader-elect-resource-name", f"kcm-{suite}", *manager_args,
+        name=f"cm-{suite}",
+    )  # fmt: skip
+    scheduler.start()
+    manager.start()
+    try:
+        yield
+    finally:
+        manager.stop()
+        scheduler.stop()
