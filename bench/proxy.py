@@ -60,7 +60,7 @@ change finds the runner's burst refilled (back to back, changes are rate-bounded
 one sync a second by design, and the figure would measure that bound)."""
 IDLE_SECONDS = 35
 MIB = 256
-ROUNDS = 3
+ROUNDS = 5
 REQUESTS = 1000
 PORT = 5001
 SERVICE_CIDR = "10.96.0.0/12"
