@@ -315,6 +315,66 @@ def _to_endpoints(
 
 
 @dataclass
+class _SharedEdit:
+    deletes: list[str] = field(default_factory=list)
+    adds: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Edits:
+    """A sync's changes: own chains rewritten, lines of the shared chains edited."""
+
+    declare: list[str] = field(default_factory=list)
+    own: list[str] = field(default_factory=list)
+    own_chains: set[str] = field(default_factory=set)
+    shared_edits: dict[tuple[str, str], _SharedEdit] = field(default_factory=dict)
+
+    def shared(self, table: str, line: str) -> _SharedEdit:
+        chain = line.split(" ", 2)[1]
+        return self.shared_edits.setdefault((table, chain), _SharedEdit())
+
+    def drop_shared(self, table: str, chain: str) -> None:
+        self.shared_edits.pop((table, chain), None)
+
+    def any(self) -> bool:
+        return bool(self.declare or self.own or any(
+            e.deletes or e.adds for e in self.shared_edits.values()
+        ))  # fmt: skip
+
+    def text(
+        self,
+        stale: list[str],
+        jumps: Iterable[tuple[str, str, str]] = (),
+        declare: Mapping[str, list[str]] | None = None,
+        rules: Mapping[str, list[str]] | None = None,
+    ) -> str:
+        """restore input: per table, declarations (flush), jumps, deletions, rewritten
+        and own rules, additions, then the stale chains' deletion."""
+        out: list[str] = []
+        for table in ("filter", "nat"):
+            edits = [e for (t, _), e in sorted(self.shared_edits.items()) if t == table]
+            start = len(out)
+            out += (declare or {}).get(table, [])
+            if table == "nat":
+                out += self.declare
+                out += [f":{chain} - [0:0]" for chain in stale]
+            out += [
+                f"-I {chain} 1 {spec}" for t, chain, spec in reversed(list(jumps)) if t == table
+            ]
+            out += [line for e in edits for line in e.deletes]
+            out += (rules or {}).get(table, [])
+            if table == "nat":
+                out += self.own
+            out += [line for e in edits for line in e.adds]
+            if table == "nat":
+                out += [f"-X {chain}" for chain in stale]
+            if len(out) > start:  # a table with nothing to do is left out
+                out.insert(start, f"*{table}")
+                out.append("COMMIT")
+        return "\n".join(out) + "\n"
+
+
+@dataclass
 class IptablesRenderer:
     """Keeps every Service's rendered rules and writes restore input for a sync."""
 
@@ -400,60 +460,59 @@ class IptablesRenderer:
         self.nat_rules = self._counts[0] + len(_STATIC_NAT) + 1
         self.filter_rules = self._counts[1] + len(_STATIC_FILTER)
 
-    def incremental_input(self, changed: Iterable[str], stale: Iterable[str]) -> str:
-        """A partial sync that leaves the shared chains in place: the changed Services'
-        own chains rewritten, their lines in the shared chains deleted (``-D`` by rule)
-        or added (``-I KUBE-SERVICES 1``, so the node-ports jump stays last; ``-A``
-        elsewhere), stale chains deleted. Its cost follows the change, not the number
-        of Services."""
-        stale = sorted(set(stale))
-        keys = sorted(set(changed))
-        declare: list[str] = []
-        own: list[str] = []
-        nat_del: list[str] = []
-        nat_add: list[str] = []
-        filter_del: list[str] = []
-        filter_add: list[str] = []
-        for key in keys:
+    def _edits(self, changed: Iterable[str]) -> _Edits:
+        """What the changed Services alter: their own chains whole, and their lines in
+        the shared chains as deletions (``-D`` by rule) and additions (``-I
+        KUBE-SERVICES 1``, so the node-ports jump stays last; ``-A`` elsewhere)."""
+        edits = _Edits()
+        for key in sorted(set(changed)):
             old, new = self.before.get(key), self.rendered.get(key)
             if new is not None:
                 if new.text["declare"]:
-                    declare.append(new.text["declare"])
+                    edits.declare.append(new.text["declare"])
                 if new.text["chains"]:
-                    own.append(new.text["chains"])
-            for part, adds, deletes, insert in (
-                ("services", nat_add, nat_del, True),
-                ("nodeports", nat_add, nat_del, False),
-                ("filter", filter_add, filter_del, False),
-            ):
+                    edits.own.append(new.text["chains"])
+                edits.own_chains |= set(new.chains)
+            for part, table in (("services", "nat"), ("nodeports", "nat"), ("filter", "filter")):
                 before = getattr(old, part) if old is not None else []
                 after = getattr(new, part) if new is not None else []
                 kept = set(before) & set(after)
-                deletes += ["-D " + line[3:] for line in before if line not in kept]
+                for line in before:
+                    if line not in kept:
+                        edits.shared(table, line).deletes.append("-D " + line[3:])
                 for line in after:
                     if line in kept:
                         continue
-                    if insert:
-                        chain, _, rest = line[3:].partition(" ")
-                        adds.append(f"-I {chain} 1 {rest}")
-                    else:
-                        adds.append(line)
-        f = ["*filter", *filter_del, *filter_add, "COMMIT"]
-        n = ["*nat", *declare, *(f":{chain} - [0:0]" for chain in stale)]
-        n += [*nat_del, *own, *nat_add, *(f"-X {chain}" for chain in stale), "COMMIT"]
-        self._totals()
-        return "\n".join(f + n) + "\n"
+                    chain, _, rest = line[3:].partition(" ")
+                    add = f"-I {chain} 1 {rest}" if part == "services" else line
+                    edits.shared(table, line).adds.append(add)
+        return edits
 
-    def expected_chains(self) -> dict[str, dict[str, list[str]]]:
-        """table -> chain -> the rules (``-A`` lines) it should hold, in order."""
+    def incremental_input(self, changed: Iterable[str], stale: Iterable[str]) -> str:
+        """A partial sync that leaves the shared chains in place: only what ``_edits``
+        lists, and the stale chains deleted. Its cost follows the change, not the
+        number of Services."""
+        self._totals()
+        return self._edits(changed).text(sorted(set(stale)))
+
+    def expected_chains(self, previous: Iterable[str] = ()) -> dict[str, dict[str, list[str]]]:
+        """table -> chain -> the rules (``-A`` lines) it should hold, in order; with the
+        ``previous`` Services as they were before the last ``update``."""
+        rendered = dict(self.rendered)
+        for key in previous:
+            old = self.before.get(key)
+            if old is None:
+                rendered.pop(key, None)
+            else:
+                rendered[key] = old
         nat: dict[str, list[str]] = {name: [] for name in NAT_CHAINS}
         filt: dict[str, list[str]] = {name: [] for name in FILTER_CHAINS}
         for line in _STATIC_NAT:
             nat[line.split(" ", 2)[1]].append(line)
         for line in _STATIC_FILTER:
             filt[line.split(" ", 2)[1]].append(line)
-        for key in sorted(self.rendered):
-            r = self.rendered[key]
+        for key in sorted(rendered):
+            r = rendered[key]
             nat["KUBE-SERVICES"] += r.services
             nat["KUBE-NODEPORTS"] += r.nodeports
             for line in r.filter:
@@ -463,66 +522,45 @@ class IptablesRenderer:
         nat["KUBE-SERVICES"].append(_NODEPORTS_JUMP)
         return {"nat": nat, "filter": filt}
 
-    def _changed_chains(self, changed: Iterable[str]) -> dict[str, set[str]]:
-        """table -> chains the changed Services' new rules differ in (own chains always)."""
-        out: dict[str, set[str]] = {"nat": set(), "filter": set()}
-        for key in changed:
-            old, new = self.before.get(key), self.rendered.get(key)
-            if new is not None:
-                out["nat"] |= set(new.chains)
-            if (old.services if old else []) != (new.services if new else []):
-                out["nat"].add("KUBE-SERVICES")
-            if (old.nodeports if old else []) != (new.nodeports if new else []):
-                out["nat"].add("KUBE-NODEPORTS")
-            lines = set(old.filter if old else []) ^ set(new.filter if new else [])
-            out["filter"] |= {line.split(" ", 2)[1] for line in lines}
-        return out
-
     def repair_input(
         self,
         saved: Mapping[str, Mapping[str, list[str]]],
         missing_jumps: Iterable[tuple[str, str, str]],
         changed: Iterable[str] = (),
     ) -> str | None:
-        """A periodic full resync as a repair: the chains the ``changed`` Services
-        alter, and every chain whose rules in the kernel (``saved``, from
-        iptables-save) differ from what it should hold, in number or in where they
-        jump, are rewritten whole; leftover service chains are deleted, missing jumps
-        restored. None when everything is in place."""
-        expected = self.expected_chains()
-        touched = self._changed_chains(changed)
-        sections: list[str] = []
+        """A periodic full resync as a repair, with the ``changed`` Services' edits.
+        The kernel's chains (``saved``, from iptables-save) are compared with what they
+        should hold before those edits, in rule count and jump targets (iptables-save
+        prints matches in its own order, so whole rules are not compared); a chain that
+        differs is rewritten whole with its new rules (and the edits to it dropped), the
+        others only get the edits. Leftover service chains are deleted, missing jumps
+        restored. None when there is nothing to write."""
+        changed = set(changed)
+        edits = self._edits(changed)
+        before = self.expected_chains(previous=changed)
+        after = self.expected_chains()
+        declare: dict[str, list[str]] = {"filter": [], "nat": []}
+        rules: dict[str, list[str]] = {"filter": [], "nat": []}
         for table in ("filter", "nat"):
             have = saved.get(table, {})
-            bad = [
-                chain
-                for chain, lines in expected[table].items()
-                if chain in touched[table]
-                or chain not in have
-                or not _same_rules(chain, lines, have[chain])
-            ]
-            stale = (
-                sorted(
-                    c
-                    for c in have
-                    if c.startswith(SERVICE_CHAIN_PREFIXES) and c not in expected[table]
-                )
-                if table == "nat"
-                else []
-            )
-            jumps = [(c, spec) for t, c, spec in missing_jumps if t == table]
-            if not bad and not stale and not jumps:
-                continue
-            lines = [f"*{table}"]
-            lines += [f":{chain} - [0:0]" for chain in (*bad, *stale)]
-            lines += [f"-I {chain} 1 {spec}" for chain, spec in reversed(jumps)]
-            for chain in bad:
-                lines += expected[table][chain]
-            lines += [f"-X {chain}" for chain in stale]
-            lines.append("COMMIT")
-            sections += lines
+            for chain, lines in before[table].items():
+                if chain in edits.own_chains or chain not in after[table]:
+                    continue  # rewritten as a changed Service's, or deleted as stale
+                if chain in have and _same_rules(chain, lines, have[chain]):
+                    continue
+                declare[table].append(f":{chain} - [0:0]")
+                rules[table] += after[table][chain]
+                edits.drop_shared(table, chain)
+        stale = sorted(
+            c
+            for c in saved.get("nat", {})
+            if c.startswith(SERVICE_CHAIN_PREFIXES) and c not in after["nat"]
+        )
+        jumps = list(missing_jumps)
+        if not (edits.any() or stale or jumps or declare["filter"] or declare["nat"]):
+            return None
         self._totals()
-        return "\n".join(sections) + "\n" if sections else None
+        return edits.text(stale, jumps, declare, rules)
 
 
 _UNORDERED = frozenset(

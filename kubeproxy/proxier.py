@@ -176,11 +176,20 @@ class Proxier:
     async def sync(self) -> None:
         """One sync; raises (after noting that the next one must be full) on failure."""
         start = self.clock()
-        full = (
-            self.needs_full
-            or self.last_full is None
-            or start - self.last_full >= self.options.sync_period
-        )
+        period = self.options.sync_period
+        since = None if self.last_full is None else start - self.last_full
+        full = self.needs_full or since is None or since >= period
+        if (
+            full
+            and not self.needs_full
+            and self.pending
+            and since is not None
+            and since < 2 * period
+        ):
+            # A repair reads the whole kernel state back: changes waiting go first, the
+            # repair comes with the next sync (soon, but at most a period late).
+            full = False
+            self.runner.run()
         pending, self.pending = self.pending, set()
         if full:
             self.host_addresses = await local_addresses()

@@ -489,3 +489,28 @@ def test_nftables_repair_recreates_missing_objects_and_drops_leftovers() -> None
     assert "delete chain ip kube-proxy service-OLD" in text
     assert not any("/db/" in line for line in text.splitlines())
     assert r.repair(states, set(), everything, sets, maps) is None  # the base chains are gone
+
+
+def test_iptables_repair_with_a_change_edits_the_shared_chains_instead_of_rewriting() -> None:
+    web = state(svc(), eps("a", ep("10.244.0.5")))
+    r = IptablesRenderer()
+    r.update({"ns/web": web}, ["ns/web"])
+    saved = r.expected_chains()  # the kernel holds exactly what was written
+    states = {
+        "ns/web": web,
+        "ns/db": state(svc("db", clusterIP="10.96.0.30"), eps("d", ep("10.244.0.9"), service="db")),
+    }
+    r.update(states, ["ns/db"])
+    text = r.repair_input(saved, [], ["ns/db"])
+    assert text is not None
+    lines = text.splitlines()
+    assert ":KUBE-SERVICES - [0:0]" not in lines  # in place: edited, not rewritten
+    assert any(
+        line.startswith("-I KUBE-SERVICES 1 ") and "ns/db:http cluster IP" in line for line in lines
+    )
+    # Drift in KUBE-SERVICES as well: then it is rewritten whole, with db's rule in it.
+    saved["nat"]["KUBE-SERVICES"] = saved["nat"]["KUBE-SERVICES"][-1:]
+    lines = (r.repair_input(saved, [], ["ns/db"]) or "").splitlines()
+    assert ":KUBE-SERVICES - [0:0]" in lines
+    assert not any(line.startswith("-I KUBE-SERVICES") for line in lines)
+    assert sum(line.startswith("-A KUBE-SERVICES ") for line in lines) == 3
