@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from kubeproxy.servicemap import ServicePortState
+
+SyncKind = Literal["partial", "repair", "rewrite"]
+"""``partial``: only the Services that changed. ``repair`` (every ``--sync-period``): read
+the kernel's state back and rewrite whatever differs from what it should be, besides
+the changes. ``rewrite`` (the first sync, and after a failed write): everything."""
 
 
 @dataclass
@@ -19,11 +24,11 @@ class Backend(Protocol):
     mode: str
 
     async def sync(
-        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str] | None
+        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], kind: SyncKind
     ) -> SyncResult:
         """Make the data plane serve ``states`` (Service key -> its ports). ``changed``
-        names the Services that differ from the last sync; None asks for a full sync,
-        which also repairs whatever else is there. Raises when nothing was written."""
+        names the Services that differ from the last sync; ``kind`` says how much else
+        to check and write. Raises when the write failed."""
         ...
 
     def local_addresses(self, states: Mapping[str, tuple[ServicePortState, ...]]) -> set[str]:

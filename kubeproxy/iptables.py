@@ -37,12 +37,13 @@ they are stable across restarts.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kubeproxy.backend import SyncResult, load_balancer_addresses
+from kubeproxy.backend import SyncKind, SyncResult, load_balancer_addresses
 from kubeproxy.command import CommandError, run
 from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState, categorize
 
@@ -97,6 +98,7 @@ _STATIC_FILTER = (
 )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _hash(text: str) -> str:
     return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:16]
 
@@ -121,6 +123,18 @@ class RenderedService:
     """Lines of the filter chains."""
     chains: dict[str, list[str]] = field(default_factory=dict)
     """Its own nat chains and their lines, in order."""
+    text: dict[str, str] = field(default_factory=dict)
+    """The same, joined once (``finish``): a sync only concatenates."""
+
+    def finish(self) -> RenderedService:
+        self.text = {
+            "services": "\n".join(self.services),
+            "nodeports": "\n".join(self.nodeports),
+            "filter": "\n".join(self.filter),
+            "declare": "\n".join(f":{chain} - [0:0]" for chain in self.chains),
+            "chains": "\n".join(line for lines in self.chains.values() for line in lines),
+        }
+        return self
 
     def rule_count(self) -> tuple[int, int]:
         """(nat, filter) rules."""
@@ -138,7 +152,7 @@ def render_service(
     out = RenderedService()
     for state in ports:
         _render_port(state.port, state.endpoints, out, cluster_cidr, masquerade_all)
-    return out
+    return out.finish()
 
 
 def _render_port(
@@ -301,6 +315,66 @@ def _to_endpoints(
 
 
 @dataclass
+class _SharedEdit:
+    deletes: list[str] = field(default_factory=list)
+    adds: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Edits:
+    """A sync's changes: own chains rewritten, lines of the shared chains edited."""
+
+    declare: list[str] = field(default_factory=list)
+    own: list[str] = field(default_factory=list)
+    own_chains: set[str] = field(default_factory=set)
+    shared_edits: dict[tuple[str, str], _SharedEdit] = field(default_factory=dict)
+
+    def shared(self, table: str, line: str) -> _SharedEdit:
+        chain = line.split(" ", 2)[1]
+        return self.shared_edits.setdefault((table, chain), _SharedEdit())
+
+    def drop_shared(self, table: str, chain: str) -> None:
+        self.shared_edits.pop((table, chain), None)
+
+    def any(self) -> bool:
+        return bool(self.declare or self.own or any(
+            e.deletes or e.adds for e in self.shared_edits.values()
+        ))  # fmt: skip
+
+    def text(
+        self,
+        stale: list[str],
+        jumps: Iterable[tuple[str, str, str]] = (),
+        declare: Mapping[str, list[str]] | None = None,
+        rules: Mapping[str, list[str]] | None = None,
+    ) -> str:
+        """restore input: per table, declarations (flush), jumps, deletions, rewritten
+        and own rules, additions, then the stale chains' deletion."""
+        out: list[str] = []
+        for table in ("filter", "nat"):
+            edits = [e for (t, _), e in sorted(self.shared_edits.items()) if t == table]
+            start = len(out)
+            out += (declare or {}).get(table, [])
+            if table == "nat":
+                out += self.declare
+                out += [f":{chain} - [0:0]" for chain in stale]
+            out += [
+                f"-I {chain} 1 {spec}" for t, chain, spec in reversed(list(jumps)) if t == table
+            ]
+            out += [line for e in edits for line in e.deletes]
+            out += (rules or {}).get(table, [])
+            if table == "nat":
+                out += self.own
+            out += [line for e in edits for line in e.adds]
+            if table == "nat":
+                out += [f"-X {chain}" for chain in stale]
+            if len(out) > start:  # a table with nothing to do is left out
+                out.insert(start, f"*{table}")
+                out.append("COMMIT")
+        return "\n".join(out) + "\n"
+
+
+@dataclass
 class IptablesRenderer:
     """Keeps every Service's rendered rules and writes restore input for a sync."""
 
@@ -309,6 +383,9 @@ class IptablesRenderer:
     rendered: dict[str, RenderedService] = field(default_factory=dict)
     nat_rules: int = 0
     filter_rules: int = 0
+    _counts: tuple[int, int] = (0, 0)
+    before: dict[str, RenderedService | None] = field(default_factory=dict)
+    """The rendering each Service of the last ``update`` had before it."""
 
     def update(
         self, states: Mapping[str, tuple[ServicePortState, ...]], keys: Iterable[str]
@@ -316,8 +393,11 @@ class IptablesRenderer:
         """Re-render ``keys`` from ``states`` (absent: the Service is gone); returns
         the chains those Services no longer use."""
         stale: set[str] = set()
+        nat, filt = self._counts
+        self.before = {}
         for key in keys:
             before = self.rendered.pop(key, None)
+            self.before[key] = before
             state = states.get(key)
             after = (
                 render_service(
@@ -328,8 +408,11 @@ class IptablesRenderer:
             )
             if after is not None:
                 self.rendered[key] = after
+                nat, filt = nat + after.rule_count()[0], filt + after.rule_count()[1]
             if before is not None:
+                nat, filt = nat - before.rule_count()[0], filt - before.rule_count()[1]
                 stale |= set(before.chains) - set(after.chains if after else ())
+        self._counts = (nat, filt)
         return stale
 
     def restore_input(
@@ -340,46 +423,183 @@ class IptablesRenderer:
     ) -> str:
         """iptables-restore text: the shared chains whole, the own chains of the
         Services in ``write``, deletion of ``stale`` chains, and ``missing_jumps``."""
-        keys = sorted(self.rendered)
+        rendered = [self.rendered[key] for key in sorted(self.rendered)]
         stale = sorted(set(stale))
         jumps = list(missing_jumps)
+        written = [self.rendered[k] for k in sorted(set(write)) if k in self.rendered]
+
+        def texts(items: Iterable[RenderedService], part: str) -> list[str]:
+            return [text for r in items if (text := r.text[part])]
+
         f: list[str] = ["*filter"]
         f += [f":{chain} - [0:0]" for chain in FILTER_CHAINS]
         f += [f"-I {chain} 1 {spec}" for table, chain, spec in reversed(jumps) if table == "filter"]
         f += _STATIC_FILTER
-        nat_count = filter_count = 0
-        for key in keys:
-            lines = self.rendered[key].filter
-            f += lines
-            filter_count += len(lines)
+        f += texts(rendered, "filter")
         f.append("COMMIT")
-
-        written = [k for k in sorted(set(write)) if k in self.rendered]
         n: list[str] = ["*nat"]
         n += [f":{chain} - [0:0]" for chain in NAT_CHAINS]
-        for key in written:
-            n += [f":{chain} - [0:0]" for chain in self.rendered[key].chains]
+        n += texts(written, "declare")
         n += [f":{chain} - [0:0]" for chain in stale]
         n += [f"-I {chain} 1 {spec}" for table, chain, spec in reversed(jumps) if table == "nat"]
         n += _STATIC_NAT
-        for key in keys:
-            r = self.rendered[key]
-            n += r.services
-            nat_count += r.rule_count()[0]
+        n += texts(rendered, "services")
         n.append(_NODEPORTS_JUMP)
-        for key in keys:
-            n += self.rendered[key].nodeports
-        for key in written:
-            for lines in self.rendered[key].chains.values():
-                n += lines
+        n += texts(rendered, "nodeports")
+        n += texts(written, "chains")
         n += [f"-X {chain}" for chain in stale]
         n.append("COMMIT")
-        self.nat_rules = nat_count + len(_STATIC_NAT) + 1
-        self.filter_rules = filter_count + len(_STATIC_FILTER)
+        self.nat_rules = self._counts[0] + len(_STATIC_NAT) + 1
+        self.filter_rules = self._counts[1] + len(_STATIC_FILTER)
         return "\n".join(f + n) + "\n"
 
     def all_chains(self) -> set[str]:
         return {chain for r in self.rendered.values() for chain in r.chains}
+
+    def _totals(self) -> None:
+        self.nat_rules = self._counts[0] + len(_STATIC_NAT) + 1
+        self.filter_rules = self._counts[1] + len(_STATIC_FILTER)
+
+    def _edits(self, changed: Iterable[str]) -> _Edits:
+        """What the changed Services alter: their own chains whole, and their lines in
+        the shared chains as deletions (``-D`` by rule) and additions (``-I
+        KUBE-SERVICES 1``, so the node-ports jump stays last; ``-A`` elsewhere)."""
+        edits = _Edits()
+        for key in sorted(set(changed)):
+            old, new = self.before.get(key), self.rendered.get(key)
+            if new is not None:
+                if new.text["declare"]:
+                    edits.declare.append(new.text["declare"])
+                if new.text["chains"]:
+                    edits.own.append(new.text["chains"])
+                edits.own_chains |= set(new.chains)
+            for part, table in (("services", "nat"), ("nodeports", "nat"), ("filter", "filter")):
+                before = getattr(old, part) if old is not None else []
+                after = getattr(new, part) if new is not None else []
+                kept = set(before) & set(after)
+                for line in before:
+                    if line not in kept:
+                        edits.shared(table, line).deletes.append("-D " + line[3:])
+                for line in after:
+                    if line in kept:
+                        continue
+                    chain, _, rest = line[3:].partition(" ")
+                    add = f"-I {chain} 1 {rest}" if part == "services" else line
+                    edits.shared(table, line).adds.append(add)
+        return edits
+
+    def incremental_input(self, changed: Iterable[str], stale: Iterable[str]) -> str:
+        """A partial sync that leaves the shared chains in place: only what ``_edits``
+        lists, and the stale chains deleted. Its cost follows the change, not the
+        number of Services."""
+        self._totals()
+        return self._edits(changed).text(sorted(set(stale)))
+
+    def expected_chains(self, previous: Iterable[str] = ()) -> dict[str, dict[str, list[str]]]:
+        """table -> chain -> the rules (``-A`` lines) it should hold, in order; with the
+        ``previous`` Services as they were before the last ``update``."""
+        rendered = dict(self.rendered)
+        for key in previous:
+            old = self.before.get(key)
+            if old is None:
+                rendered.pop(key, None)
+            else:
+                rendered[key] = old
+        nat: dict[str, list[str]] = {name: [] for name in NAT_CHAINS}
+        filt: dict[str, list[str]] = {name: [] for name in FILTER_CHAINS}
+        for line in _STATIC_NAT:
+            nat[line.split(" ", 2)[1]].append(line)
+        for line in _STATIC_FILTER:
+            filt[line.split(" ", 2)[1]].append(line)
+        for key in sorted(rendered):
+            r = rendered[key]
+            nat["KUBE-SERVICES"] += r.services
+            nat["KUBE-NODEPORTS"] += r.nodeports
+            for line in r.filter:
+                filt[line.split(" ", 2)[1]].append(line)
+            for chain, lines in r.chains.items():
+                nat[chain] = lines
+        nat["KUBE-SERVICES"].append(_NODEPORTS_JUMP)
+        return {"nat": nat, "filter": filt}
+
+    def repair_input(
+        self,
+        saved: Mapping[str, Mapping[str, list[str]]],
+        missing_jumps: Iterable[tuple[str, str, str]],
+        changed: Iterable[str] = (),
+    ) -> str | None:
+        """A periodic full resync as a repair, with the ``changed`` Services' edits.
+        The kernel's chains (``saved``, from iptables-save) are compared with what they
+        should hold before those edits, in rule count and jump targets (iptables-save
+        prints matches in its own order, so whole rules are not compared); a chain that
+        differs is rewritten whole with its new rules (and the edits to it dropped), the
+        others only get the edits. Leftover service chains are deleted, missing jumps
+        restored. None when there is nothing to write."""
+        changed = set(changed)
+        edits = self._edits(changed)
+        before = self.expected_chains(previous=changed)
+        after = self.expected_chains()
+        declare: dict[str, list[str]] = {"filter": [], "nat": []}
+        rules: dict[str, list[str]] = {"filter": [], "nat": []}
+        for table in ("filter", "nat"):
+            have = saved.get(table, {})
+            for chain, lines in before[table].items():
+                if chain in edits.own_chains or chain not in after[table]:
+                    continue  # rewritten as a changed Service's, or deleted as stale
+                if chain in have and _same_rules(chain, lines, have[chain]):
+                    continue
+                declare[table].append(f":{chain} - [0:0]")
+                rules[table] += after[table][chain]
+                edits.drop_shared(table, chain)
+        stale = sorted(
+            c
+            for c in saved.get("nat", {})
+            if c.startswith(SERVICE_CHAIN_PREFIXES) and c not in after["nat"]
+        )
+        jumps = list(missing_jumps)
+        if not (edits.any() or stale or jumps or declare["filter"] or declare["nat"]):
+            return None
+        self._totals()
+        return edits.text(stale, jumps, declare, rules)
+
+
+_UNORDERED = frozenset(
+    {"KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-EXTERNAL-SERVICES", "KUBE-PROXY-FIREWALL"}
+)
+"""Shared chains whose rule order does not matter (KUBE-SERVICES' last rule aside)."""
+
+
+def _target(rule: str) -> str:
+    _, _, rest = rule.partition(" -j ")
+    return rest.split(" ", 1)[0]
+
+
+def _same_rules(chain: str, mine: list[str], theirs: list[str]) -> bool:
+    """Whether the kernel's rules match ours in number and jump targets (iptables-save
+    prints matches in its own order, so whole rules are not compared). The shared
+    chains' order does not matter, except that KUBE-SERVICES ends with the node-ports
+    jump."""
+    if len(mine) != len(theirs):
+        return False
+    a, b = [_target(r) for r in mine], [_target(r) for r in theirs]
+    if chain not in _UNORDERED:
+        return a == b
+    return sorted(a) == sorted(b) and (chain != "KUBE-SERVICES" or a[-1:] == b[-1:])
+
+
+def parse_chains(text: str) -> dict[str, dict[str, list[str]]]:
+    """From ``iptables-save`` output: table -> chain -> its rules, in order."""
+    tables: dict[str, dict[str, list[str]]] = {}
+    table: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line.startswith("*"):
+            table = tables.setdefault(line[1:].strip(), {})
+        elif line.startswith(":"):
+            table.setdefault(line[1:].split(" ", 1)[0], [])
+        elif line.startswith("-A "):
+            chain = line.split(" ", 2)[1]
+            table.setdefault(chain, []).append(line)
+    return tables
 
 
 def parse_save(text: str) -> tuple[dict[str, set[str]], set[tuple[str, str, str]]]:
@@ -407,28 +627,32 @@ class IptablesBackend:
         self.renderer = IptablesRenderer(cluster_cidr=cluster_cidr, masquerade_all=masquerade_all)
 
     async def sync(
-        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str] | None
+        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], kind: SyncKind
     ) -> SyncResult:
-        """Write the rules; ``changed`` None is a full sync (every Service, leftovers
-        removed, jumps restored)."""
+        """``partial``: the changed Services only; ``repair``: also whatever differs in
+        the kernel; ``rewrite``: everything, leftovers removed, jumps restored."""
         r = self.renderer
-        if changed is None:
+        stale = r.update(states, changed)
+        text: str | None
+        if kind == "partial":
+            text = r.incremental_input(changed, stale)
+        else:
             saved = await run(["iptables-save"])
             chains, rules = parse_save(saved)
-            r.rendered.clear()
-            r.update(states, states.keys())
-            existing = {c for c in chains.get("nat", set()) if c.startswith(SERVICE_CHAIN_PREFIXES)}
-            stale = existing - r.all_chains()
             missing = [
                 jump
                 for jump in JUMPS
                 if jump not in rules or jump[1] not in chains.get(jump[0], set())
             ]
-            text = r.restore_input(states.keys(), stale, missing)
-        else:
-            stale = r.update(states, changed)
-            text = r.restore_input(changed, stale)
-        await run(["iptables-restore", "-w", "5", "--noflush"], text)
+            if kind == "repair":
+                text = r.repair_input(parse_chains(saved), missing, changed)
+            else:
+                existing = {
+                    c for c in chains.get("nat", set()) if c.startswith(SERVICE_CHAIN_PREFIXES)
+                }
+                text = r.restore_input(r.rendered.keys(), existing - r.all_chains(), missing)
+        if text is not None:
+            await run(["iptables-restore", "-w", "5", "--noflush"], text)
         return SyncResult({"nat": r.nat_rules, "filter": r.filter_rules})
 
     def local_addresses(self, states: Mapping[str, tuple[ServicePortState, ...]]) -> set[str]:

@@ -7,8 +7,8 @@ L2 mode or k3s's servicelb make them answer on a node), and in ``userspace`` mod
 ClusterIPs and external IPs too (its listeners bind to them). Addresses on a dummy
 interface are local: traffic to them never leaves the host, and nothing else is
 routed through the device. Where the kernel has no ``dummy`` driver (this machine's
-does not), the device is a bridge without ports, which holds local addresses the same
-way. ``--cleanup`` deletes the interface.
+does not), the device is an ``ifb`` one, as ``navarch-svc0`` is (docs/network.md): it
+holds local addresses the same way. ``--cleanup`` deletes the interface.
 """
 
 from __future__ import annotations
@@ -64,9 +64,9 @@ class DummyInterface:
                 try:
                     await run(["ip", "link", "add", self.device, "type", "dummy"])
                 except CommandError:
-                    # Kernels without the dummy driver: a bridge without ports holds
-                    # addresses the same way and forwards nothing.
-                    await run(["ip", "link", "add", self.device, "type", "bridge"])
+                    # Kernels without the dummy driver: an ifb device holds addresses
+                    # the same way (as navarch-svc0 does, docs/network.md).
+                    await run(["ip", "link", "add", self.device, "type", "ifb"])
             await run(["ip", "link", "set", self.device, "up"])
             self.current = await self._read()
         add = sorted(wanted - self.current)

@@ -30,12 +30,13 @@ are never flushed, so client stickiness survives resyncs.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kubeproxy.backend import SyncResult, load_balancer_addresses
+from kubeproxy.backend import SyncKind, SyncResult, load_balancer_addresses
 from kubeproxy.command import CommandError, run
 from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState, categorize
 
@@ -84,8 +85,10 @@ _STATIC: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("reject-chain", "", ("reject",)),
 )  # fmt: skip
 STATIC_CHAINS = frozenset(name for name, _, _ in _STATIC)
+STATIC_RULES = sum(len(rules) for _, _, rules in _STATIC)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _hash(text: str) -> str:
     return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:8]
 
@@ -110,6 +113,27 @@ class RenderedService:
     """(map, key, verdict); verdict "" for set elements."""
     affinity_sets: dict[str, int] = field(default_factory=dict)
     """Set -> timeout seconds."""
+    write_text: str = ""
+    """Its sets, chains and rules as ``nft -f`` lines (``finish``)."""
+    elements_text: str = ""
+    objects: int = 0
+
+    def finish(self) -> RenderedService:
+        lines = [
+            f"add set {TABLE} {name} {{ type ipv4_addr ; flags dynamic,timeout ; timeout {t}s ; }}"
+            for name, t in self.affinity_sets.items()
+        ]
+        # Every chain exists before a rule jumps to it.
+        lines += [f"add chain {TABLE} {chain}" for chain in self.chains]
+        for chain, rules in self.chains.items():
+            lines.append(f"flush chain {TABLE} {chain}")
+            lines += [f"add rule {TABLE} {chain} {rule}" for rule in rules]
+        self.write_text = "\n".join(lines)
+        self.elements_text = "\n".join(
+            f"add element {TABLE} {m} {_element(m, k, v)}" for m, k, v in self.elements
+        )
+        self.objects = sum(len(v) for v in self.chains.values()) + len(self.elements)
+        return self
 
 
 def render_service(
@@ -122,7 +146,7 @@ def render_service(
         if state.port.cluster_ip not in seen_ips:
             seen_ips.add(state.port.cluster_ip)
             out.elements.append(("cluster-ips", state.port.cluster_ip, ""))
-    return out
+    return out.finish()
 
 
 def _render_port(
@@ -229,20 +253,38 @@ class NftablesRenderer:
     masquerade_all: bool = False
     rendered: dict[str, RenderedService] = field(default_factory=dict)
     objects: int = 0
+    dropped: set[str] = field(default_factory=set)
+    """Chains and sets the last ``partial`` deletes."""
 
     def _render(self, state: tuple[ServicePortState, ...]) -> RenderedService:
         return render_service(
             state, cluster_cidr=self.cluster_cidr, masquerade_all=self.masquerade_all
         )
 
+    def _update(
+        self, states: Mapping[str, tuple[ServicePortState, ...]], key: str
+    ) -> tuple[RenderedService | None, RenderedService | None]:
+        before = self.rendered.pop(key, None)
+        state = states.get(key)
+        after = self._render(state) if state else None
+        if after is not None:
+            self.rendered[key] = after
+            self.objects += after.objects
+        if before is not None:
+            self.objects -= before.objects
+        return before, after
+
     def full(
         self,
         states: Mapping[str, tuple[ServicePortState, ...]],
+        changed: Iterable[str],
         existing_chains: set[str],
         existing_sets: set[str],
     ) -> str:
-        """Everything, from scratch (affinity sets kept); leftovers deleted."""
-        self.rendered = {key: self._render(state) for key, state in states.items() if state}
+        """Everything (the ``changed`` Services re-rendered; affinity sets kept),
+        leftovers deleted."""
+        for key in changed:
+            self._update(states, key)
         out = [f'add table {TABLE} {{ comment "rules for kube-proxy" ; }}']
         for name, hook, _ in _STATIC:
             out.append(
@@ -262,11 +304,9 @@ class NftablesRenderer:
         stale_sets = {s for s in existing_sets - wanted_sets if s.startswith("affinity-")}
         out += [f"flush chain {TABLE} {c}" for c in sorted(stale_chains)]
         for r in self.rendered.values():
-            out += self._write_service(r)
-            out += [f"add element {TABLE} {m} {_element(m, k, v)}" for m, k, v in r.elements]
+            out += [text for text in (r.write_text, r.elements_text) if text]
         out += [f"delete chain {TABLE} {c}" for c in sorted(stale_chains)]
         out += [f"delete set {TABLE} {s}" for s in sorted(stale_sets)]
-        self._count()
         return "\n".join(out) + "\n"
 
     def partial(
@@ -278,13 +318,11 @@ class NftablesRenderer:
         deletes: list[str] = []
         adds: list[str] = []
         drop: list[str] = []
+        self.dropped = set()
         for key in sorted(set(keys)):
-            before = self.rendered.pop(key, None)
-            state = states.get(key)
-            after = self._render(state) if state else None
-            if after is not None:
-                self.rendered[key] = after
-                write += self._write_service(after)
+            before, after = self._update(states, key)
+            if after is not None and after.write_text:
+                write.append(after.write_text)
             old_elements = set(before.elements) if before else set()
             new_elements = set(after.elements) if after else set()
             deletes += [
@@ -302,29 +340,49 @@ class NftablesRenderer:
                 drop += [f"delete chain {TABLE} {c}" for c in sorted(gone)]
                 gone_sets = set(before.affinity_sets) - set(after.affinity_sets if after else ())
                 drop += [f"delete set {TABLE} {s}" for s in sorted(gone_sets)]
-        self._count()
+                self.dropped |= gone | gone_sets
         # Deletions of elements before additions: a key may move from one Service to
         # another in the same sync.
         return "\n".join(flush + write + deletes + adds + drop) + "\n"
 
-    @staticmethod
-    def _write_service(r: RenderedService) -> list[str]:
-        out = [
-            f"add set {TABLE} {name} {{ type ipv4_addr ; flags dynamic,timeout ; timeout {t}s ; }}"
-            for name, t in r.affinity_sets.items()
-        ]
-        # Every chain exists before a rule jumps to it.
-        out += [f"add chain {TABLE} {chain}" for chain in r.chains]
-        for chain, rules in r.chains.items():
-            out.append(f"flush chain {TABLE} {chain}")
-            out += [f"add rule {TABLE} {chain} {rule}" for rule in rules]
-        return out
-
-    def _count(self) -> None:
-        static = sum(len(rules) for _, _, rules in _STATIC)
-        self.objects = static + sum(
-            sum(len(v) for v in r.chains.values()) + len(r.elements) for r in self.rendered.values()
+    def repair(
+        self,
+        states: Mapping[str, tuple[ServicePortState, ...]],
+        changed: Iterable[str],
+        chains: set[str],
+        sets: set[str],
+        maps: set[str],
+    ) -> str | None:
+        """A periodic full resync as a repair: the changed Services as in ``partial``,
+        plus every Service whose chains or affinity sets are missing from the kernel
+        (``chains``, ``sets``, ``maps``: what ``nft list`` shows), leftovers deleted.
+        The table is kube-proxy's alone, so this checks that its objects exist, not each
+        rule. Returns None when the table itself is damaged (a base chain or map is
+        missing): then only a rewrite will do."""
+        if (
+            not chains >= STATIC_CHAINS
+            or not {m for m, _ in _MAPS} <= maps
+            or "cluster-ips" not in sets
+        ):
+            return None
+        changed = set(changed)
+        out = [self.partial(states, changed).rstrip("\n")]
+        for key, r in self.rendered.items():
+            if key in changed:
+                continue
+            if not set(r.chains) <= chains or not set(r.affinity_sets) <= sets:
+                out += [text for text in (r.write_text, r.elements_text) if text]
+        wanted_chains = {c for r in self.rendered.values() for c in r.chains}
+        wanted_sets = {s for r in self.rendered.values() for s in r.affinity_sets}
+        stale_chains = sorted(chains - wanted_chains - STATIC_CHAINS - self.dropped)
+        stale_sets = sorted(
+            s for s in sets - wanted_sets - self.dropped if s.startswith("affinity-")
         )
+        out = [f"flush chain {TABLE} {c}" for c in stale_chains] + out
+        out += [f"delete chain {TABLE} {c}" for c in stale_chains]
+        out += [f"delete set {TABLE} {s}" for s in stale_sets]
+        text = "\n".join(line for line in out if line)
+        return text + "\n" if text else ""
 
 
 def parse_listing(text: str, kind: str) -> set[str]:
@@ -348,17 +406,25 @@ class NftablesBackend:
         self.renderer = NftablesRenderer(cluster_cidr=cluster_cidr, masquerade_all=masquerade_all)
 
     async def sync(
-        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str] | None
+        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], kind: SyncKind
     ) -> SyncResult:
+        """``partial``: the changed Services only; ``repair``: also the Services whose
+        objects are missing, leftovers deleted; ``rewrite``: everything."""
         r = self.renderer
-        if changed is None:
+        text: str | None = None
+        if kind == "partial":
+            text = r.partial(states, changed)
+        else:
             chains = parse_listing(await run(["nft", "list", "chains", "ip"]), "chain")
             sets = parse_listing(await run(["nft", "-t", "list", "sets", "ip"]), "set")
-            text = r.full(states, chains, sets)
-        else:
-            text = r.partial(states, changed)
-        await run(["nft", "-f", "-"], text)
-        return SyncResult({"nftables": r.objects})
+            if kind == "repair":
+                maps = parse_listing(await run(["nft", "-t", "list", "maps", "ip"]), "map")
+                text = r.repair(states, changed, chains, sets, maps)
+            if text is None:
+                text = r.full(states, changed, chains, sets)
+        if text.strip():
+            await run(["nft", "-f", "-"], text)
+        return SyncResult({"nftables": r.objects + STATIC_RULES})
 
     def local_addresses(self, states: Mapping[str, tuple[ServicePortState, ...]]) -> set[str]:
         return load_balancer_addresses(states)

@@ -26,7 +26,7 @@ from apiclient import InformerFactory, object_key
 from apitypes.core import Node, Service
 from apitypes.discovery import EndpointSlice
 from kubeproxy import metrics
-from kubeproxy.backend import Backend
+from kubeproxy.backend import Backend, SyncKind
 from kubeproxy.netif import DummyInterface, local_addresses
 from kubeproxy.runner import BoundedFrequencyRunner
 from kubeproxy.server import HealthState
@@ -78,6 +78,7 @@ class Proxier:
         self.states: dict[str, tuple[ServicePortState, ...]] = {}
         self.pending: set[str] = set()
         self.needs_full = True
+        self.recompute_all = True
         self.last_full: float | None = None
         self.host_addresses: set[str] = set()
         self.local_nodes: set[str] = {options.node_name}
@@ -140,7 +141,7 @@ class Proxier:
         local = self._local_nodes()
         if local != self.local_nodes:
             self.local_nodes = local
-            self.needs_full = True
+            self.recompute_all = True
             self.health.queued()
             self.runner.run()
 
@@ -175,18 +176,30 @@ class Proxier:
     async def sync(self) -> None:
         """One sync; raises (after noting that the next one must be full) on failure."""
         start = self.clock()
-        full = (
-            self.needs_full
-            or self.last_full is None
-            or start - self.last_full >= self.options.sync_period
-        )
+        period = self.options.sync_period
+        since = None if self.last_full is None else start - self.last_full
+        full = self.needs_full or since is None or since >= period
+        if (
+            full
+            and not self.needs_full
+            and self.pending
+            and since is not None
+            and since < 2 * period
+        ):
+            # A repair reads the whole kernel state back: changes waiting go first, the
+            # repair comes with the next sync (soon, but at most a period late).
+            full = False
+            self.runner.run()
         pending, self.pending = self.pending, set()
         if full:
             self.host_addresses = await local_addresses()
-            self.local_nodes = self._local_nodes()
+            local = self._local_nodes()
+            if local != self.local_nodes:
+                self.local_nodes, self.recompute_all = local, True
+        keys = pending
+        if self.recompute_all:
+            # Endpoint locality (or everything, at the start) may have changed.
             keys = set(self.states) | set(self.services.store.keys())
-        else:
-            keys = pending
         changed = self._recompute(keys)
         if not full and not changed:
             self.health.updated()
@@ -194,15 +207,17 @@ class Proxier:
         try:
             if self.dummy is not None:
                 await self.dummy.ensure(self.backend.local_addresses(self.states))
-            result = await self.backend.sync(self.states, None if full else changed)
+            kind: SyncKind = "rewrite" if self.needs_full else "repair" if full else "partial"
+            result = await self.backend.sync(self.states, changed, kind)
         except Exception:
             metrics.SYNC_ERRORS.inc()
             self.needs_full = True
-            self.pending |= pending
+            self.pending |= pending | changed
             raise
         done = self.clock()
         elapsed = done - start
         self.syncs += 1
+        self.recompute_all = False
         if full:
             self.needs_full = False
             self.last_full = start
@@ -218,12 +233,10 @@ class Proxier:
                 metrics.IPTABLES_RULES.labels(table).set(count)
         self._observe_programming(pending, changed)
         self.health.updated()
-        log.debug(
-            "%s sync: %d services changed, %.3fs",
-            "full" if full else "partial",
-            len(changed),
-            elapsed,
-        )
+        log.log(
+            logging.INFO if kind != "partial" or elapsed > 1.0 else logging.DEBUG,
+            "%s sync: %d of %d Services changed, %.3fs", kind, len(changed), len(self.states), elapsed,
+        )  # fmt: skip
 
     def _observe_programming(self, synced: set[str], changed: set[str]) -> None:
         """Network programming latency: from the trigger time of each slice change now

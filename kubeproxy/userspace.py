@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from kubeproxy.backend import SyncResult
+from kubeproxy.backend import SyncKind, SyncResult
 from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState, categorize
 
 log = logging.getLogger(__name__)
@@ -402,7 +402,7 @@ class UserspaceBackend:
         self.failed: set[ListenerKey] = set()
 
     async def sync(
-        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str] | None
+        self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], kind: SyncKind
     ) -> SyncResult:
         wanted = desired_listeners(states)
         for key in [k for k in self.proxies if k not in wanted]:

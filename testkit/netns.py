@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import ApiServerProcess, DaemonProcess
+from testkit.processes import ApiServerProcess, DaemonProcess
 
 
 def sh(argv: Sequence[str], stdin: str | None = None, check: bool = True) -> str:

@@ -10,6 +10,7 @@ import pytest
 from apitypes.core import Service
 from apitypes.discovery import EndpointSlice
 from kubeproxy.iptables import IptablesRenderer, endpoint_chain, parse_save, port_chain_suffix
+from kubeproxy.nftables import STATIC_CHAINS as STATIC
 from kubeproxy.nftables import NftablesRenderer, parse_listing
 from kubeproxy.runner import Schedule
 from kubeproxy.servicemap import (
@@ -283,8 +284,10 @@ def test_nftables_full_sync_uses_maps_numgen_and_affinity_sets() -> None:
     )
     empty = state(svc("db", clusterIP="10.96.0.30"))
     r = NftablesRenderer()
+    both = {"ns/web": s, "ns/db": empty}
     text = r.full(
-        {"ns/web": s, "ns/db": empty},
+        both,
+        both,
         existing_chains={"service-OLD-x/y/tcp/p"},
         existing_sets=set(),
     )
@@ -324,7 +327,8 @@ def test_nftables_partial_sync_swaps_only_the_changed_elements() -> None:
     web = state(svc(), eps("a", ep("10.244.0.5")))
     db = state(svc("db", clusterIP="10.96.0.30"), eps("d", ep("10.244.0.9"), service="db"))
     r = NftablesRenderer()
-    r.full({"ns/web": web, "ns/db": db}, set(), set())
+    both = {"ns/web": web, "ns/db": db}
+    r.full(both, both, set(), set())
     gone = service_state(service_ports(svc()), {})
     text = r.partial({"ns/web": gone, "ns/db": db}, ["ns/web"])
     lines = text.splitlines()
@@ -408,3 +412,105 @@ def test_userspace_listens_only_where_there_are_endpoints() -> None:
     wanted = desired_listeners({"ns/web": with_eps})
     assert set(wanted) == {("10.96.0.20", 80, "TCP"), ("0.0.0.0", 30080, "TCP")}
     assert desired_listeners({"ns/web": state(np)}) == {}
+
+
+def test_iptables_incremental_partial_sync_leaves_the_shared_chains_in_place() -> None:
+    web = state(svc(), eps("a", ep("10.244.0.5")))
+    db = state(svc("db", clusterIP="10.96.0.30"), eps("d", ep("10.244.0.9"), service="db"))
+    states = {"ns/web": web, "ns/db": db}
+    r = IptablesRenderer()
+    r.update(states, states)
+    r.restore_input(states, [])
+    states["ns/web"] = state(svc(), eps("a", ep("10.244.0.6")))  # the endpoint moves
+    del states["ns/db"]  # and db goes
+    stale = r.update(states, ["ns/web", "ns/db"])
+    text = r.incremental_input(["ns/web", "ns/db"], stale)
+    lines = text.splitlines()
+    assert ":KUBE-SERVICES - [0:0]" not in lines  # never flushed
+    db_chain = f"KUBE-SVC-{port_chain_suffix(db[0].port)}"
+    deletion = next(
+        line for line in lines if line.startswith("-D KUBE-SERVICES") and db_chain in line
+    )
+    assert deletion.endswith(f"-j {db_chain}")
+    assert f"-X {db_chain}" in lines and lines.index(deletion) < lines.index(f"-X {db_chain}")
+    new_sep = endpoint_chain(states["ns/web"][0].port, EndpointInfo("10.244.0.6", 8080))
+    assert f":{new_sep} - [0:0]" in lines
+    # web's KUBE-SERVICES rule did not change (same chain, same IP): not touched.
+    assert not any(
+        line.startswith(("-I KUBE-SERVICES", "-D KUBE-SERVICES")) and "ns/web" in line
+        for line in lines
+    )
+
+
+def test_iptables_repair_rewrites_only_what_drifted() -> None:
+    web = state(svc(), eps("a", ep("10.244.0.5"), ep("10.244.0.6")))
+    r = IptablesRenderer()
+    r.update({"ns/web": web}, ["ns/web"])
+    expected = r.expected_chains()
+    # iptables-save prints matches in its own order: only counts and targets compare.
+    saved = {
+        table: {chain: [f"-A {chain} -x -j {line.partition(' -j ')[2]}" if " -j " in line else line for line in lines]
+                for chain, lines in chains.items()}
+        for table, chains in expected.items()
+    }  # fmt: skip
+    assert r.repair_input(saved, []) is None
+    svc_chain = f"KUBE-SVC-{port_chain_suffix(web[0].port)}"
+    saved["nat"][svc_chain] = saved["nat"][svc_chain][:1]  # someone deleted rules
+    saved["nat"]["KUBE-SVC-LEFTOVER0000000"] = []
+    text = r.repair_input(saved, [("nat", "PREROUTING", "-j KUBE-SERVICES")])
+    assert text is not None
+    lines = text.splitlines()
+    assert f":{svc_chain} - [0:0]" in lines and "-X KUBE-SVC-LEFTOVER0000000" in lines
+    assert "-I PREROUTING 1 -j KUBE-SERVICES" in lines
+    assert ":KUBE-SERVICES - [0:0]" not in lines and "*filter" not in lines
+
+
+def test_nftables_repair_recreates_missing_objects_and_drops_leftovers() -> None:
+    web = state(svc(), eps("a", ep("10.244.0.5")))
+    db = state(svc("db", clusterIP="10.96.0.30"), eps("d", ep("10.244.0.9"), service="db"))
+    states = {"ns/web": web, "ns/db": db}
+    r = NftablesRenderer()
+    r.full(states, states, set(), set())
+    everything = {c for x in r.rendered.values() for c in x.chains}
+    maps = {
+        "service-ips",
+        "service-nodeports",
+        "no-endpoint-services",
+        "no-endpoint-nodeports",
+        "firewall-ips",
+    }
+    static = set(STATIC)
+    sets = {"cluster-ips"}
+    assert r.repair(states, set(), static | everything, sets, maps) == ""
+    web_chains = set(r.rendered["ns/web"].chains)
+    text = r.repair(states, set(), static | (everything - web_chains) | {"service-OLD"}, sets, maps)
+    assert text is not None
+    assert all(f"add chain ip kube-proxy {c}" in text for c in web_chains)
+    assert "delete chain ip kube-proxy service-OLD" in text
+    assert not any("/db/" in line for line in text.splitlines())
+    assert r.repair(states, set(), everything, sets, maps) is None  # the base chains are gone
+
+
+def test_iptables_repair_with_a_change_edits_the_shared_chains_instead_of_rewriting() -> None:
+    web = state(svc(), eps("a", ep("10.244.0.5")))
+    r = IptablesRenderer()
+    r.update({"ns/web": web}, ["ns/web"])
+    saved = r.expected_chains()  # the kernel holds exactly what was written
+    states = {
+        "ns/web": web,
+        "ns/db": state(svc("db", clusterIP="10.96.0.30"), eps("d", ep("10.244.0.9"), service="db")),
+    }
+    r.update(states, ["ns/db"])
+    text = r.repair_input(saved, [], ["ns/db"])
+    assert text is not None
+    lines = text.splitlines()
+    assert ":KUBE-SERVICES - [0:0]" not in lines  # in place: edited, not rewritten
+    assert any(
+        line.startswith("-I KUBE-SERVICES 1 ") and "ns/db:http cluster IP" in line for line in lines
+    )
+    # Drift in KUBE-SERVICES as well: then it is rewritten whole, with db's rule in it.
+    saved["nat"]["KUBE-SERVICES"] = saved["nat"]["KUBE-SERVICES"][-1:]
+    lines = (r.repair_input(saved, [], ["ns/db"]) or "").splitlines()
+    assert ":KUBE-SERVICES - [0:0]" in lines
+    assert not any(line.startswith("-I KUBE-SERVICES") for line in lines)
+    assert sum(line.startswith("-A KUBE-SERVICES ") for line in lines) == 3
