@@ -35,6 +35,7 @@ from apitypes.base import (
     MicroTime,
     QuantityStr,
     Time,
+    atomic_mapping,
     items,
     mapping,
     merge_list,
@@ -158,6 +159,11 @@ def _merge_list_keyed(key: str, *map_keys: str, atomic: bool = False) -> Any:
     return field
 
 
+# The protocol of a port is one of its list-map keys; an item that leaves it out is
+# identified by this default (Kubernetes declares ``+default="TCP"``).
+_PROTOCOL: Any = Field(default=None, json_schema_extra={"default": "TCP"})
+
+
 def _apply_map_list(*map_keys: str) -> Any:
     """A list that strategic merge patch replaces whole but apply merges by ``map_keys``."""
     return Field(
@@ -170,6 +176,8 @@ def _apply_map_list(*map_keys: str) -> Any:
 
 
 class ObjectReference(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     kind: str | None = None
     namespace: str | None = None
     name: str | None = None
@@ -180,10 +188,14 @@ class ObjectReference(KubeModel):
 
 
 class LocalObjectReference(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     name: str | None = None
 
 
 class TypedLocalObjectReference(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     api_group: str | None = None
     kind: str
     name: str
@@ -200,23 +212,31 @@ class TypedObjectReference(KubeModel):
 
 
 class ObjectFieldSelector(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     api_version: str | None = None
     field_path: str
 
 
 class ResourceFieldSelector(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     container_name: str | None = None
     resource: str
     divisor: QuantityStr | None = None
 
 
 class ConfigMapKeySelector(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     name: str | None = None
     key: str
     optional: bool | None = None
 
 
 class SecretKeySelector(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     name: str | None = None
     key: str
     optional: bool | None = None
@@ -455,7 +475,7 @@ class ContainerPort(KubeModel):
     name: str | None = None
     host_port: int | None = None
     container_port: int
-    protocol: str | None = None
+    protocol: str | None = _PROTOCOL
     host_ip: str | None = None
 
 
@@ -627,11 +647,15 @@ class NodeSelectorRequirement(KubeModel):
 
 
 class NodeSelectorTerm(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     match_expressions: list[NodeSelectorRequirement] = items()
     match_fields: list[NodeSelectorRequirement] = items()
 
 
 class NodeSelector(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     node_selector_terms: list[NodeSelectorTerm] = items()
 
 
@@ -784,7 +808,7 @@ class PodSpec(KubeModel):
     termination_grace_period_seconds: int | None = None
     active_deadline_seconds: int | None = None
     dns_policy: str | None = None
-    node_selector: dict[str, str] = mapping()
+    node_selector: dict[str, str] = atomic_mapping()
     service_account_name: str | None = None
     service_account: str | None = None
     automount_service_account_token: bool | None = None
@@ -1167,7 +1191,7 @@ class SessionAffinityConfig(KubeModel):
 
 class ServicePort(KubeModel):
     name: str | None = None
-    protocol: str | None = None
+    protocol: str | None = _PROTOCOL
     app_protocol: str | None = None
     port: int
     target_port: IntOrString | None = None
@@ -1176,7 +1200,7 @@ class ServicePort(KubeModel):
 
 class ServiceSpec(KubeModel):
     ports: list[ServicePort] = _merge_list_keyed("port", "protocol")
-    selector: dict[str, str] = mapping()
+    selector: dict[str, str] = atomic_mapping()
     cluster_ip: str | None = None
     cluster_ips: list[str] = items()
     type: str | None = None
@@ -1236,6 +1260,8 @@ class Service(KubeObject):
 
 
 class EndpointAddress(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     ip: str
     hostname: str | None = None
     node_name: str | None = None
@@ -1243,6 +1269,8 @@ class EndpointAddress(KubeModel):
 
 
 class EndpointPort(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     name: str | None = None
     port: int
     protocol: str | None = None

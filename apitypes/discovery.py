@@ -81,6 +81,8 @@ class Endpoint(KubeModel):
 
 
 class EndpointPort(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     name: str | None = None
     protocol: str | None = None
     port: int | None = None

@@ -18,6 +18,8 @@ from apitypes.base import (
 
 
 class OwnerReference(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     api_version: str
     kind: str
     name: str
@@ -75,6 +77,8 @@ class LabelSelectorRequirement(KubeModel):
 
 
 class LabelSelector(KubeModel):
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     match_labels: dict[str, str] = mapping()
     match_expressions: list[LabelSelectorRequirement] = items()
 

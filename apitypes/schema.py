@@ -35,6 +35,7 @@ from pydantic.fields import FieldInfo
 
 from apitypes.base import (
     LIST_TYPE,
+    MAP_TYPE,
     PATCH_MERGE_KEY,
     PATCH_STRATEGY,
     IntOrString,
@@ -624,6 +625,8 @@ def openapi_schema(
     schema["properties"] = properties
     if required:
         schema["required"] = required
+    if getattr(model_cls, "STRUCT_TYPE", "granular") == "atomic":
+        schema[MAP_TYPE] = "atomic"
     if extra is not None:
         more = extra(model_cls)
         if more:
