@@ -87,8 +87,7 @@ def _take_changes(
     managers left with nothing are dropped. Managers that lose nothing keep their
     :class:`VersionedSet` (the same object).
     """
-    found = typed.compare(old, new, node) if old is not None else typed.created(new, node)
-    comparison = _exclude(found, ignored)
+    comparison = _exclude(typed.compare_objects(old, new, node), ignored)
     changed = comparison.modified | comparison.added
     removed = comparison.removed
     out = dict(managers)

@@ -777,14 +777,13 @@ _NULL_LISTS = frozenset({("PodSpec", "containers")})
 _ZERO_PATHS: dict[type[BaseModel], FieldSet] = {}
 
 
-def created(new: Any, node: Node) -> Comparison:
-    """:func:`compare` of a new object with the empty object of its kind as Go writes
-    one, where the value structs are there, empty (``metadata``, ``spec``, ``status``,
-    required or always-made nested structs, and the few lists Go writes as ``null``):
-    creating an object does not add those paths themselves, only what is in them."""
-    if not isinstance(new, dict):
-        return compare(MISSING, new, node)
-    comparison = compare({}, new, node)
+def compare_objects(old: Any, new: Any, node: Node) -> Comparison:
+    """:func:`compare` of two objects of a kind (``old`` None: ``new`` is created) as
+    Kubernetes compares them, in the form Go gives them: their value structs are always
+    there (``metadata``, ``spec``, ``status``, required or always-made nested structs,
+    the few lists Go writes as ``null``), so they are never added or removed themselves,
+    only what is in them changes."""
+    comparison = compare({} if old is None else old, new, node)
     if node.model is None:
         return comparison
     structure = _ZERO_PATHS.get(node.model)
@@ -792,7 +791,11 @@ def created(new: Any, node: Node) -> Comparison:
         found: set[Path] = set()
         _zero_paths(node.model, (), found, set())
         structure = _ZERO_PATHS[node.model] = frozenset(found)
-    return Comparison(fp.EMPTY, fp.EMPTY, comparison.added - structure)
+    return Comparison(
+        comparison.removed - structure if comparison.removed else fp.EMPTY,
+        comparison.modified,
+        comparison.added - structure if comparison.added else fp.EMPTY,
+    )
 
 
 def _zero_paths(
@@ -826,7 +829,7 @@ __all__ = [
     "Node",
     "TypedError",
     "compare",
-    "created",
+    "compare_objects",
     "ensure_named_fields_are_members",
     "item_element",
     "merge",

@@ -116,8 +116,8 @@ def test_compare_treats_duplicated_items_as_one_value() -> None:
     assert texts(found.modified) == ['.spec.ports[port=80,protocol="TCP"]']
 
 
-def test_created_objects_do_not_add_their_value_structs() -> None:
-    found = typed.created(deployment(), DEPLOYMENT)
+def test_objects_never_add_their_value_structs() -> None:
+    found = typed.compare_objects(None, deployment(), DEPLOYMENT)
     added = texts(found.added)
     # metadata, spec, spec.template and its metadata/spec exist in Go's empty object.
     for struct in (".metadata", ".spec", ".spec.template", ".spec.template.spec"):
@@ -125,6 +125,10 @@ def test_created_objects_do_not_add_their_value_structs() -> None:
     assert ".metadata.labels" in added  # a map that was not there
     assert '.spec.template.spec.containers[name="web"]' in added
     assert ".spec.template.spec.containers" not in added  # Go writes it as null
+    with_status = {**deployment(), "status": {"replicas": 1}}
+    assert texts(typed.compare_objects(deployment(), with_status, DEPLOYMENT).added) == [
+        ".status.replicas"
+    ]
 
 
 # --- merge -----------------------------------------------------------------------------------
