@@ -150,6 +150,7 @@ class Managed:
         return Managed(dict(self.fields), dict(self.times), self.read)
 
 
+@functools.lru_cache(maxsize=256)
 def manager_from_user_agent(user_agent: str) -> str:
     """The manager of a write that names none: its ``User-Agent`` up to the first ``/``,
     printable characters only, at most 128 bytes (``kubectl/v1.32.0 (linux)`` ->
@@ -193,7 +194,7 @@ def _printable(char: str) -> bool:
 
 # --- encoding ------------------------------------------------------------------------------
 
-_DECODED: dict[bytes, list[tuple[ManagerKey, VersionedSet, str | None]] | str] = {}
+_DECODED: dict[bytes, FieldSet] = {}
 _ENCODED: dict[FieldSet, bytes] = {}
 _CACHE_LIMIT: Final = 4096
 
@@ -202,6 +203,17 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
     cache[key] = value
+
+
+def _fields_of(document: Any) -> FieldSet:
+    """The paths of a FieldsV1 document. Remembered: the objects of a kind share few
+    distinct documents (every pod of a ReplicaSet has its creator's)."""
+    raw = orjson.dumps(document)
+    found = _DECODED.get(raw)
+    if found is None:
+        found = fp.from_fields_v1(document)
+        _remember(_DECODED, raw, found)
+    return found
 
 
 def _document_of(paths: FieldSet) -> Any:
@@ -215,36 +227,17 @@ def _document_of(paths: FieldSet) -> Any:
 def decode(entries: Any, *, ours: bool = True) -> Managed:
     """The managers of a ``managedFields`` list; :class:`ValueError` when it is not a
     valid one (an unknown operation, no API version, a fieldsType other than FieldsV1,
-    fields that are no FieldsV1 document). Decoded lists are remembered: every write of
-    an object reads the same entries. Entries the server wrote itself (``ours``) are
-    written back as they are when they do not change; a client's are always re-encoded."""
+    fields that are no FieldsV1 document). Entries the server wrote itself (``ours``)
+    are written back as they are when they do not change; a client's are always
+    re-encoded."""
     if not isinstance(entries, list):
         raise ValueError("managedFields must be a list")
-    raw = orjson.dumps(entries)
-    found = _DECODED.get(raw)
-    if found is None:
-        try:
-            found = _decode_entries(entries)
-        except ValueError as err:
-            found = str(err)
-        _remember(_DECODED, raw, found)
-    if isinstance(found, str):
-        raise ValueError(found)
     managed = Managed()
-    for (key, owned, time), entry in zip(found, entries, strict=True):
-        managed.fields[key] = owned
-        managed.times[key] = time
-        if ours:
-            managed.read[key] = (owned, time, entry)
-    return managed
-
-
-def _decode_entries(entries: list[Any]) -> list[tuple[ManagerKey, VersionedSet, str | None]]:
-    out = []
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise ValueError(f"managed fields entry {i} is not an object")
-        if entry.get("operation") not in (APPLY, UPDATE):
+        operation = entry.get("operation")
+        if operation not in (APPLY, UPDATE):
             raise ValueError("operation must be `Apply` or `Update`")
         version = entry.get("apiVersion")
         if not isinstance(version, str) or not version:
@@ -255,13 +248,18 @@ def _decode_entries(entries: list[Any]) -> list[tuple[ManagerKey, VersionedSet, 
         if fields_type != FIELDS_V1:
             raise ValueError(f"invalid fieldsType {fields_type!r} in managed fields entry {i}")
         try:
-            paths = fp.from_fields_v1(entry.get("fieldsV1") or {})
+            paths = _fields_of(entry.get("fieldsV1") or {})
         except fp.FieldPathError as err:
             raise ValueError(f"error decoding managed fields entry {i}: {err}") from err
         time = entry.get("time")
-        owned = VersionedSet(paths, version, entry["operation"] == APPLY)
-        out.append((_key_of(entry), owned, time if isinstance(time, str) else None))
-    return out
+        time = time if isinstance(time, str) else None
+        key = _key_of(entry)
+        owned = VersionedSet(paths, version, operation == APPLY)
+        managed.fields[key] = owned
+        managed.times[key] = time
+        if ours:
+            managed.read[key] = (owned, time, entry)
+    return managed
 
 
 def _decode_or_empty(entries: Any) -> Managed:

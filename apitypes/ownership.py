@@ -59,16 +59,6 @@ class ConflictError(Exception):
         )
 
 
-def _exclude(comparison: Comparison, ignored: FieldSet) -> Comparison:
-    if not ignored:
-        return comparison
-    return Comparison(
-        fp.recursive_difference(comparison.removed, ignored),
-        fp.recursive_difference(comparison.modified, ignored),
-        fp.recursive_difference(comparison.added, ignored),
-    )
-
-
 def _take_changes(
     old: Any,
     new: Any,
@@ -87,7 +77,7 @@ def _take_changes(
     managers left with nothing are dropped. Managers that lose nothing keep their
     :class:`VersionedSet` (the same object).
     """
-    comparison = _exclude(typed.compare_objects(old, new, node), ignored)
+    comparison = typed.compare_objects(old, new, node, ignored=ignored)
     changed = comparison.modified | comparison.added
     removed = comparison.removed
     out = dict(managers)

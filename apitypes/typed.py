@@ -777,13 +777,27 @@ _NULL_LISTS = frozenset({("PodSpec", "containers")})
 _ZERO_PATHS: dict[type[BaseModel], FieldSet] = {}
 
 
-def compare_objects(old: Any, new: Any, node: Node) -> Comparison:
+def compare_objects(
+    old: Any, new: Any, node: Node, *, ignored: FieldSet = fp.EMPTY
+) -> Comparison:
     """:func:`compare` of two objects of a kind (``old`` None: ``new`` is created) as
     Kubernetes compares them, in the form Go gives them: their value structs are always
     there (``metadata``, ``spec``, ``status``, required or always-made nested structs,
     the few lists Go writes as ``null``), so they are never added or removed themselves,
-    only what is in them changes."""
-    comparison = compare({} if old is None else old, new, node)
+    only what is in them changes. Nothing is reported in or below ``ignored`` paths
+    (top-level ones are not even walked)."""
+    old = {} if old is None else old
+    tops = {p[0] for p in ignored if len(p) == 1}
+    if tops and isinstance(old, dict) and isinstance(new, dict):
+        old = {k: v for k, v in old.items() if fp.FIELD + k not in tops}
+        new = {k: v for k, v in new.items() if fp.FIELD + k not in tops}
+    comparison = compare(old, new, node)
+    if len(tops) < len(ignored):
+        comparison = Comparison(
+            fp.recursive_difference(comparison.removed, ignored),
+            fp.recursive_difference(comparison.modified, ignored),
+            fp.recursive_difference(comparison.added, ignored),
+        )
     if node.model is None:
         return comparison
     structure = _ZERO_PATHS.get(node.model)

@@ -173,11 +173,24 @@ async def test_update_entries_are_capped_at_ten(configmaps: ResourceStore) -> No
 # --- managedFields sent by a client ------------------------------------------------------------
 
 
-async def test_garbage_managed_fields_in_a_write_are_ignored(configmaps: ResourceStore) -> None:
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        [{"manager": "liar", "operation": "Steal"}],
+        [{"manager": {"x": 1}, "operation": "Update", "apiVersion": "v1", "fieldsType": "X"}],
+        [{"manager": "m", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+          "fieldsV1": {"k:not json": {}}}],
+        ["not an entry"],
+        "not a list",
+    ],
+)  # fmt: skip
+async def test_garbage_managed_fields_in_a_write_are_ignored(
+    configmaps: ResourceStore, garbage: Any
+) -> None:
     created = (await configmaps.create(NS, configmap(a="1"), as_("maker"))).obj
     body = copy.deepcopy(created)
     body["data"]["b"] = "2"
-    body["metadata"]["managedFields"] = [{"manager": "liar", "operation": "Steal"}]
+    body["metadata"]["managedFields"] = garbage
     updated = (await configmaps.update(NS, "c", body, as_("editor"))).obj
     assert {m for m, _, _ in entries(updated)} == {"maker", "editor"}
 
