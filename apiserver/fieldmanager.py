@@ -523,7 +523,7 @@ class FieldManager:
                 raise self._conflict_error(ConflictError(left)) from None
             result = self._apply_once(current, live is None, config, managed.copy(), key, True)
         if manager == KUBECTL:
-            self._sync_last_applied(current, result, config)
+            self._sync_last_applied(result, config)
         return result
 
     def _check_kind(self, config: dict[str, Any]) -> None:
@@ -649,12 +649,10 @@ class FieldManager:
             return None
         return owned - changed.modified - changed.added - changed.removed
 
-    def _sync_last_applied(
-        self, live: dict[str, Any], result: dict[str, Any], config: dict[str, Any]
-    ) -> None:
-        """Keep the client-side annotation (when there is one) equal to what was applied,
-        so that a later ``kubectl apply`` without ``--server-side`` still works."""
-        if not self._last_applied(live):
+    def _sync_last_applied(self, result: dict[str, Any], config: dict[str, Any]) -> None:
+        """Keep the client-side annotation (when the object has one) equal to what was
+        applied, so that a later ``kubectl apply`` without ``--server-side`` still works."""
+        if not self._last_applied(result):
             return
         applied = dict(config)
         meta = dict(applied.get("metadata") or {})
