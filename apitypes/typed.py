@@ -416,11 +416,12 @@ def _compare(
         return
     present = new if new is not MISSING else old
     kind, node = _kind_of(node, present)
+    shape = list if kind == "list" else dict
     if (
-        (old is MISSING or (type(old) is dict and not old and kind != "list"))
+        kind != "scalar"
+        and (old is MISSING or (shape is dict and type(old) is dict and not old))
         and new
-        and type(new) in (dict, list)
-        and kind in {"struct", "map", "list"}
+        and type(new) is shape
         and not node.atomic
     ):
         # All of ``new`` is added: the same for every equal value (a pod template's

@@ -6,7 +6,6 @@ conflict, force, field removal, for a Deployment and a ConfigMap."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,6 +16,7 @@ from kubernetes.client.rest import ApiException
 
 from testkit.processes import ApiServerProcess
 from tests.integration.test_kubectl import DEPLOYMENT, Kubectl, kubectl  # noqa: F401
+from tests.integration.test_official_client import k8s  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -159,20 +159,15 @@ def test_kubectl_server_side_apply_configmap_and_client_side_apply_after(
 # --- the official Python client --------------------------------------------------------------
 
 
-@pytest.fixture
-def k8s(apiserver: ApiServerProcess) -> Iterator[client.ApiClient]:
-    config = client.Configuration()
-    config.host = apiserver.url
-    with client.ApiClient(config) as api_client:
-        yield api_client
-
-
 def _conflict(err: ApiException) -> tuple[str, list[dict[str, str]]]:
     body = json.loads(err.body)
     return body["message"], body["details"]["causes"]
 
 
-def test_dynamic_client_server_side_apply(k8s: client.ApiClient, namespace: str) -> None:
+def test_dynamic_client_server_side_apply(
+    k8s: client.ApiClient,  # noqa: F811
+    namespace: str,
+) -> None:
     configmaps = dynamic.DynamicClient(k8s).resources.get(api_version="v1", kind="ConfigMap")
     body = yaml.safe_load(CONFIGMAP)
 
@@ -209,7 +204,10 @@ def test_dynamic_client_server_side_apply(k8s: client.ApiClient, namespace: str)
     assert managers == {("app", "Apply"), ("ops", "Apply")}
 
 
-def test_typed_client_applies_a_deployment(k8s: client.ApiClient, namespace: str) -> None:
+def test_typed_client_applies_a_deployment(
+    k8s: client.ApiClient,  # noqa: F811
+    namespace: str,
+) -> None:
     apps = client.AppsV1Api(k8s)
     body = yaml.safe_load(DEPLOYMENT)
     apply = "application/apply-patch+yaml"

@@ -233,3 +233,12 @@ def test_the_openapi_documents_carry_the_atomic_markers() -> None:
     assert openapi_schema(LabelSelector, named)["x-kubernetes-map-type"] == "atomic"
     selector = openapi_schema(ServiceSpec, named)["properties"]["selector"]
     assert selector["x-kubernetes-map-type"] == "atomic"
+
+
+def test_compare_survives_values_that_change_shape() -> None:
+    # A pod's volumes keep plugin sources as plain JSON: their values are deduced.
+    old = {"spec": {"volumes": [{"name": "v", "flexVolume": {"options": {}}}]}}
+    new = {"spec": {"volumes": [{"name": "v", "flexVolume": {"options": ["a"]}}]}}
+    found = typed.compare(old, new, POD)
+    assert texts(found.modified) == ['.spec.volumes[name="v"].flexVolume.options']
+    assert not found.added and not found.removed
