@@ -778,9 +778,7 @@ _NULL_LISTS = frozenset({("PodSpec", "containers")})
 _ZERO_PATHS: dict[type[BaseModel], FieldSet] = {}
 
 
-def compare_objects(
-    old: Any, new: Any, node: Node, *, ignored: FieldSet = fp.EMPTY
-) -> Comparison:
+def compare_objects(old: Any, new: Any, node: Node, *, ignored: FieldSet = fp.EMPTY) -> Comparison:
     """:func:`compare` of two objects of a kind (``old`` None: ``new`` is created) as
     Kubernetes compares them, in the form Go gives them: their value structs are always
     there (``metadata``, ``spec``, ``status``, required or always-made nested structs,
