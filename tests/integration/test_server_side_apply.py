@@ -14,9 +14,9 @@ import yaml
 from kubernetes import client, dynamic
 from kubernetes.client.rest import ApiException
 
+from testkit.kubectl import Kubectl
 from testkit.processes import ApiServerProcess
-from tests.integration.test_kubectl import DEPLOYMENT, Kubectl, kubectl  # noqa: F401
-from tests.integration.test_official_client import k8s  # noqa: F401
+from tests.integration.test_kubectl import DEPLOYMENT
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,7 @@ def edited(manifest: str, **changes: Any) -> str:
 
 @pytest.mark.kubectl
 def test_kubectl_server_side_apply_deployment(
-    kubectl: Kubectl,  # noqa: F811
+    kubectl: Kubectl,
     apiserver: ApiServerProcess,
     namespace: str,
 ) -> None:
@@ -124,7 +124,7 @@ def test_kubectl_server_side_apply_deployment(
 
 @pytest.mark.kubectl
 def test_kubectl_server_side_apply_configmap_and_client_side_apply_after(
-    kubectl: Kubectl,  # noqa: F811
+    kubectl: Kubectl,
     apiserver: ApiServerProcess,
     namespace: str,
 ) -> None:
@@ -165,7 +165,7 @@ def _conflict(err: ApiException) -> tuple[str, list[dict[str, str]]]:
 
 
 def test_dynamic_client_server_side_apply(
-    k8s: client.ApiClient,  # noqa: F811
+    k8s: client.ApiClient,
     namespace: str,
 ) -> None:
     configmaps = dynamic.DynamicClient(k8s).resources.get(api_version="v1", kind="ConfigMap")
@@ -205,7 +205,7 @@ def test_dynamic_client_server_side_apply(
 
 
 def test_typed_client_applies_a_deployment(
-    k8s: client.ApiClient,  # noqa: F811
+    k8s: client.ApiClient,
     namespace: str,
 ) -> None:
     apps = client.AppsV1Api(k8s)
