@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import platform
 from collections.abc import AsyncIterator, Sequence
@@ -27,6 +28,7 @@ from apiserver.fieldmanager import SERVER_MANAGER
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
 from apiserver.kubeletclient import KubeletClient
+from apiserver.kubernetes_service import KubernetesService
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
 from apiserver.registry.strategy import KindSettings
@@ -54,6 +56,10 @@ class ServerConfig:
     bookmark_interval: float = 60.0
     min_request_timeout: float = 1800.0
     advertise_address: str = "127.0.0.1:6443"
+    """``host:port`` clients are told to use (discovery) and, unless loopback, this
+    apiserver's endpoint of the ``kubernetes`` Service (``--advertise-address``)."""
+    endpoint_reconcile_interval: float = 10.0
+    """Seconds between passes over the ``kubernetes`` Service and its endpoints; 0 off."""
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: tuple[int, int] = (30000, 32767)
     verbosity: int = 0
@@ -98,6 +104,15 @@ class ApiServer:
         self.aggregator = Aggregator(self.stores, served)
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
+        service_range = ipaddress.ip_network(config.service_cluster_ip_range, strict=False)
+        self.kubernetes_service = KubernetesService(
+            self.stores,
+            self.storage,
+            prefix=config.etcd_prefix,
+            advertise_address=config.advertise_address,
+            cluster_ip=str(service_range.network_address + 1),
+            interval=config.endpoint_reconcile_interval,
+        )
 
     async def namespace_phase(self, name: str) -> str | None:
         """The phase of namespace ``name`` ("Active", "Terminating"), None if absent.
@@ -127,9 +142,15 @@ class ApiServer:
         if self.config.compaction_interval > 0:
             self._tasks.append(asyncio.create_task(self._compactor()))
         self._tasks.append(asyncio.create_task(self.aggregator.run()))
+        if self.config.endpoint_reconcile_interval > 0:
+            self._tasks.append(asyncio.create_task(self.kubernetes_service.run()))
         self.ready.set()
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self.config.endpoint_reconcile_interval > 0:
+            await self.kubernetes_service.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

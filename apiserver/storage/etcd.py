@@ -112,6 +112,7 @@ class EtcdStorage:
         self._channel: grpc.aio.Channel | None = None
         self._kv: Any = None
         self._watch: Any = None
+        self._lease: Any = None
 
     def _open(self) -> None:
         # gRPC's asyncio channel binds to the running loop, so it is made on first use
@@ -128,6 +129,7 @@ class EtcdStorage:
         else:
             self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
         self._kv = rpc.KVStub(self._channel)
+        self._lease = rpc.LeaseStub(self._channel)
         self._watch = rpc.WatchStub(self._channel)
 
     async def close(self) -> None:
@@ -229,6 +231,24 @@ class EtcdStorage:
         if not resp.succeeded:
             self._raise_failed(key, NO_COMPANIONS, resp)
         return int(resp.header.revision)
+
+    async def put_with_ttl(self, key: str, value: bytes, ttl: int) -> int:
+        # A fresh lease per write: the previous one expires on its own, and a writer
+        # that stops renewing leaves nothing behind.
+        if self._channel is None:
+            self._open()
+        try:
+            grant = await self._lease.LeaseGrant(
+                rpc.LeaseGrantRequest(TTL=ttl), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as err:
+            raise _translate(err) from err
+        put = rpc.PutRequest(key=key.encode(), value=value, lease=grant.ID)
+        resp = await self._call("Put", put)
+        return int(resp.header.revision)
+
+    async def delete_key(self, key: str) -> None:
+        await self._call("DeleteRange", rpc.DeleteRangeRequest(key=key.encode()))
 
     @staticmethod
     def _raise_failed(key: str, companions: Companions, resp: Any) -> None:

@@ -171,6 +171,18 @@ class Storage(Protocol):
 
     async def count(self, prefix: str) -> int: ...
 
+    async def put_with_ttl(self, key: str, value: bytes, ttl: int) -> int:
+        """Write ``key`` unconditionally; the store removes it ``ttl`` seconds later
+        unless it is written again (an etcd lease). Return the new revision.
+
+        For records of live processes (each apiserver's address), not for objects.
+        """
+        ...
+
+    async def delete_key(self, key: str) -> None:
+        """Remove ``key`` unconditionally, if it exists (a record of ``put_with_ttl``)."""
+        ...
+
     def watch(self, prefix: str, start_revision: int, *, prev_values: bool = True) -> WatchStream:
         """Every change under ``prefix`` from ``start_revision`` (inclusive), in order."""
         ...
