@@ -19,9 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apiserver import errors, negotiation, tables
+from apiserver.fieldmanager import manager_from_user_agent, validate_manager
 from apiserver.registry.store import ResourceStore, WriteOptions, WriteResult
 from apitypes import patch as patches
 from apitypes.base import KubeObject
+from apitypes.validation import FieldError, forbidden, required
 
 if TYPE_CHECKING:
     from apiserver.registry.subresource import Subresource
@@ -85,8 +87,15 @@ async def read_object(request: Request) -> dict[str, Any]:
     return negotiation.decode_object(await read_body(request), request.headers.get("content-type"))
 
 
-def write_options(request: Request) -> WriteOptions:
-    """``dryRun`` and ``fieldValidation`` of a write; 400 for values Kubernetes refuses."""
+_OPTIONS_KIND = {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions"}
+
+
+def write_options(request: Request, *, subresource: str = "") -> WriteOptions:
+    """``dryRun``, ``fieldValidation`` and ``fieldManager`` of a write; 400 for values
+    Kubernetes refuses, 422 for a ``fieldManager`` it refuses. The manager of a write
+    that names none is its ``User-Agent``'s first word, as in Kubernetes.
+    ``subresource``: what the write is recorded under in ``managedFields`` when the
+    store is not told (a ``scale`` write)."""
     params = request.query_params
     dry_run = params.getlist("dryRun")
     for value in dry_run:
@@ -100,7 +109,19 @@ def write_options(request: Request) -> WriteOptions:
             f'fieldValidation: Unsupported value: "{validation}": supported values: '
             '"Ignore", "Strict", "Warn"'
         )
-    return WriteOptions(dry_run=bool(dry_run), field_validation=validation)
+    manager = params.get("fieldManager") or ""
+    errs = validate_manager(manager)
+    if errs:
+        kind = _OPTIONS_KIND.get(request.method, "UpdateOptions")
+        raise errors.invalid(kind, "", errs, "meta.k8s.io")
+    if not manager:
+        manager = manager_from_user_agent(request.headers.get("user-agent", ""))
+    return WriteOptions(
+        dry_run=bool(dry_run),
+        field_validation=validation,
+        field_manager=manager,
+        subresource=subresource,
+    )
 
 
 def patcher(
@@ -198,8 +219,32 @@ async def patch_object(
     *,
     subresource: Subresource | None = None,
 ) -> Response:
-    apply = patcher(request, store.model, await read_body(request))
-    result = await store.patch(
-        namespace, name, apply, write_options(request), subresource=subresource
-    )
+    """A PATCH of the object: a JSON, merge or strategic merge patch, or a server-side
+    apply (``application/apply-patch+yaml``, which needs a ``fieldManager`` and takes
+    ``force``)."""
+    ctype = negotiation.media_type(request.headers.get("content-type"))
+    if ctype not in (*negotiation.PATCH_TYPES, negotiation.APPLY_PATCH):
+        raise errors.unsupported_media_type(
+            ctype, (*negotiation.PATCH_TYPES, negotiation.APPLY_PATCH)
+        )
+    raw = await read_body(request)
+    params = request.query_params
+    opts = write_options(request)
+    if ctype == negotiation.APPLY_PATCH:
+        if not params.get("fieldManager"):
+            raise _invalid_patch_options(required("fieldManager", "is required for apply patch"))
+        config = negotiation.decode_object(raw, ctype)
+        force = flag(params.get("force"))
+        result = await store.apply(
+            namespace, name, config, opts, force=force, subresource=subresource
+        )
+        return render_write(request, store, result)
+    if "force" in params:
+        raise _invalid_patch_options(forbidden("force", "may not be specified for non-apply patch"))
+    apply = patcher(request, store.model, raw)
+    result = await store.patch(namespace, name, apply, opts, subresource=subresource)
     return render_write(request, store, result)
+
+
+def _invalid_patch_options(error: FieldError) -> errors.ApiError:
+    return errors.invalid("PatchOptions", "", [error], "meta.k8s.io")

@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from apiserver import discovery, errors, openapi, openapi_proto
 from apiserver.aggregator import Aggregator
+from apiserver.fieldmanager import SERVER_MANAGER
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
 from apiserver.kubeletclient import KubeletClient
@@ -164,7 +165,8 @@ class ApiServer:
             while True:
                 try:
                     body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-                    await self.namespaces.create(None, body, WriteOptions())
+                    opts = WriteOptions(field_manager=SERVER_MANAGER)
+                    await self.namespaces.create(None, body, opts)
                     break
                 except errors.ApiError as err:
                     if err.code == 409:

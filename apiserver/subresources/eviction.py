@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apiserver import errors, rest
+from apiserver.fieldmanager import SERVER_MANAGER
 from apiserver.registry.store import DeleteOptions, ListOptions, ResourceStore, WriteOptions
 from apiserver.registry.subresource import Subresource, SubresourceKind, Target
 from apiserver.watchcache import Predicate
@@ -107,7 +108,11 @@ async def evict(
             return current
 
         await pdbs.patch(
-            namespace, pdb_name, take_one, WriteOptions(dry_run=opts.dry_run), subresource="status"
+            namespace,
+            pdb_name,
+            take_one,
+            WriteOptions(dry_run=opts.dry_run, field_manager=SERVER_MANAGER),
+            subresource="status",
         )
     await pods.delete(namespace, name, opts)
 
