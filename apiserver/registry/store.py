@@ -15,11 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import posixpath
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -35,6 +36,7 @@ from apiserver.storage.interface import (
     KeyValue,
     RevisionConflictError,
     Storage,
+    TooLargeError,
     UnavailableError,
 )
 from apiserver.watchcache import Codec, Predicate, WatchCache
@@ -199,6 +201,9 @@ class ResourceStore:
     def _not_found(self, name: str) -> errors.ApiError:
         return errors.not_found(self.resource.plural, name, self.resource.group)
 
+    def _too_large(self, name: str, err: TooLargeError) -> errors.ApiError:
+        return errors.object_too_large(self.resource.plural, name, err.size, self.resource.group)
+
     # --- create --------------------------------------------------------------------------
 
     async def create(
@@ -274,6 +279,8 @@ class ResourceStore:
                 ) from err
             except UnavailableError as err:
                 raise errors.service_unavailable(str(err)) from err
+            except TooLargeError as err:
+                raise self._too_large(obj.metadata.name, err) from err
             return WriteResult(obj=stamp(wire, revision), warnings=warnings, created=True)
         raise errors.already_exists(self.resource.plural, obj.metadata.name, self.resource.group)
 
@@ -507,6 +514,8 @@ class ResourceStore:
                 ) from err
             except UnavailableError as err:
                 raise errors.service_unavailable(str(err)) from err
+            except TooLargeError as err:
+                raise self._too_large(name, err) from err
             return WriteResult(obj=stamp(wire, revision))
         raise errors.conflict(
             self.resource.plural,
@@ -621,14 +630,14 @@ class ResourceStore:
             if grace == 0 and not meta.finalizers and not blocked:
                 return None
             if grace < remaining:
-                meta.deletion_timestamp = current_time + timedelta(seconds=grace)
+                meta.deletion_timestamp = _after(current_time, grace)
                 meta.deletion_grace_period_seconds = grace
             return obj
         if not finalizers and grace == 0 and not blocked:
             return None
         self.strategy.prepare_for_delete(obj)
         meta.finalizers = finalizers
-        meta.deletion_timestamp = current_time + timedelta(seconds=grace)
+        meta.deletion_timestamp = _after(current_time, grace)
         meta.deletion_grace_period_seconds = grace
         if self.strategy.generation:
             meta.generation = (meta.generation or 0) + 1
@@ -779,6 +788,15 @@ def _random_suffix() -> str:
     return "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
 
 
+def _after(start: datetime, seconds: int) -> datetime:
+    """``start`` plus ``seconds``, at most the last instant a timestamp can hold (a grace
+    period may be any int64, as in Kubernetes)."""
+    try:
+        return start + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=start.tzinfo)
+
+
 def _spec_changed(new: dict[str, Any], old: dict[str, Any]) -> bool:
     ignore = ("metadata", "status", "apiVersion", "kind")
     return {k: v for k, v in new.items() if k not in ignore} != {
@@ -826,8 +844,17 @@ def _decode_continue(token: str, base: str) -> tuple[int, str]:
         start = str(data["start"])
     except (ValueError, KeyError, TypeError, binascii.Error) as err:
         raise errors.bad_request(f"continue key is not valid: {err}") from err
-    if revision <= 0 or data.get("v") != "meta.k8s.io/v1" or start.startswith("/"):
+    if data.get("v") != "meta.k8s.io/v1":
         raise errors.bad_request("continue key is not valid: incorrect encoded start key")
+    if not 0 < revision < 2**63:
+        raise errors.bad_request(f"continue key is not valid: revision {revision} out of range")
+    # As Kubernetes: a start key that is not already clean (``..``, ``//``, a leading
+    # ``/``) could reach keys outside the collection, so a forged one is refused.
+    relative = start[:-1] if start.endswith("\0") else start
+    rooted = "/" + relative
+    clean = not relative.startswith("/") and posixpath.normpath(rooted) == rooted
+    if not clean or "\0" in relative:
+        raise errors.bad_request(f"continue key is not valid: {relative!r} is not a clean key")
     return revision, base + start
 
 
