@@ -10,15 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-import yaml
-
-from apiserver import errors
-
-try:
-    _YamlLoader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _YamlLoader = yaml.SafeLoader
+from apiserver import errors, safedecode
 
 MAX_BODY = 3 * 1024 * 1024
 """Kubernetes refuses request bodies over 3 MiB."""
@@ -53,15 +45,15 @@ def decode_body(raw: bytes, content_type: str | None) -> Any:
         raise errors.bad_request("the request body is empty")
     if mtype in ("application/yaml", "application/x-yaml", "text/yaml", APPLY_PATCH):
         try:
-            return yaml.load(raw, Loader=_YamlLoader)
-        except yaml.YAMLError as err:
-            raise errors.bad_request(f"error decoding YAML: {_one_line(str(err))}") from err
+            return safedecode.load_yaml(raw)
+        except safedecode.BodyError as err:
+            raise errors.bad_request(str(err)) from err
     if mtype and mtype != JSON and not mtype.endswith("+json") and mtype != "*/*":
         raise errors.unsupported_media_type(mtype, [JSON, YAML])
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        raise errors.bad_request(f"error decoding JSON: {err}") from err
+        return safedecode.load_json(raw)
+    except safedecode.BodyError as err:
+        raise errors.bad_request(str(err)) from err
 
 
 def decode_object(raw: bytes, content_type: str | None) -> dict[str, Any]:
@@ -71,10 +63,6 @@ def decode_object(raw: bytes, content_type: str | None) -> dict[str, Any]:
             f"the request body must be a JSON object, not {type(body).__name__}"
         )
     return body
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def negotiate(accept: str | None) -> Target:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from apiserver import errors, negotiation, tables
+from apiserver import errors, negotiation, safedecode, tables
 from apiserver.registry.store import DeleteOptions, ResourceStore, WriteOptions, WriteResult
 from apitypes import meta
 from apitypes import patch as patches
@@ -201,20 +201,28 @@ def patcher(
         raise errors.unsupported_media_type(ctype, negotiation.PATCH_TYPES)
     patch_body = negotiation.decode_body(raw, "application/json")
 
+    def patched(current: dict[str, Any]) -> dict[str, Any]:
+        if ctype == negotiation.JSON_PATCH:
+            if not isinstance(patch_body, list):
+                raise errors.bad_request("a JSON patch must be a list of operations")
+            return patches.apply_json_patch(current, patch_body)
+        if not isinstance(patch_body, dict):
+            raise errors.bad_request("a merge patch must be a JSON object")
+        if ctype == negotiation.MERGE_PATCH:
+            return patches.apply_merge_patch(current, patch_body)
+        # The store hands every attempt a private copy of the object.
+        return patches.apply_strategic_merge_patch(current, patch_body, model, in_place=True)
+
     def apply(current: dict[str, Any]) -> dict[str, Any]:
         try:
+            result = patched(current)
             if ctype == negotiation.JSON_PATCH:
-                if not isinstance(patch_body, list):
-                    raise errors.bad_request("a JSON patch must be a list of operations")
-                return patches.apply_json_patch(current, patch_body)
-            if not isinstance(patch_body, dict):
-                raise errors.bad_request("a merge patch must be a JSON object")
-            if ctype == negotiation.MERGE_PATCH:
-                return patches.apply_merge_patch(current, patch_body)
-            # The store hands every attempt a private copy of the object.
-            return patches.apply_strategic_merge_patch(current, patch_body, model, in_place=True)
-        except patches.PatchError as err:
+                # A merge patch nests no deeper than the object or the patch (each
+                # within the budget); a JSON patch may add a nested value at a nested path.
+                safedecode.check_depth(result)
+        except (patches.PatchError, safedecode.BodyError) as err:
             raise errors.ApiError(422, "Invalid", str(err)) from err
+        return result
 
     return apply
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -419,3 +420,81 @@ def test_a_huge_grace_period_is_not_a_500(api: httpx.Client, namespace: str) -> 
     resp = api.delete(f"{pods}/g", params={"gracePeriodSeconds": str(2**62)})
     assert resp.status_code == 200, resp.text
     assert resp.json()["metadata"]["deletionTimestamp"].startswith("9999-")
+
+
+# --- bodies: depth, aliases, size ------------------------------------------------------------
+
+
+def nested(depth: int, key: str = "f:a") -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth - 1):
+        value = {key: value}
+    return value
+
+
+def test_deeply_nested_managed_fields_are_400(api: httpx.Client, namespace: str) -> None:
+    fields = [{"manager": "x", "operation": "Update", "fieldsV1": nested(300)}]
+    with Unchanged(api):
+        resp = api.post(
+            f"/api/v1/namespaces/{namespace}/configmaps", json=cm("deep", managedFields=fields)
+        )
+        refused(resp, 400, "nested more than 100 levels")
+
+
+def test_deeply_nested_patches_are_refused(api: httpx.Client, configmaps: str) -> None:
+    before = api.get(f"{configmaps}/a").json()["metadata"]["resourceVersion"]
+    smp = {"Content-Type": "application/strategic-merge-patch+json"}
+    refused(api.patch(f"{configmaps}/a", json={"data": nested(900)}, headers=smp), 400, "nested")
+    # A JSON patch within the budget whose value lands deep inside the object.
+    fields = [{"manager": "x", "operation": "Update", "fieldsV1": nested(60)}]
+    merge = {"Content-Type": "application/merge-patch+json"}
+    resp = api.patch(f"{configmaps}/a", json={"metadata": {"managedFields": fields}}, headers=merge)
+    assert resp.status_code == 200, resp.text
+    before = resp.json()["metadata"]["resourceVersion"]
+    path = "/metadata/managedFields/0/fieldsV1" + "/f:a" * 55
+    ops = [{"op": "add", "path": path + "/f:b", "value": nested(60)}]
+    json_patch = {"Content-Type": "application/json-patch+json"}
+    refused(api.patch(f"{configmaps}/a", json=ops, headers=json_patch), 422, "nested")
+    assert api.get(f"{configmaps}/a").json()["metadata"]["resourceVersion"] == before
+
+
+def test_a_yaml_billion_laughs_is_refused_at_once(api: httpx.Client, namespace: str) -> None:
+    from tests.unit.test_safedecode import billion_laughs
+
+    body = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\n" + billion_laughs()
+    body += b"data: {k: *a8}\n"
+    with Unchanged(api):
+        started = time.perf_counter()
+        resp = api.post(
+            f"/api/v1/namespaces/{namespace}/configmaps",
+            content=body,
+            headers={"Content-Type": "application/yaml"},
+        )
+        elapsed = time.perf_counter() - started
+        refused(resp, 400, "aliases expand")
+    assert elapsed < 2.0  # the expansion alone is 387 million strings
+
+
+def test_an_object_larger_than_etcd_takes_is_413(api: httpx.Client, namespace: str) -> None:
+    big = pod("big")
+    big["spec"]["containers"] = [{"name": f"c{i}", "image": "busybox"} for i in range(10_000)]
+    with Unchanged(api):
+        resp = api.post(f"/api/v1/namespaces/{namespace}/pods", json=big)
+        status = refused(resp, 413, 'pods "big"', "more than etcd accepts")
+        assert status["reason"] == "RequestEntityTooLarge"
+
+
+def test_a_body_over_3_mib_is_413_even_without_a_length(api: httpx.Client, namespace: str) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"k":"'
+        for _ in range(4):
+            yield b"x" * (1024 * 1024)
+        yield b'"}}'
+
+    with Unchanged(api):
+        resp = api.post(
+            f"/api/v1/namespaces/{namespace}/configmaps",
+            content=chunks(),
+            headers={"Content-Type": "application/json"},
+        )
+        refused(resp, 413, "limit is 3145728")
