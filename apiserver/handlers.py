@@ -284,9 +284,9 @@ class ResourceHandler:
         target = negotiation.negotiate(request.headers.get("accept"))
         transform = self._watch_transform(route, target, params.get("includeObject", "Metadata"))
         stream = WatchStream(route.store, watch_params, transform)
-        initial, cursor, revision = await stream.prepare()
+        start = await stream.prepare()
         return StreamingResponse(
-            stream.stream(initial, cursor, revision),
+            stream.stream(start),
             media_type="application/json",
             headers={"Cache-Control": "no-cache, private"},
         )

@@ -18,7 +18,7 @@ import logging
 import posixpath
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,7 @@ from apiserver.storage.interface import (
     TooLargeError,
     UnavailableError,
 )
-from apiserver.watchcache import Codec, Predicate, WatchCache
+from apiserver.watchcache import CachedObject, Codec, Predicate, WatchCache
 from apitypes.base import KubeObject, now
 from apitypes.schema import prune_unknown
 from apitypes.validation import FieldError
@@ -666,8 +666,9 @@ class ResourceStore:
                     )
             return result
         await self._cache_ready()
-        cached, revision, _ = self.cache.snapshot(opts.predicate)
-        return ListResult(items=[co.raw for co in cached], resource_version=str(revision))
+        snap = self.cache.snapshot()
+        items = [co.raw for co in snap.select(opts.predicate)]
+        return ListResult(items=items, resource_version=str(snap.revision))
 
     async def _cache_ready(self) -> None:
         try:
@@ -741,44 +742,35 @@ class ResourceStore:
 
     # --- watch ------------------------------------------------------------------------------
 
-    async def watch_start(
-        self, pred: Predicate, resource_version: str | None
-    ) -> tuple[list[bytes], int | None, int]:
-        """Prepare a watch: the synthetic ADDED objects to send first, then either a cache
-        cursor to follow, or None when the events must come from etcd directly (the
-        version is older than the cache's window); and the starting revision."""
+    async def watch_start(self, pred: Predicate, resource_version: str | None) -> WatchStart:
+        """Prepare a watch from the cache: for a watch without a version, the state to
+        send first (a shared snapshot, never a copy per watch); the cursor into the
+        cache's ring to follow, None when the version is older than the ring holds (the
+        client must re-list: 410); and the starting revision."""
         if not resource_version or resource_version == "0":
             if resource_version == "0":
                 await self._cache_ready()
             else:
                 await self._fresh(None)
-            cached, revision, cursor = self.cache.snapshot(pred)
-            return [co.raw for co in cached], cursor, revision
-        try:
-            revision = int(resource_version)
-        except ValueError as err:
-            raise errors.bad_request(f'invalid resource version "{resource_version}"') from err
+            snap = self.cache.snapshot()
+            return WatchStart(snap.select(pred), snap.cursor, snap.revision)
+        revision = int(resource_version)
         await self._cache_ready()
         if revision > self.cache.revision:
             await self._fresh(revision)
-        return [], self.cache.cursor_after(revision), revision
-
-    def direct_watch(self, pred: Predicate, revision: int) -> AsyncIterator[Any]:
-        """Events after ``revision`` straight from etcd, for versions the cache no longer
-        holds (after an apiserver restart, or for a lagging client)."""
-        return _direct_events(self, pred, revision)
+        if revision < self.cache.horizon:
+            # Right after a (re-)list the ring's history may still be loading.
+            await self.cache.wait_history(_FRESHNESS_TIMEOUT * 3)
+        return WatchStart(iter(()), self.cache.cursor_after(revision), revision)
 
 
-async def _direct_events(
-    store: ResourceStore, pred: Predicate, revision: int
-) -> AsyncIterator[Any]:
-    prefix = store._collection_prefix(pred.namespace)
-    stream = store._storage.watch(prefix, revision + 1)
-    try:
-        async for batch in stream:
-            yield batch
-    finally:
-        await stream.close()
+@dataclass
+class WatchStart:
+    """Where a watch begins: see ``ResourceStore.watch_start``."""
+
+    initial: Iterator[CachedObject]
+    cursor: int | None
+    revision: int
 
 
 # --- helpers ------------------------------------------------------------------------------
