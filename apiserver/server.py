@@ -25,6 +25,7 @@ from apiserver import discovery, errors, openapi, openapi_proto
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
 from apiserver.kubeletclient import KubeletClient
+from apiserver.limits import Limits, RequestLimiter
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
 from apiserver.registry.strategy import KindSettings
@@ -53,6 +54,7 @@ class ServerConfig:
     advertise_address: str = "127.0.0.1:6443"
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: tuple[int, int] = (30000, 32767)
+    limits: Limits = field(default_factory=Limits)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -214,7 +216,7 @@ def _resource_path_params(path: str) -> dict[str, str] | None:
     return None
 
 
-def build_app(server: ApiServer) -> ResourceFastPath:
+def build_app(server: ApiServer) -> RequestLimiter:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await server.start()
@@ -322,4 +324,4 @@ def build_app(server: ApiServer) -> ResourceFastPath:
     # ResourceFastPath passes on; the handler gives them to the subresource they name.
     app.router.add_websocket_route("/api/{version}/{path:path}", handler.websocket)
     app.router.add_websocket_route("/apis/{group}/{version}/{path:path}", handler.websocket)
-    return ResourceFastPath(app, handler)
+    return RequestLimiter(ResourceFastPath(app, handler), server.config.limits)
