@@ -95,6 +95,8 @@ class ResourceHandler:
             response = rest.status_response(
                 errors.internal("the server could not handle the request")
             )
+        # Answers are built as JSON; YAML and protobuf are written here, for whoever asked.
+        response = negotiation.answer(request.headers.get("accept"), response)
         LATENCY.labels(*labels).observe(time.perf_counter() - started)
         REQUESTS.labels(*labels, str(response.status_code)).inc()
         return response
@@ -281,7 +283,7 @@ class ResourceHandler:
             bookmarks=flag(params.get("allowWatchBookmarks")),
             bookmark_interval=self._bookmark_interval,
         )
-        target = negotiation.negotiate(request.headers.get("accept"))
+        target = negotiation.negotiate_stream(request.headers.get("accept"))
         transform = self._watch_transform(route, target, params.get("includeObject", "Metadata"))
         stream = WatchStream(route.store, watch_params, transform)
         start = await stream.prepare()

@@ -4,7 +4,9 @@ verbs on one object.
 The resource handler (``handlers.py``) and the subresources (``apiserver.subresources``)
 both use these, so that a subresource answers exactly as the main resource would: the
 same body limits and decoding, ``dryRun`` and ``fieldValidation`` checks, patch types,
-and renderings (JSON, Table, PartialObjectMetadata, ``Warning`` headers).
+and renderings (JSON, Table, PartialObjectMetadata, ``Warning`` headers). Answers are
+built as JSON; the resource handler has ``negotiation.answer`` write them as YAML or
+protobuf for clients that asked.
 """
 
 from __future__ import annotations

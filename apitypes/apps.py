@@ -13,7 +13,7 @@ always carries them, as clients generated from the OpenAPI document expect.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -22,11 +22,12 @@ from apitypes.base import (
     KubeModel,
     KubeObject,
     Time,
+    WireShape,
     items,
     merge_list,
     retain_keys,
 )
-from apitypes.core import PodTemplateSpec
+from apitypes.core import PersistentVolumeClaim, PodTemplateSpec
 from apitypes.meta import LabelSelector, ObjectMeta
 
 # Label every pod (and ControllerRevision) of a DaemonSet or StatefulSet carries, naming
@@ -221,9 +222,11 @@ class StatefulSetSpec(KubeModel):
     selector: LabelSelector
     template: PodTemplateSpec
     # Items are core/v1 PersistentVolumeClaims (an atomic list in Kubernetes). They stay
-    # plain dicts so this module does not depend on the PersistentVolumeClaim model; the
-    # StatefulSet controller reads ``metadata.name`` and copies the rest into each claim.
-    volume_claim_templates: list[dict[str, Any]] = items()
+    # plain dicts (their model only describes the wire shape): the StatefulSet
+    # controller reads ``metadata.name`` and copies the rest into each claim.
+    volume_claim_templates: list[Annotated[dict[str, Any], WireShape(PersistentVolumeClaim)]] = (
+        items()
+    )
     service_name: str | None = None
     pod_management_policy: str | None = None
     update_strategy: StatefulSetUpdateStrategy | None = None

@@ -17,6 +17,7 @@ source of truth for ``x-kubernetes-patch-merge-key``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Self
 
@@ -200,3 +201,34 @@ def _quantity_text(value: Any) -> Any:
 
 QuantityStr = Annotated[str, BeforeValidator(_quantity_text)]
 """``resource.Quantity`` as its canonical text; see :mod:`apitypes.quantity` for maths."""
+
+
+class _Base64Marker:
+    """Marks a string field that holds base64 text of bytes (Go ``[]byte``)."""
+
+    def __repr__(self) -> str:
+        return "BASE64"
+
+
+BASE64 = _Base64Marker()
+
+Base64Text = Annotated[str, BASE64]
+"""Bytes as their base64 text, as JSON carries a Go ``[]byte`` (a Secret's ``data``).
+
+Python sees the text, unchanged; the marker tells the schema (OpenAPI ``format: byte``)
+and the protobuf codec (a ``bytes`` field: the decoded bytes travel) what it is.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WireShape:
+    """Annotates a field kept as plain JSON (``dict[str, Any]``) with its Kubernetes type.
+
+    Some structures are kept verbatim rather than modelled for use (the in-tree volume
+    plugins navarch does not run, a StatefulSet's claim templates): Python code reads
+    them as dicts and nothing validates or prunes inside them. Their wire form is still
+    a structure, which the protobuf codec must know field by field: ``model`` is the
+    model that describes it. Use as ``Annotated[dict[str, Any], WireShape(Model)]``.
+    """
+
+    model: type[BaseModel]

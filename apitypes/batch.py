@@ -7,7 +7,7 @@ apply treats it as atomic, and its metadata says both.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -18,6 +18,7 @@ from apitypes.base import (
     KubeModel,
     KubeObject,
     Time,
+    WireShape,
     items,
 )
 from apitypes.core import ObjectReference, PodTemplateSpec
@@ -81,6 +82,51 @@ class SuccessPolicy(KubeModel):
 # --- Job ---------------------------------------------------------------------------------
 
 
+# --- the wire shape of JobSpec.scheduling --------------------------------------------------
+# scheduling.k8s.io/v1alpha3 types, modelled only to describe the JSON a Job keeps verbatim
+# (``WireShape``) to the protobuf codec; private, as no client library has them yet.
+
+
+class _WorkloadPodGroupBasicSchedulingPolicy(KubeModel):
+    pass
+
+
+class _WorkloadPodGroupGangSchedulingPolicy(KubeModel):
+    min_count: int | None = None
+
+
+class _WorkloadPodGroupSchedulingPolicy(KubeModel):
+    basic: _WorkloadPodGroupBasicSchedulingPolicy | None = None
+    gang: _WorkloadPodGroupGangSchedulingPolicy | None = None
+
+
+class _TopologyConstraint(KubeModel):
+    key: str | None = None
+
+
+class _WorkloadPodGroupSchedulingConstraints(KubeModel):
+    topology: list[_TopologyConstraint] = items()
+
+
+class _WorkloadPodGroupSingleDisruptionMode(KubeModel):
+    pass
+
+
+class _WorkloadPodGroupAllDisruptionMode(KubeModel):
+    pass
+
+
+class _WorkloadPodGroupDisruptionMode(KubeModel):
+    single: _WorkloadPodGroupSingleDisruptionMode | None = None
+    all: _WorkloadPodGroupAllDisruptionMode | None = None
+
+
+class _JobSchedulingConfiguration(KubeModel):
+    scheduling_policy: _WorkloadPodGroupSchedulingPolicy | None = None
+    scheduling_constraints: _WorkloadPodGroupSchedulingConstraints | None = None
+    disruption_mode: _WorkloadPodGroupDisruptionMode | None = None
+
+
 class JobSpec(KubeModel):
     parallelism: int | None = None
     completions: int | None = None
@@ -99,9 +145,9 @@ class JobSpec(KubeModel):
     pod_replacement_policy: str | None = None
     managed_by: str | None = None
     # Alpha (feature gate WorkloadWithJob): gang-scheduling settings whose types live in
-    # scheduling.k8s.io/v1alpha3, which navarch does not model. Kept as JSON so that a
-    # Job carrying it survives a read-modify-write unchanged.
-    scheduling: dict[str, Any] | None = None
+    # scheduling.k8s.io/v1alpha3, which navarch does not model for use. Kept as JSON so
+    # that a Job carrying it survives a read-modify-write unchanged.
+    scheduling: Annotated[dict[str, Any], WireShape(_JobSchedulingConfiguration)] | None = None
 
 
 class JobCondition(KubeModel):

@@ -22,19 +22,21 @@ are recorded.
 from __future__ import annotations
 
 from base64 import b64decode
-from typing import Any, Final, TypeAlias
+from typing import Annotated, Any, Final, TypeAlias
 
 from pydantic import Field
 
 from apitypes.base import (
     LIST_MAP_KEYS,
     LIST_TYPE,
+    Base64Text,
     IntOrString,
     KubeModel,
     KubeObject,
     MicroTime,
     QuantityStr,
     Time,
+    WireShape,
     items,
     mapping,
     merge_list,
@@ -398,8 +400,205 @@ class PersistentVolumeClaimTemplate(KubeModel):
     spec: PersistentVolumeClaimSpec
 
 
+class PersistentVolumeClaimCondition(KubeModel):
+    type: str | None = None
+    status: str | None = None
+    last_probe_time: Time | None = None
+    last_transition_time: Time | None = None
+    reason: str | None = None
+    message: str | None = None
+
+
+class ModifyVolumeStatus(KubeModel):
+    target_volume_attributes_class_name: str | None = None
+    status: str | None = None
+
+
+class PersistentVolumeClaimStatus(KubeModel):
+    phase: str | None = None
+    access_modes: list[str] = items()
+    capacity: ResourceList = mapping()
+    conditions: list[PersistentVolumeClaimCondition] = items()
+    allocated_resources: ResourceList = mapping()
+    allocated_resource_statuses: dict[str, str] = mapping()
+    current_volume_attributes_class_name: str | None = None
+    modify_volume_status: ModifyVolumeStatus | None = None
+
+
+class PersistentVolumeClaim(KubeObject):
+    """A claim as a StatefulSet's ``volumeClaimTemplates`` carry it.
+
+    navarch serves no PersistentVolumeClaims: this model describes the templates' wire
+    shape (see :class:`~apitypes.base.WireShape`).
+    """
+
+    API_VERSION = "v1"
+    KIND = "PersistentVolumeClaim"
+
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    spec: PersistentVolumeClaimSpec | None = None
+    status: PersistentVolumeClaimStatus | None = None
+
+
 class EphemeralVolumeSource(KubeModel):
     volume_claim_template: PersistentVolumeClaimTemplate | None = None
+
+
+# --- volume plugins kept verbatim ---------------------------------------------------------
+# navarch runs none of these in-tree plugins: a Volume keeps them as plain JSON (see the
+# module docstring). These models only describe their wire shape (``WireShape``), for the
+# protobuf codec; nothing validates with them.
+
+
+class GCEPersistentDiskVolumeSource(KubeModel):
+    pd_name: str | None = None
+    fs_type: str | None = None
+    partition: int | None = None
+    read_only: bool | None = None
+
+
+class AWSElasticBlockStoreVolumeSource(KubeModel):
+    volume_id: str | None = None
+    fs_type: str | None = None
+    partition: int | None = None
+    read_only: bool | None = None
+
+
+class GitRepoVolumeSource(KubeModel):
+    repository: str | None = None
+    revision: str | None = None
+    directory: str | None = None
+
+
+class ISCSIVolumeSource(KubeModel):
+    target_portal: str | None = None
+    iqn: str | None = None
+    lun: int | None = None
+    iscsi_interface: str | None = None
+    fs_type: str | None = None
+    read_only: bool | None = None
+    portals: list[str] = items()
+    chap_auth_discovery: bool | None = None
+    chap_auth_session: bool | None = None
+    secret_ref: LocalObjectReference | None = None
+    initiator_name: str | None = None
+
+
+class GlusterfsVolumeSource(KubeModel):
+    endpoints: str | None = None
+    path: str | None = None
+    read_only: bool | None = None
+
+
+class RBDVolumeSource(KubeModel):
+    monitors: list[str] = items()
+    image: str | None = None
+    fs_type: str | None = None
+    pool: str | None = None
+    user: str | None = None
+    keyring: str | None = None
+    secret_ref: LocalObjectReference | None = None
+    read_only: bool | None = None
+
+
+class FlexVolumeSource(KubeModel):
+    driver: str | None = None
+    fs_type: str | None = None
+    secret_ref: LocalObjectReference | None = None
+    read_only: bool | None = None
+    options: dict[str, str] = mapping()
+
+
+class CinderVolumeSource(KubeModel):
+    volume_id: str | None = None
+    fs_type: str | None = None
+    read_only: bool | None = None
+    secret_ref: LocalObjectReference | None = None
+
+
+class CephFSVolumeSource(KubeModel):
+    monitors: list[str] = items()
+    path: str | None = None
+    user: str | None = None
+    secret_file: str | None = None
+    secret_ref: LocalObjectReference | None = None
+    read_only: bool | None = None
+
+
+class FlockerVolumeSource(KubeModel):
+    dataset_name: str | None = None
+    dataset_uuid: str | None = None
+
+
+class FCVolumeSource(KubeModel):
+    target_wwns: list[str] = Field(default_factory=list, alias="targetWWNs")
+    lun: int | None = None
+    fs_type: str | None = None
+    read_only: bool | None = None
+    wwids: list[str] = items()
+
+
+class AzureFileVolumeSource(KubeModel):
+    secret_name: str | None = None
+    share_name: str | None = None
+    read_only: bool | None = None
+
+
+class VsphereVirtualDiskVolumeSource(KubeModel):
+    volume_path: str | None = None
+    fs_type: str | None = None
+    storage_policy_name: str | None = None
+    storage_policy_id: str | None = None
+
+
+class QuobyteVolumeSource(KubeModel):
+    registry: str | None = None
+    volume: str | None = None
+    read_only: bool | None = None
+    user: str | None = None
+    group: str | None = None
+    tenant: str | None = None
+
+
+class AzureDiskVolumeSource(KubeModel):
+    disk_name: str | None = None
+    disk_uri: str | None = Field(default=None, alias="diskURI")
+    caching_mode: str | None = None
+    fs_type: str | None = None
+    read_only: bool | None = None
+    kind: str | None = None
+
+
+class PhotonPersistentDiskVolumeSource(KubeModel):
+    pd_id: str | None = None
+    fs_type: str | None = None
+
+
+class PortworxVolumeSource(KubeModel):
+    volume_id: str | None = None
+    fs_type: str | None = None
+    read_only: bool | None = None
+
+
+class ScaleIOVolumeSource(KubeModel):
+    gateway: str | None = None
+    system: str | None = None
+    secret_ref: LocalObjectReference | None = None
+    ssl_enabled: bool | None = None
+    protection_domain: str | None = None
+    storage_pool: str | None = None
+    storage_mode: str | None = None
+    volume_name: str | None = None
+    fs_type: str | None = None
+    read_only: bool | None = None
+
+
+class StorageOSVolumeSource(KubeModel):
+    volume_name: str | None = None
+    volume_namespace: str | None = None
+    fs_type: str | None = None
+    read_only: bool | None = None
+    secret_ref: LocalObjectReference | None = None
 
 
 class Volume(KubeModel):
@@ -412,31 +611,41 @@ class Volume(KubeModel):
     name: str
     host_path: HostPathVolumeSource | None = None
     empty_dir: EmptyDirVolumeSource | None = None
-    gce_persistent_disk: dict[str, Any] | None = None
-    aws_elastic_block_store: dict[str, Any] | None = None
-    git_repo: dict[str, Any] | None = None
+    gce_persistent_disk: (
+        Annotated[dict[str, Any], WireShape(GCEPersistentDiskVolumeSource)] | None
+    ) = None
+    aws_elastic_block_store: (
+        Annotated[dict[str, Any], WireShape(AWSElasticBlockStoreVolumeSource)] | None
+    ) = None
+    git_repo: Annotated[dict[str, Any], WireShape(GitRepoVolumeSource)] | None = None
     secret: SecretVolumeSource | None = None
     nfs: NFSVolumeSource | None = None
-    iscsi: dict[str, Any] | None = None
-    glusterfs: dict[str, Any] | None = None
+    iscsi: Annotated[dict[str, Any], WireShape(ISCSIVolumeSource)] | None = None
+    glusterfs: Annotated[dict[str, Any], WireShape(GlusterfsVolumeSource)] | None = None
     persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None
-    rbd: dict[str, Any] | None = None
-    flex_volume: dict[str, Any] | None = None
-    cinder: dict[str, Any] | None = None
-    cephfs: dict[str, Any] | None = None
-    flocker: dict[str, Any] | None = None
+    rbd: Annotated[dict[str, Any], WireShape(RBDVolumeSource)] | None = None
+    flex_volume: Annotated[dict[str, Any], WireShape(FlexVolumeSource)] | None = None
+    cinder: Annotated[dict[str, Any], WireShape(CinderVolumeSource)] | None = None
+    cephfs: Annotated[dict[str, Any], WireShape(CephFSVolumeSource)] | None = None
+    flocker: Annotated[dict[str, Any], WireShape(FlockerVolumeSource)] | None = None
     downward_api: DownwardAPIVolumeSource | None = None
-    fc: dict[str, Any] | None = None
-    azure_file: dict[str, Any] | None = None
+    fc: Annotated[dict[str, Any], WireShape(FCVolumeSource)] | None = None
+    azure_file: Annotated[dict[str, Any], WireShape(AzureFileVolumeSource)] | None = None
     config_map: ConfigMapVolumeSource | None = None
-    vsphere_volume: dict[str, Any] | None = None
-    quobyte: dict[str, Any] | None = None
-    azure_disk: dict[str, Any] | None = None
-    photon_persistent_disk: dict[str, Any] | None = None
+    vsphere_volume: Annotated[dict[str, Any], WireShape(VsphereVirtualDiskVolumeSource)] | None = (
+        None
+    )
+    quobyte: Annotated[dict[str, Any], WireShape(QuobyteVolumeSource)] | None = None
+    azure_disk: Annotated[dict[str, Any], WireShape(AzureDiskVolumeSource)] | None = None
+    photon_persistent_disk: (
+        Annotated[dict[str, Any], WireShape(PhotonPersistentDiskVolumeSource)] | None
+    ) = None
     projected: ProjectedVolumeSource | None = None
-    portworx_volume: dict[str, Any] | None = None
-    scale_io: dict[str, Any] | None = Field(default=None, alias="scaleIO")
-    storageos: dict[str, Any] | None = None
+    portworx_volume: Annotated[dict[str, Any], WireShape(PortworxVolumeSource)] | None = None
+    scale_io: Annotated[dict[str, Any], WireShape(ScaleIOVolumeSource)] | None = Field(
+        default=None, alias="scaleIO"
+    )
+    storageos: Annotated[dict[str, Any], WireShape(StorageOSVolumeSource)] | None = None
     csi: CSIVolumeSource | None = None
     ephemeral: EphemeralVolumeSource | None = None
 
@@ -1273,7 +1482,7 @@ class ConfigMap(KubeObject):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     immutable: bool | None = None
     data: dict[str, str] = mapping()
-    binary_data: dict[str, str] = mapping()
+    binary_data: dict[str, Base64Text] = mapping()
     """Base64 text, as on the wire."""
 
 
@@ -1288,7 +1497,7 @@ class Secret(KubeObject):
 
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     immutable: bool | None = None
-    data: dict[str, str] = mapping()
+    data: dict[str, Base64Text] = mapping()
     string_data: dict[str, str] = mapping()
     type: str | None = None
 
@@ -1365,12 +1574,17 @@ __all__ = [
     "CLUSTER_IP_NONE",
     "SECRET_TYPE_OPAQUE",
     "SECRET_TYPE_SERVICE_ACCOUNT_TOKEN",
+    "AWSElasticBlockStoreVolumeSource",
     "Affinity",
     "AppArmorProfile",
     "AttachedVolume",
+    "AzureDiskVolumeSource",
+    "AzureFileVolumeSource",
     "Binding",
     "CSIVolumeSource",
     "Capabilities",
+    "CephFSVolumeSource",
+    "CinderVolumeSource",
     "ClaimSource",
     "ClientIPConfig",
     "ClusterTrustBundleProjection",
@@ -1409,18 +1623,26 @@ __all__ = [
     "EventSource",
     "EventType",
     "ExecAction",
+    "FCVolumeSource",
+    "FlexVolumeSource",
+    "FlockerVolumeSource",
+    "GCEPersistentDiskVolumeSource",
     "GRPCAction",
+    "GitRepoVolumeSource",
+    "GlusterfsVolumeSource",
     "HTTPGetAction",
     "HTTPHeader",
     "HostAlias",
     "HostIP",
     "HostPathVolumeSource",
+    "ISCSIVolumeSource",
     "KeyToPath",
     "Lifecycle",
     "LifecycleHandler",
     "LoadBalancerIngress",
     "LoadBalancerStatus",
     "LocalObjectReference",
+    "ModifyVolumeStatus",
     "NFSVolumeSource",
     "Namespace",
     "NamespaceCondition",
@@ -1446,9 +1668,13 @@ __all__ = [
     "NodeSystemInfo",
     "ObjectFieldSelector",
     "ObjectReference",
+    "PersistentVolumeClaim",
+    "PersistentVolumeClaimCondition",
     "PersistentVolumeClaimSpec",
+    "PersistentVolumeClaimStatus",
     "PersistentVolumeClaimTemplate",
     "PersistentVolumeClaimVolumeSource",
+    "PhotonPersistentDiskVolumeSource",
     "Pod",
     "PodAffinity",
     "PodAffinityTerm",
@@ -1469,17 +1695,21 @@ __all__ = [
     "PodStatus",
     "PodTemplateSpec",
     "PortStatus",
+    "PortworxVolumeSource",
     "PreferredSchedulingTerm",
     "Probe",
     "ProbeHandler",
     "ProjectedVolumeSource",
     "PullPolicy",
+    "QuobyteVolumeSource",
+    "RBDVolumeSource",
     "ResourceClaim",
     "ResourceFieldSelector",
     "ResourceList",
     "ResourceRequirements",
     "RestartPolicy",
     "SELinuxOptions",
+    "ScaleIOVolumeSource",
     "SeccompProfile",
     "Secret",
     "SecretEnvSource",
@@ -1496,6 +1726,7 @@ __all__ = [
     "ServiceType",
     "SessionAffinityConfig",
     "SleepAction",
+    "StorageOSVolumeSource",
     "Sysctl",
     "TCPSocketAction",
     "Taint",
@@ -1511,6 +1742,7 @@ __all__ = [
     "VolumeMountStatus",
     "VolumeProjection",
     "VolumeResourceRequirements",
+    "VsphereVirtualDiskVolumeSource",
     "WeightedPodAffinityTerm",
     "WindowsSecurityContextOptions",
 ]

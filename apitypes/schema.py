@@ -37,10 +37,12 @@ from apitypes.base import (
     LIST_TYPE,
     PATCH_MERGE_KEY,
     PATCH_STRATEGY,
+    Base64Text,
     IntOrString,
     MicroTime,
     QuantityStr,
     Time,
+    WireShape,
 )
 
 Shape = Literal["scalar", "object", "list", "map", "any"]
@@ -95,6 +97,9 @@ class TypeInfo:
     enum: tuple[Any, ...] | None = None
     has_model: bool = False
     """Whether a model appears anywhere inside (so pruning must descend into it)."""
+    wire_model: type[BaseModel] | None = None
+    """For JSON kept verbatim (``dict[str, Any]`` marked with :class:`WireShape`): the
+    model describing its structure on the wire. Pruning and patching do not descend."""
 
     @property
     def value_model(self) -> type[BaseModel] | None:
@@ -161,6 +166,7 @@ _SPECIALS: tuple[tuple[Any, tuple[Any, ...], TypeInfo], ...] = tuple(
         (QuantityStr, TypeInfo("scalar", ("string", "number"), special="Quantity")),
         (MicroTime, TypeInfo("scalar", ("string",), format="date-time", special="MicroTime")),
         (Time, TypeInfo("scalar", ("string",), format="date-time", special="Time")),
+        (Base64Text, TypeInfo("scalar", ("string",), format="byte")),
     )
 )
 
@@ -185,7 +191,8 @@ def type_info(annotation: Any, metadata: Iterable[Any] = ()) -> TypeInfo:
     """Describe a (resolved) annotation; ``metadata`` is pydantic's ``FieldInfo.metadata``.
 
     Handles ``X | None``, ``list[X]``, ``dict[str, X]``, ``Annotated[...]``, ``Any``,
-    ``Literal``, enums and the special scalars of :mod:`apitypes.base`.
+    ``Literal``, enums, the special scalars of :mod:`apitypes.base`, and JSON kept
+    verbatim with a :class:`~apitypes.base.WireShape`.
     """
     meta = tuple(metadata)
     while get_origin(annotation) is Annotated:
@@ -194,6 +201,9 @@ def type_info(annotation: Any, metadata: Iterable[Any] = ()) -> TypeInfo:
     for base, markers, info in _SPECIALS:
         if annotation == base and all(m in meta for m in markers):
             return info
+    for marker in meta:
+        if isinstance(marker, WireShape):
+            return TypeInfo("map", ("object",), item=ANY, wire_model=marker.model)
     if annotation is Any or annotation is object:
         return ANY
     origin = get_origin(annotation)

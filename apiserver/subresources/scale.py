@@ -44,7 +44,9 @@ class Scale(Subresource):
             rv = (scale.get("metadata") or {}).get("resourceVersion")
             if rv and rv != current["metadata"]["resourceVersion"]:
                 raise errors.conflict(store.resource.plural, name, store.resource.group)
-            replicas = (scale.get("spec") or {}).get("replicas")
+            # Go's ScaleSpec.replicas is not a pointer: absent is 0, as a Go client that
+            # scales to zero sends it (JSON omitempty, protobuf alike).
+            replicas = (scale.get("spec") or {}).get("replicas", 0)
             if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
                 raise _invalid_replicas(name, replicas)
             current.setdefault("spec", {})["replicas"] = replicas

@@ -3,12 +3,15 @@ kubectl is absent, failed under CI)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import queue
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -194,3 +197,82 @@ def tmp_manifest(tmp_path: Path) -> Iterator[Path]:
 def test_apply_from_file_and_delete_by_file(kubectl: Kubectl, tmp_manifest: Path) -> None:
     assert "created" in kubectl("apply", "-f", str(tmp_manifest)).stdout
     assert "deleted" in kubectl("delete", "-f", str(tmp_manifest)).stdout
+
+
+# --- imperative creates: kubectl sends these as protobuf ------------------------------------
+
+
+def test_create_generators_send_protobuf_and_read_the_answer(
+    kubectl: Kubectl, apiserver: ApiServerProcess, namespace: str
+) -> None:
+    # kubectl 1.32 writes these with Content-Type application/vnd.kubernetes.protobuf and
+    # decodes the protobuf answer into the object it prints.
+    suffix = namespace[-6:]
+    created = {
+        f"namespace/ns-{suffix}": ["create", "namespace", f"ns-{suffix}"],
+        "configmap/settings": ["create", "configmap", "settings", "--from-literal=mode=fast"],
+        "secret/token": ["create", "secret", "generic", "token", "--from-literal=key=s3cr3t"],
+        "deployment.apps/web": [
+            "create", "deployment", "web", "--image=busybox:1", "--replicas=2", "--port=8080",
+        ],
+        "service/web": ["create", "service", "clusterip", "web", "--tcp=80:8080"],
+        "job.batch/once": ["create", "job", "once", "--image=busybox:1", "--", "echo", "hi"],
+        "cronjob.batch/tick": [
+            "create", "cronjob", "tick", "--image=busybox:1", "--schedule=*/5 * * * *",
+            "--", "echo", "tick",
+        ],
+        "serviceaccount/robot": ["create", "serviceaccount", "robot"],
+    }  # fmt: skip
+    try:
+        for name, args in created.items():
+            assert kubectl(*args).stdout.strip() == f"{name} created"
+
+        def live(path: str) -> dict[str, Any]:
+            resp = httpx.get(f"{apiserver.url}{path}")
+            assert resp.status_code == 200, resp.text
+            body: dict[str, Any] = resp.json()
+            return body
+
+        ns = f"/api/v1/namespaces/{namespace}"
+        assert live(f"/api/v1/namespaces/ns-{suffix}")["status"]["phase"] == "Active"
+        assert live(f"{ns}/configmaps/settings")["data"] == {"mode": "fast"}
+        secret = live(f"{ns}/secrets/token")
+        assert secret["data"] == {"key": base64.b64encode(b"s3cr3t").decode()}
+        assert secret["type"] == "Opaque"
+        deployment = live(f"/apis/apps/v1/namespaces/{namespace}/deployments/web")
+        assert deployment["spec"]["replicas"] == 2
+        assert deployment["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert (container["image"], container["ports"]) == (
+            "busybox:1",
+            [{"containerPort": 8080, "protocol": "TCP"}],
+        )
+        service = live(f"{ns}/services/web")
+        [port] = service["spec"]["ports"]
+        assert (port["port"], port["targetPort"], port["name"]) == (80, 8080, "80-8080")
+        assert service["spec"]["clusterIP"]
+        job = live(f"/apis/batch/v1/namespaces/{namespace}/jobs/once")
+        assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["echo", "hi"]
+        cron = live(f"/apis/batch/v1/namespaces/{namespace}/cronjobs/tick")
+        assert cron["spec"]["schedule"] == "*/5 * * * *"
+        assert live(f"{ns}/serviceaccounts/robot")["metadata"]["name"] == "robot"
+
+        # The object kubectl prints is the server's protobuf answer, decoded by Go.
+        printed = json.loads(
+            kubectl("create", "configmap", "printed", "--from-literal=a=1", "-o", "json").stdout
+        )
+        stored = live(f"{ns}/configmaps/printed")
+        assert printed["data"] == {"a": "1"}
+        for key in ("uid", "resourceVersion", "creationTimestamp"):
+            assert printed["metadata"][key] == stored["metadata"][key]
+        # An error answer in protobuf is read as one too.
+        again = kubectl("create", "configmap", "printed", check=False)
+        assert again.returncode != 0
+        assert 'configmaps "printed" already exists' in again.stderr
+        # Reading stays JSON and Tables.
+        doc = yaml.safe_load(kubectl("get", "deployment", "web", "-o", "yaml").stdout)
+        assert doc["spec"]["replicas"] == 2
+        table = kubectl("get", "secrets").stdout.splitlines()
+        assert table[0].split() == ["NAME", "TYPE", "DATA", "AGE"]
+    finally:
+        httpx.delete(f"{apiserver.url}/api/v1/namespaces/ns-{suffix}")

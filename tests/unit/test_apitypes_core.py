@@ -96,6 +96,40 @@ GO_JSON_FIELDS: dict[str, str] = {
         "dataSourceRef volumeAttributesClassName"
     ),
     "PersistentVolumeClaimTemplate": "metadata spec",
+    "PersistentVolumeClaim": "apiVersion kind metadata spec status",
+    "PersistentVolumeClaimStatus": (
+        "phase accessModes capacity conditions allocatedResources allocatedResourceStatuses "
+        "currentVolumeAttributesClassName modifyVolumeStatus"
+    ),
+    "PersistentVolumeClaimCondition": (
+        "type status lastProbeTime lastTransitionTime reason message"
+    ),
+    "ModifyVolumeStatus": "targetVolumeAttributesClassName status",
+    "GCEPersistentDiskVolumeSource": "pdName fsType partition readOnly",
+    "AWSElasticBlockStoreVolumeSource": "volumeID fsType partition readOnly",
+    "GitRepoVolumeSource": "repository revision directory",
+    "ISCSIVolumeSource": (
+        "targetPortal iqn lun iscsiInterface fsType readOnly portals chapAuthDiscovery "
+        "chapAuthSession secretRef initiatorName"
+    ),
+    "GlusterfsVolumeSource": "endpoints path readOnly",
+    "RBDVolumeSource": "monitors image fsType pool user keyring secretRef readOnly",
+    "FlexVolumeSource": "driver fsType secretRef readOnly options",
+    "CinderVolumeSource": "volumeID fsType readOnly secretRef",
+    "CephFSVolumeSource": "monitors path user secretFile secretRef readOnly",
+    "FlockerVolumeSource": "datasetName datasetUUID",
+    "FCVolumeSource": "targetWWNs lun fsType readOnly wwids",
+    "AzureFileVolumeSource": "secretName shareName readOnly",
+    "VsphereVirtualDiskVolumeSource": "volumePath fsType storagePolicyName storagePolicyID",
+    "QuobyteVolumeSource": "registry volume readOnly user group tenant",
+    "AzureDiskVolumeSource": "diskName diskURI cachingMode fsType readOnly kind",
+    "PhotonPersistentDiskVolumeSource": "pdID fsType",
+    "PortworxVolumeSource": "volumeID fsType readOnly",
+    "ScaleIOVolumeSource": (
+        "gateway system secretRef sslEnabled protectionDomain storagePool storageMode "
+        "volumeName fsType readOnly"
+    ),
+    "StorageOSVolumeSource": "volumeName volumeNamespace fsType readOnly secretRef",
     "EphemeralVolumeSource": "volumeClaimTemplate",
     "Volume": (
         "name hostPath emptyDir gcePersistentDisk awsElasticBlockStore gitRepo secret nfs "
