@@ -58,10 +58,9 @@ class Limits:
 def _is_watch(query: bytes) -> bool:
     if b"watch" not in query:
         return False
-    for key, value in parse_qsl(query.decode("latin-1")):
-        if key == "watch":
-            return value.lower() in ("true", "1")
-    return False
+    # The last value counts, as for the handler (Starlette's ``query_params.get``).
+    values = [v for k, v in parse_qsl(query.decode("latin-1")) if k == "watch"]
+    return bool(values) and values[-1].lower() in ("true", "1")
 
 
 def classify(scope: Scope) -> str:

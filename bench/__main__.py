@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from bench import apiserver, controllers, dns, kubelet, localcluster, network, scheduler
+from bench import (
+    apiserver,
+    controllers,
+    dns,
+    hardening,
+    kubelet,
+    localcluster,
+    network,
+    scheduler,
+)
 
 BENCHMARKS = {
     "apiserver": apiserver.run,
@@ -14,6 +23,7 @@ BENCHMARKS = {
     "cluster": localcluster.run,
     "dns": dns.run,
     "network": network.run,
+    "hardening": hardening.run,
 }
 
 

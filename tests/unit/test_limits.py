@@ -68,6 +68,8 @@ PODS = "/api/v1/namespaces/default/pods"
         ("GET", PODS, b"watch=true", "watch"),
         ("GET", PODS, b"watch=1&resourceVersion=5", "watch"),
         ("GET", PODS, b"watch=false", "readonly"),
+        ("GET", PODS, b"watch=false&watch=true", "watch"),  # the last one counts
+        ("GET", PODS, b"watch=true&watch=0", "readonly"),
         ("POST", PODS, b"", "mutating"),
         ("DELETE", f"{PODS}/p", b"", "mutating"),
         ("PATCH", f"{PODS}/p/status", b"", "mutating"),
