@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import orjson
 import pytest
 
+from apiserver import limits
 from apiserver.limits import Limits, RequestLimiter, classify
 
 
@@ -135,3 +137,34 @@ async def test_watch_caps_per_client_and_in_total() -> None:
     inner.release.set()
     await asyncio.gather(*first, other)
     assert app.watches == 0 and app.watches_by_client == {}
+
+
+class AnsweringApp:
+    """An ASGI app answering every request with ``status``."""
+
+    def __init__(self) -> None:
+        self.status = 400
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def test_a_connection_refused_again_and_again_is_slowed() -> None:
+    inner = AnsweringApp()
+    app = RequestLimiter(inner, Limits())
+    conn = scope("POST", PODS)
+    for _ in range(limits.STRIKES_BEFORE_PENALTY):
+        assert (await call(app, conn))[0] == 400
+    assert app.strikes[conn["client"]] == limits.STRIKES_BEFORE_PENALTY
+    started = time.monotonic()
+    await call(app, conn)
+    assert time.monotonic() - started >= limits.PENALTY
+    # Another connection is not slowed, and 404s and 409s are no strikes.
+    inner.status = 404
+    await call(app, scope("GET", PODS, client="10.0.0.9"))
+    assert ("10.0.0.9", 40000) not in app.strikes
+    # One answer that is not a refusal clears the count.
+    inner.status = 201
+    await call(app, conn)
+    assert app.strikes == {}
