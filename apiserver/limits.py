@@ -12,7 +12,9 @@ Two layers, each wired at one place:
   A connection whose requests keep being refused as malformed (400, 405, 413, 415,
   422, ... :data:`MALFORMED`) is slowed: from its :data:`STRIKES_BEFORE_PENALTY` th
   refusal in a row, each further request waits :data:`PENALTY` seconds, doubling to
-  :data:`MAX_PENALTY`, before it is read; one answered otherwise clears the count. In
+  :data:`MAX_PENALTY` (with jitter, so that many such clients do not wake together),
+  and is then served in a single lane shared by all such connections, one at a time;
+  one answered otherwise clears the count. In
   one event loop every request costs every other some time, so a client hammering the
   server with bad requests would otherwise raise the latency of good ones (64 such
   clients raised good writes' p99 six-fold); a client that makes a mistake now and then
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -118,6 +121,7 @@ class RequestLimiter:
         self.watches = 0
         self.watches_by_client: dict[str, int] = {}
         self.strikes: OrderedDict[Any, int] = OrderedDict()
+        self._lane = asyncio.Semaphore(1)  # where penalised connections are served
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -131,11 +135,23 @@ class RequestLimiter:
             await self.app(scope, receive, send)
             return
         connection = scope.get("client")
-        strikes = self.strikes.get(connection, 0)
-        if strikes >= STRIKES_BEFORE_PENALTY:
-            await asyncio.sleep(
-                min(PENALTY * 2 ** (strikes - STRIKES_BEFORE_PENALTY), MAX_PENALTY)
-            )
+        if self.strikes.get(connection, 0) >= STRIKES_BEFORE_PENALTY:
+            await self._penalised(kind, connection, scope, receive, send)
+            return
+        await self._limited(kind, connection, scope, receive, send)
+
+    async def _penalised(
+        self, kind: str, connection: Any, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        strikes = self.strikes[connection] - STRIKES_BEFORE_PENALTY
+        delay = min(PENALTY * 2 ** min(strikes, 16), MAX_PENALTY)
+        await asyncio.sleep(delay * (0.5 + random.random() / 2))
+        async with self._lane:
+            await self._limited(kind, connection, scope, receive, send)
+
+    async def _limited(
+        self, kind: str, connection: Any, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         limit = (
             self.limits.max_mutating_requests_inflight
             if kind == "mutating"

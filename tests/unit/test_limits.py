@@ -159,7 +159,7 @@ async def test_a_connection_refused_again_and_again_is_slowed() -> None:
     assert app.strikes[conn["client"]] == limits.STRIKES_BEFORE_PENALTY
     started = time.monotonic()
     await call(app, conn)
-    assert time.monotonic() - started >= limits.PENALTY
+    assert time.monotonic() - started >= limits.PENALTY / 2  # with jitter, at least half
     # Another connection is not slowed, and 404s and 409s are no strikes.
     inner.status = 404
     await call(app, scope("GET", PODS, client="10.0.0.9"))
