@@ -251,7 +251,7 @@ def _hammer_process(url: str, clients: int, stop: Any, out: Any) -> None:
 
 
 async def bad_clients(
-    api: ApiServerProcess, clients: int = 64, writes: int = 300, rounds: int = 3
+    api: ApiServerProcess, clients: int = 64, writes: int = 400, rounds: int = 5
 ) -> dict[str, Any]:
     """Good creates alone, and while ``clients`` bad clients run in another process (so
     that they do not slow the good client's own event loop); the two alternate for
