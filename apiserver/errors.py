@@ -32,28 +32,49 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def status(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code,
-        }
-        if self.details:
-            body["details"] = self.details
-        return body
+        return status_body(
+            "Failure",
+            message=self.message,
+            reason=self.reason,
+            details=self.details,
+            code=self.code,
+        )
+
+
+# The order Go writes ``metav1.Status`` and ``metav1.StatusDetails`` in (struct field
+# order); clients that compare bodies byte for byte see Kubernetes' own.
+_DETAILS_ORDER = ("name", "group", "kind", "uid", "causes", "retryAfterSeconds")
+
+
+def status_body(
+    status: str,
+    *,
+    message: str = "",
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    code: int = 0,
+) -> dict[str, Any]:
+    """A ``Status`` object as Kubernetes writes it: ``kind``, ``apiVersion``,
+    ``metadata``, ``status``, ``message``, ``reason``, ``details`` (``name``, ``group``,
+    ``kind``, ``uid``, ``causes``, ``retryAfterSeconds``), ``code``; empty fields left
+    out (Go's ``omitempty``). Every Status the apiserver sends is built here."""
+    body: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": status}
+    if message:
+        body["message"] = message
+    if reason:
+        body["reason"] = reason
+    if details:
+        ordered = {k: details[k] for k in _DETAILS_ORDER if details.get(k) not in (None, "", [])}
+        ordered.update((k, v) for k, v in details.items() if k not in _DETAILS_ORDER)
+        if ordered:
+            body["details"] = ordered
+    if code:
+        body["code"] = code
+    return body
 
 
 def _details(name: str | None, group: str, kind: str, **extra: Any) -> dict[str, Any]:
-    details: dict[str, Any] = {"kind": kind}
-    if name:
-        details["name"] = name
-    if group:
-        details["group"] = group
-    details.update(extra)
-    return details
+    return {"name": name, "group": group, "kind": kind, **extra}
 
 
 def _qualified(resource: str, group: str) -> str:

@@ -15,7 +15,6 @@ WebSocket alike; nothing below an object is special-cased here.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket
 
-from apiserver import errors, negotiation, rest, tables
+from apiserver import errors, negotiation, requestlog, rest, tables
 from apiserver.kubeletclient import KubeletClient
 from apiserver.metrics import LATENCY, REQUESTS
 from apiserver.registry.store import ListOptions, ResourceStore
@@ -35,9 +34,6 @@ from apiserver.rest import JSONResponse, flag, int_param
 from apiserver.watch import WatchParams, WatchStream
 from apiserver.watchcache import Predicate
 from apitypes.selectors import SelectorError, parse_field_selector, parse_label_selector
-
-log = logging.getLogger(__name__)
-
 
 _COLLECTION_VERBS = {
     "collection": ("LIST", "WATCH", "POST", "DELETECOLLECTION"),
@@ -85,13 +81,17 @@ class ResourceHandler:
         try:
             route = self._resolve(group, version, path)
             verb = self._verb(request, route)
+            request.scope[requestlog.SCOPE_VERB] = verb
             sub = route.subresource
             labels = (verb, group, route.store.resource.plural, sub.name if sub else "")
             response = await self._dispatch(request, route, verb)
         except errors.ApiError as err:
+            if err.code >= 500:
+                request.scope[requestlog.SCOPE_ERROR] = err
             response = rest.status_response(err)
-        except Exception:
-            log.exception("%s %s failed", request.method, request.url.path)
+        except Exception as err:
+            # The request log writes the traceback with the request's line.
+            request.scope[requestlog.SCOPE_ERROR] = err
             response = rest.status_response(
                 errors.internal("the server could not handle the request")
             )
@@ -258,7 +258,7 @@ class ResourceHandler:
                     "metadata": list_meta,
                 }
             )
-            raw_body = head[:-1] + b',"items":[' + b",".join(result.items) + b"]}"
+            raw_body = head[:-1] + b',"items":[' + b",".join(result.items) + b"]}\n"
             return Response(raw_body, media_type="application/json")
         return JSONResponse(body)
 
@@ -340,18 +340,14 @@ class ResourceHandler:
     @staticmethod
     def _success(route: Route, obj: dict[str, Any]) -> dict[str, Any]:
         resource = route.store.resource
-        details: dict[str, Any] = {"name": obj["metadata"].get("name"), "kind": resource.plural}
-        if resource.group:
-            details["group"] = resource.group
-        if obj["metadata"].get("uid"):
-            details["uid"] = obj["metadata"]["uid"]
-        return {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Success",
-            "details": details,
+        meta = obj["metadata"]
+        details = {
+            "name": meta.get("name"),
+            "group": resource.group,
+            "kind": resource.plural,
+            "uid": meta.get("uid"),
         }
+        return errors.status_body("Success", details=details)
 
     async def _delete_collection(self, request: Request, route: Route) -> Response:
         opts = await rest.delete_options(request)

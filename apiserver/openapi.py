@@ -36,6 +36,7 @@ _PACKAGES = {
     "apitypes.discovery": "io.k8s.api.discovery.v1",
     "apitypes.autoscaling": "io.k8s.api.autoscaling.v1",
     "apitypes.meta": "io.k8s.apimachinery.pkg.apis.meta.v1",
+    "apitypes.apiregistration": "io.k8s.kube-aggregator.pkg.apis.apiregistration.v1",
 }
 _TITLE = "Kubernetes"
 _VERSION = "v1.32.0"

@@ -30,10 +30,12 @@ if TYPE_CHECKING:
 
 
 class JSONResponse(Response):
+    """A JSON body ending in a newline, as Kubernetes' encoder writes every one."""
+
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return orjson.dumps(content, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def status_response(err: errors.ApiError) -> Response:
@@ -43,10 +45,7 @@ def status_response(err: errors.ApiError) -> Response:
 def created_status() -> Response:
     """The ``201`` Success ``Status`` of a request that creates nothing to return
     (a binding, an eviction)."""
-    return JSONResponse(
-        {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201},
-        status_code=201,
-    )
+    return JSONResponse(errors.status_body("Success", code=201), status_code=201)
 
 
 def flag(value: str | None) -> bool:

@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from apiserver import discovery, errors, openapi, openapi_proto
+from apiserver.aggregator import Aggregator
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
 from apiserver.kubeletclient import KubeletClient
@@ -29,6 +30,7 @@ from apiserver.limits import Limits, RequestLimiter
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
 from apiserver.registry.strategy import KindSettings
+from apiserver.requestlog import RequestLog
 from apiserver.rest import JSONResponse, status_response
 from apiserver.storage.etcd import EtcdConfig, EtcdStorage
 from apiserver.storage.interface import Storage, StorageError
@@ -55,6 +57,8 @@ class ServerConfig:
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: tuple[int, int] = (30000, 32767)
     limits: Limits = field(default_factory=Limits)
+    verbosity: int = 0
+    """The request log's level (``-v``): see ``apiserver.requestlog``."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -91,6 +95,8 @@ class ApiServer:
             bookmark_interval=config.bookmark_interval,
             min_request_timeout=config.min_request_timeout,
         )
+        served = dict.fromkeys((s.resource.group, s.resource.version) for s in self.strategies)
+        self.aggregator = Aggregator(self.stores, served)
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
 
@@ -121,6 +127,7 @@ class ApiServer:
         await asyncio.gather(*(s.cache.wait_ready(60) for s in self.stores.values()))
         if self.config.compaction_interval > 0:
             self._tasks.append(asyncio.create_task(self._compactor()))
+        self._tasks.append(asyncio.create_task(self.aggregator.run()))
         self.ready.set()
 
     async def stop(self) -> None:
@@ -216,7 +223,7 @@ def _resource_path_params(path: str) -> dict[str, str] | None:
     return None
 
 
-def build_app(server: ApiServer) -> RequestLimiter:
+def build_app(server: ApiServer) -> RequestLog:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await server.start()
@@ -324,4 +331,7 @@ def build_app(server: ApiServer) -> RequestLimiter:
     # ResourceFastPath passes on; the handler gives them to the subresource they name.
     app.router.add_websocket_route("/api/{version}/{path:path}", handler.websocket)
     app.router.add_websocket_route("/apis/{group}/{version}/{path:path}", handler.websocket)
-    return RequestLimiter(ResourceFastPath(app, handler), server.config.limits)
+    return RequestLog(
+        RequestLimiter(ResourceFastPath(app, handler), server.config.limits),
+        server.config.verbosity,
+    )

@@ -14,13 +14,20 @@ from apitypes.meta import ObjectMeta
 
 
 class ScaleSpec(KubeModel):
+    """The desired size of a scalable object."""
+
     replicas: int | None = None
+    """The desired number of replicas."""
 
 
 class ScaleStatus(KubeModel):
     # Kubernetes always writes the observed count, even when it is 0.
+    """The observed size of a scalable object."""
+
     replicas: int
+    """The number of replicas observed."""
     selector: str | None = None
+    """The label selector of the pods, as text (app=web)."""
 
 
 class Scale(KubeObject):
@@ -30,8 +37,11 @@ class Scale(KubeObject):
     KIND = "Scale"
 
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    """Standard object metadata of the scaled object."""
     spec: ScaleSpec | None = None
+    """The desired number of replicas."""
     status: ScaleStatus | None = None
+    """The observed number of replicas and the pods' selector."""
 
 
 __all__ = ["Scale", "ScaleSpec", "ScaleStatus"]

@@ -85,7 +85,12 @@ class KubeObject(KubeModel):
     KIND: ClassVar[str] = ""
 
     api_version: str | None = None
+    """The versioned schema of this representation of the object, as group/version (v1,
+    apps/v1). Servers convert recognised schemas to the latest internal value and may reject
+    unrecognised ones."""
     kind: str | None = None
+    """The REST resource this object represents, in CamelCase (Pod, Deployment). Servers may
+    infer it from the endpoint the client submits to; it cannot be updated."""
 
     def to_dict(self) -> dict[str, Any]:
         body = self.model_dump(by_alias=True, exclude_defaults=True, mode="json")

@@ -17,13 +17,24 @@ OLDEST_EMULATION_VERSION = "OldestEmulationVersion"
 
 
 class LeaseSpec(KubeModel):
+    """Who holds a lease, since when and for how long."""
+
     holder_identity: str | None = None
+    """The identity of the current holder."""
     lease_duration_seconds: int | None = None
+    """How long candidates wait, after the last renewal, before taking the lease over."""
     acquire_time: MicroTime | None = None
+    """When the current holder acquired the lease."""
     renew_time: MicroTime | None = None
+    """When the holder last renewed the lease."""
     lease_transitions: int | None = None
+    """How many times the lease changed holders."""
     strategy: str | None = None
+    """Coordinated leader election: the strategy picking the next holder
+    (OldestEmulationVersion)."""
     preferred_holder: str | None = None
+    """Coordinated leader election: the holder the coordinator would like to hold the lease
+    next."""
 
 
 class Lease(KubeObject):
@@ -33,7 +44,9 @@ class Lease(KubeObject):
     KIND = "Lease"
 
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    """Standard object metadata."""
     spec: LeaseSpec | None = None
+    """The holder of the lease and how long it holds it."""
 
 
 __all__ = ["OLDEST_EMULATION_VERSION", "Lease", "LeaseSpec"]

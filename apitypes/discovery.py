@@ -33,33 +33,59 @@ ADDRESS_TYPES = (ADDRESS_TYPE_IPV4, ADDRESS_TYPE_IPV6, ADDRESS_TYPE_FQDN)
 
 
 class EndpointConditions(KubeModel):
+    """The state of an endpoint."""
+
     ready: bool | None = None
+    """The endpoint can take traffic: serving and not terminating (unless
+    publishNotReadyAddresses)."""
     serving: bool | None = None
+    """The endpoint passes its readiness checks, terminating or not."""
     terminating: bool | None = None
+    """The endpoint is being deleted."""
 
 
 class ForZone(KubeModel):
+    """A zone an endpoint should serve."""
+
     name: str
+    """The zone's name."""
 
 
 class ForNode(KubeModel):
+    """A node an endpoint should serve."""
+
     name: str
+    """The node's name."""
 
 
 class EndpointHints(KubeModel):
+    """Routing hints of an endpoint."""
+
     for_zones: list[ForZone] = items()
+    """The zones the endpoint should serve."""
     for_nodes: list[ForNode] = items()
+    """The nodes the endpoint should serve."""
 
 
 class Endpoint(KubeModel):
+    """One backend of a Service."""
+
     addresses: list[str] = items()
+    """The endpoint's addresses (all the same backend); the first is used."""
     conditions: EndpointConditions | None = None
+    """What is known about the endpoint's state."""
     hostname: str | None = None
+    """The endpoint's hostname, for DNS."""
     target_ref: ObjectReference | None = None
+    """The object (a pod) behind the endpoint."""
     node_name: str | None = None
+    """The node hosting the endpoint."""
     zone: str | None = None
+    """The zone the endpoint is in."""
     hints: EndpointHints | None = None
+    """Hints for routing (topology-aware routing)."""
     deprecated_topology: dict[str, str] | None = None
+    """Deprecated topology labels, kept for compatibility with v1beta1."""
 
     def is_ready(self) -> bool:
         """Ready for new connections; an unknown condition counts as ready."""
@@ -81,10 +107,16 @@ class Endpoint(KubeModel):
 
 
 class EndpointPort(KubeModel):
+    """A port of the endpoints of a slice."""
+
     name: str | None = None
+    """The port's name, matching the Service port's; a DNS label."""
     protocol: str | None = None
+    """TCP (the default), UDP or SCTP."""
     port: int | None = None
+    """The port number; every port when unset."""
     app_protocol: str | None = None
+    """The application protocol of the port."""
 
 
 class EndpointSlice(KubeObject):
@@ -94,9 +126,13 @@ class EndpointSlice(KubeObject):
     KIND = "EndpointSlice"
 
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    """Standard object metadata; the label kubernetes.io/service-name names the Service."""
     address_type: str
+    """The type of every address in the slice: IPv4, IPv6 or FQDN. Cannot change."""
     endpoints: list[Endpoint] = items()
+    """The endpoints of the slice: at most 1000."""
     ports: list[EndpointPort] = items()
+    """The ports every endpoint of the slice has; no ports means every port."""
 
     def service_name(self) -> str | None:
         return self.metadata.labels.get(SERVICE_NAME_LABEL)

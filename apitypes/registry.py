@@ -11,7 +11,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from apitypes import apps, autoscaling, batch, coordination, core, discovery, policy
+from apitypes import (
+    apiregistration,
+    apps,
+    autoscaling,
+    batch,
+    coordination,
+    core,
+    discovery,
+    policy,
+)
 from apitypes.base import KubeObject
 
 
@@ -82,6 +91,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "Endpoints", "endpoints", True, core.Endpoints, ("ep",)),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", True, core.ServiceAccount,
                  ("sa",), subresources=("token",)),
+    ResourceType("", "v1", "ReplicationController", "replicationcontrollers", True,
+                 core.ReplicationController, ("rc",), _CORE, ("status", "scale")),
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, coordination.Lease),
     ResourceType("apps", "v1", "ReplicaSet", "replicasets", True, apps.ReplicaSet, ("rs",),
                  _CORE, ("status", "scale")),
@@ -100,6 +111,9 @@ RESOURCES: tuple[ResourceType, ...] = (
                  discovery.EndpointSlice),
     ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True,
                  policy.PodDisruptionBudget, ("pdb",), subresources=("status",)),
+    ResourceType("apiregistration.k8s.io", "v1", "APIService", "apiservices", False,
+                 apiregistration.APIService, categories=("api-extensions",),
+                 subresources=("status",)),
 )  # fmt: skip
 
 # Kinds that only travel through subresources and are never stored.

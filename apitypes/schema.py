@@ -21,9 +21,12 @@ Vocabulary:
 
 from __future__ import annotations
 
+import ast
 import enum
 import inspect
+import itertools
 import re
+import sys
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -533,6 +536,64 @@ def _prune_value(node: TypeInfo, value: Any, path: str, dropped: list[str]) -> N
                 _prune_value(node.item, item, f"{path}.{key}", dropped)
 
 
+# --- field documentation --------------------------------------------------------------
+
+_MODULE_DOCS: dict[str, dict[str, dict[str, str]]] = {}
+
+
+def prose(doc: str) -> str:
+    """A docstring as one published description: lines of a paragraph joined (clients
+    wrap text themselves), paragraphs kept apart by a blank line."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+def _module_attribute_docs(module_name: str) -> dict[str, dict[str, str]]:
+    """``{class name: {attribute: docstring}}`` of a module's top-level classes: the
+    string literal right after each annotated attribute (read from the source once)."""
+    docs = _MODULE_DOCS.get(module_name)
+    if docs is not None:
+        return docs
+    docs = {}
+    module = sys.modules.get(module_name)
+    try:
+        source = inspect.getsource(module) if module is not None else ""
+    except (OSError, TypeError):
+        source = ""
+    for node in ast.parse(source).body if source else ():
+        if not isinstance(node, ast.ClassDef):
+            continue
+        found: dict[str, str] = {}
+        for statement, following in itertools.pairwise(node.body):
+            if (
+                isinstance(statement, ast.AnnAssign)
+                and isinstance(statement.target, ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)
+            ):
+                found[statement.target.id] = prose(following.value.value)
+        docs[node.name] = found
+    _MODULE_DOCS[module_name] = docs
+    return docs
+
+
+def attribute_docs(model_cls: type[BaseModel]) -> dict[str, str]:
+    """The documentation of ``model_cls``'s fields by Python name: the docstring written
+    under each field in the source (of the class, or of the base class declaring it).
+
+    Read only where documentation is published (the OpenAPI documents), never on the
+    request path: pydantic's own ``use_attribute_docstrings`` would parse every class's
+    source at import time, in every process.
+    """
+    docs: dict[str, str] = {}
+    for cls in reversed(model_cls.__mro__):
+        if cls is BaseModel or not issubclass(cls, BaseModel):
+            continue
+        docs.update(_module_attribute_docs(cls.__module__).get(cls.__name__, {}))
+    return docs
+
+
 # --- OpenAPI v2 -----------------------------------------------------------------------
 
 DefinitionName = Callable[[type[BaseModel]], str]
@@ -612,11 +673,13 @@ def openapi_schema(
     """
     properties: dict[str, Any] = {}
     required: list[str] = []
+    docs = attribute_docs(model_cls)
     for fs in fields_of(model_cls).values():
         prop = _value_schema(fs.value_type, definition_name, ref_prefix, fs.wire_name, fs.extra)
         siblings: dict[str, Any] = {}
-        if fs.description:
-            siblings["description"] = fs.description
+        description = fs.description or docs.get(fs.python_name)
+        if description:
+            siblings["description"] = description
         siblings.update(
             (key, value) for key, value in fs.extra.items() if key.startswith("x-kubernetes-")
         )
@@ -629,7 +692,7 @@ def openapi_schema(
     schema: dict[str, Any] = {}
     doc = model_cls.__dict__.get("__doc__")
     if isinstance(doc, str) and doc.strip():
-        schema["description"] = inspect.cleandoc(doc)
+        schema["description"] = prose(doc)
     schema["type"] = "object"
     schema["properties"] = properties
     if required:
@@ -740,6 +803,7 @@ __all__ = [
     "FieldSchema",
     "ModelSchema",
     "TypeInfo",
+    "attribute_docs",
     "collect_definitions",
     "field_at",
     "field_of",

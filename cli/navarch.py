@@ -25,6 +25,16 @@ def _root() -> None:
     """Keeps subcommands subcommands, even while there is only one."""
 
 
+def _klog_level(value: str | int) -> int:
+    """A ``-v`` level as Kubernetes takes it: ``-v 2``, ``-v=2``, ``--v=2``."""
+    if isinstance(value, int):  # the default
+        return value
+    text = value[1:] if value.startswith("=") else value
+    if not text.isdigit():
+        raise typer.BadParameter(f"{value!r} is not a level (0, 1, 2, ...)")
+    return int(text)
+
+
 @app.command("apiserver")
 def apiserver_cmd(
     etcd_servers: Annotated[
@@ -82,6 +92,17 @@ def apiserver_cmd(
     request_header_timeout: Annotated[
         float, typer.Option(help="Seconds a client has to send a request's headers.")
     ] = 32.0,
+    verbosity: Annotated[
+        int,
+        typer.Option(
+            "-v",
+            "--v",
+            parser=_klog_level,
+            metavar="LEVEL",
+            help="Request log level: 0 logs 5xx (with tracebacks) and slow requests, "
+            "1 also 4xx, 2 every request.",
+        ),
+    ] = 0,
 ) -> None:
     """Serve the Kubernetes API over etcd.
 
@@ -114,6 +135,7 @@ def apiserver_cmd(
             max_watches=max_watches,
             max_watches_per_client=max_watches_per_client,
         ),
+        verbosity=verbosity,
     )
     serve(
         config,
@@ -305,6 +327,9 @@ def controller_manager_cmd(
     concurrent_replicaset_syncs: Annotated[
         int, typer.Option(help="ReplicaSets synced at once.")
     ] = 5,
+    concurrent_rc_syncs: Annotated[
+        int, typer.Option(help="ReplicationControllers synced at once.")
+    ] = 5,
     concurrent_deployment_syncs: Annotated[
         int, typer.Option(help="Deployments synced at once.")
     ] = 5,
@@ -435,6 +460,7 @@ def controller_manager_cmd(
             not_ready = unreachable = int(parse_duration(pod_eviction_timeout))
         options = Options(
             concurrent_replicaset_syncs=concurrent_replicaset_syncs,
+            concurrent_rc_syncs=concurrent_rc_syncs,
             concurrent_deployment_syncs=concurrent_deployment_syncs,
             concurrent_daemonset_syncs=concurrent_daemonset_syncs,
             concurrent_statefulset_syncs=concurrent_statefulset_syncs,
@@ -942,6 +968,11 @@ def network_agent_cmd(
     except ConfigError as err:
         raise typer.BadParameter(str(err), param_hint="--kubeconfig") from err
     serve(config, client)
+
+
+from cli.aws.commands import app as aws_app  # noqa: E402 - the group's flags, no boto3 yet
+
+app.add_typer(aws_app, name="aws")
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ class Options:
     """Settings of the controllers (the command-line flags, named as Kubernetes names them)."""
 
     concurrent_replicaset_syncs: int = 5
+    concurrent_rc_syncs: int = 5
     concurrent_deployment_syncs: int = 5
     concurrent_daemonset_syncs: int = 2
     concurrent_statefulset_syncs: int = 5

@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 REPLICA_SETS = by_model(ReplicaSet)
 DEPLOYMENTS = by_model(Deployment)
+# Hash collisions resolved within one pass before giving up (each bumps collisionCount).
+_MAX_COLLISIONS = 5
 
 
 class DeploymentController(Controller):
@@ -135,6 +137,16 @@ class DeploymentController(Controller):
     # --- reconcile ------------------------------------------------------------------------
 
     async def reconcile(self, key: str) -> float | None:
+        try:
+            return await self._reconcile(key)
+        except errors.NotFoundError as err:
+            # Something this pass read or wrote went away meanwhile: the Deployment
+            # deleted, or a ReplicaSet collected. Its deletion event brings the
+            # Deployment back here if it still exists, so this is no failure.
+            log.debug("%s: %s; looking again on the next event", key, err.message)
+            return None
+
+    async def _reconcile(self, key: str) -> float | None:
         cached = self.deployments.store.get(key)
         if cached is None or cached.spec is None:
             return None
@@ -207,8 +219,51 @@ class DeploymentController(Controller):
     async def _create_new_rs(
         self, d: Deployment, olds: list[ReplicaSet], new_revision: int
     ) -> tuple[ReplicaSet, Deployment] | None:
+        """Create the ReplicaSet of ``d``'s template, named ``<name>-<hash>``.
+
+        The hash covers the template and ``status.collisionCount``: when the name is
+        taken by a ReplicaSet that is not ours (an old one of a deleted namesake, still
+        being deleted), the count goes up, which gives another hash, and the create is
+        tried again, as Kubernetes does, within this pass.
+        """
         assert d.spec is not None
         namespace = d.metadata.namespace or ""
+        for _ in range(_MAX_COLLISIONS):
+            rs = self._new_rs(d, olds, new_revision)
+            try:
+                raw = await self.client.create_raw(REPLICA_SETS, rs.to_dict(), namespace)
+            except errors.AlreadyExistsError:
+                existing = await self._existing_rs(namespace, rs.metadata.name or "")
+                if (
+                    existing is not None
+                    and is_controlled_by(existing, d)
+                    and existing.spec is not None
+                    and du.equal_ignore_hash(existing.spec.template, d.spec.template)
+                ):
+                    # Our own creation, not yet in the cache.
+                    return existing, d
+                status = d.status or DeploymentStatus()
+                status.collision_count = (status.collision_count or 0) + 1
+                d.status = status
+                d = await self._update_status(d)
+                log.info(
+                    "%s/%s: ReplicaSet %s is taken: collisionCount now %d",
+                    namespace, d.metadata.name, rs.metadata.name, status.collision_count,
+                )  # fmt: skip
+                continue
+            except errors.ApiError as err:
+                if namespace_terminating(err):
+                    return None
+                await self._report_create_failure(d, rs, err)
+                raise
+            return await self._created(d, ReplicaSet.model_validate(raw), new_revision)
+        raise errors.AlreadyExistsError(
+            {"message": f"{_MAX_COLLISIONS} hash collisions in a row for {d.metadata.name}"}
+        )
+
+    def _new_rs(self, d: Deployment, olds: list[ReplicaSet], new_revision: int) -> ReplicaSet:
+        """The new ReplicaSet of ``d``, hashed with its current ``collisionCount``."""
+        assert d.spec is not None
         collision = d.status.collision_count if d.status else None
         template_hash = du.pod_template_hash(d.spec.template, collision)
         template = d.spec.template.model_copy(deep=True)
@@ -218,7 +273,7 @@ class DeploymentController(Controller):
         rs = ReplicaSet(
             metadata=ObjectMeta(
                 name=f"{d.metadata.name}-{template_hash}",
-                namespace=namespace,
+                namespace=d.metadata.namespace or "",
                 labels=dict(template.metadata.labels),
                 owner_references=[owner_reference(d)],
             ),
@@ -232,41 +287,30 @@ class DeploymentController(Controller):
         assert rs.spec is not None
         rs.spec.replicas = du.new_rs_new_replicas(d, [*olds, rs], rs, self._pods_of([*olds, rs]))
         du.set_new_rs_annotations(d, rs, new_revision, exists=False)
-        now = self.clock.now()
-        try:
-            raw = await self.client.create_raw(REPLICA_SETS, rs.to_dict(), namespace)
-            created = self.remember(ReplicaSet.model_validate(raw))
-        except errors.AlreadyExistsError:
-            existing = await self._existing_rs(namespace, rs.metadata.name or "")
-            if (
-                existing is not None
-                and is_controlled_by(existing, d)
-                and existing.spec is not None
-                and du.equal_ignore_hash(existing.spec.template, d.spec.template)
-            ):
-                # Our own creation, not yet in the cache.
-                return existing, d
-            # A different ReplicaSet holds the name: pick another hash next time.
+        return rs
+
+    async def _report_create_failure(
+        self, d: Deployment, rs: ReplicaSet, err: errors.ApiError
+    ) -> None:
+        message = f'Failed to create new replica set "{rs.metadata.name}": {err.message}'
+        if du.has_progress_deadline(d):
             status = d.status or DeploymentStatus()
-            status.collision_count = (status.collision_count or 0) + 1
+            du.set_condition(
+                status,
+                du.new_condition(
+                    du.PROGRESSING, "False", du.FAILED_RS_CREATE, message, self.clock.now()
+                ),
+            )
             d.status = status
-            await self._update_status(d)
-            raise
-        except errors.ApiError as err:
-            if namespace_terminating(err):
-                return None
-            message = f'Failed to create new replica set "{rs.metadata.name}": {err.message}'
-            if du.has_progress_deadline(d):
-                status = d.status or DeploymentStatus()
-                du.set_condition(
-                    status,
-                    du.new_condition(du.PROGRESSING, "False", du.FAILED_RS_CREATE, message, now),
-                )
-                d.status = status
-                with contextlib.suppress(errors.ApiError):
-                    await self._update_status(d)
-            self.recorder.event(d, WARNING, du.FAILED_RS_CREATE, message)
-            raise
+            with contextlib.suppress(errors.ApiError):
+                await self._update_status(d)
+        self.recorder.event(d, WARNING, du.FAILED_RS_CREATE, message)
+
+    async def _created(
+        self, d: Deployment, created: ReplicaSet, new_revision: int
+    ) -> tuple[ReplicaSet, Deployment]:
+        """Note a new ReplicaSet: event, revision, the Progressing condition."""
+        created = self.remember(created)
         if du.rs_replicas(created) > 0:
             self.recorder.event(
                 d, NORMAL, "ScalingReplicaSet",
@@ -279,7 +323,7 @@ class DeploymentController(Controller):
                 status,
                 du.new_condition(
                     du.PROGRESSING, "True", du.NEW_REPLICA_SET,
-                    f'Created new replica set "{created.metadata.name}"', now,
+                    f'Created new replica set "{created.metadata.name}"', self.clock.now(),
                 ),
             )  # fmt: skip
             d.status = status

@@ -43,6 +43,8 @@ from controllers.nodeipam import NodeIpamController
 from controllers.nodelifecycle import NodeLifecycleController, TaintEvictionController
 from controllers.podgc import PodGCController
 from controllers.replicaset import ReplicaSetController
+from controllers.replication import ReplicationManager
+from controllers.serviceaccount import ServiceAccountController
 from controllers.servicelb import ServiceLBController
 from controllers.statefulset import StatefulSetController
 from controllers.ttlafterfinished import TTLAfterFinishedController
@@ -61,6 +63,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     JobController,
     DeploymentController,
     ReplicaSetController,
+    ReplicationManager,
     DisruptionController,
     StatefulSetController,
     CronJobController,
@@ -68,6 +71,7 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     NodeLifecycleController,
     TaintEvictionController,
     NodeIpamController,
+    ServiceAccountController,
 )
 """Every controller, in the order they start; each class declares its name, aliases
 and worker flag (see ``Controller``)."""

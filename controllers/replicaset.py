@@ -1,6 +1,9 @@
 """The ReplicaSet controller: keep ``spec.replicas`` pods matching the selector running.
 
-Watches ReplicaSets and Pods. For one ReplicaSet key, ``reconcile``:
+Watches ReplicaSets and Pods. The logic is ``ReplicatedPodsController``'s, which the
+ReplicationController controller (``controllers.replication``) shares: only the kind,
+its status types and how its selector reads differ. For one ReplicaSet key,
+``reconcile``:
 
 1. claims pods (adopts matching orphans, releases owned pods that stopped matching);
 2. if its expectations are satisfied, creates the missing pods (slow start: 1, 2, 4,
@@ -17,13 +20,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 from apiclient import NORMAL, WARNING, Informer, errors, object_key, split_key
 from apitypes.apps import ReplicaSet, ReplicaSetCondition, ReplicaSetStatus
-from apitypes.core import Pod
+from apitypes.core import (
+    Pod,
+    ReplicationController,
+    ReplicationControllerCondition,
+    ReplicationControllerStatus,
+)
 from apitypes.registry import by_model
-from apitypes.selectors import selector_from_set
+from apitypes.selectors import LabelSelectorExpr, selector_from_set
 from controllers.base import Controller, ControllerContext
 from controllers.claims import claim, matching_owners
 from controllers.expectations import UIDTrackingExpectations
@@ -51,11 +59,20 @@ PODS = by_model(Pod)
 REPLICA_SETS = by_model(ReplicaSet)
 REPLICA_FAILURE = "ReplicaFailure"
 
+R = TypeVar("R", ReplicaSet, ReplicationController)
 
-class ReplicaSetController(Controller):
-    name = "replicaset-controller"
-    aliases = ("replicaset",)
-    workers_option = "concurrent_replicaset_syncs"
+
+class ReplicatedPodsController(Controller, Generic[R]):
+    """Keeps ``spec.replicas`` pods of a template running for each object of ``kind``;
+    a subclass names the kind, its status types, and reads its selector."""
+
+    kind: ClassVar[type[ReplicaSet] | type[ReplicationController]]
+    status_type: ClassVar[type[ReplicaSetStatus] | type[ReplicationControllerStatus]]
+    condition_type: ClassVar[type[ReplicaSetCondition] | type[ReplicationControllerCondition]]
+
+    def selector(self, owner: R) -> LabelSelectorExpr | None:
+        """The pods ``owner`` selects; None when its selector is invalid."""
+        raise NotImplementedError
 
     def __init__(self, ctx: ControllerContext, workers: int = 5) -> None:
         super().__init__(ctx, workers)
@@ -64,24 +81,25 @@ class ReplicaSetController(Controller):
         # start guards against a template the apiserver refuses; once a pass went through
         # whole, the next one starts at that size instead of at 1 again.
         self._proven: dict[str, int] = {}
-        self.sets: Informer[ReplicaSet] = self.factory.informer(ReplicaSet, indexers=OWNED_INDEXERS)
+        # ``kind`` is R's class (each subclass names both), which mypy cannot see.
+        self.sets: Informer[R] = self.factory.informer(self.kind, indexers=OWNED_INDEXERS)  # type: ignore[arg-type]
         self.pods: Informer[Pod] = self.factory.informer(Pod, indexers=OWNED_INDEXERS)
         self.sets.add_handler(self.enqueue, lambda _old, new: self.enqueue(new), self._set_deleted)
         self.pods.add_handler(self._pod_added, self._pod_updated, self._pod_deleted)
 
     # --- handlers -------------------------------------------------------------------
 
-    def _set_deleted(self, rs: ReplicaSet) -> None:
+    def _set_deleted(self, rs: R) -> None:
         self.expectations.forget(object_key(rs))
         self._proven.pop(object_key(rs), None)
         self.enqueue(rs)
 
-    def _owner(self, pod: Pod) -> ReplicaSet | None:
-        return resolve_controller(pod, "ReplicaSet", self.sets.store)
+    def _owner(self, pod: Pod) -> R | None:
+        return resolve_controller(pod, self.kind.KIND, self.sets.store)
 
     def _enqueue_matching(self, pod: Pod) -> None:
         candidates = self.sets.store.by_index("namespace", pod.metadata.namespace or "")
-        for rs in matching_owners(candidates, pod.metadata.labels, selector_of):
+        for rs in matching_owners(candidates, pod.metadata.labels, self.selector):
             self.enqueue(rs)
 
     def _pod_added(self, pod: Pod) -> None:
@@ -140,7 +158,7 @@ class ReplicaSetController(Controller):
         if rs is None or rs.spec is None:
             self.expectations.forget(key)
             return None
-        selector = selector_of(rs)
+        selector = self.selector(rs)
         if selector is None:
             log.warning("%s: invalid selector; skipping", key)
             return None
@@ -161,7 +179,7 @@ class ReplicaSetController(Controller):
         return None
 
     async def _manage(
-        self, key: str, rs: ReplicaSet, active: list[Pod]
+        self, key: str, rs: R, active: list[Pod]
     ) -> tuple[errors.ApiError | None, str]:
         assert rs.spec is not None
         namespace = rs.metadata.namespace or ""
@@ -178,9 +196,7 @@ class ReplicaSetController(Controller):
             return await self._delete(key, rs, namespace, victims), "FailedDelete"
         return None, ""
 
-    async def _create(
-        self, key: str, rs: ReplicaSet, namespace: str, count: int
-    ) -> errors.ApiError | None:
+    async def _create(self, key: str, rs: R, namespace: str, count: int) -> errors.ApiError | None:
         assert rs.spec is not None and rs.spec.template is not None
         body = pod_from_template(
             rs.spec.template,
@@ -202,7 +218,7 @@ class ReplicaSetController(Controller):
         return api_error
 
     async def _delete(
-        self, key: str, rs: ReplicaSet, namespace: str, victims: list[Pod]
+        self, key: str, rs: R, namespace: str, victims: list[Pod]
     ) -> errors.ApiError | None:
         self.expectations.expect_deletions_of(key, [object_key(p) for p in victims])
 
@@ -224,8 +240,8 @@ class ReplicaSetController(Controller):
         return next((err for err in results if err is not None), None)
 
     def _status(
-        self, rs: ReplicaSet, active: list[Pod], error: errors.ApiError | None, reason: str
-    ) -> ReplicaSetStatus:
+        self, rs: R, active: list[Pod], error: errors.ApiError | None, reason: str
+    ) -> ReplicaSetStatus | ReplicationControllerStatus:
         assert rs.spec is not None
         now = self.clock.now()
         min_ready = rs.spec.min_ready_seconds or 0
@@ -241,13 +257,13 @@ class ReplicaSetController(Controller):
                     available += 1
             if fully.matches(pod.metadata.labels):
                 labeled += 1
-        previous = rs.status.conditions if rs.status else []
-        conditions = list(previous)
+        previous: list[Any] = list(rs.status.conditions) if rs.status else []
+        conditions = previous
         failure = get_condition(conditions, REPLICA_FAILURE)
         if error is not None and failure is None:
             conditions = set_condition(
                 conditions,
-                ReplicaSetCondition(
+                self.condition_type(
                     type=REPLICA_FAILURE,
                     status="True",
                     last_transition_time=now,
@@ -257,7 +273,7 @@ class ReplicaSetController(Controller):
             )
         elif error is None and failure is not None:
             conditions = remove_condition(conditions, REPLICA_FAILURE)
-        return ReplicaSetStatus(
+        return self.status_type(
             replicas=len(active),
             fully_labeled_replicas=labeled,
             ready_replicas=ready,
@@ -266,10 +282,24 @@ class ReplicaSetController(Controller):
             conditions=conditions,
         )
 
-    async def _write_status(self, rs: ReplicaSet, status: ReplicaSetStatus) -> None:
+    async def _write_status(
+        self, rs: R, status: ReplicaSetStatus | ReplicationControllerStatus
+    ) -> None:
         if rs.status is not None and rs.status.to_dict() == status.to_dict():
             return
         await write_status(self.client, rs, status.to_dict())
+
+
+class ReplicaSetController(ReplicatedPodsController[ReplicaSet]):
+    name = "replicaset-controller"
+    aliases = ("replicaset",)
+    workers_option = "concurrent_replicaset_syncs"
+    kind = ReplicaSet
+    status_type = ReplicaSetStatus
+    condition_type = ReplicaSetCondition
+
+    def selector(self, owner: ReplicaSet) -> LabelSelectorExpr | None:
+        return selector_of(owner)
 
 
 async def write_status(

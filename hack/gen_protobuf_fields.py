@@ -4,10 +4,11 @@ A development tool, never needed at run time: the generated file is committed. R
 again when a model gains a field or a kind is added, and review the diff::
 
     python hack/gen_protobuf_fields.py ~/src/k8s.io/api ~/src/k8s.io/apimachinery \
-        /tmp/api-v0.30.14 /tmp/apimachinery-v0.30.14
+        ~/src/k8s.io/kube-aggregator /tmp/api-v0.30.14 /tmp/apimachinery-v0.30.14
 
 (the committed file names its sources in ``sources``; ``--label`` sets those names).
-Each argument is a checkout of ``kubernetes/api`` or ``kubernetes/apimachinery``. The
+Each argument is a checkout of ``kubernetes/api``, ``kubernetes/apimachinery`` or
+``kubernetes/kube-aggregator`` (APIService). The
 first checkouts that define a message are authoritative; later ones (older releases)
 only add fields a newer release removed but navarch's models still carry (a PodResourceClaim's
 ``source``). A name with two numbers is an error; a number a newer release renamed keeps
@@ -331,10 +332,18 @@ def _numbers(messages: dict[str, Message], name: str, path: list[str]) -> list[i
     return numbers
 
 
+# Groups whose messages live outside kubernetes/api (another checkout to pass).
+_OTHER_PACKAGES = {
+    "apiregistration.k8s.io": "k8s.io.kube_aggregator.pkg.apis.apiregistration",
+}
+
+
 def _kind_message(api_version: str, kind: str) -> str:
     group, _, version = api_version.rpartition("/")
     if group in ("meta.k8s.io", ""):
         package = META if group else "k8s.io.api.core.v1"
+    elif group in _OTHER_PACKAGES:
+        package = f"{_OTHER_PACKAGES[group]}.{version}"
     else:
         package = f"k8s.io.api.{group.split('.')[0]}.{version}"
     return f"{package}.{kind}"

@@ -7,8 +7,9 @@ Paths are the real kubelet's:
   ``sinceSeconds``, ``sinceTime``, ``timestamps``, ``previous``, ``limitBytes``;
 - ``GET /exec/<namespace>/<pod>/<container>?command=...&stdin=&stdout=&stderr=&tty=``,
   a WebSocket speaking Kubernetes' channel protocol (``v5.channel.k8s.io``, and
-  ``v4.channel.k8s.io``): each binary message is one channel byte (0 stdin, 1 stdout,
-  2 stderr, 3 error, 4 resize; 255 in v5 closes a stream) and the data. When the
+  ``v4.channel.k8s.io``): each message is one channel byte (0 stdin, 1 stdout,
+  2 stderr, 3 error, 4 resize; 255 in v5 closes a stream) and the data, in a binary
+  frame, or from a client also in a text frame (its first character the channel). When the
   command ends, a ``Status`` on channel 3 carries its exit code and the socket closes;
 - ``GET /portForward/<namespace>/<pod>``, a WebSocket: ``SPDY/3.1+portforward.k8s.io``
   (SPDY tunnelled in WebSocket frames, as kubectl 1.30+ speaks it) or the channel
@@ -29,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from kubelet import portforward
 from kubelet.kubelet import Kubelet, KubeletError
@@ -69,6 +70,20 @@ def exec_status(exit_code: int, command: list[str]) -> dict[str, Any]:
         "reason": "NonZeroExitCode",
         "details": {"causes": [{"reason": "ExitCode", "message": str(exit_code)}]},
     }
+
+
+def channel_frame(msg: WSMessage) -> bytes | None:
+    """The channel byte and data of a client's message, None if it carries none.
+
+    Clients send BINARY frames, or TEXT frames whose first character is the channel
+    (the official Python client's ``write_stdin("...")``); Kubernetes reads both alike
+    under every channel subprotocol, so both are taken here.
+    """
+    if msg.type == WSMsgType.BINARY and msg.data:
+        return bytes(msg.data)
+    if msg.type == WSMsgType.TEXT and msg.data:
+        return str(msg.data).encode()
+    return None
 
 
 class KubeletServer:
@@ -209,13 +224,13 @@ class KubeletServer:
             # A terminal client sends its size first (channel 4): start the command
             # with it rather than at 0x0. Anything else that comes first is kept.
             with contextlib.suppress(TimeoutError):
-                msg = await ws.receive(timeout=1.0)
-                if msg.type == WSMsgType.BINARY and msg.data[:1] == bytes([RESIZE]):
+                first = channel_frame(await ws.receive(timeout=1.0))
+                if first is not None and first[:1] == bytes([RESIZE]):
                     with contextlib.suppress(ValueError, KeyError, TypeError):
-                        dims = orjson.loads(msg.data[1:])
+                        dims = orjson.loads(first[1:])
                         size = (int(dims["Width"]), int(dims["Height"]))
-                elif msg.type == WSMsgType.BINARY:
-                    early.append(msg.data)
+                elif first is not None:
+                    early.append(first)
         try:
             session = await self.kubelet.runtime.exec_stream(
                 container.id, commands, stdin=stdin, tty=tty, size=size
@@ -250,8 +265,9 @@ class KubeletServer:
             for frame in early:
                 await handle(frame)
             async for msg in ws:
-                if msg.type == WSMsgType.BINARY and msg.data:
-                    await handle(msg.data)
+                received = channel_frame(msg)
+                if received is not None:
+                    await handle(received)
 
         reader = asyncio.create_task(pump_in())
         try:

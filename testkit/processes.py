@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +166,22 @@ def start_etcd(data_dir: Path) -> EtcdProcess:
     etcd = EtcdProcess(data_dir=data_dir, log_path=data_dir.parent / f"{data_dir.name}.log")
     etcd.start()
     return etcd
+
+
+@contextlib.contextmanager
+def controllers(server: str, log_dir: Path, suite: str, *names: str) -> Iterator[DaemonProcess]:
+    """A controller-manager running only the controllers ``names`` (its own Lease, named
+    after ``suite``) against ``server``, stopped on exit."""
+    lease = f"kcm-{suite}-{uuid.uuid4().hex[:6]}"
+    manager = controller_manager(
+        server, log_dir, "--leader-elect-resource-name", lease, "--controllers", ",".join(names),
+        name=f"cm-{suite}",
+    )  # fmt: skip
+    manager.start()
+    try:
+        yield manager
+    finally:
+        manager.stop()
 
 
 @contextlib.contextmanager

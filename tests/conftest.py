@@ -18,6 +18,7 @@ from typing import NoReturn
 
 import httpx
 import pytest
+from kubernetes import client
 
 from testkit import images
 from testkit.processes import ApiServerProcess, start_etcd
@@ -96,3 +97,12 @@ def namespace(api: httpx.Client) -> Iterator[str]:
     assert resp.status_code == 201, resp.text
     yield name
     api.delete(f"/api/v1/namespaces/{name}")
+
+
+@pytest.fixture
+def k8s(apiserver: ApiServerProcess) -> Iterator[client.ApiClient]:
+    """The official ``kubernetes`` Python client, talking to the session's apiserver."""
+    config = client.Configuration()
+    config.host = apiserver.url
+    with client.ApiClient(config) as api_client:
+        yield api_client

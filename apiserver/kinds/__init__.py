@@ -9,6 +9,7 @@ pod template). ``STRATEGIES`` lists the kinds in ``apitypes.registry`` order.
 
 from __future__ import annotations
 
+from apiserver.kinds.apiservice import APIServiceStrategy
 from apiserver.kinds.configmap import ConfigMapStrategy
 from apiserver.kinds.controllerrevision import ControllerRevisionStrategy
 from apiserver.kinds.cronjob import CronJobStrategy
@@ -24,6 +25,7 @@ from apiserver.kinds.node import NodeStrategy
 from apiserver.kinds.pod import PodStrategy
 from apiserver.kinds.poddisruptionbudget import PodDisruptionBudgetStrategy
 from apiserver.kinds.replicaset import ReplicaSetStrategy
+from apiserver.kinds.replicationcontroller import ReplicationControllerStrategy
 from apiserver.kinds.secret import SecretStrategy
 from apiserver.kinds.service import ServiceStrategy
 from apiserver.kinds.serviceaccount import ServiceAccountStrategy
@@ -40,6 +42,7 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     ServiceStrategy,
     EndpointsStrategy,
     ServiceAccountStrategy,
+    ReplicationControllerStrategy,
     LeaseStrategy,
     ReplicaSetStrategy,
     DeploymentStrategy,
@@ -50,6 +53,7 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     CronJobStrategy,
     EndpointSliceStrategy,
     PodDisruptionBudgetStrategy,
+    APIServiceStrategy,
 )
 """Every served kind's strategy, in ``apitypes.registry.RESOURCES`` order."""
 

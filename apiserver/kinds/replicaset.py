@@ -22,7 +22,7 @@ from apiserver.subresources.scale import Scale
 from apiserver.subresources.status import Status
 from apitypes import registry
 from apitypes.apps import ReplicaSet, ReplicaSetSpec, ReplicaSetStatus
-from apitypes.core import PodTemplateSpec
+from apitypes.core import PodTemplateSpec, ReplicationControllerStatus
 from apitypes.selectors import format_label_selector
 from apitypes.validation import FieldError, FieldPath
 
@@ -79,27 +79,7 @@ class ReplicaSetStrategy(Strategy):
         return selector_unchanged(new.spec, old.spec)
 
     def validate_status_update(self, new: ReplicaSet, old: ReplicaSet) -> list[FieldError]:
-        status = new.status or ReplicaSetStatus(replicas=0)
-        p = "status."
-        errors = nonnegative(status.replicas, p + "replicas")
-        errors += nonnegative(status.fully_labeled_replicas, p + "fullyLabeledReplicas")
-        errors += nonnegative(status.ready_replicas, p + "readyReplicas")
-        errors += nonnegative(status.available_replicas, p + "availableReplicas")
-        errors += nonnegative(status.observed_generation, p + "observedGeneration")
-        msg = "cannot be greater than status.replicas"
-        replicas = status.replicas
-        errors += not_above(
-            status.fully_labeled_replicas, replicas, p + "fullyLabeledReplicas", msg
-        )
-        errors += not_above(status.ready_replicas, replicas, p + "readyReplicas", msg)
-        errors += not_above(status.available_replicas, replicas, p + "availableReplicas", msg)
-        errors += not_above(
-            status.available_replicas,
-            status.ready_replicas,
-            p + "availableReplicas",
-            "cannot be greater than readyReplicas",
-        )
-        return errors
+        return validate_replica_counts(new.status or ReplicaSetStatus(replicas=0))
 
     def row(self, obj: ReplicaSet) -> Sequence[Any]:
         spec, status = obj.spec, obj.status
@@ -111,3 +91,28 @@ class ReplicaSetStrategy(Strategy):
         ]
         names, images = container_cells(spec.template if spec else None)
         return [*cells, names, images, format_label_selector(spec.selector if spec else None)]
+
+
+def validate_replica_counts(
+    status: ReplicaSetStatus | ReplicationControllerStatus,
+) -> list[FieldError]:
+    """A ReplicaSet's or ReplicationController's status counters: none negative,
+    none above ``replicas``, no more available than ready."""
+    p = "status."
+    errors = nonnegative(status.replicas, p + "replicas")
+    errors += nonnegative(status.fully_labeled_replicas, p + "fullyLabeledReplicas")
+    errors += nonnegative(status.ready_replicas, p + "readyReplicas")
+    errors += nonnegative(status.available_replicas, p + "availableReplicas")
+    errors += nonnegative(status.observed_generation, p + "observedGeneration")
+    msg = "cannot be greater than status.replicas"
+    replicas = status.replicas
+    errors += not_above(status.fully_labeled_replicas, replicas, p + "fullyLabeledReplicas", msg)
+    errors += not_above(status.ready_replicas, replicas, p + "readyReplicas", msg)
+    errors += not_above(status.available_replicas, replicas, p + "availableReplicas", msg)
+    errors += not_above(
+        status.available_replicas,
+        status.ready_replicas,
+        p + "availableReplicas",
+        "cannot be greater than readyReplicas",
+    )
+    return errors

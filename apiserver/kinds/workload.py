@@ -129,15 +129,20 @@ def empty_template() -> PodTemplateSpec:
 
 
 def validate_replica_template(
-    template: PodTemplateSpec, selector: LabelSelectorExpr, path: FieldPath
+    template: PodTemplateSpec,
+    selector: LabelSelectorExpr,
+    path: FieldPath,
+    *,
+    kind: str = "ReplicaSet",
 ) -> list[FieldError]:
     """``ValidatePodTemplateSpecForReplicaSet`` (used by Deployments as well, hence the
-    ReplicaSet wording): selected labels, a valid pod, ``restartPolicy: Always``."""
+    ReplicaSet wording) and ``ValidatePodTemplateSpecForRC`` (``kind``): selected
+    labels, a valid pod, ``restartPolicy: Always``."""
     errors: list[FieldError] = []
     if not selector.is_empty():
         errors += selector_matches_template(selector, template, path)
     errors += validate_pod_template_spec(template, path)
-    errors += always_restart(template, path, "ReplicaSet")
+    errors += always_restart(template, path, kind)
     return errors
 
 

@@ -1,7 +1,8 @@
 """``<kind>/<name>/scale``: ``spec.replicas`` read and written as an ``autoscaling/v1`` Scale.
 
 For kinds with ``spec.replicas`` and a label ``spec.selector`` (ReplicaSets,
-Deployments, StatefulSets). A write changes only ``spec.replicas``, through the main
+Deployments, StatefulSets), or an equality-based one, a plain map of labels
+(ReplicationControllers: ``Scale(equality_selector=True)``). A write changes only ``spec.replicas``, through the main
 resource's rules (the kind's validation, generation counting); a ``resourceVersion``
 in the Scale is a precondition on the object.
 """
@@ -17,7 +18,7 @@ from starlette.responses import Response
 from apiserver import errors, negotiation, rest
 from apiserver.registry.subresource import Subresource, SubresourceKind, Target
 from apitypes import autoscaling
-from apitypes.selectors import from_label_selector
+from apitypes.selectors import from_label_selector, selector_from_set
 
 
 class Scale(Subresource):
@@ -25,10 +26,16 @@ class Scale(Subresource):
     verbs = ("get", "patch", "update")
     kind = SubresourceKind("autoscaling", "v1", "Scale", autoscaling.Scale)
 
+    def __init__(self, *, equality_selector: bool = False) -> None:
+        self.equality_selector = equality_selector
+
+    def to_scale(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return to_scale(obj, equality_selector=self.equality_selector)
+
     async def serve(self, request: Request, target: Target) -> Response:
         store, name = target.store, target.name
         if request.method == "GET":
-            return rest.JSONResponse(to_scale(await store.get(target.namespace, name)))
+            return rest.JSONResponse(self.to_scale(await store.get(target.namespace, name)))
         raw = await rest.read_body(request)
         opts = rest.write_options(request)
         from_scale: Callable[[dict[str, Any]], dict[str, Any]]
@@ -37,7 +44,7 @@ class Scale(Subresource):
             from_scale = lambda _current: scale_body  # noqa: E731
         else:
             apply_to_scale = rest.patcher(request, store.model, raw)
-            from_scale = lambda current: apply_to_scale(to_scale(current))  # noqa: E731
+            from_scale = lambda current: apply_to_scale(self.to_scale(current))  # noqa: E731
 
         def set_replicas(current: dict[str, Any]) -> dict[str, Any]:
             scale = from_scale(current)
@@ -53,18 +60,20 @@ class Scale(Subresource):
             return current
 
         result = await store.patch(target.namespace, name, set_replicas, opts)
-        return rest.JSONResponse(to_scale(result.obj))
+        return rest.JSONResponse(self.to_scale(result.obj))
 
 
-def to_scale(obj: dict[str, Any]) -> dict[str, Any]:
-    """The Scale of a wire-form object: its replicas, observed replicas and selector."""
+def to_scale(obj: dict[str, Any], *, equality_selector: bool = False) -> dict[str, Any]:
+    """The Scale of a wire-form object: its replicas, observed replicas and selector
+    (a ``LabelSelector``, or with ``equality_selector`` a map of labels)."""
     meta = obj["metadata"]
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     selector = spec.get("selector")
     scale_status: dict[str, Any] = {"replicas": status.get("replicas", 0)}
     if selector:
-        text = str(from_label_selector(selector))
+        parsed = selector_from_set(selector) if equality_selector else from_label_selector(selector)
+        text = str(parsed)
         if text:
             scale_status["selector"] = text
     return {

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import queue
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +16,13 @@ import httpx
 import pytest
 import yaml
 
+from testkit.kubectl import Kubectl
 from testkit.processes import ApiServerProcess
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.kubectl,
 ]
-
-Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -55,37 +53,6 @@ kind: ConfigMap
 metadata: {name: settings}
 data: {mode: fast}
 """
-
-
-@pytest.fixture
-def kubectl(apiserver: ApiServerProcess, namespace: str, tmp_path: Path) -> Kubectl:
-    base = [
-        "kubectl",
-        "--server", apiserver.url,
-        "--cache-dir", str(tmp_path / "cache"),
-        "-n", namespace,
-    ]  # fmt: skip
-    env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-kubeconfig")}
-
-    def run(
-        *args: str, stdin: str | None = None, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [*base, *args],
-            check=False,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
-        if check and proc.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-        return proc
-
-    run.base = base  # type: ignore[attr-defined]
-    run.env = env  # type: ignore[attr-defined]
-    return run
 
 
 def test_get_tables_and_yaml(kubectl: Kubectl) -> None:

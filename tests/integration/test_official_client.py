@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from testkit.processes import ApiServerProcess
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def k8s(apiserver: ApiServerProcess) -> Iterator[client.ApiClient]:
-    config = client.Configuration()
-    config.host = apiserver.url
-    with client.ApiClient(config) as api_client:
-        yield api_client
 
 
 def _deployment(name: str, replicas: int = 2) -> client.V1Deployment:

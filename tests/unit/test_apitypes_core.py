@@ -296,6 +296,13 @@ GO_JSON_FIELDS: dict[str, str] = {
     "ServiceAccount": (
         "apiVersion kind metadata secrets imagePullSecrets automountServiceAccountToken"
     ),
+    "ReplicationControllerCondition": "type status lastTransitionTime reason message",
+    "ReplicationControllerSpec": "replicas minReadySeconds selector template",
+    "ReplicationControllerStatus": (
+        "replicas fullyLabeledReplicas readyReplicas availableReplicas observedGeneration "
+        "conditions"
+    ),
+    "ReplicationController": "apiVersion kind metadata spec status",
     "EventSource": "component host",
     "EventSeries": "count lastObservedTime",
     "Event": (

@@ -263,9 +263,10 @@ def test_controller_table_comes_from_the_classes():
 def test_controllers_flag_follows_kubernetes_rules():
     known = known_controllers()
     everything = enabled_controllers(["*"], known)
-    assert len(everything) == len(known) == 17  # with node-ipam, endpointslice and service-lb
+    # With node-ipam, endpointslice, service-lb, replicationcontroller and serviceaccount.
+    assert len(everything) == len(known) == 19
     without = enabled_controllers(["*", "-podgc"], known)
-    assert "pod-garbage-collector-controller" not in without and len(without) == 16
+    assert "pod-garbage-collector-controller" not in without and len(without) == 18
     assert enabled_controllers(["replicaset", "deployment-controller"], known) == [
         "deployment-controller", "replicaset-controller",
     ]  # fmt: skip

@@ -135,10 +135,18 @@ def _model_of(obj: dict[str, Any]) -> type[BaseModel]:
     raise AssertionError(f"no model for {obj['kind']}")
 
 
+# Kinds Kubernetes publishes no round-trip fixture for (kubernetes/api's testdata covers
+# only its own groups), and the test that checks their bytes instead.
+WITHOUT_GOLDEN_VECTOR = {
+    "apiregistration.k8s.io.v1.APIService": "test_an_api_service_matches_its_message",
+}
+
+
 def test_golden_vectors_cover_every_served_kind() -> None:
     files = set(_golden())
     for r in registry.RESOURCES:
-        assert f"{r.group or 'core'}.{r.version}.{r.kind}" in files
+        name = f"{r.group or 'core'}.{r.version}.{r.kind}"
+        assert name in files or WITHOUT_GOLDEN_VECTOR.get(name) in globals()
 
 
 @pytest.mark.parametrize("name", list(_golden()))
@@ -258,6 +266,103 @@ def test_encoding_matches_an_independently_described_message() -> None:
     assert pb.decode(expected) == obj
 
 
+def test_an_api_service_matches_its_message() -> None:
+    # kube-aggregator's apiregistration/v1 generated.proto, described by hand (with the
+    # few ObjectMeta fields used), the protobuf library doing the encoding.
+    f = descriptor_pb2.FieldDescriptorProto
+    described = {
+        "Time": [("seconds", 1, f.TYPE_INT64, ""), ("nanos", 2, f.TYPE_INT32, "")],
+        "ObjectMeta": [("name", 1, f.TYPE_STRING, ""), ("creationTimestamp", 8, 0, "Time")],
+        "ServiceReference": [
+            ("namespace", 1, f.TYPE_STRING, ""), ("name", 2, f.TYPE_STRING, ""),
+            ("port", 3, f.TYPE_INT32, ""),
+        ],
+        "APIServiceSpec": [
+            ("service", 1, 0, "ServiceReference"), ("group", 2, f.TYPE_STRING, ""),
+            ("version", 3, f.TYPE_STRING, ""), ("insecureSkipTLSVerify", 4, f.TYPE_BOOL, ""),
+            ("caBundle", 5, f.TYPE_BYTES, ""), ("groupPriorityMinimum", 7, f.TYPE_INT32, ""),
+            ("versionPriority", 8, f.TYPE_INT32, ""),
+        ],
+        "APIServiceCondition": [
+            ("type", 1, f.TYPE_STRING, ""), ("status", 2, f.TYPE_STRING, ""),
+            ("lastTransitionTime", 3, 0, "Time"), ("reason", 4, f.TYPE_STRING, ""),
+            ("message", 5, f.TYPE_STRING, ""),
+        ],
+        "APIServiceStatus": [("conditions", 1, 0, "APIServiceCondition*")],
+        "APIService": [
+            ("metadata", 1, 0, "ObjectMeta"), ("spec", 2, 0, "APIServiceSpec"),
+            ("status", 3, 0, "APIServiceStatus"),
+        ],
+        "TypeMeta": [("apiVersion", 1, f.TYPE_STRING, ""), ("kind", 2, f.TYPE_STRING, "")],
+        "Unknown": [
+            ("typeMeta", 1, 0, "TypeMeta"), ("raw", 2, f.TYPE_BYTES, ""),
+            ("contentEncoding", 3, f.TYPE_STRING, ""), ("contentType", 4, f.TYPE_STRING, ""),
+        ],
+    }  # fmt: skip
+    file = descriptor_pb2.FileDescriptorProto(name="as.proto", package="a", syntax="proto2")
+    for name, fields in described.items():
+        msg = file.message_type.add(name=name)
+        for field, number, kind, ref in fields:
+            label = f.LABEL_REPEATED if ref.endswith("*") else f.LABEL_OPTIONAL
+            entry = msg.field.add(name=field, number=number, label=label)
+            if ref:
+                entry.type, entry.type_name = f.TYPE_MESSAGE, ".a." + ref.rstrip("*")
+            else:
+                entry.type = kind  # type: ignore[assignment]
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+
+    def cls(name: str) -> Any:
+        return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"a.{name}"))
+
+    api_service = cls("APIService")()
+    api_service.metadata.name = "v1beta1.metrics.k8s.io"
+    api_service.metadata.creationTimestamp.seconds = 1714557600  # 2024-05-01T10:00:00Z
+    api_service.metadata.creationTimestamp.nanos = 0
+    spec = api_service.spec
+    spec.service.namespace, spec.service.name, spec.service.port = "kube-system", "metrics", 443
+    spec.group, spec.version = "metrics.k8s.io", "v1beta1"
+    spec.insecureSkipTLSVerify = True
+    spec.groupPriorityMinimum, spec.versionPriority = 100, 100
+    cond = api_service.status.conditions.add()
+    cond.type, cond.status, cond.reason = "Available", "False", "ServiceNotFound"
+    cond.message = 'service/metrics in "kube-system" is not present'
+    cond.lastTransitionTime.seconds, cond.lastTransitionTime.nanos = 1714557600, 0
+    envelope = cls("Unknown")()
+    envelope.typeMeta.apiVersion = "apiregistration.k8s.io/v1"
+    envelope.typeMeta.kind = "APIService"
+    envelope.raw = api_service.SerializeToString(deterministic=True)
+    envelope.contentEncoding = envelope.contentType = ""
+    expected = b"k8s\x00" + envelope.SerializeToString()
+
+    obj = {
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": "v1beta1.metrics.k8s.io", "creationTimestamp": "2024-05-01T10:00:00Z"},
+        "spec": {
+            "service": {"namespace": "kube-system", "name": "metrics", "port": 443},
+            "group": "metrics.k8s.io",
+            "version": "v1beta1",
+            "insecureSkipTLSVerify": True,
+            "groupPriorityMinimum": 100,
+            "versionPriority": 100,
+        },
+        "status": {
+            "conditions": [
+                {
+                    "type": "Available",
+                    "status": "False",
+                    "lastTransitionTime": "2024-05-01T10:00:00Z",
+                    "reason": "ServiceNotFound",
+                    "message": 'service/metrics in "kube-system" is not present',
+                },
+            ],
+        },
+    }
+    assert pb.encode(obj) == expected
+    assert pb.decode(expected) == obj
+
+
 # --- realistic objects of every kind ----------------------------------------------------------
 
 REALISTIC: list[dict[str, Any]] = [
@@ -301,6 +406,50 @@ REALISTIC: list[dict[str, Any]] = [
             },
         ],
         "ports": [{"name": "http", "protocol": "TCP", "port": 8080, "appProtocol": "http"}],
+    },
+    {
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": "v1beta1.metrics.k8s.io"},
+        "spec": {
+            "service": {"namespace": "kube-system", "name": "metrics-server", "port": 443},
+            "group": "metrics.k8s.io",
+            "version": "v1beta1",
+            "caBundle": "LS0tLS1CRUdJTg==",
+            "groupPriorityMinimum": 100,
+            "versionPriority": 100,
+        },
+        "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Passed"}]},
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "ReplicationController",
+        "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
+        "spec": {
+            "replicas": 3,
+            "minReadySeconds": 5,
+            "selector": {"app": "web"},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "web:1"}]},
+            },
+        },
+        "status": {
+            "replicas": 3,
+            "fullyLabeledReplicas": 3,
+            "readyReplicas": 2,
+            "availableReplicas": 2,
+            "observedGeneration": 4,
+            "conditions": [
+                {
+                    "type": "ReplicaFailure",
+                    "status": "True",
+                    "lastTransitionTime": "2024-05-01T10:00:00Z",
+                    "reason": "FailedCreate",
+                    "message": "quota",
+                },
+            ],
+        },
     },
 ]
 

@@ -1,0 +1,1 @@
+"""``navarch aws``: provision a navarch cluster on AWS instances (see README.md here)."""
