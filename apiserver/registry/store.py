@@ -15,11 +15,12 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import posixpath
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -36,9 +37,10 @@ from apiserver.storage.interface import (
     KeyValue,
     RevisionConflictError,
     Storage,
+    TooLargeError,
     UnavailableError,
 )
-from apiserver.watchcache import Codec, Predicate, WatchCache
+from apiserver.watchcache import CachedObject, Codec, Predicate, WatchCache
 from apitypes.base import KubeObject, now
 from apitypes.schema import prune_unknown
 from apitypes.typed import MISSING
@@ -212,6 +214,9 @@ class ResourceStore:
     def _not_found(self, name: str) -> errors.ApiError:
         return errors.not_found(self.resource.plural, name, self.resource.group)
 
+    def _too_large(self, name: str, err: TooLargeError) -> errors.ApiError:
+        return errors.object_too_large(self.resource.plural, name, err.size, self.resource.group)
+
     # --- create --------------------------------------------------------------------------
 
     async def create(
@@ -307,6 +312,8 @@ class ResourceStore:
                 ) from err
             except UnavailableError as err:
                 raise errors.service_unavailable(str(err)) from err
+            except TooLargeError as err:
+                raise self._too_large(obj.metadata.name, err) from err
             return WriteResult(obj=stamp(wire, revision), warnings=warnings, created=True)
         raise errors.already_exists(self.resource.plural, obj.metadata.name, self.resource.group)
 
@@ -638,6 +645,8 @@ class ResourceStore:
                 ) from err
             except UnavailableError as err:
                 raise errors.service_unavailable(str(err)) from err
+            except TooLargeError as err:
+                raise self._too_large(name, err) from err
             return WriteResult(obj=stamp(wire, revision))
         raise errors.conflict(
             self.resource.plural,
@@ -752,14 +761,14 @@ class ResourceStore:
             if grace == 0 and not meta.finalizers and not blocked:
                 return None
             if grace < remaining:
-                meta.deletion_timestamp = current_time + timedelta(seconds=grace)
+                meta.deletion_timestamp = _after(current_time, grace)
                 meta.deletion_grace_period_seconds = grace
             return obj
         if not finalizers and grace == 0 and not blocked:
             return None
         self.strategy.prepare_for_delete(obj)
         meta.finalizers = finalizers
-        meta.deletion_timestamp = current_time + timedelta(seconds=grace)
+        meta.deletion_timestamp = _after(current_time, grace)
         meta.deletion_grace_period_seconds = grace
         if self.strategy.generation:
             meta.generation = (meta.generation or 0) + 1
@@ -788,8 +797,9 @@ class ResourceStore:
                     )
             return result
         await self._cache_ready()
-        cached, revision, _ = self.cache.snapshot(opts.predicate)
-        return ListResult(items=[co.raw for co in cached], resource_version=str(revision))
+        snap = self.cache.snapshot()
+        items = [co.raw for co in snap.select(opts.predicate)]
+        return ListResult(items=items, resource_version=str(snap.revision))
 
     async def _cache_ready(self) -> None:
         try:
@@ -863,44 +873,35 @@ class ResourceStore:
 
     # --- watch ------------------------------------------------------------------------------
 
-    async def watch_start(
-        self, pred: Predicate, resource_version: str | None
-    ) -> tuple[list[bytes], int | None, int]:
-        """Prepare a watch: the synthetic ADDED objects to send first, then either a cache
-        cursor to follow, or None when the events must come from etcd directly (the
-        version is older than the cache's window); and the starting revision."""
+    async def watch_start(self, pred: Predicate, resource_version: str | None) -> WatchStart:
+        """Prepare a watch from the cache: for a watch without a version, the state to
+        send first (a shared snapshot, never a copy per watch); the cursor into the
+        cache's ring to follow, None when the version is older than the ring holds (the
+        client must re-list: 410); and the starting revision."""
         if not resource_version or resource_version == "0":
             if resource_version == "0":
                 await self._cache_ready()
             else:
                 await self._fresh(None)
-            cached, revision, cursor = self.cache.snapshot(pred)
-            return [co.raw for co in cached], cursor, revision
-        try:
-            revision = int(resource_version)
-        except ValueError as err:
-            raise errors.bad_request(f'invalid resource version "{resource_version}"') from err
+            snap = self.cache.snapshot()
+            return WatchStart(snap.select(pred), snap.cursor, snap.revision)
+        revision = int(resource_version)
         await self._cache_ready()
         if revision > self.cache.revision:
             await self._fresh(revision)
-        return [], self.cache.cursor_after(revision), revision
-
-    def direct_watch(self, pred: Predicate, revision: int) -> AsyncIterator[Any]:
-        """Events after ``revision`` straight from etcd, for versions the cache no longer
-        holds (after an apiserver restart, or for a lagging client)."""
-        return _direct_events(self, pred, revision)
+        if revision < self.cache.horizon:
+            # Right after a (re-)list the ring's history may still be loading.
+            await self.cache.wait_history(_FRESHNESS_TIMEOUT * 3)
+        return WatchStart(iter(()), self.cache.cursor_after(revision), revision)
 
 
-async def _direct_events(
-    store: ResourceStore, pred: Predicate, revision: int
-) -> AsyncIterator[Any]:
-    prefix = store._collection_prefix(pred.namespace)
-    stream = store._storage.watch(prefix, revision + 1)
-    try:
-        async for batch in stream:
-            yield batch
-    finally:
-        await stream.close()
+@dataclass
+class WatchStart:
+    """Where a watch begins: see ``ResourceStore.watch_start``."""
+
+    initial: Iterator[CachedObject]
+    cursor: int | None
+    revision: int
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -908,6 +909,15 @@ async def _direct_events(
 
 def _random_suffix() -> str:
     return "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
+
+
+def _after(start: datetime, seconds: int) -> datetime:
+    """``start`` plus ``seconds``, at most the last instant a timestamp can hold (a grace
+    period may be any int64, as in Kubernetes)."""
+    try:
+        return start + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=start.tzinfo)
 
 
 def _spec_changed(new: dict[str, Any], old: dict[str, Any]) -> bool:
@@ -973,8 +983,17 @@ def _decode_continue(token: str, base: str) -> tuple[int, str]:
         start = str(data["start"])
     except (ValueError, KeyError, TypeError, binascii.Error) as err:
         raise errors.bad_request(f"continue key is not valid: {err}") from err
-    if revision <= 0 or data.get("v") != "meta.k8s.io/v1" or start.startswith("/"):
+    if data.get("v") != "meta.k8s.io/v1":
         raise errors.bad_request("continue key is not valid: incorrect encoded start key")
+    if not 0 < revision < 2**63:
+        raise errors.bad_request(f"continue key is not valid: revision {revision} out of range")
+    # As Kubernetes: a start key that is not already clean (``..``, ``//``, a leading
+    # ``/``) could reach keys outside the collection, so a forged one is refused.
+    relative = start[:-1] if start.endswith("\0") else start
+    rooted = "/" + relative
+    clean = not relative.startswith("/") and posixpath.normpath(rooted) == rooted
+    if not clean or "\0" in relative:
+        raise errors.bad_request(f"continue key is not valid: {relative!r} is not a clean key")
     return revision, base + start
 
 
