@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install docker etcd dnstools cloudinit images lint test test-unit up down status bench clean
+.PHONY: install docker etcd dnstools cloudinit images lint test test-unit up down status bench fuzz clean compose-up compose-down compose-images compose-tools
 
 # A fresh venv with the project (editable) and its test tools. Re-runs pip only when
 # pyproject.toml changed since the last install, so it is quick when nothing did.
@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install docker etcd dnstools cloudinit lint
+test: install docker etcd dnstools cloudinit compose-tools lint
 	$(BIN)/pytest -q tests
 
 test-unit: install etcd
@@ -50,6 +50,11 @@ test-unit: install etcd
 
 bench: install docker etcd dnstools
 	$(BIN)/python -m bench
+
+# schemathesis over the apiserver's OpenAPI document (about 10,000 cases, at most 30
+# minutes): fails if any answer is a 5xx. Report in .fuzz/.
+fuzz: install etcd
+	$(BIN)/python -m bench.fuzz
 
 # A local three-node cluster with the sample app. UP_FLAGS passes flags to `navarch up`
 # (e.g. UP_FLAGS="--data-dir /tmp/c --apiserver-port 7443").
@@ -66,6 +71,22 @@ down: install
 
 status: install
 	$(BIN)/navarch status
+
+# The docker-compose cluster (deploy/docker-compose.yml): images built locally from Debian
+# packages (cached), 3 etcd members, 2 apiservers behind haproxy, 2 controller-managers,
+# 2 schedulers, 3 nodes with their own Docker Engines. compose-down keeps the volumes
+# (PURGE=1 removes them).
+compose-tools:
+	@deploy/compose/ensure-tools.sh
+
+compose-images: install compose-tools
+	@deploy/compose/build-images.sh
+
+compose-up: install compose-tools
+	@deploy/compose/up.sh
+
+compose-down:
+	@deploy/compose/down.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

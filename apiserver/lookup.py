@@ -74,5 +74,5 @@ class StoreLookup:
         store = self._stores[(group, plural)]
         if not store.cache.ready:
             return []
-        found, _, _ = store.cache.snapshot(Predicate(namespace=namespace))
+        found = store.cache.snapshot().select(Predicate(namespace=namespace))
         return [orjson.loads(co.raw) for co in found]

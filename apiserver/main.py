@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 
+from apiserver.limits import HEADER_TIMEOUT, Limits
 from apiserver.security import SecurityConfig
 from apiserver.server import ApiServer, ServerConfig, build_app
 from apiserver.tls import TLSHttpProtocol, TLSWebSocketProtocol, server_ssl_options
@@ -29,6 +30,7 @@ class ServeOptions:
     made (and kept) here, as kube-apiserver does."""
     log_level: str = "info"
     workers: int = 1
+    request_header_timeout: float = HEADER_TIMEOUT
 
 
 def serving_certificate(opts: ServeOptions) -> None:
@@ -86,9 +88,10 @@ def serve(config: ServerConfig, opts: ServeOptions) -> None:
         log_level="warning" if opts.log_level == "info" else opts.log_level,
         access_log=False,
         loop="uvloop",
-        # httptools and the WebSocket protocol (any subprotocol: kubectl port-forward
-        # offers SPDY/3.1+portforward.k8s.io), each with the client certificate in scope.
-        http=TLSHttpProtocol,
+        # httptools with a cap on request heads and a deadline for them (slowloris), and
+        # the WebSocket protocol (any subprotocol: kubectl port-forward offers
+        # SPDY/3.1+portforward.k8s.io), each with the client certificate in scope.
+        http=TLSHttpProtocol.with_limits(header_timeout=opts.request_header_timeout),
         timeout_keep_alive=120,
         lifespan="on",
         ws=TLSWebSocketProtocol,
@@ -103,4 +106,5 @@ def app_from_environment() -> Any:
     raw = json.loads(os.environ[_CONFIG_ENV])
     raw["service_node_port_range"] = tuple(raw["service_node_port_range"])
     raw["security"] = SecurityConfig(**raw["security"])
+    raw["limits"] = Limits(**raw["limits"])
     return build_app(ApiServer(ServerConfig(**raw)))

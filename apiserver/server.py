@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import platform
 from collections.abc import AsyncIterator, Sequence
@@ -24,10 +25,13 @@ from starlette.types import Receive, Scope, Send
 from apiserver import discovery, errors, openapi, openapi_proto, security
 from apiserver.aggregator import Aggregator
 from apiserver.authz import bootstrappolicy
+from apiserver.fieldmanager import SERVER_MANAGER
 from apiserver.filters import SecureChain
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
 from apiserver.kubeletclient import KubeletClient, KubeletClientConfig
+from apiserver.kubernetes_service import KubernetesService
+from apiserver.limits import Limits, RequestLimiter
 from apiserver.lookup import StoreLookup
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
@@ -62,6 +66,10 @@ class ServerConfig:
     bookmark_interval: float = 60.0
     min_request_timeout: float = 1800.0
     advertise_address: str = "127.0.0.1:6443"
+    """``host:port`` clients are told to use (discovery) and, unless loopback, this
+    apiserver's endpoint of the ``kubernetes`` Service (``--advertise-address``)."""
+    endpoint_reconcile_interval: float = 10.0
+    """Seconds between passes over the ``kubernetes`` Service and its endpoints; 0 off."""
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: tuple[int, int] = (30000, 32767)
     kubelet_certificate_authority: str | None = None
@@ -70,6 +78,7 @@ class ServerConfig:
     kubelet_allowed_addresses: list[str] = field(default_factory=list)
     """CIDRs of loopback/link-local addresses kubelets may be reached at."""
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    limits: Limits = field(default_factory=Limits)
     verbosity: int = 0
     """The request log's level (``-v``): see ``apiserver.requestlog``."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -105,9 +114,12 @@ class ApiServer:
                 self.reviews[(r.group, r.plural)] = strategy
                 continue
             transformer = encryption.transformer(r.group, r.plural) if encryption else None
+            backend: Storage = self.storage
+            if transformer is not None:
+                backend = EncryptedStorage(self.storage, transformer)
             self.stores[(r.group, r.plural)] = ResourceStore(
                 strategy,
-                EncryptedStorage(self.storage, transformer) if transformer else self.storage,
+                backend,
                 prefix=config.etcd_prefix,
                 namespace_exists=self.namespace_phase,
                 cache_capacity=config.watch_cache_size,
@@ -139,6 +151,15 @@ class ApiServer:
         self.aggregator = Aggregator(self.stores, served)
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = asyncio.Event()
+        service_range = ipaddress.ip_network(config.service_cluster_ip_range, strict=False)
+        self.kubernetes_service = KubernetesService(
+            self.stores,
+            self.storage,
+            prefix=config.etcd_prefix,
+            advertise_address=config.advertise_address,
+            cluster_ip=str(service_range.network_address + 1),
+            interval=config.endpoint_reconcile_interval,
+        )
 
     async def namespace_phase(self, name: str) -> str | None:
         """The phase of namespace ``name`` ("Active", "Terminating"), None if absent.
@@ -173,9 +194,15 @@ class ApiServer:
         if self.config.compaction_interval > 0:
             self._tasks.append(asyncio.create_task(self._compactor()))
         self._tasks.append(asyncio.create_task(self.aggregator.run()))
+        if self.config.endpoint_reconcile_interval > 0:
+            self._tasks.append(asyncio.create_task(self.kubernetes_service.run()))
         self.ready.set()
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self.config.endpoint_reconcile_interval > 0:
+            await self.kubernetes_service.stop()
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -190,7 +217,8 @@ class ApiServer:
             while True:
                 try:
                     body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-                    await self.namespaces.create(None, body, WriteOptions())
+                    opts = WriteOptions(field_manager=SERVER_MANAGER)
+                    await self.namespaces.create(None, body, opts)
                     break
                 except errors.ApiError as err:
                     if err.code == 409:
@@ -376,13 +404,17 @@ def build_app(server: ApiServer) -> RequestLog:
     # ResourceFastPath passes on; the handler gives them to the subresource they name.
     app.router.add_websocket_route("/api/{version}/{path:path}", handler.websocket)
     app.router.add_websocket_route("/apis/{group}/{version}/{path:path}", handler.websocket)
-    # Authentication and authorization before anything else answers (filters.py);
-    # the request log sees every answer, refusals included.
+    # The in-flight limits first (a flood of requests with bad credentials is limited
+    # too), then authentication and authorization before anything else answers
+    # (filters.py); the request log sees every answer, refusals included.
     return RequestLog(
-        SecureChain(
-            ResourceFastPath(app, handler),
-            server.security.authenticator,
-            server.security.authorizer,
+        RequestLimiter(
+            SecureChain(
+                ResourceFastPath(app, handler),
+                server.security.authenticator,
+                server.security.authorizer,
+            ),
+            server.config.limits,
         ),
         server.config.verbosity,
     )

@@ -15,12 +15,12 @@ import asyncio
 import ssl
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.datastructures import Headers
 from websockets.server import ServerProtocol
 from websockets.typing import Subprotocol
 
+from apiserver.limits import GuardedHttpToolsProtocol
 from pki.peer import PeerCertificate, peer_certificate
 
 __all__ = ["PeerCertificate", "client_certificate", "peer_certificate"]
@@ -61,8 +61,9 @@ class KubeWebSocketProtocol(WebSocketsSansIOProtocol):
         self.conn.__class__ = _AnySubprotocolServer
 
 
-class TLSHttpProtocol(HttpToolsProtocol):
-    """Uvicorn's httptools protocol, with the client certificate in every scope."""
+class TLSHttpProtocol(GuardedHttpToolsProtocol):
+    """Uvicorn's httptools protocol with the request-head limits
+    (``apiserver.limits``), and the client certificate in every scope."""
 
     _peer: PeerCertificate | None = None
 

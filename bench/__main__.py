@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from bench import apiserver, controllers, dns, kubelet, localcluster, network, scheduler
+from bench import (
+    apiserver,
+    compose,
+    controllers,
+    dns,
+    hardening,
+    kubelet,
+    localcluster,
+    network,
+    proxy,
+    scheduler,
+)
 
 BENCHMARKS = {
     "apiserver": apiserver.run,
@@ -13,7 +24,10 @@ BENCHMARKS = {
     "scheduler": scheduler.run,
     "cluster": localcluster.run,
     "dns": dns.run,
+    "compose": compose.run,
     "network": network.run,
+    "proxy": proxy.run,
+    "hardening": hardening.run,
 }
 
 

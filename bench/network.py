@@ -26,10 +26,9 @@ import httpx
 from bench.common import control_plane, write_section
 from bench.kubelet import _pod
 from testkit import images
-from testkit.fakenode import controller_manager
 from testkit.kubelets import KubeletProcess
 from testkit.network import free_cluster_cidr, route_is_local
-from testkit.processes import NAVARCH, DaemonProcess, wait_until
+from testkit.processes import NAVARCH, DaemonProcess, controller_manager, wait_until
 
 ROUNDS = 5
 MIB = 1024

@@ -213,8 +213,9 @@ class LocalCluster:
         ]  # fmt: skip
 
     def daemons(self) -> list[Component]:
-        """The controller-manager (with node IPAM), the scheduler, the network agent and
-        the kubelets: they only need the apiserver, so they start together."""
+        """The controller-manager (with node IPAM), the scheduler, the network agent,
+        kube-proxy and the kubelets: they only need the apiserver, so they start
+        together."""
         navarch = [sys.executable, "-m", "cli.navarch"]
         conf = self.user_kubeconfig
         cidr = ["--cluster-cidr", self.cluster_cidr]
@@ -243,6 +244,23 @@ class LocalCluster:
                 lambda: True,
             ),
             Component("network-agent", agent, lambda: True),
+            # One kube-proxy for the host: every node shares its network namespace.
+            # Its health/metrics ports sit above the kubelets' (at most 20 nodes).
+            Component(
+                "kube-proxy",
+                [
+                    *navarch,
+                    "proxy",
+                    "--kubeconfig",
+                    str(conf("kube-proxy")),
+                    *cidr,
+                    "--healthz-bind-address",
+                    f"127.0.0.1:{self.ports.kubelet_base + 20}",
+                    "--metrics-bind-address",
+                    f"127.0.0.1:{self.ports.kubelet_base + 21}",
+                ],
+                lambda: True,
+            ),
         ]
         for i, node in enumerate(self.node_names()):
             found.append(
@@ -413,8 +431,8 @@ class LocalCluster:
         )
 
     def unroute(self, echo: Callable[[str], None] = print) -> None:
-        """Undo what the network agent and ``route_locally`` set up on the host, except
-        what another local cluster that still runs uses."""
+        """Undo what the network agent, kube-proxy and ``route_locally`` set up on the
+        host, except what another local cluster that still runs uses."""
         from netagent import localroutes
         from netagent.agent import cleanup
         from netagent.kernel import CommandError, HostKernel
@@ -431,6 +449,18 @@ class LocalCluster:
             return
         for item in removed:
             echo(f"routes: removed {item}")
+        if any(localroutes.SERVICE_DEVICE in item for item in removed):
+            # No other local cluster uses the host any more: kube-proxy's rules go too
+            # (they would DNAT to pod addresses that no longer route locally).
+            import asyncio
+
+            from kubeproxy.main import cleanup as proxy_cleanup
+
+            try:
+                for item in asyncio.run(proxy_cleanup()):
+                    echo(f"kube-proxy: removed {item}")
+            except (RuntimeError, OSError) as err:
+                echo(f"kube-proxy: not cleaned up ({err})")
 
     @property
     def kubeconfig(self) -> Path:

@@ -12,6 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.navarch_proxy import proxy_cmd
+
 app = typer.Typer(
     name="navarch",
     help="navarch: a container orchestrator that speaks the Kubernetes API.",
@@ -42,6 +44,12 @@ def apiserver_cmd(
     ] = "http://127.0.0.1:2379",
     bind_address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "--secure-port", help="Port to listen on.")] = 6443,
+    advertise_address: Annotated[
+        str | None,
+        typer.Option(
+            help="IP this apiserver is reached at: its endpoint of the kubernetes Service."
+        ),
+    ] = None,
     etcd_prefix: Annotated[
         str, typer.Option(help="Key prefix of every object in etcd.")
     ] = "/registry",
@@ -152,6 +160,22 @@ def apiserver_cmd(
     workers: Annotated[
         int, typer.Option(help="Server processes sharing the port (each a whole apiserver).")
     ] = 1,
+    max_requests_inflight: Annotated[
+        int,
+        typer.Option(help="Non-mutating requests served at once (watches excepted); 0: no limit."),
+    ] = 400,
+    max_mutating_requests_inflight: Annotated[
+        int, typer.Option(help="Mutating requests served at once; beyond: 429. 0: no limit.")
+    ] = 200,
+    max_watches: Annotated[
+        int, typer.Option(help="Watches open at once from all clients; beyond: 429. 0: no limit.")
+    ] = 8000,
+    max_watches_per_client: Annotated[
+        int, typer.Option(help="Watches open at once from one client address; 0: no limit.")
+    ] = 4000,
+    request_header_timeout: Annotated[
+        float, typer.Option(help="Seconds a client has to send a request's headers.")
+    ] = 32.0,
     verbosity: Annotated[
         int,
         typer.Option(
@@ -168,6 +192,7 @@ def apiserver_cmd(
 
     Example: navarch apiserver --etcd-servers http://127.0.0.1:2379 --port 6443
     """
+    from apiserver.limits import Limits
     from apiserver.main import ServeOptions, serve
     from apiserver.security import SecurityConfig
     from apiserver.server import ServerConfig
@@ -217,8 +242,17 @@ def apiserver_cmd(
             default_not_ready_toleration_seconds=default_not_ready_toleration_seconds,
             default_unreachable_toleration_seconds=default_unreachable_toleration_seconds,
         ),
+        limits=Limits(
+            max_requests_inflight=max_requests_inflight,
+            max_mutating_requests_inflight=max_mutating_requests_inflight,
+            max_watches=max_watches,
+            max_watches_per_client=max_watches_per_client,
+        ),
         verbosity=verbosity,
     )
+    if advertise_address:
+        host = f"[{advertise_address}]" if ":" in advertise_address else advertise_address
+        config.advertise_address = f"{host}:{port}"
     serve(
         config,
         ServeOptions(
@@ -230,6 +264,7 @@ def apiserver_cmd(
             cert_dir=cert_dir,
             log_level=log_level,
             workers=workers,
+            request_header_timeout=request_header_timeout,
         ),
     )
 
@@ -1138,6 +1173,55 @@ def dns_cmd(
     raise typer.Exit(code)
 
 
+image_app = typer.Typer(help="Images in the compose cluster's nodes.", no_args_is_help=True)
+app.add_typer(image_app, name="image")
+
+
+@image_app.command("load")
+def image_load_cmd(
+    images: Annotated[list[str], typer.Argument(help="Images in the host's Docker Engine.")],
+    nodes: Annotated[
+        str, typer.Option(help="Comma-separated nodes to load into (default: every node).")
+    ] = "",
+    project: Annotated[
+        str, typer.Option(envvar="COMPOSE_PROJECT_NAME", help="The compose project.")
+    ] = "navarch",
+    context: Annotated[
+        str, typer.Option(help="Kubeconfig context whose pods are checked for pulls.")
+    ] = "navarch-compose",
+) -> None:
+    """Copy images from the host's Docker Engine into every compose node's engine (as
+    kind load docker-image), and warn when a pod would still pull them.
+
+    Example: navarch image load navarch/sample-web:1 --nodes node-1,node-2
+    """
+    from cli.imageload import LoadError, load, node_containers, warnings
+
+    try:
+        targets = node_containers(project, [n.strip() for n in nodes.split(",") if n.strip()])
+        load(images, targets, echo=typer.echo)
+    except LoadError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+    for line in warnings(images, _pods_or_none(context)):
+        typer.echo(line, err=True)
+
+
+def _pods_or_none(context: str) -> list[dict[str, Any]]:
+    """Every pod of the cluster of ``context``; none when it cannot be read."""
+    import httpx
+
+    from apiclient import ConfigError, load_config
+
+    try:
+        config = load_config(None, context=context)
+        resp = httpx.get(f"{config.server}/api/v1/pods", timeout=5)
+        resp.raise_for_status()
+    except (ConfigError, httpx.HTTPError):
+        return []
+    return list(resp.json().get("items") or [])
+
+
 @app.command("network-agent")
 def network_agent_cmd(
     kubeconfig: Annotated[
@@ -1216,6 +1300,9 @@ def network_agent_cmd(
 from cli.aws.commands import app as aws_app  # noqa: E402 - the group's flags, no boto3 yet
 
 app.add_typer(aws_app, name="aws")
+
+
+app.command("proxy")(proxy_cmd)
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apiclient import Informer, errors
-from apitypes.base import format_time
+from apitypes.base import format_microtime
 from apitypes.core import Node, ObjectReference, Pod, Service
 from apitypes.discovery import (
     ADDRESS_TYPE_IPV4,
@@ -439,7 +439,7 @@ class EndpointSliceController(Controller):
         """Creates first, then updates, then deletes, so that a Service never shows
         fewer endpoints in between than before and after."""
         pending = self._pending.setdefault(key, {})
-        stamp = format_time(self.clock.now())
+        stamp = format_microtime(self.clock.now())
         for eps in plan.create:
             eps.metadata.annotations[LAST_CHANGE] = stamp
             body = await self.client.create_raw(SLICES, eps.to_dict())

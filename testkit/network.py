@@ -8,7 +8,6 @@ import ipaddress
 import json
 import random
 import subprocess
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,20 +75,12 @@ class Outside:
 
     @classmethod
     def create(cls, work: Path) -> Outside:
-        tag = uuid.uuid4().hex[:6]
-        block = random.randrange(1, 16000) * 4
-        base = ipaddress.ip_address("10.123.0.0") + block
-        out = cls(f"nvt-{tag}", str(base + 1), str(base + 2))
-        host_if, peer_if = f"nvto{tag}", f"nvti{tag}"
-        sh("ip", "netns", "add", out.name)
-        sh("ip", "link", "add", host_if, "type", "veth", "peer", "name", peer_if)
-        sh("ip", "link", "set", peer_if, "netns", out.name)
-        sh("ip", "addr", "add", f"{out.host_ip}/30", "dev", host_if)
-        sh("ip", "link", "set", host_if, "up")
+        from testkit.netns import NetNamespace
+
+        netns = NetNamespace.create()
+        tag = netns.name.rsplit("-", 1)[-1]
+        out = cls(netns.name, netns.host_ip, netns.ns_ip)
         ns = ("ip", "netns", "exec", out.name)
-        sh(*ns, "ip", "addr", "add", f"{out.peer_ip}/30", "dev", peer_if)
-        sh(*ns, "ip", "link", "set", peer_if, "up")
-        sh(*ns, "ip", "link", "set", "lo", "up")
         www = work / f"www-{tag}"
         (www / "cgi-bin").mkdir(parents=True)
         script = www / "cgi-bin" / "ip"

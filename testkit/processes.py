@@ -47,12 +47,14 @@ class DaemonProcess:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    prefix: Sequence[str] = ()
+    """Run through this command (``ip netns exec NAME``)."""
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [*NAVARCH, *self.args],
+                [*self.prefix, *NAVARCH, *self.args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},

@@ -29,7 +29,6 @@ from apiserver.watchcache import (
     DELETED,
     CacheResetError,
     CursorExpiredError,
-    Predicate,
     WatchCache,
 )
 
@@ -120,8 +119,9 @@ class PodGraph:
         self._pods.clear()
         self._edges.clear()
         epoch = self.cache.epoch
-        objects, _, cursor = self.cache.snapshot(Predicate())
-        for co in objects:
+        snap = self.cache.snapshot()
+        cursor = snap.cursor
+        for co in snap.objects:
             pod = orjson.loads(co.raw)
             meta = pod["metadata"]
             self._set(f"{meta.get('namespace')}/{meta.get('name')}", pod)

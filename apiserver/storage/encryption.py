@@ -307,6 +307,12 @@ class EncryptedStorage:
     async def count(self, prefix: str) -> int:
         return await self._inner.count(prefix)
 
+    async def put_with_ttl(self, key: str, value: bytes, ttl: int) -> int:
+        return await self._inner.put_with_ttl(key, self._seal(key, value), ttl)
+
+    async def delete_key(self, key: str) -> None:
+        await self._inner.delete_key(key)
+
     def watch(self, prefix: str, start_revision: int, *, prev_values: bool = True) -> WatchStream:
         return _DecryptingWatch(
             self, self._inner.watch(prefix, start_revision, prev_values=prev_values)

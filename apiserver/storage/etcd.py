@@ -33,6 +33,7 @@ from apiserver.storage.interface import (
     RevisionConflictError,
     StorageError,
     StorageEvent,
+    TooLargeError,
     UnavailableError,
     WatchBatch,
 )
@@ -83,7 +84,7 @@ def _target(servers: Sequence[str]) -> str:
     return "ipv4:" + ",".join(addrs)
 
 
-def _translate(err: grpc.aio.AioRpcError) -> StorageError:
+def _translate(err: grpc.aio.AioRpcError, size: int = 0) -> StorageError:
     details = err.details() or ""
     if "compacted" in details:
         return CompactedError(0)
@@ -91,6 +92,11 @@ def _translate(err: grpc.aio.AioRpcError) -> StorageError:
         return FutureRevisionError(details)
     if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return UnavailableError(f"etcd unavailable: {details}")
+    if "request is too large" in details or (
+        err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details
+    ):
+        # etcd's own limit, or gRPC's on the message carrying the request.
+        return TooLargeError(size, details)
     return StorageError(f"etcd error {err.code().name}: {details}")
 
 
@@ -112,6 +118,7 @@ class EtcdStorage:
         self._channel: grpc.aio.Channel | None = None
         self._kv: Any = None
         self._watch: Any = None
+        self._lease: Any = None
 
     def _open(self) -> None:
         # gRPC's asyncio channel binds to the running loop, so it is made on first use
@@ -128,6 +135,7 @@ class EtcdStorage:
         else:
             self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
         self._kv = rpc.KVStub(self._channel)
+        self._lease = rpc.LeaseStub(self._channel)
         self._watch = rpc.WatchStub(self._channel)
 
     async def close(self) -> None:
@@ -230,6 +238,24 @@ class EtcdStorage:
             self._raise_failed(key, NO_COMPANIONS, resp)
         return int(resp.header.revision)
 
+    async def put_with_ttl(self, key: str, value: bytes, ttl: int) -> int:
+        # A fresh lease per write: the previous one expires on its own, and a writer
+        # that stops renewing leaves nothing behind.
+        if self._channel is None:
+            self._open()
+        try:
+            grant = await self._lease.LeaseGrant(
+                rpc.LeaseGrantRequest(TTL=ttl), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as err:
+            raise _translate(err) from err
+        put = rpc.PutRequest(key=key.encode(), value=value, lease=grant.ID)
+        resp = await self._call("Put", put)
+        return int(resp.header.revision)
+
+    async def delete_key(self, key: str) -> None:
+        await self._call("DeleteRange", rpc.DeleteRangeRequest(key=key.encode()))
+
     @staticmethod
     def _raise_failed(key: str, companions: Companions, resp: Any) -> None:
         current = resp.responses[0].response_range.kvs
@@ -256,7 +282,7 @@ class EtcdStorage:
         try:
             return await method(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as err:
-            raise _translate(err) from err
+            raise _translate(err, request.ByteSize()) from err
 
     # --- watch ---------------------------------------------------------------------
 

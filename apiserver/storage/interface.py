@@ -108,6 +108,15 @@ class FutureRevisionError(StorageError):
     """The requested revision is newer than any the store has written."""
 
 
+class TooLargeError(StorageError):
+    """The write is larger than the store takes in one request (etcd's
+    ``--max-request-bytes``, 1.5 MiB by default)."""
+
+    def __init__(self, size: int, detail: str) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
 class UnavailableError(StorageError):
     """The store cannot be reached or did not answer in time."""
 
@@ -170,6 +179,18 @@ class Storage(Protocol):
         ...
 
     async def count(self, prefix: str) -> int: ...
+
+    async def put_with_ttl(self, key: str, value: bytes, ttl: int) -> int:
+        """Write ``key`` unconditionally; the store removes it ``ttl`` seconds later
+        unless it is written again (an etcd lease). Return the new revision.
+
+        For records of live processes (each apiserver's address), not for objects.
+        """
+        ...
+
+    async def delete_key(self, key: str) -> None:
+        """Remove ``key`` unconditionally, if it exists (a record of ``put_with_ttl``)."""
+        ...
 
     def watch(self, prefix: str, start_revision: int, *, prev_values: bool = True) -> WatchStream:
         """Every change under ``prefix`` from ``start_revision`` (inclusive), in order."""

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Build the compose cluster's two images locally, from Debian packages (no registry is
+# pulled from or pushed to):
+#
+#   navarch/compose-node:current   a node: Debian's dockerd, iptables, iproute2, conntrack,
+#                                  nftables, python3 and navarch (kubelet, network agent,
+#                                  kube-proxy), started by deploy/compose/node/entrypoint.sh
+#   navarch/compose-cp:current     the control plane: etcd-server, haproxy, python3, navarch
+#
+# Each is two steps, each cached:
+#   1. a Debian base: `debootstrap --variant=minbase bookworm` with the packages below,
+#      imported with `docker import` as navarch/compose-base-<flavor>:<hash of the package
+#      list and this script>; remade only when those change (about 40 s each).
+#   2. navarch on top (deploy/compose/Dockerfile, with the flavor's files): the project's wheels, built
+#      here from this checkout, installed offline into /opt/navarch. The image is tagged
+#      navarch/compose-<flavor>:<hash of the sources, pyproject.toml and deploy/compose>
+#      and labelled io.navarch.source-hash; when that tag exists, nothing is built.
+# `:current` always names the images of this checkout; deploy/docker-compose.yml uses it.
+#
+# Needs root (debootstrap), debootstrap and a Docker Engine; deploy/compose/up.sh
+# installs them. Prints the two image names.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+python="${PYTHON:-$root/.venv/bin/python}"
+mirror="${NAVARCH_DEBIAN_MIRROR:-}"
+cache="${NAVARCH_COMPOSE_CACHE:-/var/cache/navarch-compose}"
+label=io.navarch.image=compose
+
+node_packages=docker.io,iptables,iproute2,conntrack,nftables,python3,python3-venv,busybox-static,procps,ca-certificates,kmod
+# Bump when the way the bases are made changes (they are remade only when this or a
+# package list does).
+base_recipe=bookworm-minbase-1
+cp_packages=etcd-server,etcd-client,haproxy,python3,python3-venv,procps,ca-certificates,iproute2
+
+# The Debian mirror this host's apt uses (the only place packages come from).
+if [ -z "$mirror" ]; then
+  mirror="$(sed -n 's/^URIs: *\(http[^ ]*debian\/\?\) *$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v security | head -n1 || true)"
+  [ -n "$mirror" ] || mirror="$(awk '$1=="deb" && $2 ~ /^http/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)"
+  [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+fi
+
+# debootstrap mounts /proc and /sys inside the tree: unmount before removing anything.
+remove_rootfs() {
+  awk -v r="$1" '$2 == r || index($2, r "/") == 1 {print $2}' /proc/mounts | sort -r |
+    while read -r m; do umount -l "$m" || true; done
+  rm -rf --one-file-system "$1"
+}
+
+hash_of() { sha256sum | cut -c1-16; }
+
+# A Debian base image with $2's packages, made once per package list.
+base_image() {
+  local flavor="$1" packages="$2"
+  local tag
+  tag="navarch/compose-base-$flavor:$(echo "$base_recipe $packages" | hash_of)"
+  if docker image inspect "$tag" >/dev/null 2>&1; then
+    echo "$tag"
+    return
+  fi
+  command -v debootstrap >/dev/null || { echo "build-images: debootstrap is missing (apt-get install debootstrap)" >&2; exit 1; }
+  local rootfs
+  rootfs="$(mktemp -d /var/tmp/navarch-rootfs-XXXXXX)"
+  mkdir -p "$cache/debs"
+  echo "build-images: debootstrap bookworm ($flavor) from $mirror ..." >&2
+  if ! debootstrap --variant=minbase --cache-dir="$cache/debs" --include="$packages" \
+      bookworm "$rootfs" "$mirror" >"$cache/debootstrap-$flavor.log" 2>&1; then
+    echo "build-images: debootstrap failed; see $cache/debootstrap-$flavor.log" >&2
+    remove_rootfs "$rootfs"
+    exit 1
+  fi
+  # Nothing inside ever runs apt: drop its lists and caches, and the docs.
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/usr/share/doc/* \
+    "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/* "$rootfs"/var/log/*
+  tar -C "$rootfs" --numeric-owner -c . |
+    docker import --change 'CMD ["/bin/bash"]' --change "LABEL $label" - "$tag" >/dev/null
+  remove_rootfs "$rootfs"
+  echo "$tag"
+}
+
+# The project's wheels (navarch and its dependencies) for the image's Python (Debian
+# bookworm's 3.11, as this host's), so that the image installs them offline.
+wheels() {
+  local out="$1"
+  mkdir -p "$out/deps" "$out/navarch"
+  # pip's own chatter (build back-end deprecation notes) goes to a log, shown on failure.
+  if ! { "$python" -m pip wheel -q --no-deps -w "$out/navarch" "$root" &&
+         "$python" -m pip wheel -q -w "$out/deps" "$root"; } >"$cache/pip-wheel.log" 2>&1; then
+    cat "$cache/pip-wheel.log" >&2
+    echo "build-images: building the wheels failed" >&2
+    exit 1
+  fi
+  rm -f "$out"/deps/navarch-*.whl
+}
+
+source_hash() {
+  cd "$root"
+  {
+    git ls-files -co --exclude-standard -- pyproject.toml apitypes apiclient apiserver scheduler \
+      controllers kubelet kubeproxy cli deploy/compose 2>/dev/null |
+      while read -r f; do [ -f "$f" ] && echo "$f"; done | sort | xargs sha256sum
+  } | hash_of
+}
+
+main() {
+  local src
+  src="$(source_hash)"
+  local want_node="navarch/compose-node:$src" want_cp="navarch/compose-cp:$src"
+  if docker image inspect "$want_node" >/dev/null 2>&1 && docker image inspect "$want_cp" >/dev/null 2>&1; then
+    docker tag "$want_node" navarch/compose-node:current
+    docker tag "$want_cp" navarch/compose-cp:current
+    echo "$want_node"
+    echo "$want_cp"
+    return
+  fi
+  local node_base cp_base ctx
+  node_base="$(base_image node "$node_packages")"
+  cp_base="$(base_image cp "$cp_packages")"
+  ctx="$(mktemp -d /var/tmp/navarch-compose-ctx-XXXXXX)"
+  trap 'rm -rf "$ctx"' RETURN
+  wheels "$ctx/wheels"
+  for flavor in node cp; do
+    local base want
+    rm -rf "$ctx/files"
+    if [ "$flavor" = node ]; then
+      base="$node_base"; want="$want_node"
+      install -D -m 0755 "$here/node/entrypoint.sh" "$ctx/files/usr/local/bin/navarch-node"
+    else
+      base="$cp_base"; want="$want_cp"
+      install -D -m 0644 "$here/controlplane/haproxy.cfg" "$ctx/files/etc/haproxy/haproxy.cfg"
+    fi
+    # The classic builder: Docker Engine 20.10's, and no buildx plugin is needed.
+    if ! DOCKER_BUILDKIT=0 docker build -f "$here/Dockerfile" --build-arg "BASE=$base" \
+      --label "$label" --label "io.navarch.source-hash=$src" -t "$want" "$ctx" \
+      >"$cache/build-$flavor.log" 2>&1; then
+      tail -n 30 "$cache/build-$flavor.log" >&2
+      echo "build-images: building $want failed; see $cache/build-$flavor.log" >&2
+      exit 1
+    fi
+    docker tag "$want" "navarch/compose-$flavor:current"
+    echo "$want"
+  done
+  # Older builds of this image are of no use: their tags go (layers still used stay).
+  docker images --format '{{.Repository}}:{{.Tag}}' --filter reference=navarch/compose-node \
+    --filter reference=navarch/compose-cp |
+    grep -v -e ":current$" -e ":$src$" | xargs -r docker rmi >/dev/null 2>&1 || true
+}
+
+main

@@ -1,0 +1,26 @@
+# Shared by up.sh and down.sh: the compose command and the project's settings.
+# shellcheck shell=bash
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+compose_file="$root/deploy/docker-compose.yml"
+export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-navarch}"
+export NAVARCH_COMPOSE_API_PORT="${NAVARCH_COMPOSE_API_PORT:-7443}"
+export NAVARCH_COMPOSE_NET="${NAVARCH_COMPOSE_NET:-10.120.0}"
+
+# `docker compose` where the plugin is there, else Debian's docker-compose (installed
+# with apt when neither is).
+compose_cmd() {
+  if docker compose version >/dev/null 2>&1; then
+    echo "docker compose"
+  elif command -v docker-compose >/dev/null 2>&1; then
+    echo "docker-compose"
+  else
+    return 1
+  fi
+}
+
+compose() {
+  local cmd
+  cmd="$(compose_cmd)"
+  $cmd -p "$COMPOSE_PROJECT_NAME" -f "$compose_file" "$@"
+}

@@ -1,0 +1,374 @@
+"""The docker-compose cluster for real: deploy/docker-compose.yml under a project of its
+own (a unique name, a free /24 for its bridge, a free port for haproxy), its images
+built once by deploy/compose/build-images.sh (cached across sessions), and everything
+the project made (containers, volumes, network) removed afterwards.
+
+One cluster serves the module; the tests run in file order, and each leaves the
+cluster as it found it (the failure test starts what it stopped).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from apiserver.etcd_server import free_port
+from cli.compose import NODES, ComposeCluster, build_images, compose_command, free_net
+from testkit import images
+from testkit.network import free_cluster_cidr
+from testkit.processes import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.compose, pytest.mark.timeout(900)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _docker(*args: str, check: bool = True) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def cluster(docker_engine: None) -> Iterator[ComposeCluster]:
+    try:
+        compose_command()
+    except RuntimeError as err:
+        pytest.skip(str(err))
+    if shutil.which("debootstrap") is None and os.geteuid() != 0:
+        pytest.skip("building the compose images needs root and debootstrap")
+    build_images()
+    project = f"navtest{uuid.uuid4().hex[:8]}"
+    found = ComposeCluster(
+        project=project, api_port=free_port(), net=free_net(), cluster_cidr=free_cluster_cidr()
+    )
+    try:
+        since = datetime.now(UTC).replace(microsecond=0)
+        found.up()
+        found.wait_ready(len(NODES), since, timeout=180)
+        yield found
+    finally:
+        found.remove_everything()
+
+
+@pytest.fixture(scope="module")
+def api(cluster: ComposeCluster) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=cluster.server, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def loaded(cluster: ComposeCluster) -> dict[str, str]:
+    """The test images, built on the host and copied into every node by navarch image load."""
+    names = {"busybox": images.ensure_busybox_image(), "httpd": images.ensure_httpd_image()}
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "navarch"), "image", "load", *names.values()],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COMPOSE_PROJECT_NAME": cluster.project},
+    )
+    assert done.returncode == 0, done.stderr
+    for node in NODES:
+        assert f"{node}: loaded" in done.stdout
+    return names
+
+
+@pytest.fixture
+def ns(api: httpx.Client) -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code == 201
+    yield name
+    api.delete(f"/api/v1/namespaces/{name}")
+
+
+def _pods(api: httpx.Client, ns: str, selector: str) -> list[dict[str, Any]]:
+    resp = api.get(f"/api/v1/namespaces/{ns}/pods", params={"labelSelector": selector})
+    return list(resp.json()["items"])
+
+
+def _running(pod: dict[str, Any]) -> bool:
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and bool(status.get("podIP"))
+
+
+def _running_since(pod: dict[str, Any], since: datetime) -> bool:
+    """Running, and every container (re)started at or after ``since``."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    for status in statuses:
+        started = ((status.get("state") or {}).get("running") or {}).get("startedAt")
+        if not started or datetime.fromisoformat(started.replace("Z", "+00:00")) < since:
+            return False
+    return bool(statuses) and _running(pod)
+
+
+def _pod(name: str, image: str, command: list[str], node: str, labels: dict[str, str]) -> dict:
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "nodeName": node,
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {"name": "c", "image": image, "imagePullPolicy": "Never", "command": command}
+            ],
+        },
+    }
+
+
+def _node_cidrs(api: httpx.Client) -> dict[str, str]:
+    return {
+        n["metadata"]["name"]: (n.get("spec") or {}).get("podCIDR", "")
+        for n in api.get("/api/v1/nodes").json()["items"]
+    }
+
+
+# --- the tests, in the order they run -----------------------------------------------------
+
+
+def test_image_load_warns_when_a_pod_would_still_pull(cluster: ComposeCluster) -> None:
+    images.ensure_busybox_image()
+    _docker("tag", images.BUSYBOX_IMAGE, "navarch-test/busybox:latest")
+    try:
+        done = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "navarch"), "image", "load",
+             "navarch-test/busybox:latest", "--nodes", "node-2"],
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "COMPOSE_PROJECT_NAME": cluster.project},
+        )  # fmt: skip
+    finally:
+        _docker("rmi", "navarch-test/busybox:latest", check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "node-2: loaded navarch-test/busybox:latest"
+    assert "tagged ':latest'" in done.stderr and "imagePullPolicy" in done.stderr
+    inner = _docker("exec", cluster.container("node-2"), "docker", "images", "-q",
+                    "navarch-test/busybox:latest")  # fmt: skip
+    assert inner.strip(), "the image is not in node-2's engine"
+    inner_other = _docker("exec", cluster.container("node-1"), "docker", "images", "-q",
+                          "navarch-test/busybox:latest")  # fmt: skip
+    assert not inner_other.strip(), "--nodes node-2 loaded node-1 too"
+
+
+def test_the_kubernetes_service_lists_both_apiservers(
+    cluster: ComposeCluster, api: httpx.Client
+) -> None:
+    def ips() -> list[str]:
+        ep = api.get("/api/v1/namespaces/default/endpoints/kubernetes").json()
+        return [a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
+
+    wait_until(lambda: ips() == [f"{cluster.net}.6", f"{cluster.net}.7"], 30, 0.5, "both")
+
+
+def test_three_nodes_ready_with_distinct_pod_cidrs(
+    cluster: ComposeCluster, api: httpx.Client
+) -> None:
+    cidrs = wait_until(lambda: (c := _node_cidrs(api)) and all(c.values()) and c, 60, 0.5)
+    assert sorted(cidrs) == list(NODES)  # type: ignore[call-overload]
+    nets = [ipaddress.ip_network(c) for c in cidrs.values()]  # type: ignore[attr-defined]
+    assert len(set(nets)) == 3
+    assert all(n.subnet_of(ipaddress.ip_network(cluster.cluster_cidr)) for n in nets)  # type: ignore[arg-type]
+
+
+def test_a_spread_deployment_has_pod_ips_in_each_nodes_pod_cidr(
+    api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    labels = {"app": "spread"}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "spread"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "terminationGracePeriodSeconds": 1,
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "DoNotSchedule",
+                            "labelSelector": {"matchLabels": labels},
+                        }
+                    ],
+                    "containers": [
+                        {"name": "web", "image": loaded["httpd"], "imagePullPolicy": "Never"}
+                    ],
+                },
+            },
+        },
+    }
+    resp = api.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=deployment)
+    assert resp.status_code == 201, resp.text
+    pods = wait_until(
+        lambda: (p := _pods(api, ns, "app=spread")) and len(p) == 3 and all(map(_running, p)) and p,
+        120, 0.5, "three Running pods",
+    )  # fmt: skip
+    cidrs = _node_cidrs(api)
+    nodes = set()
+    for pod in pods:  # type: ignore[attr-defined]
+        node = pod["spec"]["nodeName"]
+        nodes.add(node)
+        ip = ipaddress.ip_address(pod["status"]["podIP"])
+        assert ip in ipaddress.ip_network(cidrs[node]), (pod["metadata"]["name"], ip, cidrs)
+        assert [p["ip"] for p in pod["status"]["podIPs"]] == [str(ip)]
+    assert nodes == set(NODES)
+
+
+def test_a_pod_reaches_a_pod_on_another_node_and_is_seen_by_its_own_ip(
+    api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    # busybox httpd runs the CGI script with REMOTE_ADDR set: the server answers with
+    # the address it sees the client at.
+    script = (
+        "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\n"
+        "echo\\necho peer=$REMOTE_ADDR\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip "
+        "&& exec httpd -f -p 8080 -h /www"
+    )
+    server = _pod("server", loaded["busybox"], ["sh", "-c", script], "node-1", {"role": "server"})
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=server).status_code == 201
+    up = wait_until(lambda: (p := _pods(api, ns, "role=server")) and _running(p[0]) and p[0], 60)
+    server_ip = up["status"]["podIP"]  # type: ignore[index]
+    request = "printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n'"
+    client = _pod(
+        "client", loaded["busybox"],
+        ["sh", "-c", f"until {request} | nc {server_ip} 8080; do sleep 0.2; done; sleep 3600"],
+        "node-3", {"role": "client"},
+    )  # fmt: skip
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=client).status_code == 201
+    running = wait_until(
+        lambda: (p := _pods(api, ns, "role=client")) and _running(p[0]) and p[0], 60
+    )
+    client_ip = running["status"]["podIP"]  # type: ignore[index]
+
+    def answer() -> str:
+        return api.get(f"/api/v1/namespaces/{ns}/pods/client/log").text
+
+    wait_until(lambda: "peer=" in answer(), 60, 0.5, "the server's answer")
+    # httpd listens on an IPv6 socket: an IPv4 peer shows as [::ffff:a.b.c.d].
+    seen = answer().split("peer=", 1)[1].split()[0].strip("[]").removeprefix("::ffff:")
+    assert seen == client_ip
+
+
+def test_losing_one_etcd_member_and_one_apiserver_stops_nothing(
+    cluster: ComposeCluster, api: httpx.Client, ns: str
+) -> None:
+    stopped = [cluster.container("etcd-1"), cluster.container("apiserver-1")]
+    _docker("stop", "-t", "2", *stopped)
+    try:
+        # haproxy takes the apiserver out within ~2 s; until then a request may fail.
+        def write(i: int) -> bool:
+            body = {"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}}
+            resp = api.post(f"/api/v1/namespaces/{ns}/configmaps", json=body)
+            return resp.status_code == 201
+
+        wait_until(lambda: write(0), 30, 0.5, "a write with etcd-1 and apiserver-1 down")
+        for i in range(1, 6):
+            assert write(i), f"write {i} failed"
+        kubectl = shutil.which("kubectl") or str(ROOT / ".venv" / "bin" / "navctl")
+        done = subprocess.run(
+            [kubectl, "--server", cluster.server, "-n", ns, "get", "configmaps", "-o", "name"],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert {f"configmap/cm-{i}" for i in range(6)} <= set(done.stdout.split())
+        # The kubernetes Service drops the stopped apiserver once its record expires.
+        wait_until(
+            lambda: [
+                a["ip"]
+                for s in api.get("/api/v1/namespaces/default/endpoints/kubernetes").json()[
+                    "subsets"
+                ]
+                for a in s["addresses"]
+            ]
+            == [f"{cluster.net}.7"],
+            40, 0.5, "apiserver-1 out of the kubernetes endpoints",
+        )  # fmt: skip
+    finally:
+        _docker("start", *stopped)
+    wait_until(lambda: len(cluster.ready_nodes()) == 3, 60, 0.5, "nodes Ready again")
+
+
+def test_a_restarted_node_container_runs_its_pods_again(
+    cluster: ComposeCluster, api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    for i in range(2):
+        pod = _pod(f"p{i}", loaded["busybox"], ["sleep", "3600"], "node-2", {"app": "restart"})
+        assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
+    wait_until(
+        lambda: (p := _pods(api, ns, "app=restart")) and len(p) == 2 and all(map(_running, p)),
+        60, 0.5, "pods Running on node-2",
+    )  # fmt: skip
+    node_ip = next(
+        a["address"]
+        for n in api.get("/api/v1/nodes").json()["items"]
+        if n["metadata"]["name"] == "node-2"
+        for a in n["status"]["addresses"]
+        if a["type"] == "InternalIP"
+    )
+    cidr = _node_cidrs(api)["node-2"]
+    restarted_at = datetime.now(UTC).replace(microsecond=0)
+    _docker("restart", "-t", "30", cluster.container("node-2"))
+
+    def started_after(pod: dict[str, Any]) -> bool:
+        return _running_since(pod, restarted_at)
+
+    wait_until(
+        lambda: (p := _pods(api, ns, "app=restart")) and len(p) == 2 and all(map(started_after, p)),
+        120, 0.5, "pods Running again in new containers",
+    )  # fmt: skip
+    assert "node-2" in cluster.ready_nodes(restarted_at)
+    again = next(
+        n for n in api.get("/api/v1/nodes").json()["items"] if n["metadata"]["name"] == "node-2"
+    )
+    assert [a["address"] for a in again["status"]["addresses"] if a["type"] == "InternalIP"] == [
+        node_ip
+    ]
+    assert _node_cidrs(api)["node-2"] == cidr
+
+
+def test_the_whole_cluster_killed_and_started_together_comes_back(
+    cluster: ComposeCluster, api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    """What a restart of the host's Docker Engine does to the project (without restarting
+    the engine other work on this machine uses): every container dies at once and all
+    start together, in no order; volumes, static addresses and restart policies bring
+    the same cluster back."""
+    pod = _pod("survivor", loaded["busybox"], ["sleep", "3600"], "node-1", {"app": "survivor"})
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
+    cm = {"metadata": {"name": "kept"}, "data": {"k": "v"}}
+    assert api.post(f"/api/v1/namespaces/{ns}/configmaps", json=cm).status_code == 201
+    wait_until(lambda: _running(api.get(f"/api/v1/namespaces/{ns}/pods/survivor").json()), 60)
+    before = {
+        n["metadata"]["name"]: (n["spec"].get("podCIDR"), n["status"]["addresses"])
+        for n in api.get("/api/v1/nodes").json()["items"]
+    }
+    ids = cluster.compose("ps", "-q").stdout.split()
+    assert len(ids) == 13  # 3 etcd, 2 apiservers, haproxy, 2 + 2 daemons, 3 nodes
+    _docker("kill", *ids)
+    restarted_at = datetime.now(UTC).replace(microsecond=0)
+    _docker("start", *ids)
+
+    cluster.wait_ready(len(NODES), restarted_at, timeout=180)
+    after = {
+        n["metadata"]["name"]: (n["spec"].get("podCIDR"), n["status"]["addresses"])
+        for n in api.get("/api/v1/nodes").json()["items"]
+    }
+    assert after == before
+    assert api.get(f"/api/v1/namespaces/{ns}/configmaps/kept").json()["data"] == {"k": "v"}
+
+    wait_until(
+        lambda: _running_since(api.get(f"/api/v1/namespaces/{ns}/pods/survivor").json(), restarted_at),
+        120, 0.5, "the pod Running again in a new container",
+    )  # fmt: skip
