@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from apiserver.admission import Chain, Lookup, Settings
 from apiserver.admission import plugins as admission_plugins
 from apiserver.admission.podsecurity import LEVELS
+from apiserver.audit import Auditor, load_policy
 from apiserver.authn.bootstrap import BootstrapTokens
 from apiserver.authn.serviceaccount import (
     DEFAULT_ISSUER,
@@ -52,6 +53,9 @@ class SecurityConfig:
     pod_security_exempt_namespaces: list[str] = field(default_factory=list)
     default_not_ready_toleration_seconds: int = 300
     default_unreachable_toleration_seconds: int = 300
+    audit_policy_file: str | None = None
+    audit_log_path: str | None = None
+    """Audit events as JSON lines here ("-": standard output); with a policy only."""
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Security:
     lookup: Lookup | None = None
     rbac: bool = False
     """Whether the RBAC authorizer is on (the default roles are then kept in place)."""
+    auditor: Auditor | None = None
 
 
 @dataclass(frozen=True)
@@ -144,4 +149,9 @@ def build(
     if rbac is not None:
         # Nobody grants what they do not hold; not a plugin one may turn off.
         chain.plugins.insert(0, EscalationCheck(rbac, authorizer, settings))
-    return Security(authenticator, authorizer, chain, tokens, lookup, rbac=rbac is not None)
+    auditor = None
+    if config.audit_policy_file and config.audit_log_path:
+        auditor = Auditor(load_policy(config.audit_policy_file), config.audit_log_path)
+    return Security(
+        authenticator, authorizer, chain, tokens, lookup, rbac=rbac is not None, auditor=auditor
+    )

@@ -413,6 +413,7 @@ def build_app(server: ApiServer) -> RequestLog:
                 ResourceFastPath(app, handler),
                 server.security.authenticator,
                 server.security.authorizer,
+                server.security.auditor,
             ),
             server.config.limits,
         ),

@@ -62,6 +62,12 @@ def apiserver_cmd(
         float, typer.Option(help="Seconds between etcd compactions; 0 disables.")
     ] = 300.0,
     watch_cache_size: Annotated[int, typer.Option(help="Events kept per resource.")] = 10_000,
+    audit_policy_file: Annotated[
+        str | None, typer.Option(help="Audit Policy (audit.k8s.io/v1): what is logged, how much.")
+    ] = None,
+    audit_log_path: Annotated[
+        str | None, typer.Option(help="Audit events as JSON lines to this file ('-': stdout).")
+    ] = None,
     encryption_provider_config: Annotated[
         str | None,
         typer.Option(help="EncryptionConfiguration: resources encrypted in etcd (aescbc...)."),
@@ -241,6 +247,8 @@ def apiserver_cmd(
             pod_security_exempt_namespaces=_csv(pod_security_exempt_namespaces),
             default_not_ready_toleration_seconds=default_not_ready_toleration_seconds,
             default_unreachable_toleration_seconds=default_unreachable_toleration_seconds,
+            audit_policy_file=audit_policy_file,
+            audit_log_path=audit_log_path,
         ),
         limits=Limits(
             max_requests_inflight=max_requests_inflight,
