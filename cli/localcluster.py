@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 import pki
 from apiclient.config import default_kubeconfig_paths, merge_kubeconfig
@@ -34,6 +35,26 @@ from apiserver.etcd_server import EtcdProcess, EtcdTLS
 from pki import certlist
 from pki.certlist import ClusterPKIConfig, Host
 from pki.phases import kubeconfig as kubeconfig_phase
+
+AUDIT_POLICY: dict[str, Any] = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        # Health checks, and the heartbeats and reads of the system's own components,
+        # would drown the rest.
+        {"level": "None", "nonResourceURLs": ["/healthz*", "/livez*", "/readyz*", "/version"]},
+        {"level": "None", "resources": [{"group": "coordination.k8s.io", "resources": ["leases"]}],
+         "verbs": ["get", "update", "patch"]},
+        {"level": "None", "verbs": ["get", "list", "watch"],
+         "userGroups": ["system:nodes", "system:serviceaccounts:kube-system"]},
+        {"level": "None", "verbs": ["get", "list", "watch"],
+         "users": ["system:kube-scheduler", "system:kube-controller-manager", "system:kube-proxy"]},
+        {"level": "Metadata"},
+    ],
+}  # fmt: skip
+"""What ``navarch up``'s apiserver audits (``<data-dir>/logs/audit.log``): who did what,
+at ``Metadata``, without the health checks and the components' routine reads."""
 
 DEFAULT_DATA_DIR = Path(os.environ.get("NAVARCH_DATA_DIR", "~/.navarch")).expanduser()
 
@@ -191,6 +212,8 @@ class LocalCluster:
                     "--etcd-keyfile", str(pki / "apiserver-etcd-client.key"),
                     # Secrets encrypted in etcd (aescbc, the key the PKI phase made).
                     "--encryption-provider-config", str(pki / "encryption-config.yaml"),
+                    "--audit-policy-file", str(self.audit_policy_file),
+                    "--audit-log-path", str(self.log_dir / "audit.log"),
                     "--bind-address", "127.0.0.1",
                     "--secure-port", str(self.ports.apiserver),
                     "--tls-cert-file", str(pki / "apiserver.crt"),
@@ -379,6 +402,7 @@ class LocalCluster:
         self._save()
         self.route_locally(echo)
         self.write_kubeconfigs(echo)
+        self.write_audit_policy()
         before = {name: int(st.get("restarts", 0)) for name, st in self.read_state().items()}
         self._start_supervisor(echo)
         deadline = time.monotonic() + timeout
@@ -466,6 +490,16 @@ class LocalCluster:
     def kubeconfig(self) -> Path:
         """The admin's kubeconfig (``pki``'s ``admin.conf``)."""
         return self.user_kubeconfig("admin")
+
+    @property
+    def audit_policy_file(self) -> Path:
+        return self.data_dir / "audit-policy.yaml"
+
+    def write_audit_policy(self) -> None:
+        """The apiserver's audit policy (``AUDIT_POLICY``), rewritten on every start
+        (edit the constant, not the file)."""
+        self.audit_policy_file.write_text(yaml.safe_dump(AUDIT_POLICY, sort_keys=False))
+        self.audit_policy_file.chmod(0o600)
 
     def write_kubeconfigs(self, echo: Callable[[str], None] = print) -> None:
         """Make (or keep, or renew) the cluster's PKI and each component's kubeconfig

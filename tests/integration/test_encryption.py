@@ -3,12 +3,12 @@
 ``k8s:enc:aescbc:v1:key1:`` and shows none of its data (ConfigMaps under ``secretbox``
 alike), while the API reads it as written; after a key rotation (a new ``aesgcm`` key
 first, the old one second, the apiserver restarted) old values still read and a rewrite
-moves them to the new key."""
+moves them to the new key. The raw values are read with the real ``etcdctl get``."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,6 @@ import httpx
 import pytest
 import yaml
 
-from apiserver.storage.etcd import EtcdConfig, EtcdStorage
 from testkit.processes import ApiServerProcess
 
 pytestmark = pytest.mark.integration
@@ -53,16 +52,13 @@ def _aesgcm(name: str, secret: str) -> dict[str, Any]:
 
 
 def _raw(etcd: str, key: str) -> bytes:
-    async def read() -> bytes:
-        storage = EtcdStorage(EtcdConfig(servers=[etcd]))
-        try:
-            kv = await storage.get(key)
-            assert kv is not None, key
-            return kv.value
-        finally:
-            await storage.close()
-
-    return asyncio.run(read())
+    """What ``etcdctl get`` shows for ``key``: the bytes etcd holds."""
+    shown = subprocess.run(
+        ["etcdctl", "--endpoints", etcd, "get", key, "--print-value-only"],
+        capture_output=True, timeout=30, check=True,
+    )  # fmt: skip
+    assert shown.stdout, key
+    return shown.stdout.removesuffix(b"\n")
 
 
 def _start(etcd: str, log_dir: Path, prefix: str, config: str) -> ApiServerProcess:

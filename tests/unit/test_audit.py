@@ -121,3 +121,20 @@ def test_events_have_the_kubernetes_shape(tmp_path: Any) -> None:
         "annotations": {"authorization.k8s.io/decision": "allow"},
     }
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_navarch_up_audits_people_not_the_components_routine_reads() -> None:
+    from cli.localcluster import AUDIT_POLICY
+
+    p = parse_policy(AUDIT_POLICY)
+    kcm = UserInfo("system:serviceaccount:kube-system:replicaset-controller", "", (
+        "system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"))  # fmt: skip
+    assert (
+        level(p, NODE, "PUT", "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1")
+        == NONE
+    )
+    assert level(p, NODE, "GET", "/api/v1/pods") == NONE
+    assert level(p, kcm, "GET", "/apis/apps/v1/replicasets") == NONE
+    assert level(p, kcm, "POST", "/api/v1/namespaces/a/pods") == METADATA
+    assert level(p, ALICE, "GET", "/api/v1/namespaces/a/secrets") == METADATA
+    assert level(p, ALICE, "GET", "/readyz") == NONE
