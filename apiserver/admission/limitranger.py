@@ -108,6 +108,8 @@ def _check(
             problems.append(f"minimum {name} usage per {kind} is {text}.  No request is specified")
         elif request < low:
             problems.append(f"minimum {name} usage per {kind} is {text}, but request is {request}")
+        elif (limit := limits.get(name)) is not None and limit < low:
+            problems.append(f"minimum {name} usage per {kind} is {text}, but limit is {limit}")
     for name, text in sorted(item.max.items()):
         high = Quantity.parse(text)
         limit = limits.get(name)
@@ -115,6 +117,8 @@ def _check(
             problems.append(f"maximum {name} usage per {kind} is {text}.  No limit is specified")
         elif limit > high:
             problems.append(f"maximum {name} usage per {kind} is {text}, but limit is {limit}")
+        elif (request := requests.get(name)) is not None and request > high:
+            problems.append(f"maximum {name} usage per {kind} is {text}, but request is {request}")
     for name, text in sorted(item.max_limit_request_ratio.items()):
         limit, request = limits.get(name), requests.get(name)
         if limit is None or request is None or request.is_zero():

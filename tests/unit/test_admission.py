@@ -476,3 +476,30 @@ def test_restricted_requires_the_hardened_settings() -> None:
         }
     )
     assert evaluate("restricted", hardened) == []
+
+
+async def test_limit_ranger_checks_requests_against_max_and_limits_against_min() -> None:
+    lookup = FakeLookup()
+    lookup.put(
+        "limitranges",
+        limit_range({"type": "Container", "min": {"cpu": "100m"}, "max": {"memory": "1Gi"}}),
+    )
+    plugin = LimitRanger(lookup, Settings())
+    odd = pod(
+        containers=[
+            {
+                "name": "a",
+                "image": "x",
+                "resources": {
+                    "requests": {"cpu": "200m", "memory": "2Gi"},
+                    "limits": {"cpu": "50m", "memory": "512Mi"},
+                },
+            }
+        ]
+    )
+    with pytest.raises(errors.ApiError) as err:
+        await plugin.validate(attrs(odd))
+    assert err.value.message == (
+        'pods "web" is forbidden: [minimum cpu usage per Container is 100m, but limit is 50m, '
+        "maximum memory usage per Container is 1Gi, but request is 2Gi]"
+    )
