@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 
 from apiclient import NORMAL, WARNING, errors
-from apitypes.core import ConfigMap, Node, Pod, Secret
+from apitypes.core import ConfigMap, Node, Pod, Secret, Service
 from kubelet import labels as lb
 from kubelet.backoff import Backoff
 from kubelet.config import KubeletConfig
@@ -47,6 +47,7 @@ class PodStarter:
         event: Callable[[Pod, str, str, str], None],
         node: Callable[[], Node | None],
         network: Callable[[], tuple[bool, str]] = lambda: (True, ""),
+        services: Callable[[], list[Service] | None] = lambda: [],
     ) -> None:
         self.config = config
         self.runtime = runtime
@@ -59,6 +60,8 @@ class PodStarter:
         self.node = node
         self.network = network
         """Whether the pod network is ready, and why not (``PodNetwork.status``)."""
+        self.services = services
+        """Every Service, None before the first list (``ServiceSource.services``)."""
         self._refreshing: set[asyncio.Task[None]] = set()
 
     async def start_all(
@@ -193,6 +196,11 @@ class PodStarter:
             pod_ip = sandbox.ip
         node = self.node()
         allocatable = dict(node.status.allocatable) if node and node.status else {}
+        services = self.services()
+        if services is None:
+            raise ConfigError(
+                "services have not yet been read at least once, cannot construct envvars"
+            )
         return PodContext(
             node_name=self.config.node_name,
             pod_ip=pod_ip,
@@ -200,6 +208,7 @@ class PodStarter:
             config_maps=config_maps,
             secrets=secrets,
             node_allocatable=allocatable,
+            services=services,
         )
 
     def refresh_volumes(self, pod: Pod, state: RuntimePod) -> None:
