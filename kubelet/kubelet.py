@@ -42,7 +42,7 @@ from kubelet.podnetwork import PodNetwork
 from kubelet.podworker import PodWorker
 from kubelet.probes import ProbeManager, Prober
 from kubelet.runtime import ContainerInfo, ImageInfo, Runtime, RuntimeUnavailableError
-from kubelet.sources import NodeHandler, NodeSource, PodSource
+from kubelet.sources import NodeHandler, NodeSource, PodSource, ServiceSource
 from kubelet.starter import PodStarter
 from kubelet.static import CONFIG_MIRROR, CONFIG_SOURCE, StaticPodSource, is_mirror
 from kubelet.statusmanager import StatusManager
@@ -73,6 +73,7 @@ class Kubelet:
         *,
         pod_source: PodSource | None = None,
         node_source: NodeSource | None = None,
+        service_source: ServiceSource | None = None,
         stats: Callable[[], MachineStats] | None = None,
         machine: MachineInfo | None = None,
         clock: Callable[[], float] = time.time,
@@ -86,6 +87,8 @@ class Kubelet:
         self.pod_source = pod_source or PodSource(client, node=config.node_name)
         self._own_node_source = node_source is None
         self.node_source = node_source or NodeSource(client, node=config.node_name)
+        self._own_service_source = service_source is None
+        self.service_source = service_source or ServiceSource(client)
         self.queue: WorkQueue[str] = WorkQueue(
             # Failures retry quickly at first, then settle at a few seconds.
             ItemExponentialBackoff(0.2, 10.0),
@@ -135,6 +138,7 @@ class Kubelet:
             node=self._node,
             network=self.network.status,
             tokens=self.tokens,
+            services=self.service_source.services,
         )
         self.worker = PodWorker(
             config,
@@ -226,6 +230,8 @@ class Kubelet:
         )
         if self._own_node_source:
             self.node_source.start()
+        if self._own_service_source:
+            self.service_source.start()
         if self.static_source is not None:
             self._spawn(self.static_source.run(self.config.file_check_frequency), "static-pods")
         self._spawn(self.pleg.run(), f"pleg-{self.node_name}")
@@ -259,6 +265,8 @@ class Kubelet:
         self.node_source.unsubscribe(self.node_name)
         if self._own_node_source:
             await self.node_source.stop()
+        if self._own_service_source:
+            await self.service_source.stop()
         await self.probes.close()
         if self.recorder is not None:
             await self.recorder.close()

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 
 from apiclient import NORMAL, WARNING, errors
-from apitypes.core import ConfigMap, Node, Pod, Secret
+from apitypes.core import ConfigMap, Node, Pod, Secret, Service
 from kubelet import labels as lb
 from kubelet.backoff import Backoff
 from kubelet.config import KubeletConfig
@@ -49,6 +49,7 @@ class PodStarter:
         node: Callable[[], Node | None],
         network: Callable[[], tuple[bool, str]] = lambda: (True, ""),
         tokens: TokenManager | None = None,
+        services: Callable[[], list[Service] | None] = lambda: [],
     ) -> None:
         self.config = config
         self.runtime = runtime
@@ -63,6 +64,8 @@ class PodStarter:
         """Whether the pod network is ready, and why not (``PodNetwork.status``)."""
         self.tokens = tokens
         """Service-account tokens for projected volumes (TokenRequest)."""
+        self.services = services
+        """Every Service, None before the first list (``ServiceSource.services``)."""
         self._refreshing: set[asyncio.Task[None]] = set()
 
     async def start_all(
@@ -204,6 +207,11 @@ class PodStarter:
                 if sat is not None and self.tokens is not None and not self.runtime.simulated:
                     key = (sat.audience or "", sat.expiration_seconds)
                     tokens[key] = await self.tokens.token(pod, *key)
+        services = self.services()
+        if services is None:
+            raise ConfigError(
+                "services have not yet been read at least once, cannot construct envvars"
+            )
         return PodContext(
             node_name=self.config.node_name,
             pod_ip=pod_ip,
@@ -212,6 +220,7 @@ class PodStarter:
             secrets=secrets,
             node_allocatable=allocatable,
             tokens=tokens,
+            services=services,
         )
 
     def refresh_volumes(self, pod: Pod, state: RuntimePod) -> None:
