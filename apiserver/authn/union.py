@@ -5,7 +5,8 @@ Bearer tokens come from ``Authorization: Bearer <token>`` (or, on WebSocket upgr
 that cannot set headers, the ``base64url.bearer.authorization.k8s.io.<token>``
 subprotocol, as Kubernetes accepts them). A token is tried against the static token
 file, bootstrap tokens and service-account JWTs; a token none of them knows, or one
-that is known and invalid, is a 401 even where anonymous requests are allowed.
+that is known and invalid, is a 401 even where anonymous requests are allowed. A
+server with none of them configured ignores tokens (a request with one is anonymous).
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ class Authenticator:
     def __post_init__(self) -> None:
         self._cache: dict[str, tuple[float, UserInfo]] = {}
 
+    @property
+    def takes_tokens(self) -> bool:
+        """Whether any bearer-token authenticator is configured."""
+        return any(a is not None for a in (self.token_file, self.bootstrap, self.service_accounts))
+
     async def authenticate(self, scope: Any) -> UserInfo:
         """The request's user (``system:authenticated`` added to a proven identity,
         ``system:anonymous`` when it proves none and anonymous requests are on);
@@ -47,7 +53,9 @@ class Authenticator:
             user = x509.authenticate(scope)
             if user is not None:
                 return with_authenticated(user)
-        token = bearer_token(scope)
+        # With no token authenticator configured a token proves nothing, and is not
+        # looked at (Kubernetes builds no bearer-token authenticator then).
+        token = bearer_token(scope) if self.takes_tokens else ""
         if token:
             user = await self.authenticate_token(token)
             if user is None:
