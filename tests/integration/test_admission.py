@@ -73,8 +73,19 @@ def test_baseline_namespace_refuses_a_privileged_pod_naming_the_field(
     host["spec"]["hostPID"] = True
     resp = api.post(pods, json=host)
     assert resp.status_code == 403 and "host namespaces (hostPID=true)" in resp.json()["message"]
-    # A plain pod is admitted; the namespace's label is what decides.
-    _created(api.post(pods, json=_pod("plain")))
+    # A plain pod is admitted; the namespace's label is what decides. Under a `warn`
+    # label for restricted, it comes with Kubernetes' Warning header.
+    resp = api.patch(
+        f"/api/v1/namespaces/{namespace}",
+        json={"metadata": {"labels": {"pod-security.kubernetes.io/warn": "restricted"}}},
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    assert resp.status_code == 200, resp.text
+    resp = api.post(pods, json=_pod("plain"))
+    _created(resp)
+    warning = resp.headers.get("warning", "")
+    assert warning.startswith('299 - "would violate PodSecurity \\"restricted:latest\\": '), warning
+    assert "allowPrivilegeEscalation != false" in warning
 
 
 def test_quota_exceeded_is_forbidden_and_freed_after_a_delete(
