@@ -35,6 +35,8 @@ class PodContext:
     secrets: Mapping[str, Secret | None] = field(default_factory=dict)
     node_allocatable: Mapping[str, str] = field(default_factory=dict)
     """Used for ``limits.*`` a container does not set, as Kubernetes does."""
+    tokens: Mapping[tuple[str, int | None], str] = field(default_factory=dict)
+    """Service-account tokens of the pod's projected volumes, by (audience, lifetime)."""
     services: Sequence[Service] = ()
     """Every Service the kubelet knows (all namespaces): see ``service_env``."""
 

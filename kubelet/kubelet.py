@@ -47,6 +47,7 @@ from kubelet.starter import PodStarter
 from kubelet.static import CONFIG_MIRROR, CONFIG_SOURCE, StaticPodSource, is_mirror
 from kubelet.statusmanager import StatusManager
 from kubelet.termination import PodKiller
+from kubelet.tokens import TokenManager
 from kubelet.volumes import VolumeManager
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class Kubelet:
         )
         self.hooks = LifecycleHooks(runtime, config.node_ip)
         self.network = PodNetwork(runtime, config.node_name, on_ready=self._network_ready)
+        self.tokens = TokenManager(client)
         self.starter = PodStarter(
             config,
             runtime,
@@ -135,6 +137,7 @@ class Kubelet:
             event=self._event,
             node=self._node,
             network=self.network.status,
+            tokens=self.tokens,
             services=self.service_source.services,
         )
         self.worker = PodWorker(
@@ -303,6 +306,7 @@ class Kubelet:
                 and uid not in self.worker.busy
             ):
                 self.volumes.cleanup(uid)
+        self.tokens.retain({p.metadata.uid or "" for p in self.pod_manager.pods()})
         self.backoff.gc()
         self.pull_backoff.gc()
 

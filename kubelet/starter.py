@@ -28,6 +28,7 @@ from kubelet.objects import ObjectCache
 from kubelet.runtime import ContainerStartError, Runtime, RuntimePod, SandboxInfo
 from kubelet.runtimeconfig import container_config, grace_period, needs_pod_ip, sandbox_config
 from kubelet.sync import PodActions, Start
+from kubelet.tokens import TokenManager
 from kubelet.volumes import VolumeError, VolumeManager
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class PodStarter:
         event: Callable[[Pod, str, str, str], None],
         node: Callable[[], Node | None],
         network: Callable[[], tuple[bool, str]] = lambda: (True, ""),
+        tokens: TokenManager | None = None,
         services: Callable[[], list[Service] | None] = lambda: [],
     ) -> None:
         self.config = config
@@ -60,6 +62,8 @@ class PodStarter:
         self.node = node
         self.network = network
         """Whether the pod network is ready, and why not (``PodNetwork.status``)."""
+        self.tokens = tokens
+        """Service-account tokens for projected volumes (TokenRequest)."""
         self.services = services
         """Every Service, None before the first list (``ServiceSource.services``)."""
         self._refreshing: set[asyncio.Task[None]] = set()
@@ -196,6 +200,13 @@ class PodStarter:
             pod_ip = sandbox.ip
         node = self.node()
         allocatable = dict(node.status.allocatable) if node and node.status else {}
+        tokens: dict[tuple[str, int | None], str] = {}
+        for volume in pod.spec.volumes if pod.spec else []:
+            for source in volume.projected.sources if volume.projected else []:
+                sat = source.service_account_token
+                if sat is not None and self.tokens is not None and not self.runtime.simulated:
+                    key = (sat.audience or "", sat.expiration_seconds)
+                    tokens[key] = await self.tokens.token(pod, *key)
         services = self.services()
         if services is None:
             raise ConfigError(
@@ -208,6 +219,7 @@ class PodStarter:
             config_maps=config_maps,
             secrets=secrets,
             node_allocatable=allocatable,
+            tokens=tokens,
             services=services,
         )
 
