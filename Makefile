@@ -58,11 +58,13 @@ fuzz: install etcd
 
 # A local three-node cluster with the sample app. UP_FLAGS passes flags to `navarch up`
 # (e.g. UP_FLAGS="--data-dir /tmp/c --apiserver-port 7443").
-up: install docker etcd
+up: install docker etcd compose-tools
 	@deploy/build-images.sh
+	@PYTHON=$(BIN)/python deploy/compose/build-images.sh addon
 	$(BIN)/navarch up $(UP_FLAGS)
 	$(BIN)/navctl apply -f deploy/sample-app.yaml
 	$(BIN)/navctl rollout status deployment/web --timeout 180s
+	$(BIN)/navctl -n kube-system rollout status deployment/navarch-dns --timeout 180s
 	@echo
 	@echo "The sample app runs: try  $(BIN)/navctl get pods -o wide  (or kubectl get pods -o wide)"
 

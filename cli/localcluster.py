@@ -32,6 +32,7 @@ import yaml
 import pki
 from apiclient.config import default_kubeconfig_paths, merge_kubeconfig
 from apiserver.etcd_server import EtcdProcess, EtcdTLS
+from netagent.localroutes import HOST_ADDRESS
 from pki import certlist
 from pki.certlist import ClusterPKIConfig, Host
 from pki.phases import kubeconfig as kubeconfig_phase
@@ -62,6 +63,13 @@ SERVICE_CIDR = "10.96.0.0/12"
 """The apiserver's default ``--service-cluster-ip-range``; routed to ``navarch-svc0``."""
 CLUSTER_CIDR = "10.244.0.0/16"
 """Pod addresses (``docs/network.md``): a /24 per node from node IPAM."""
+
+DNS_SERVICE_IP = "10.96.0.10"
+"""The ``kube-dns`` Service's fixed ClusterIP (``deploy/addons/dns.yaml``)."""
+CLUSTER_DOMAIN = "cluster.local"
+ADDONS_DIR = Path(__file__).resolve().parents[1] / "deploy" / "addons"
+ADDON_IMAGE = "navarch/navarch:current"
+"""The image the add-ons run (``deploy/compose/build-images.sh addon`` builds it)."""
 
 MANAGED_LABEL = "io.navarch.managed"
 NODE_LABEL = "io.navarch.node"
@@ -214,7 +222,10 @@ class LocalCluster:
                     "--encryption-provider-config", str(pki / "encryption-config.yaml"),
                     "--audit-policy-file", str(self.audit_policy_file),
                     "--audit-log-path", str(self.log_dir / "audit.log"),
-                    "--bind-address", "127.0.0.1",
+                    # Every address: pods reach it at HOST_ADDRESS, through the
+                    # `kubernetes` Service (TLS and RBAC guard it, as kube-apiserver).
+                    "--bind-address", "0.0.0.0",
+                    "--advertise-address", HOST_ADDRESS,
                     "--secure-port", str(self.ports.apiserver),
                     "--tls-cert-file", str(pki / "apiserver.crt"),
                     "--tls-private-key-file", str(pki / "apiserver.key"),
@@ -302,6 +313,9 @@ class LocalCluster:
                         "--anonymous-auth", "false",
                         "--authentication-token-webhook",
                         "--authorization-mode", "Webhook",
+                        # Cluster DNS (deploy/addons/dns.yaml), installed by `up`.
+                        "--cluster-dns", DNS_SERVICE_IP,
+                        "--cluster-domain", CLUSTER_DOMAIN,
                     ],
                     lambda node=node: self.node_ready(node) is True,  # type: ignore[misc]
                     node=node,
@@ -434,6 +448,37 @@ class LocalCluster:
                 raise RuntimeError(f"{name} not ready in time; see {self.log_file(name)}")
             time.sleep(0.1)
         echo(f"nodes Ready: {', '.join(self.node_names())}")
+        self.install_addons(echo)
+
+    def install_addons(self, echo: Callable[[str], None] = print) -> bool:
+        """Apply the cluster DNS add-on (``deploy/addons/dns-rbac.yaml``, ``dns.yaml``)
+        as the admin, as kubeadm installs CoreDNS; idempotent (an apply). Skipped, with
+        a line saying how to get it, when the add-on image is not in the local engine
+        (no registry is pulled from). Whether it was applied; its pods start after."""
+        if not (ADDONS_DIR / "dns.yaml").exists():
+            echo(f"dns: not installed ({ADDONS_DIR} is not part of this installation)")
+            return False
+        inspect = subprocess.run(
+            ["docker", "image", "inspect", ADDON_IMAGE], capture_output=True, check=False
+        )
+        if inspect.returncode != 0:
+            echo(
+                f"dns: not installed: no image {ADDON_IMAGE} "
+                "(build it: deploy/compose/build-images.sh addon; `make up` does)"
+            )
+            return False
+        applied = subprocess.run(
+            [
+                sys.executable, "-m", "cli.navctl", "--kubeconfig", str(self.kubeconfig),
+                "apply", "-f", str(ADDONS_DIR / "dns-rbac.yaml"),
+                "-f", str(ADDONS_DIR / "dns.yaml"),
+            ],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if applied.returncode != 0:
+            raise RuntimeError(f"dns: applying the add-on failed: {applied.stderr.strip()}")
+        echo(f"dns: kube-system/navarch-dns applied (kube-dns at {DNS_SERVICE_IP})")
+        return True
 
     def route_locally(self, echo: Callable[[str], None] = print) -> None:
         """Before any component starts: the service CIDR to the dummy device

@@ -36,6 +36,10 @@ from netagent.kernel import CommandError, ip_json, run
 log = logging.getLogger(__name__)
 
 SERVICE_DEVICE = "navarch-svc0"
+HOST_ADDRESS = "10.123.0.1"
+"""The host's address for pods of a local cluster (on ``navarch-svc0``): where an
+apiserver that every node shares is reached from pods, as the ``kubernetes`` Service's
+endpoint (pods cannot be sent to 127.0.0.1). ``docs/network.md`` reserves 10.123.0.0/24."""
 BLACKHOLE_METRIC = 4000
 REGISTRY = Path(os.environ.get("NAVARCH_LOCAL_ROUTES_DIR", "/run/navarch/local-routes"))
 
@@ -70,11 +74,14 @@ def _add_sink(device: str) -> None:
 
 
 def ensure_service_route(service_cidr: str, device: str = SERVICE_DEVICE) -> None:
-    """``service_cidr dev navarch-svc0`` (the sink device made and set up first)."""
+    """``service_cidr dev navarch-svc0`` (the sink device made and set up first), and
+    the device holding ``HOST_ADDRESS`` (a local address: what reaches it is delivered
+    to the host, never swallowed)."""
     if not _link_exists(device):
         _add_sink(device)
     run(["ip", "link", "set", device, "up"])
     run(["ip", "route", "replace", service_cidr, "dev", device])
+    run(["ip", "addr", "replace", f"{HOST_ADDRESS}/32", "dev", device])
 
 
 def swallowed(device: str = SERVICE_DEVICE) -> int:

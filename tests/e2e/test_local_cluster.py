@@ -176,6 +176,7 @@ def test_make_up_down_up_brings_the_workload_back(checkout: Checkout) -> None:
     ]  # fmt: skip
     assert len(running) == 6  # three sandboxes and three web containers
     _check_pod_network(checkout, nodes, before, cidr)
+    _check_cluster_dns(checkout, made.stdout, before)
 
     # The merged kubeconfig context works with no flags.
     kubeconfig = Path(checkout.env["KUBECONFIG"]).read_text()
@@ -284,6 +285,24 @@ def _check_pod_network(checkout: Checkout, nodes: list[dict[str, Any]], pods: di
         assert dropped and dropped[0][0] == "0", counters  # nothing tried the default route
     finally:
         subprocess.run(["iptables", "-w", "5", "-D", *net], check=False)
+
+
+def _check_cluster_dns(checkout: Checkout, made: str, pods: dict[str, dict[str, Any]]) -> None:
+    """The DNS add-on rolled out, and a pod reaches the sample app by the Service's
+    short name: its resolver asks kube-dns (10.96.0.10, through kube-proxy), which
+    answers from the apiserver it reaches through the ``kubernetes`` Service."""
+    assert 'deployment "navarch-dns" successfully rolled out' in made, made[-2000:]
+    for address in ("10.96.0.10", "10.96.0.1"):
+        local, route = route_is_local(address)
+        assert local, route  # never out by the default route
+    pod = sorted(pods)[0]
+    fetched = subprocess.run(
+        [str(VENV / "bin" / "navctl"), "exec", pod, "--", "wget", "-qO-", "-T", "5", "http://web"],
+        env=checkout.env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    assert "Hello from navarch" in fetched.stdout
+    assert any(f"pod: {name}" in fetched.stdout for name in pods), fetched.stdout
 
 
 def _available_again(checkout: Checkout, names: set[str]) -> bool:
