@@ -297,7 +297,7 @@ def _check_cluster_dns(checkout: Checkout, made: str, pods: dict[str, dict[str, 
         assert local, route  # never out by the default route
     pod = sorted(pods)[0]
     fetched = subprocess.run(
-        [str(VENV / "bin" / "navctl"), "exec", pod, "--", "wget", "-qO-", "-T", "5", "http://web"],
+        [str(VENV / "bin" / "navctl"), "exec", pod, "--", "wget", "-qO-", "http://web"],
         env=checkout.env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert fetched.returncode == 0, fetched.stdout + fetched.stderr
