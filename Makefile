@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install docker etcd dnstools cloudinit images lint test test-unit up down status bench clean compose-up compose-down compose-images compose-tools
+.PHONY: install docker etcd dnstools cloudinit images lint test test-unit up down status bench fuzz clean compose-up compose-down compose-images compose-tools
 
 # A fresh venv with the project (editable) and its test tools. Re-runs pip only when
 # pyproject.toml changed since the last install, so it is quick when nothing did.
@@ -50,6 +50,11 @@ test-unit: install etcd
 
 bench: install docker etcd dnstools
 	$(BIN)/python -m bench
+
+# schemathesis over the apiserver's OpenAPI document (about 10,000 cases, at most 30
+# minutes): fails if any answer is a 5xx. Report in .fuzz/.
+fuzz: install etcd
+	$(BIN)/python -m bench.fuzz
 
 # A local three-node cluster with the sample app. UP_FLAGS passes flags to `navarch up`
 # (e.g. UP_FLAGS="--data-dir /tmp/c --apiserver-port 7443").

@@ -312,7 +312,8 @@ class Informer(Generic[T]):
                          self.resource.plural, self.last_resource_version)  # fmt: skip
                 return
             except errors.ApiError as err:
-                delay = backoff.next()
+                # A 429 (too many watches) says when to come back; never sooner.
+                delay = max(backoff.next(), float(err.retry_after or 0))
                 log.info("%s informer: watch ended (%s); resuming in %.1fs",
                          self.resource.plural, err.message, delay)  # fmt: skip
                 await asyncio.sleep(delay)

@@ -154,7 +154,7 @@ class Aggregator:
     async def sync(self) -> bool:
         """Write every ``Available`` condition that changed; whether any APIService
         names a Service (whose changes then matter)."""
-        items, _, _ = self.api_services.cache.snapshot(Predicate())
+        items = self.api_services.cache.snapshot().select(Predicate())
         remote = False
         for cached in items:
             obj = cached.obj()
@@ -181,7 +181,7 @@ class Aggregator:
             owned = Predicate(
                 namespace=namespace, labels=selector_from_set({SERVICE_NAME_LABEL: name})
             )
-            slices = [co.obj() for co in self.slices.cache.snapshot(owned)[0]]
+            slices = [co.obj() for co in self.slices.cache.snapshot().select(owned)]
             if not slices:
                 return ("False", "EndpointsNotFound", f"cannot find endpointslices for {where}")
             if not any(_serves(s, port_name) for s in slices):

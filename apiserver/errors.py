@@ -164,6 +164,18 @@ def too_large(limit: int) -> ApiError:
     return ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {limit}")
 
 
+def object_too_large(resource: str, name: str, size: int, group: str = "") -> ApiError:
+    """The object, as it would be stored, is more than etcd takes in one request."""
+    return ApiError(
+        413,
+        "RequestEntityTooLarge",
+        f'Request entity too large: {_qualified(resource, group)} "{name}" would be stored as '
+        f"{size:,} bytes, more than etcd accepts in one request (its --max-request-bytes, "
+        "1.5 MiB by default)",
+        details=_details(name, group, resource),
+    )
+
+
 def expired(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 

@@ -28,12 +28,18 @@ from starlette.websockets import WebSocket
 from apiserver import errors, negotiation, requestlog, rest, tables
 from apiserver.kubeletclient import KubeletClient
 from apiserver.metrics import LATENCY, REQUESTS
-from apiserver.registry.store import DeleteOptions, ListOptions, ResourceStore
+from apiserver.registry.store import ListOptions, ResourceStore
 from apiserver.registry.subresource import VERBS, Backends, Subresource, Target
 from apiserver.rest import JSONResponse, flag, int_param
 from apiserver.watch import WatchParams, WatchStream
 from apiserver.watchcache import Predicate
 from apitypes.selectors import SelectorError, parse_field_selector, parse_label_selector
+
+_COLLECTION_VERBS = {
+    "collection": ("LIST", "WATCH", "POST", "DELETECOLLECTION"),
+    "all-namespaces": ("LIST", "WATCH"),
+}
+"""The verbs served on a collection path, by what it spans."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,11 @@ class ResourceHandler:
                 )
             target = Target(route.store, route.namespace, route.name, self.backends)
             return await sub.serve(request, target)
+        if route.name is None and verb not in _COLLECTION_VERBS[self._scope(route)]:
+            # As Kubernetes routes them: a collection takes no PUT or PATCH, and the
+            # all-namespaces collection of a namespaced kind is for reading only (an
+            # object is created, or a collection deleted, in its namespace).
+            raise errors.method_not_allowed(request.method, route.store.resource.plural)
         if verb == "LIST":
             return await self._list(request, route)
         if verb == "WATCH":
@@ -162,6 +173,12 @@ class ResourceHandler:
         if verb == "DELETECOLLECTION":
             return await self._delete_collection(request, route)
         raise errors.method_not_allowed(request.method, route.store.resource.plural)
+
+    @staticmethod
+    def _scope(route: Route) -> str:
+        if route.store.resource.namespaced and route.namespace is None:
+            return "all-namespaces"
+        return "collection"
 
     async def websocket(self, websocket: WebSocket) -> None:
         """A WebSocket upgrade on a resource path: served by the subresource it names
@@ -205,13 +222,7 @@ class ResourceHandler:
 
     async def _list(self, request: Request, route: Route) -> Response:
         params = request.query_params
-        opts = ListOptions(
-            predicate=self._predicate(request, route),
-            limit=max(int_param(params, "limit") or 0, 0),
-            continue_token=params.get("continue") or None,
-            resource_version=params.get("resourceVersion") or None,
-            resource_version_match=params.get("resourceVersionMatch") or None,
-        )
+        opts = _list_options(params, self._predicate(request, route))
         result = await route.store.list_objects(opts)
         list_meta: dict[str, Any] = {"resourceVersion": result.resource_version}
         if result.continue_token:
@@ -254,14 +265,20 @@ class ResourceHandler:
     async def _watch(self, request: Request, route: Route) -> Response:
         params = request.query_params
         timeout = int_param(params, "timeoutSeconds")
-        if timeout is None:
+        if not timeout:
             # As Kubernetes: a random-ish spread above the minimum, so reconnects spread.
             timeout_s = self._min_request_timeout * (1 + (time.time() % 1))
         else:
-            timeout_s = float(max(timeout, 0))
+            # A negative timeout ends the watch at once; a huge one is a watch that
+            # lasts as long as the connection (asyncio's timers overflow far earlier
+            # than an int64 of seconds).
+            timeout_s = float(min(max(timeout, 0), _LONGEST_WATCH))
+        version = params.get("resourceVersion") or None
+        if version is not None:
+            parse_resource_version(version)
         watch_params = WatchParams(
             predicate=self._predicate(request, route),
-            resource_version=params.get("resourceVersion") or None,
+            resource_version=version,
             timeout=timeout_s,
             bookmarks=flag(params.get("allowWatchBookmarks")),
             bookmark_interval=self._bookmark_interval,
@@ -269,9 +286,9 @@ class ResourceHandler:
         target = negotiation.negotiate_stream(request.headers.get("accept"))
         transform = self._watch_transform(route, target, params.get("includeObject", "Metadata"))
         stream = WatchStream(route.store, watch_params, transform)
-        initial, cursor, revision = await stream.prepare()
+        start = await stream.prepare()
         return StreamingResponse(
-            stream.stream(initial, cursor, revision),
+            stream.stream(start),
             media_type="application/json",
             headers={"Cache-Control": "no-cache, private"},
         )
@@ -312,40 +329,9 @@ class ResourceHandler:
 
     # --- delete ---------------------------------------------------------------------------
 
-    async def _delete_options(self, request: Request) -> DeleteOptions:
-        raw = await rest.read_body(request)
-        body: dict[str, Any] = {}
-        if raw.strip():
-            body = negotiation.decode_object(raw, request.headers.get("content-type"))
-        params = request.query_params
-        grace = int_param(params, "gracePeriodSeconds")
-        if grace is None and body.get("gracePeriodSeconds") is not None:
-            grace = body["gracePeriodSeconds"]
-            if not isinstance(grace, int) or isinstance(grace, bool):
-                raise errors.bad_request("gracePeriodSeconds must be an integer")
-        policy = params.get("propagationPolicy") or body.get("propagationPolicy")
-        orphan = params.get("orphanDependents")
-        orphan_flag = flag(orphan) if orphan is not None else body.get("orphanDependents")
-        if policy is None and orphan_flag is not None:
-            policy = "Orphan" if orphan_flag else "Background"
-        if policy not in (None, "Orphan", "Background", "Foreground"):
-            raise errors.bad_request(
-                f'propagationPolicy: Unsupported value: "{policy}": supported values: '
-                '"Background", "Foreground", "Orphan"'
-            )
-        pre = body.get("preconditions") or {}
-        dry_run = params.getlist("dryRun") or body.get("dryRun") or []
-        return DeleteOptions(
-            grace_period_seconds=grace,
-            precondition_uid=pre.get("uid"),
-            precondition_resource_version=pre.get("resourceVersion"),
-            propagation_policy=policy,
-            dry_run="All" in dry_run,
-        )
-
     async def _delete(self, request: Request, route: Route) -> Response:
         assert route.name is not None
-        opts = await self._delete_options(request)
+        opts = await rest.delete_options(request)
         result = await route.store.delete(route.namespace, route.name, opts)
         if not result.deleted or route.store.strategy.return_deleted_object:
             return rest.render(request, route.store, result.obj)
@@ -364,7 +350,7 @@ class ResourceHandler:
         return errors.status_body("Success", details=details)
 
     async def _delete_collection(self, request: Request, route: Route) -> Response:
-        opts = await self._delete_options(request)
+        opts = await rest.delete_options(request)
         listed = await route.store.list_objects(
             ListOptions(predicate=self._predicate(request, route))
         )
@@ -389,3 +375,66 @@ class ResourceHandler:
                 "items": deleted,
             }
         )
+
+
+_LONGEST_WATCH = 10 * 365 * 24 * 3600
+"""Seconds: a longer ``timeoutSeconds`` is taken as this (a decade)."""
+
+MAX_PAGE = 10_000
+"""The most objects one page of a list holds, whatever ``limit`` asks: a larger limit
+gets pages of this size with a ``continue`` token (the API lets a server return fewer
+than ``limit``). 10,000 is Kubernetes' cap on the pages it reads from etcd."""
+
+_MATCHES = ("Exact", "NotOlderThan")
+
+
+def _list_options(params: Any, predicate: Predicate) -> ListOptions:
+    """A list's options; 400 naming the parameter for values or combinations
+    Kubernetes refuses (its ``ValidateListOptions``), and for a negative ``limit``."""
+    limit = int_param(params, "limit") or 0
+    if limit < 0:
+        raise errors.bad_request(f"limit: Invalid value: {limit}: must be 0 or greater")
+    version = params.get("resourceVersion") or None
+    match = params.get("resourceVersionMatch") or None
+    token = params.get("continue") or None
+    if match is not None:
+        if match not in _MATCHES:
+            raise errors.bad_request(
+                f'resourceVersionMatch: Unsupported value: "{match}": supported values: '
+                '"Exact", "NotOlderThan", ""'
+            )
+        if version is None:
+            raise errors.bad_request(
+                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
+                "resourceVersion is provided"
+            )
+        if token is not None:
+            raise errors.bad_request(
+                "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when "
+                "continue is provided"
+            )
+        if match == "Exact" and version == "0":
+            raise errors.bad_request(
+                'resourceVersionMatch: Forbidden: resourceVersionMatch "exact" is forbidden '
+                'for resourceVersion "0"'
+            )
+    if version is not None:
+        parse_resource_version(version)
+        if token is not None and version != "0":
+            raise errors.bad_request(
+                "specifying resource version is not allowed when using continue"
+            )
+    return ListOptions(
+        predicate=predicate,
+        limit=min(limit, MAX_PAGE),
+        continue_token=token,
+        resource_version=version,
+        resource_version_match=match,
+    )
+
+
+def parse_resource_version(version: str) -> int:
+    """A ``resourceVersion`` parameter: an etcd revision, 0 to ``int64`` max; 400 if not."""
+    if not version.isdigit() or int(version) > rest.INT64_MAX:
+        raise errors.bad_request(f'invalid resource version "{version}"')
+    return int(version)

@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 
+from apiserver.limits import HEADER_TIMEOUT, GuardedHttpToolsProtocol, Limits
 from apiserver.server import ApiServer, ServerConfig, build_app
 from apiserver.subresources.podproxy import KubeWebSocketProtocol
 
@@ -23,6 +24,7 @@ class ServeOptions:
     tls_private_key_file: str | None = None
     log_level: str = "info"
     workers: int = 1
+    request_header_timeout: float = HEADER_TIMEOUT
 
 
 def serve(config: ServerConfig, opts: ServeOptions) -> None:
@@ -52,7 +54,8 @@ def serve(config: ServerConfig, opts: ServeOptions) -> None:
         log_level="warning" if opts.log_level == "info" else opts.log_level,
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        # httptools with a cap on request heads and a deadline for them (slowloris).
+        http=GuardedHttpToolsProtocol.with_limits(header_timeout=opts.request_header_timeout),
         timeout_keep_alive=120,
         lifespan="on",
         # kubectl port-forward offers the subprotocol SPDY/3.1+portforward.k8s.io.
@@ -67,4 +70,5 @@ def app_from_environment() -> Any:
     """The app of one worker process, configured by its parent (``--workers``)."""
     raw = json.loads(os.environ[_CONFIG_ENV])
     raw["service_node_port_range"] = tuple(raw["service_node_port_range"])
+    raw["limits"] = Limits(**raw["limits"])
     return build_app(ApiServer(ServerConfig(**raw)))

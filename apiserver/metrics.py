@@ -33,6 +33,18 @@ WATCH_EVENTS = Counter(
 )
 ETCD_WATCHES = Gauge(
     "apiserver_storage_watches",
-    "etcd watches open (one per watch cache, plus direct watches for old versions).",
+    "etcd watches open (one per watch cache).",
+    registry=REGISTRY,
+)
+INFLIGHT = Gauge(
+    "apiserver_current_inflight_requests",
+    "Requests being served, not counting long-running ones, by kind (readOnly, mutating).",
+    ["request_kind"],
+    registry=REGISTRY,
+)
+DROPPED = Counter(
+    "apiserver_dropped_requests_total",
+    "Requests refused with 429 because too many were in flight, by kind.",
+    ["request_kind"],
     registry=REGISTRY,
 )

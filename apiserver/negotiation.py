@@ -26,14 +26,12 @@ import orjson
 import yaml
 from starlette.responses import Response, StreamingResponse
 
-from apiserver import errors
+from apiserver import errors, safedecode
 from apitypes import protobuf
 
 try:
-    _YamlLoader: Any = yaml.CSafeLoader
     _YamlDumper: Any = yaml.CSafeDumper
 except AttributeError:  # pragma: no cover - libyaml missing
-    _YamlLoader = yaml.SafeLoader
     _YamlDumper = yaml.SafeDumper
 
 log = logging.getLogger(__name__)
@@ -86,20 +84,24 @@ def decode_body(raw: bytes, content_type: str | None) -> Any:
         raise errors.bad_request("the request body is empty")
     if mtype in ("application/yaml", "application/x-yaml", "text/yaml", APPLY_PATCH):
         try:
-            return yaml.load(raw, Loader=_YamlLoader)
-        except yaml.YAMLError as err:
-            raise errors.bad_request(f"error decoding YAML: {_one_line(str(err))}") from err
+            return safedecode.load_yaml(raw)
+        except safedecode.BodyError as err:
+            raise errors.bad_request(str(err)) from err
     if mtype == PROTOBUF:
         try:
-            return protobuf.decode(raw)
+            decoded = protobuf.decode(raw)
+            safedecode.check_depth(decoded)
+            return decoded
         except protobuf.ProtobufError as err:
             raise errors.bad_request(f"error decoding protobuf: {err}") from err
+        except safedecode.BodyError as err:
+            raise errors.bad_request(str(err)) from err
     if mtype and mtype != JSON and not mtype.endswith("+json") and mtype != "*/*":
         raise errors.unsupported_media_type(mtype, SERVED)
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as err:
-        raise errors.bad_request(f"error decoding JSON: {err}") from err
+        return safedecode.load_json(raw)
+    except safedecode.BodyError as err:
+        raise errors.bad_request(str(err)) from err
 
 
 def decode_object(raw: bytes, content_type: str | None) -> dict[str, Any]:
@@ -109,10 +111,6 @@ def decode_object(raw: bytes, content_type: str | None) -> dict[str, Any]:
             f"the request body must be a JSON object, not {type(body).__name__}"
         )
     return body
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 # --- what to answer in --------------------------------------------------------------------

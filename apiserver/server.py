@@ -24,10 +24,12 @@ from starlette.types import Receive, Scope, Send
 
 from apiserver import discovery, errors, openapi, openapi_proto
 from apiserver.aggregator import Aggregator
+from apiserver.fieldmanager import SERVER_MANAGER
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
 from apiserver.kubeletclient import KubeletClient
 from apiserver.kubernetes_service import KubernetesService
+from apiserver.limits import Limits, RequestLimiter
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
 from apiserver.registry.strategy import KindSettings
@@ -61,6 +63,7 @@ class ServerConfig:
     """Seconds between passes over the ``kubernetes`` Service and its endpoints; 0 off."""
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: tuple[int, int] = (30000, 32767)
+    limits: Limits = field(default_factory=Limits)
     verbosity: int = 0
     """The request log's level (``-v``): see ``apiserver.requestlog``."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -164,7 +167,8 @@ class ApiServer:
             while True:
                 try:
                     body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-                    await self.namespaces.create(None, body, WriteOptions())
+                    opts = WriteOptions(field_manager=SERVER_MANAGER)
+                    await self.namespaces.create(None, body, opts)
                     break
                 except errors.ApiError as err:
                     if err.code == 409:
@@ -350,4 +354,7 @@ def build_app(server: ApiServer) -> RequestLog:
     # ResourceFastPath passes on; the handler gives them to the subresource they name.
     app.router.add_websocket_route("/api/{version}/{path:path}", handler.websocket)
     app.router.add_websocket_route("/apis/{group}/{version}/{path:path}", handler.websocket)
-    return RequestLog(ResourceFastPath(app, handler), server.config.verbosity)
+    return RequestLog(
+        RequestLimiter(ResourceFastPath(app, handler), server.config.limits),
+        server.config.verbosity,
+    )

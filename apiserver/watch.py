@@ -1,19 +1,21 @@
 """Serving one client watch: a stream of JSON lines from the cache or from etcd.
 
 The stream sends the synthetic ADDED events first (for watches without a
-``resourceVersion``), then follows the watch cache's ring from its cursor. A version
-the ring no longer holds is followed straight from etcd instead, so a client resuming
-after an apiserver restart misses nothing; one older than etcd's compaction gets an
-ERROR event with a 410 Status and relists. Bookmarks, when asked for, carry the latest
-revision so that an idle client's resume point keeps up with the store.
+``resourceVersion``), from the cache's shared snapshot in chunks of about
+:data:`CHUNK_BYTES` (the server writes a chunk only when the client has taken the
+last, so a watch holds at most about one chunk, however large the list); then it
+follows the watch cache's ring from its cursor. A version older than the ring holds
+(its history reaches back before this apiserver started, see ``watchcache``) gets an
+ERROR event with a 410 Expired Status, and the client re-lists: no client watch opens
+an etcd watch of its own. Bookmarks, when asked for, carry the latest revision so that
+an idle client's resume point keeps up with the store.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +23,10 @@ import orjson
 
 from apiserver import errors
 from apiserver.metrics import WATCH_EVENTS, WATCHERS
-from apiserver.registry.store import ResourceStore
-from apiserver.storage.interface import CompactedError, StorageError
+from apiserver.registry.store import ResourceStore, WatchStart
 from apiserver.watchcache import (
     ADDED,
+    CachedObject,
     CacheEvent,
     CacheResetError,
     CursorExpiredError,
@@ -44,6 +46,9 @@ class WatchParams:
     bookmarks: bool
     bookmark_interval: float
 
+
+CHUNK_BYTES = 64 * 1024
+"""About how much of a watch's initial state is written at once."""
 
 Transform = Callable[[str, dict[str, Any]], dict[str, Any]] | None
 """Turns (type, object) into the object to send (Tables for ``kubectl get -w``)."""
@@ -84,29 +89,42 @@ class WatchStream:
         obj = {**self._bookmark_kind, "metadata": {"resourceVersion": str(revision)}}
         return _line("BOOKMARK", obj)
 
-    async def prepare(self) -> tuple[list[bytes], int | None, int]:
+    async def prepare(self) -> WatchStart:
         """Errors that must answer as a plain HTTP status are raised here, before the
         stream starts."""
         return await self._store.watch_start(self._params.predicate, self._params.resource_version)
 
-    async def stream(
-        self, initial: list[bytes], cursor: int | None, revision: int
-    ) -> AsyncIterator[bytes]:
+    async def stream(self, start: WatchStart) -> AsyncIterator[bytes]:
         gauge = WATCHERS.labels(*self._labels)
         gauge.inc()
         try:
-            if initial:
-                chunk = b"".join(self._encode_raw(ADDED, raw) for raw in initial)
-                WATCH_EVENTS.labels(*self._labels).inc(len(initial))
+            async for chunk in self._initial(start.initial):
                 yield chunk
-            if cursor is None:
-                async for chunk in self._from_storage(revision):
-                    yield chunk
-            else:
-                async for chunk in self._from_cache(cursor, revision):
-                    yield chunk
+            if start.cursor is None:
+                oldest = self._store.cache.horizon + 1
+                yield error_line(_too_old(start.revision, oldest))
+                return
+            async for chunk in self._from_cache(start.cursor, start.revision):
+                yield chunk
         finally:
             gauge.dec()
+
+    async def _initial(self, objects: Iterator[CachedObject]) -> AsyncIterator[bytes]:
+        counter = WATCH_EVENTS.labels(*self._labels)
+        lines: list[bytes] = []
+        size = 0
+        for co in objects:
+            line = self._encode_raw(ADDED, co.raw)
+            lines.append(line)
+            size += len(line)
+            if size >= CHUNK_BYTES:
+                counter.inc(len(lines))
+                chunk, lines, size = b"".join(lines), [], 0
+                yield chunk
+                del chunk  # not kept alive while the generator waits
+        if lines:
+            counter.inc(len(lines))
+            yield b"".join(lines)
 
     async def _from_cache(self, cursor: int, start: int) -> AsyncIterator[bytes]:
         cache = self._store.cache
@@ -145,60 +163,6 @@ class WatchStream:
                 yield self._bookmark(max(last_sent, cache.revision))
             wait = min(deadline, next_bookmark if self._params.bookmarks else deadline) - now
             await cache.wait_change(cursor, max(wait, 0.0))
-
-    async def _from_storage(self, revision: int) -> AsyncIterator[bytes]:
-        pred = self._params.predicate
-        codec = self._store.codec
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._params.timeout
-        next_bookmark = loop.time() + self._params.bookmark_interval
-        batches = self._store.direct_watch(pred, revision).__aiter__()
-        pending: asyncio.Task[Any] | None = None
-        try:
-            while True:
-                now = loop.time()
-                if now >= deadline:
-                    return
-                wait = min(deadline, next_bookmark if self._params.bookmarks else deadline) - now
-                if pending is None:
-                    pending = asyncio.ensure_future(batches.__anext__())
-                done, _ = await asyncio.wait({pending}, timeout=max(wait, 0.0))
-                if not done:
-                    if self._params.bookmarks and loop.time() >= next_bookmark:
-                        next_bookmark = loop.time() + self._params.bookmark_interval
-                        yield self._bookmark(revision)
-                    continue
-                task, pending = pending, None
-                try:
-                    batch = task.result()
-                except StopAsyncIteration:
-                    return
-                except CompactedError as err:
-                    yield error_line(_too_old(revision, err.compact_revision))
-                    return
-                except StorageError as err:
-                    log.info("direct watch ended: %s", err)
-                    return
-                lines = []
-                for sev in batch.events:
-                    ev = codec.event(sev, None)
-                    as_type = deliver_as(ev, pred)
-                    if as_type is not None:
-                        lines.append(self._encode(as_type, ev))
-                    revision = sev.revision
-                if not batch.events:
-                    # Only a progress notification vouches for its header revision.
-                    revision = max(revision, batch.revision)
-                if lines:
-                    WATCH_EVENTS.labels(*self._labels).inc(len(lines))
-                    yield b"".join(lines)
-        finally:
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
-            with contextlib.suppress(Exception):
-                await batches.aclose()  # type: ignore[attr-defined]
 
 
 def _too_old(requested: int, compacted: int) -> errors.ApiError:

@@ -1,12 +1,24 @@
 """One etcd watch per resource, fanned out to every client watch.
 
-The cache lists a resource once, then follows one etcd watch from the list's
-revision. It keeps the current objects (serving ``resourceVersion=0`` lists and the
-initial state of new watches) and a window of recent events in a ring, each with a
-sequence number. A client watch is only a cursor into that ring: it costs no etcd
-watch, no copy of the stream, and a slow client only lags behind. A cursor that the
-ring has overwritten is closed, and the client resumes from its last
-``resourceVersion`` (through a direct etcd watch, see the store), so no event is lost.
+The cache lists a resource once, then follows one etcd watch. It keeps the current
+objects (serving ``resourceVersion=0`` lists and the initial state of new watches) and
+a window of recent events in a ring, each with a sequence number. A client watch is
+only a cursor into that ring: it costs no etcd watch, no copy of the stream, and a
+slow client only lags behind. A cursor that the ring has overwritten is closed, and
+the client resumes from its last ``resourceVersion``.
+
+History: the one etcd watch starts up to ``capacity`` revisions *before* the list
+(or at etcd's compaction point), and the events up to the list's revision fill the
+ring without touching the objects. So a client resuming from a version older than
+this apiserver's start (after a restart, or from another apiserver) is served from
+the ring like any other; only a version older than the whole window is refused, with
+410 Expired, as Kubernetes' watch cache refuses it. No client watch opens an etcd
+watch of its own.
+
+The objects are also kept as a :class:`Snapshot`, sorted by key and built at most once
+per revision: every watch and ``resourceVersion=0`` list starting at that revision
+shares it, so a thousand new watches on a large list hold one sorted copy, not a
+thousand.
 
 Every event is decoded once; its wire line is serialised once per event type and
 shared by every watcher that sees it.
@@ -15,9 +27,11 @@ shared by every watcher that sees it.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +46,11 @@ from apiserver.storage.interface import (
 from apitypes.selectors import FieldSelectorExpr, LabelSelectorExpr
 
 log = logging.getLogger(__name__)
+
+_ETCD_BATCH_REVISIONS = 1000
+"""etcd sends a watch's backlog at most this many revisions at a time (watchBatchMaxRevs)."""
+_HISTORY_QUIET = 1.0
+"""Seconds without a backlog batch after which the history is taken as complete."""
 
 ADDED = "ADDED"
 MODIFIED = "MODIFIED"
@@ -184,6 +203,31 @@ class Codec:
         return CacheEvent(kind, ev.revision, ev.key, cur, previous)
 
 
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The cache's objects at one revision, sorted by key (immutable, so shared)."""
+
+    keys: tuple[str, ...]
+    objects: tuple[CachedObject, ...]
+    revision: int
+    cursor: int
+    """The ring cursor that continues exactly after this state."""
+    prefix: str
+
+    def select(self, pred: Predicate) -> Iterator[CachedObject]:
+        """The objects ``pred`` matches, in key order (a namespace is a key range)."""
+        lo, hi = 0, len(self.keys)
+        if pred.namespace is not None:
+            start = f"{self.prefix}{pred.namespace}/"
+            lo = bisect.bisect_left(self.keys, start)
+            hi = bisect.bisect_left(self.keys, start[:-1] + "0")  # "0" follows "/"
+        objects = self.objects
+        for i in range(lo, hi):
+            co = objects[i]
+            if pred.matches(co):
+                yield co
+
+
 class _Ring:
     """A fixed-size ring of events addressed by ever-growing sequence numbers."""
 
@@ -252,11 +296,14 @@ class WatchCache:
         self._codec = codec
         self._ring = _Ring(capacity)
         self._objects: dict[str, CachedObject] = {}
+        self._snapshot: Snapshot | None = None
         self._revision = 0
         self._horizon = 0  # every event with a revision above this is in the ring
         self._epoch = 0
         self._changed = asyncio.Event()
         self._ready = asyncio.Event()
+        self._history = asyncio.Event()  # the ring holds its history (see the docstring)
+        self._history_seen = 0.0
         self._task: asyncio.Task[None] | None = None
         self._stream: Any = None
         self._progress_interval = progress_interval
@@ -316,18 +363,60 @@ class WatchCache:
             # A re-list: cursors into the previous stream cannot be continued safely.
             self._epoch += 1
             self._ring.clear()
+        self._history.clear()
         self._objects = objects
+        self._snapshot = None
         self._revision = listed.revision
+        # Until the history is in, only versions from the list on can be served.
         self._horizon = listed.revision
         self._ready.set()
         self._notify()
-        stream = self._storage.watch(self._prefix, listed.revision + 1)
+        # ``capacity`` revisions hold at most ``capacity`` events of this resource.
+        start = max(1, listed.revision - self._ring.capacity + 1)
+        try:
+            await self._follow(start, listed.revision)
+        except CompactedError as err:
+            if self._history.is_set() or not start < err.compact_revision <= listed.revision:
+                raise
+            # The history before etcd's compaction point is gone: begin there.
+            await self._follow(err.compact_revision, listed.revision)
+
+    async def _follow(self, start: int, listed: int) -> None:
+        """Follow one etcd watch from ``start``. Events up to ``listed`` (the objects
+        already hold their result) only fill the ring's history; later ones apply.
+
+        When is the history complete? etcd 3.4 answers a progress request at once, ahead
+        of events it has not sent, so that cannot say. But etcd sends a watch that starts
+        in the past its backlog in batches of at most ``_ETCD_BATCH_REVISIONS``
+        revisions, each stamped with etcd's revision when read: a batch with fewer
+        revisions than that is the rest of the backlog up to its stamp. Any event after
+        ``listed`` also ends it, and a backlog with no events of this resource at all
+        sends nothing, so a quiet second ends it too.
+        """
+        stream = self._storage.watch(self._prefix, start)
         self._stream = stream
-        ticker = asyncio.get_running_loop().create_task(self._tick(stream))
+        loop = asyncio.get_running_loop()
+        ticker = loop.create_task(self._tick(stream))
+        horizon = start - 1
+        quiet = loop.create_task(self._history_quiet(lambda: horizon))
         try:
             async for batch in stream:
+                history = 0
                 for ev in batch.events:
+                    if ev.revision <= listed:
+                        history += 1
+                        evicted = self._ring.append(self._codec.event(ev, None))
+                        if evicted is not None:
+                            horizon = evicted.revision
+                        continue
+                    if not self._history.is_set():
+                        self._history_loaded(horizon)
                     self._apply(ev)
+                if history:
+                    self._history_seen = loop.time()
+                    distinct = len({ev.revision for ev in batch.events})
+                    if batch.revision >= listed and distinct < _ETCD_BATCH_REVISIONS:
+                        self._history_loaded(horizon)
                 if not batch.events:
                     # A progress notification: every event up to its revision was sent.
                     # The header of a response *with* events is etcd's current revision,
@@ -335,12 +424,24 @@ class WatchCache:
                     # fragments: trusting it would let a list claim writes it lacks.
                     self._revision = max(self._revision, batch.revision)
                 self._notify()
-        except CompactedError:
-            raise
         finally:
             ticker.cancel()
+            quiet.cancel()
             self._stream = None
             await stream.close()
+
+    async def _history_quiet(self, horizon: Callable[[], int]) -> None:
+        loop = asyncio.get_running_loop()
+        self._history_seen = loop.time()
+        while not self._history.is_set():
+            await asyncio.sleep(_HISTORY_QUIET)
+            if loop.time() - self._history_seen >= _HISTORY_QUIET:
+                self._history_loaded(horizon())
+
+    def _history_loaded(self, horizon: int) -> None:
+        if not self._history.is_set():
+            self._horizon = horizon
+            self._history.set()
 
     async def _tick(self, stream: Any) -> None:
         # Progress notifications move the cache's revision forward while the resource
@@ -357,6 +458,7 @@ class WatchCache:
         else:
             assert event.cur is not None
             self._objects[ev.key] = event.cur
+        self._snapshot = None
         evicted = self._ring.append(event)
         if evicted is not None:
             self._horizon = evicted.revision
@@ -385,16 +487,26 @@ class WatchCache:
                 await asyncio.wait_for(changed.wait(), min(remaining, 0.5))
         return True
 
-    def snapshot(self, pred: Predicate) -> tuple[list[CachedObject], int, int]:
-        """Current objects matching ``pred``, sorted by key, with the revision and the
-        cursor that continues exactly after them."""
-        if pred.namespace is not None:
-            prefix = f"{self._prefix}{pred.namespace}/"
-            keys = sorted(k for k in self._objects if k.startswith(prefix))
-        else:
-            keys = sorted(self._objects)
-        matched = [co for k in keys if pred.matches(co := self._objects[k])]
-        return matched, self._revision, self._ring.next
+    def snapshot(self) -> Snapshot:
+        """The current objects, sorted by key, with the revision and the cursor that
+        continues exactly after them; built once per change and shared."""
+        snap = self._snapshot
+        if snap is not None and snap.revision != self._revision:
+            # Only the revision moved (a progress notification): same objects.
+            snap = dataclasses.replace(snap, revision=self._revision, cursor=self._ring.next)
+            self._snapshot = snap
+        if snap is None:
+            keys = tuple(sorted(self._objects))
+            objects = self._objects
+            snap = Snapshot(
+                keys=keys,
+                objects=tuple(objects[k] for k in keys),
+                revision=self._revision,
+                cursor=self._ring.next,
+                prefix=self._prefix,
+            )
+            self._snapshot = snap
+        return snap
 
     def get(self, key: str) -> CachedObject | None:
         return self._objects.get(key)
@@ -402,9 +514,20 @@ class WatchCache:
     def keys(self) -> Iterable[str]:
         return self._objects.keys()
 
+    @property
+    def horizon(self) -> int:
+        """Every event with a revision above this is in the ring."""
+        return self._horizon
+
+    async def wait_history(self, timeout: float) -> None:
+        """Wait until the ring holds its history (right after a (re-)list it holds only
+        what follows the list)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._history.wait(), timeout)
+
     def cursor_after(self, revision: int) -> int | None:
         """A cursor delivering every event after ``revision``, or None if the ring no
-        longer holds them all (the caller then watches etcd directly)."""
+        longer holds them all (the client must re-list: 410 Expired)."""
         if revision < self._horizon:
             return None
         return self._ring.first_after(revision)

@@ -50,6 +50,10 @@ def wire_name(field_name: str) -> str:
 class KubeModel(BaseModel):
     """Base of every API structure (not only top-level objects)."""
 
+    STRUCT_TYPE: ClassVar[str] = "granular"
+    """``atomic`` for the structs Kubernetes marks ``+structType=atomic`` (a
+    LabelSelector, an ObjectReference): server-side apply owns and replaces them whole."""
+
     model_config = ConfigDict(
         alias_generator=wire_name,
         populate_by_name=True,
@@ -105,6 +109,9 @@ PATCH_STRATEGY = "x-kubernetes-patch-strategy"
 PATCH_MERGE_KEY = "x-kubernetes-patch-merge-key"
 LIST_TYPE = "x-kubernetes-list-type"
 LIST_MAP_KEYS = "x-kubernetes-list-map-keys"
+MAP_TYPE = "x-kubernetes-map-type"
+"""``atomic`` on a map field (or a struct's ``STRUCT_TYPE``): server-side apply treats the
+value as one, never merging it key by key."""
 
 
 def merge_list(key: str | None = None, *, retain_keys: bool = False) -> Any:
@@ -142,6 +149,12 @@ def items() -> Any:
 def mapping() -> Any:
     """An ordinary map field, empty by default."""
     return Field(default_factory=dict)
+
+
+def atomic_mapping() -> Any:
+    """A map field that server-side apply treats as one value (``+mapType=atomic``: a
+    pod's ``nodeSelector``, a Service's ``selector``), empty by default."""
+    return Field(default_factory=dict, json_schema_extra={MAP_TYPE: "atomic"})
 
 
 # --- scalar types -----------------------------------------------------------------

@@ -37,6 +37,7 @@ from apitypes.base import (
     QuantityStr,
     Time,
     WireShape,
+    atomic_mapping,
     items,
     mapping,
     merge_list,
@@ -160,6 +161,12 @@ def _merge_list_keyed(key: str, *map_keys: str, atomic: bool = False) -> Any:
     return field
 
 
+def _protocol() -> Any:
+    """A port's protocol: one of its list-map keys, so an item that leaves it out is
+    identified by its default (Kubernetes declares ``+default="TCP"``)."""
+    return Field(default=None, json_schema_extra={"default": "TCP"})
+
+
 def _apply_map_list(*map_keys: str) -> Any:
     """A list that strategic merge patch replaces whole but apply merges by ``map_keys``."""
     return Field(
@@ -173,6 +180,8 @@ def _apply_map_list(*map_keys: str) -> Any:
 
 class ObjectReference(KubeModel):
     """A reference to an object, as complete as needed."""
+
+    STRUCT_TYPE = "atomic"  # +structType=atomic
 
     kind: str | None = None
     """The object's kind."""
@@ -193,12 +202,16 @@ class ObjectReference(KubeModel):
 class LocalObjectReference(KubeModel):
     """An object in the same namespace, by name."""
 
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     name: str | None = None
     """The object's name."""
 
 
 class TypedLocalObjectReference(KubeModel):
     """An object in the same namespace, with its kind."""
+
+    STRUCT_TYPE = "atomic"  # +structType=atomic
 
     api_group: str | None = None
     """The object's API group; the core group when empty."""
@@ -227,6 +240,8 @@ class TypedObjectReference(KubeModel):
 class ObjectFieldSelector(KubeModel):
     """A field of the pod."""
 
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     api_version: str | None = None
     """The schema the field path is written in; v1 by default."""
     field_path: str
@@ -235,6 +250,8 @@ class ObjectFieldSelector(KubeModel):
 
 class ResourceFieldSelector(KubeModel):
     """A resource of a container, and its unit."""
+
+    STRUCT_TYPE = "atomic"  # +structType=atomic
 
     container_name: str | None = None
     """The container; required for volumes, optional for env."""
@@ -247,6 +264,8 @@ class ResourceFieldSelector(KubeModel):
 class ConfigMapKeySelector(KubeModel):
     """One key of a ConfigMap."""
 
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     name: str | None = None
     """The ConfigMap's name."""
     key: str
@@ -257,6 +276,8 @@ class ConfigMapKeySelector(KubeModel):
 
 class SecretKeySelector(KubeModel):
     """One key of a Secret."""
+
+    STRUCT_TYPE = "atomic"  # +structType=atomic
 
     name: str | None = None
     """The Secret's name."""
@@ -1051,7 +1072,7 @@ class ContainerPort(KubeModel):
     need it."""
     container_port: int
     """The port number on the pod's IP address (1-65535)."""
-    protocol: str | None = None
+    protocol: str | None = _protocol()
     """The protocol: TCP (the default), UDP or SCTP."""
     host_ip: str | None = None
     """The node address to bind hostPort to."""
@@ -1378,6 +1399,8 @@ class NodeSelectorRequirement(KubeModel):
 class NodeSelectorTerm(KubeModel):
     """Requirements on a node, ANDed."""
 
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     match_expressions: list[NodeSelectorRequirement] = items()
     """Requirements on the node's labels."""
     match_fields: list[NodeSelectorRequirement] = items()
@@ -1386,6 +1409,8 @@ class NodeSelectorTerm(KubeModel):
 
 class NodeSelector(KubeModel):
     """Node selector terms, any one of which must match."""
+
+    STRUCT_TYPE = "atomic"  # +structType=atomic
 
     node_selector_terms: list[NodeSelectorTerm] = items()
     """The terms, ORed."""
@@ -1667,7 +1692,7 @@ class PodSpec(KubeModel):
     dns_policy: str | None = None
     """How the pod's DNS is configured: ClusterFirst (the default: the cluster DNS first),
     ClusterFirstWithHostNet, Default (the node's resolver) or None (only dnsConfig)."""
-    node_selector: dict[str, str] = mapping()
+    node_selector: dict[str, str] = atomic_mapping()
     """Labels a node must carry for the pod to be scheduled there."""
     service_account_name: str | None = None
     """The name of the ServiceAccount the pod runs as."""
@@ -2308,7 +2333,7 @@ class ServicePort(KubeModel):
 
     name: str | None = None
     """The port's name, required when there are several; a DNS label."""
-    protocol: str | None = None
+    protocol: str | None = _protocol()
     """TCP (the default), UDP or SCTP."""
     app_protocol: str | None = None
     """The application protocol (http, h2c, kubernetes.io/ws...), a hint for implementations."""
@@ -2327,7 +2352,7 @@ class ServiceSpec(KubeModel):
 
     ports: list[ServicePort] = _merge_list_keyed("port", "protocol")
     """The ports the Service exposes, each mapped to a port of the selected pods."""
-    selector: dict[str, str] = mapping()
+    selector: dict[str, str] = atomic_mapping()
     """Labels of the pods traffic goes to. Without a selector the Service's endpoints are
     managed by someone else. Ignored for ExternalName."""
     cluster_ip: str | None = None
@@ -2442,6 +2467,8 @@ class Service(KubeObject):
 class EndpointAddress(KubeModel):
     """One endpoint address."""
 
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     ip: str
     """The IP address."""
     hostname: str | None = None
@@ -2454,6 +2481,8 @@ class EndpointAddress(KubeModel):
 
 class EndpointPort(KubeModel):
     """A port of an endpoint."""
+
+    STRUCT_TYPE = "atomic"  # +structType=atomic
 
     name: str | None = None
     """The port's name, matching the Service port's."""
@@ -2645,7 +2674,7 @@ class ReplicationControllerSpec(KubeModel):
     """How many pods are wanted. Default 1."""
     min_ready_seconds: int | None = None
     """Seconds a new pod must be ready, without crashing, to count as available. Default 0."""
-    selector: dict[str, str] = mapping()
+    selector: dict[str, str] = atomic_mapping()
     """Labels the controlled pods carry; defaults to the template's labels, which it must
     select."""
     template: PodTemplateSpec | None = None

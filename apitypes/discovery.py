@@ -109,6 +109,8 @@ class Endpoint(KubeModel):
 class EndpointPort(KubeModel):
     """A port of the endpoints of a slice."""
 
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     name: str | None = None
     """The port's name, matching the Service port's; a DNS label."""
     protocol: str | None = None

@@ -20,6 +20,8 @@ from apitypes.base import (
 class OwnerReference(KubeModel):
     """Enough to identify an owning object, in the same namespace (or cluster-scoped)."""
 
+    STRUCT_TYPE = "atomic"  # +structType=atomic
+
     api_version: str
     """The API version of the owner."""
     kind: str
@@ -141,6 +143,8 @@ class LabelSelectorRequirement(KubeModel):
 class LabelSelector(KubeModel):
     """A label query over a set of objects. Its requirements are ANDed; an empty selector
     matches every object, a missing one matches none."""
+
+    STRUCT_TYPE = "atomic"  # +structType=atomic
 
     match_labels: dict[str, str] = mapping()
     """Map of label keys and values an object must carry, each equivalent to a matchExpressions

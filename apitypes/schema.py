@@ -38,6 +38,7 @@ from pydantic.fields import FieldInfo
 
 from apitypes.base import (
     LIST_TYPE,
+    MAP_TYPE,
     PATCH_MERGE_KEY,
     PATCH_STRATEGY,
     Base64Text,
@@ -697,6 +698,8 @@ def openapi_schema(
     schema["properties"] = properties
     if required:
         schema["required"] = required
+    if getattr(model_cls, "STRUCT_TYPE", "granular") == "atomic":
+        schema[MAP_TYPE] = "atomic"
     if extra is not None:
         more = extra(model_cls)
         if more:

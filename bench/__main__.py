@@ -9,6 +9,7 @@ from bench import (
     compose,
     controllers,
     dns,
+    hardening,
     kubelet,
     localcluster,
     network,
@@ -26,6 +27,7 @@ BENCHMARKS = {
     "compose": compose.run,
     "network": network.run,
     "proxy": proxy.run,
+    "hardening": hardening.run,
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -48,13 +49,30 @@ class Run:
     ops: int
     seconds: float
     latencies: Latencies
+    cpu_seconds: float = 0.0
+    """CPU time the apiserver process spent on the run (0 when not measured)."""
 
     @property
     def rate(self) -> float:
         return self.ops / self.seconds
 
+    @property
+    def cpu_us(self) -> float:
+        """The apiserver's CPU time per operation, in microseconds: what a write costs the
+        server, whatever else the machine runs."""
+        return self.cpu_seconds / self.ops * 1e6
 
-async def _closed_loop(concurrency: int, ops: int, one: Any) -> Run:
+
+def process_cpu_seconds(pid: int | None) -> float:
+    """User plus system CPU time of process ``pid`` so far (0 without one)."""
+    if pid is None:
+        return 0.0
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _closed_loop(concurrency: int, ops: int, one: Any, pid: int | None = None) -> Run:
     samples: list[float] = []
     counter = iter(range(ops))
 
@@ -64,9 +82,11 @@ async def _closed_loop(concurrency: int, ops: int, one: Any) -> Run:
             await one(i)
             samples.append(time.perf_counter() - t0)
 
+    cpu = process_cpu_seconds(pid)
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Run(ops, time.perf_counter() - start, Latencies(samples))
+    seconds = time.perf_counter() - start
+    return Run(ops, seconds, Latencies(samples), process_cpu_seconds(pid) - cpu)
 
 
 async def raw_etcd(etcd_url: str, concurrency: int, ops: int) -> Run:
@@ -98,6 +118,7 @@ def _session(
 
 
 JSON = {"Content-Type": "application/json"}
+STRATEGIC = {"Content-Type": "application/strategic-merge-patch+json"}
 
 
 async def _namespace(session: aiohttp.ClientSession, prefix: str) -> str:
@@ -108,7 +129,12 @@ async def _namespace(session: aiohttp.ClientSession, prefix: str) -> str:
     return ns
 
 
-async def api_writes(url: str, concurrency: int, ops: int) -> tuple[Run, Run]:
+async def api_writes(
+    url: str, concurrency: int, ops: int, pid: int | None = None
+) -> tuple[Run, Run, Run]:
+    """Creates, updates (PUT) and status patches of ``ops`` pods, ``concurrency`` at a
+    time; the status patches are what a kubelet sends (a strategic merge patch of the
+    pod's status, through ``pods/status``)."""
     async with _session(url, concurrency) as session:
         ns = await _namespace(session, "bench")
         base = f"/api/v1/namespaces/{ns}/pods"
@@ -129,8 +155,25 @@ async def api_writes(url: str, concurrency: int, ops: int) -> tuple[Run, Run]:
                     raise RuntimeError(await resp.text())
                 await resp.read()
 
-        return await _closed_loop(concurrency, ops, create), await _closed_loop(
-            concurrency, ops, update
+        async def report(i: int) -> None:
+            body = {
+                "status": {
+                    "phase": "Running",
+                    "podIP": f"10.244.{i // 250}.{i % 250 + 1}",
+                    "conditions": [{"type": "Ready", "status": "True"}],
+                }
+            }
+            async with session.patch(
+                f"{base}/p{i}/status", data=orjson.dumps(body), headers=STRATEGIC
+            ) as resp:
+                if resp.status != 200:
+                    raise RuntimeError(await resp.text())
+                await resp.read()
+
+        return (
+            await _closed_loop(concurrency, ops, create, pid),
+            await _closed_loop(concurrency, ops, update, pid),
+            await _closed_loop(concurrency, ops, report, pid),
         )
 
 
@@ -219,38 +262,46 @@ async def fan_out(url: str, watchers: int, objects: int) -> tuple[float, float, 
         return wrote, last - start, missing
 
 
+def _row(clients: str, floor: Run, create: Run, update: Run, status: Run) -> str:
+    cpu = (
+        f"{create.cpu_us:,.0f} / {update.cpu_us:,.0f} / {status.cpu_us:,.0f}"
+        if create.cpu_seconds
+        else "—"
+    )
+    return (
+        f"| {clients} | {floor.rate:,.0f} | {create.rate:,.0f} | {create.rate / floor.rate:.0%} "
+        f"| {update.rate:,.0f} | {update.rate / floor.rate:.0%} "
+        f"| {status.rate:,.0f} | {status.rate / floor.rate:.0%} "
+        f"| {create.latencies.p50_ms:.1f} / {create.latencies.p99_ms:.1f} "
+        f"| {update.latencies.p50_ms:.1f} / {update.latencies.p99_ms:.1f} "
+        f"| {status.latencies.p50_ms:.1f} / {status.latencies.p99_ms:.1f} | {cpu} |"
+    )
+
+
 def run() -> str:
     lines = []
     with control_plane() as (etcd, api):
         url = api.url
+        pid = api.process.pid if api.process is not None else None
         lines.append(
             "| clients | raw etcd put/s | API create/s | create/etcd | API update/s "
-            "| update/etcd | create p50 / p99 ms | update p50 / p99 ms |"
+            "| update/etcd | status patch/s | status/etcd | create p50 / p99 ms "
+            "| update p50 / p99 ms | status p50 / p99 ms | server CPU µs: create / update / status |"
         )
-        lines.append("|---|---|---|---|---|---|---|---|")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for c in CONCURRENCY:
             n = OBJECTS_PER_LEVEL[c]
             floor = asyncio.run(raw_etcd(etcd.url, c, n))
-            create, update = asyncio.run(api_writes(url, c, n))
-            lines.append(
-                f"| {c} | {floor.rate:,.0f} | {create.rate:,.0f} | {create.rate / floor.rate:.0%} "
-                f"| {update.rate:,.0f} | {update.rate / floor.rate:.0%} "
-                f"| {create.latencies.p50_ms:.1f} / {create.latencies.p99_ms:.1f} "
-                f"| {update.latencies.p50_ms:.1f} / {update.latencies.p99_ms:.1f} |"
-            )
+            create, update, status = asyncio.run(api_writes(url, c, n, pid))
+            lines.append(_row(str(c), floor, create, update, status))
             print(lines[-1], flush=True)
         paced = asyncio.run(paced_creates(url, 200, 10))
         floor_paced = asyncio.run(raw_etcd(etcd.url, 1, 400))
         wrote, fanned, missing = asyncio.run(fan_out(url, 100, 1000))
     with control_plane("--workers", "2") as (etcd, api):
         floor = asyncio.run(raw_etcd(etcd.url, 64, OBJECTS_PER_LEVEL[64]))
-        create, update = asyncio.run(api_writes(api.url, 64, OBJECTS_PER_LEVEL[64]))
-        lines.append(
-            f"| 64, `--workers 2` | {floor.rate:,.0f} | {create.rate:,.0f} "
-            f"| {create.rate / floor.rate:.0%} | {update.rate:,.0f} | {update.rate / floor.rate:.0%} "
-            f"| {create.latencies.p50_ms:.1f} / {create.latencies.p99_ms:.1f} "
-            f"| {update.latencies.p50_ms:.1f} / {update.latencies.p99_ms:.1f} |"
-        )
+        create, update, status = asyncio.run(api_writes(api.url, 64, OBJECTS_PER_LEVEL[64]))
+        lines.append(_row("64, `--workers 2`", floor, create, update, status))
     body = "\n".join(lines)
     body += (
         f"\n\nPaced creates at 200/s for 10 s: p50 {paced.p50_ms:.1f} ms, "

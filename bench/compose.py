@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.support import images
-from tests.support.network import free_cluster_cidr
 
 from apiserver.etcd_server import free_port
 from bench.common import write_section
 from cli.compose import NODES, ComposeCluster, build_images, free_net
+from testkit import images
+from testkit.network import free_cluster_cidr
 
 RUNS = 3
 PAYLOAD_MIB = 512

@@ -84,6 +84,22 @@ def apiserver_cmd(
     workers: Annotated[
         int, typer.Option(help="Server processes sharing the port (each a whole apiserver).")
     ] = 1,
+    max_requests_inflight: Annotated[
+        int,
+        typer.Option(help="Non-mutating requests served at once (watches excepted); 0: no limit."),
+    ] = 400,
+    max_mutating_requests_inflight: Annotated[
+        int, typer.Option(help="Mutating requests served at once; beyond: 429. 0: no limit.")
+    ] = 200,
+    max_watches: Annotated[
+        int, typer.Option(help="Watches open at once from all clients; beyond: 429. 0: no limit.")
+    ] = 8000,
+    max_watches_per_client: Annotated[
+        int, typer.Option(help="Watches open at once from one client address; 0: no limit.")
+    ] = 4000,
+    request_header_timeout: Annotated[
+        float, typer.Option(help="Seconds a client has to send a request's headers.")
+    ] = 32.0,
     verbosity: Annotated[
         int,
         typer.Option(
@@ -100,6 +116,7 @@ def apiserver_cmd(
 
     Example: navarch apiserver --etcd-servers http://127.0.0.1:2379 --port 6443
     """
+    from apiserver.limits import Limits
     from apiserver.main import ServeOptions, serve
     from apiserver.server import ServerConfig
 
@@ -120,6 +137,12 @@ def apiserver_cmd(
         min_request_timeout=min_request_timeout,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=(int(low), int(high)),
+        limits=Limits(
+            max_requests_inflight=max_requests_inflight,
+            max_mutating_requests_inflight=max_mutating_requests_inflight,
+            max_watches=max_watches,
+            max_watches_per_client=max_watches_per_client,
+        ),
         verbosity=verbosity,
     )
     if advertise_address:
@@ -134,6 +157,7 @@ def apiserver_cmd(
             tls_private_key_file=tls_private_key_file,
             log_level=log_level,
             workers=workers,
+            request_header_timeout=request_header_timeout,
         ),
     )
 

@@ -3,8 +3,9 @@
 Defaults: none. Validation follows ``pkg/apis/policy/validation``: at most one of
 ``minAvailable`` and ``maxUnavailable`` (each a non-negative count or a percentage up
 to 100%), a well-formed selector, a known unhealthy-pod eviction policy. The selector
-may change (policy/v1 allows it). Names only need to be usable in a URL path, as the
-PodDisruptionBudget strategy checks no more than the generic one.
+may change (policy/v1 allows it). Names are DNS-1123 subdomains, as for most kinds:
+Kubernetes long checked only that a PDB's name fits in a URL path (``invalid++`` was
+accepted) and now validates its metadata like every other kind's.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from apitypes.validation import (
     FieldPath,
     duplicate,
     invalid,
-    is_path_segment_name,
     is_qualified_name,
     not_supported,
     regex_error,
@@ -135,9 +135,6 @@ class PodDisruptionBudgetStrategy(Strategy):
         ),
         AGE_COLUMN,
     )
-
-    def name_errors(self, name: str) -> list[str]:
-        return is_path_segment_name(name)
 
     def validate(self, obj: PodDisruptionBudget) -> list[FieldError]:
         errors = self.validate_metadata(obj)

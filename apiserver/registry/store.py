@@ -15,17 +15,19 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import posixpath
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ValidationError
 
 from apiserver import errors
+from apiserver.fieldmanager import FieldManager
 from apiserver.registry.strategy import StoreContext, Strategy
 from apiserver.storage.interface import (
     CompactedError,
@@ -35,11 +37,13 @@ from apiserver.storage.interface import (
     KeyValue,
     RevisionConflictError,
     Storage,
+    TooLargeError,
     UnavailableError,
 )
-from apiserver.watchcache import Codec, Predicate, WatchCache
+from apiserver.watchcache import CachedObject, Codec, Predicate, WatchCache
 from apitypes.base import KubeObject, now
 from apitypes.schema import prune_unknown
+from apitypes.typed import MISSING
 from apitypes.validation import FieldError
 
 if TYPE_CHECKING:
@@ -103,6 +107,11 @@ class DeleteOptions:
 class WriteOptions:
     dry_run: bool = False
     field_validation: str = "Warn"  # Ignore | Warn | Strict
+    field_manager: str = ""
+    """Who writes, as recorded in ``metadata.managedFields`` (``unknown`` if empty)."""
+    subresource: str = ""
+    """The subresource the write is recorded under, when it is not the one whose rules
+    the store applies (``scale`` writes through the main resource's rules)."""
 
 
 def stamp(obj: dict[str, Any], revision: int) -> dict[str, Any]:
@@ -141,6 +150,7 @@ class ResourceStore:
         self._ctx = StoreContext(storage=storage, prefix=prefix)
         self.codec = Codec(strategy.field_set)
         self.cache = WatchCache(storage, self.prefix, self.codec, capacity=cache_capacity)
+        self.fields = FieldManager(self.model, status_subresource=strategy.status_subresource)
         self._namespace_exists = namespace_exists
 
     # --- keys -----------------------------------------------------------------------
@@ -174,7 +184,12 @@ class ResourceStore:
         return obj.to_dict()
 
     def _prune(self, body: dict[str, Any], opts: WriteOptions) -> list[str]:
+        meta = body.get("metadata")
+        managed = meta.pop("managedFields", MISSING) if isinstance(meta, dict) else MISSING
         dropped = prune_unknown(self.model, body)
+        if managed is not MISSING:
+            # The field manager reads these itself, and writes back only known keys.
+            body["metadata"]["managedFields"] = managed
         if not dropped or opts.field_validation == "Ignore":
             return []
         if opts.field_validation == "Strict":
@@ -199,16 +214,29 @@ class ResourceStore:
     def _not_found(self, name: str) -> errors.ApiError:
         return errors.not_found(self.resource.plural, name, self.resource.group)
 
+    def _too_large(self, name: str, err: TooLargeError) -> errors.ApiError:
+        return errors.object_too_large(self.resource.plural, name, err.size, self.resource.group)
+
     # --- create --------------------------------------------------------------------------
 
     async def create(
-        self, namespace: str | None, body: dict[str, Any], opts: WriteOptions
+        self,
+        namespace: str | None,
+        body: dict[str, Any],
+        opts: WriteOptions,
+        *,
+        fields_recorded: bool = False,
     ) -> WriteResult:
+        """Store a new object. Its ``managedFields`` record ``opts.field_manager`` as
+        the writer of everything in it, unless ``fields_recorded`` (an apply did)."""
         self._check_kind(body)
         warnings = self._prune(body, opts)
         meta = body.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise errors.bad_request("metadata must be an object")
+        # managedFields never go through the model: the field manager reads and writes
+        # them as JSON (and validating them would cost as much as the rest).
+        requested = meta.pop("managedFields", MISSING)
         if self.resource.namespaced:
             body_ns = meta.get("namespace")
             if body_ns and namespace and body_ns != namespace:
@@ -239,6 +267,16 @@ class ResourceStore:
             self.strategy.canonicalize(obj)
             companions = await self.strategy.companions_for_create(obj, self._ctx)
             wire = self._untyped(obj)
+            if fields_recorded:
+                _set_managed_fields(wire, requested)
+            else:
+                self.fields.update(
+                    None,
+                    wire,
+                    opts.field_manager,
+                    subresource=opts.subresource,
+                    requested=requested,
+                )
             if opts.dry_run:
                 return WriteResult(obj=stamp(wire, 0) | {}, warnings=warnings, created=True)
             try:
@@ -274,6 +312,8 @@ class ResourceStore:
                 ) from err
             except UnavailableError as err:
                 raise errors.service_unavailable(str(err)) from err
+            except TooLargeError as err:
+                raise self._too_large(obj.metadata.name, err) from err
             return WriteResult(obj=stamp(wire, revision), warnings=warnings, created=True)
         raise errors.already_exists(self.resource.plural, obj.metadata.name, self.resource.group)
 
@@ -368,8 +408,16 @@ class ResourceStore:
                 )
             return orjson.loads(orjson.dumps(body))
 
+        async def create() -> WriteResult:
+            return await self.create(namespace, body, opts)
+
         result = await self._guaranteed_update(
-            namespace, name, transform, opts, subresource=subresource, body_for_create=body
+            namespace,
+            name,
+            transform,
+            opts,
+            subresource=subresource,
+            on_missing=create if self.strategy.allow_create_on_update else None,
         )
         result.warnings = warnings + result.warnings
         return result
@@ -413,6 +461,71 @@ class ResourceStore:
         result.warnings = warnings + result.warnings
         return result
 
+    async def apply(
+        self,
+        namespace: str | None,
+        name: str,
+        config: dict[str, Any],
+        opts: WriteOptions,
+        *,
+        force: bool = False,
+        subresource: Subresource | str | None = None,
+    ) -> WriteResult:
+        """Server-side apply ``config`` as ``opts.field_manager``: merge it into the
+        object (creating the object if there is none, unless through a subresource),
+        taking ownership of its fields; 409 on fields other managers own unless
+        ``force``. A ``resourceVersion`` in ``config`` is a precondition."""
+        warnings = self._prune(config, opts)
+        if isinstance(subresource, str):
+            subresource = self._declared(subresource)
+        recorded = opts.subresource or (subresource.name if subresource is not None else "")
+        meta = config.get("metadata")
+        if meta is not None and not isinstance(meta, dict):
+            raise errors.bad_request("metadata must be an object")
+        meta = meta or {}
+        if meta.get("name", name) != name:
+            raise errors.bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on the "
+                f"URL ({name})"
+            )
+        if self.resource.namespaced and meta.get("namespace") not in (None, "", namespace):
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on "
+                "the request"
+            )
+        precondition = meta.get("resourceVersion") or None
+
+        def transform(current: dict[str, Any]) -> dict[str, Any]:
+            if precondition and precondition != current["metadata"]["resourceVersion"]:
+                raise errors.conflict(self.resource.plural, name, self.resource.group)
+            return self.fields.apply(
+                current, config, opts.field_manager, force=force, subresource=recorded
+            )
+
+        async def create() -> WriteResult:
+            if precondition:
+                raise self._not_found(name)
+            obj = self.fields.apply(
+                None, config, opts.field_manager, force=force, subresource=recorded
+            )
+            if (obj.get("metadata") or {}).get("name") != name:
+                raise errors.bad_request(
+                    f"the name of the object () does not match the name on the URL ({name})"
+                )
+            return await self.create(namespace, obj, opts, fields_recorded=True)
+
+        result = await self._guaranteed_update(
+            namespace,
+            name,
+            transform,
+            opts,
+            subresource=subresource,
+            on_missing=create if subresource is None else None,
+            record_fields=False,
+        )
+        result.warnings = warnings + result.warnings
+        return result
+
     async def _guaranteed_update(
         self,
         namespace: str | None,
@@ -421,11 +534,20 @@ class ResourceStore:
         opts: WriteOptions,
         *,
         subresource: Subresource | str | None = None,
-        body_for_create: dict[str, Any] | None = None,
+        on_missing: Callable[[], Awaitable[WriteResult]] | None = None,
+        record_fields: bool = True,
     ) -> WriteResult:
+        """Read, ``transform``, check and store, retrying on a concurrent write.
+
+        ``on_missing`` answers when there is no object (a create, for kinds that allow
+        one on update, and for applies); without it that is a 404. Unless told the
+        transform did it (``record_fields`` false: an apply), the write is recorded in
+        ``managedFields`` as ``opts.field_manager``'s.
+        """
         key = self.key(namespace, name)
         if isinstance(subresource, str):
             subresource = self._declared(subresource)
+        recorded = opts.subresource or (subresource.name if subresource is not None else "")
         allocation_retries = _ALLOCATION_ATTEMPTS - 1
         # The first attempt starts from the watch cache's copy, as Kubernetes'
         # GuaranteedUpdate does: it saves a read from etcd, and the write is a
@@ -441,14 +563,20 @@ class ResourceStore:
             else:
                 fresh = await self._read(key)
                 if fresh is None:
-                    if body_for_create is not None and self.strategy.allow_create_on_update:
-                        return await self.create(namespace, body_for_create, opts)
+                    if on_missing is not None:
+                        return await on_missing()
                     raise self._not_found(name)
                 kv, current = fresh, self.decode(fresh)
             try:
                 desired = transform(orjson.loads(orjson.dumps(current)))
                 self._check_kind(desired)
-                old = self.typed(current)
+                desired_meta = desired.get("metadata")
+                requested = (
+                    desired_meta.pop("managedFields", MISSING)
+                    if isinstance(desired_meta, dict)
+                    else MISSING
+                )
+                old = self.typed(_without_managed_fields(current))
                 new = self.typed(desired)
             except errors.ApiError:
                 if from_cache is not None:
@@ -475,6 +603,16 @@ class ResourceStore:
             wire = self._untyped(new)
             if self.strategy.generation and _spec_changed(wire, current):
                 wire["metadata"]["generation"] = (old.metadata.generation or 0) + 1
+            if record_fields:
+                self.fields.update(
+                    current,
+                    wire,
+                    opts.field_manager,
+                    subresource=recorded,
+                    requested=requested,
+                )
+            else:
+                _set_managed_fields(wire, requested)
             if _unchanged(wire, current):
                 if from_cache is not None:
                     continue
@@ -507,6 +645,8 @@ class ResourceStore:
                 ) from err
             except UnavailableError as err:
                 raise errors.service_unavailable(str(err)) from err
+            except TooLargeError as err:
+                raise self._too_large(name, err) from err
             return WriteResult(obj=stamp(wire, revision))
         raise errors.conflict(
             self.resource.plural,
@@ -621,14 +761,14 @@ class ResourceStore:
             if grace == 0 and not meta.finalizers and not blocked:
                 return None
             if grace < remaining:
-                meta.deletion_timestamp = current_time + timedelta(seconds=grace)
+                meta.deletion_timestamp = _after(current_time, grace)
                 meta.deletion_grace_period_seconds = grace
             return obj
         if not finalizers and grace == 0 and not blocked:
             return None
         self.strategy.prepare_for_delete(obj)
         meta.finalizers = finalizers
-        meta.deletion_timestamp = current_time + timedelta(seconds=grace)
+        meta.deletion_timestamp = _after(current_time, grace)
         meta.deletion_grace_period_seconds = grace
         if self.strategy.generation:
             meta.generation = (meta.generation or 0) + 1
@@ -657,8 +797,9 @@ class ResourceStore:
                     )
             return result
         await self._cache_ready()
-        cached, revision, _ = self.cache.snapshot(opts.predicate)
-        return ListResult(items=[co.raw for co in cached], resource_version=str(revision))
+        snap = self.cache.snapshot()
+        items = [co.raw for co in snap.select(opts.predicate)]
+        return ListResult(items=items, resource_version=str(snap.revision))
 
     async def _cache_ready(self) -> None:
         try:
@@ -732,44 +873,35 @@ class ResourceStore:
 
     # --- watch ------------------------------------------------------------------------------
 
-    async def watch_start(
-        self, pred: Predicate, resource_version: str | None
-    ) -> tuple[list[bytes], int | None, int]:
-        """Prepare a watch: the synthetic ADDED objects to send first, then either a cache
-        cursor to follow, or None when the events must come from etcd directly (the
-        version is older than the cache's window); and the starting revision."""
+    async def watch_start(self, pred: Predicate, resource_version: str | None) -> WatchStart:
+        """Prepare a watch from the cache: for a watch without a version, the state to
+        send first (a shared snapshot, never a copy per watch); the cursor into the
+        cache's ring to follow, None when the version is older than the ring holds (the
+        client must re-list: 410); and the starting revision."""
         if not resource_version or resource_version == "0":
             if resource_version == "0":
                 await self._cache_ready()
             else:
                 await self._fresh(None)
-            cached, revision, cursor = self.cache.snapshot(pred)
-            return [co.raw for co in cached], cursor, revision
-        try:
-            revision = int(resource_version)
-        except ValueError as err:
-            raise errors.bad_request(f'invalid resource version "{resource_version}"') from err
+            snap = self.cache.snapshot()
+            return WatchStart(snap.select(pred), snap.cursor, snap.revision)
+        revision = int(resource_version)
         await self._cache_ready()
         if revision > self.cache.revision:
             await self._fresh(revision)
-        return [], self.cache.cursor_after(revision), revision
-
-    def direct_watch(self, pred: Predicate, revision: int) -> AsyncIterator[Any]:
-        """Events after ``revision`` straight from etcd, for versions the cache no longer
-        holds (after an apiserver restart, or for a lagging client)."""
-        return _direct_events(self, pred, revision)
+        if revision < self.cache.horizon:
+            # Right after a (re-)list the ring's history may still be loading.
+            await self.cache.wait_history(_FRESHNESS_TIMEOUT * 3)
+        return WatchStart(iter(()), self.cache.cursor_after(revision), revision)
 
 
-async def _direct_events(
-    store: ResourceStore, pred: Predicate, revision: int
-) -> AsyncIterator[Any]:
-    prefix = store._collection_prefix(pred.namespace)
-    stream = store._storage.watch(prefix, revision + 1)
-    try:
-        async for batch in stream:
-            yield batch
-    finally:
-        await stream.close()
+@dataclass
+class WatchStart:
+    """Where a watch begins: see ``ResourceStore.watch_start``."""
+
+    initial: Iterator[CachedObject]
+    cursor: int | None
+    revision: int
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -777,6 +909,15 @@ async def _direct_events(
 
 def _random_suffix() -> str:
     return "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
+
+
+def _after(start: datetime, seconds: int) -> datetime:
+    """``start`` plus ``seconds``, at most the last instant a timestamp can hold (a grace
+    period may be any int64, as in Kubernetes)."""
+    try:
+        return start + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=start.tzinfo)
 
 
 def _spec_changed(new: dict[str, Any], old: dict[str, Any]) -> bool:
@@ -795,6 +936,22 @@ def _unchanged(new: dict[str, Any], old: dict[str, Any]) -> bool:
     return {k: v for k, v in new.items() if k != "metadata"} == {
         k: v for k, v in old.items() if k != "metadata"
     }
+
+
+def _without_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without ``metadata.managedFields`` (sharing the rest)."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+
+
+def _set_managed_fields(wire: dict[str, Any], entries: Any) -> None:
+    """Put back the managedFields an apply computed (they skip the model)."""
+    if entries is MISSING or not entries:
+        wire["metadata"].pop("managedFields", None)
+    else:
+        wire["metadata"]["managedFields"] = entries
 
 
 def _finalized(obj: Any) -> bool:
@@ -826,8 +983,17 @@ def _decode_continue(token: str, base: str) -> tuple[int, str]:
         start = str(data["start"])
     except (ValueError, KeyError, TypeError, binascii.Error) as err:
         raise errors.bad_request(f"continue key is not valid: {err}") from err
-    if revision <= 0 or data.get("v") != "meta.k8s.io/v1" or start.startswith("/"):
+    if data.get("v") != "meta.k8s.io/v1":
         raise errors.bad_request("continue key is not valid: incorrect encoded start key")
+    if not 0 < revision < 2**63:
+        raise errors.bad_request(f"continue key is not valid: revision {revision} out of range")
+    # As Kubernetes: a start key that is not already clean (``..``, ``//``, a leading
+    # ``/``) could reach keys outside the collection, so a forged one is refused.
+    relative = start[:-1] if start.endswith("\0") else start
+    rooted = "/" + relative
+    clean = not relative.startswith("/") and posixpath.normpath(rooted) == rooted
+    if not clean or "\0" in relative:
+        raise errors.bad_request(f"continue key is not valid: {relative!r} is not a clean key")
     return revision, base + start
 
 

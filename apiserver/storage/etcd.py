@@ -33,6 +33,7 @@ from apiserver.storage.interface import (
     RevisionConflictError,
     StorageError,
     StorageEvent,
+    TooLargeError,
     UnavailableError,
     WatchBatch,
 )
@@ -83,7 +84,7 @@ def _target(servers: Sequence[str]) -> str:
     return "ipv4:" + ",".join(addrs)
 
 
-def _translate(err: grpc.aio.AioRpcError) -> StorageError:
+def _translate(err: grpc.aio.AioRpcError, size: int = 0) -> StorageError:
     details = err.details() or ""
     if "compacted" in details:
         return CompactedError(0)
@@ -91,6 +92,11 @@ def _translate(err: grpc.aio.AioRpcError) -> StorageError:
         return FutureRevisionError(details)
     if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return UnavailableError(f"etcd unavailable: {details}")
+    if "request is too large" in details or (
+        err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details
+    ):
+        # etcd's own limit, or gRPC's on the message carrying the request.
+        return TooLargeError(size, details)
     return StorageError(f"etcd error {err.code().name}: {details}")
 
 
@@ -276,7 +282,7 @@ class EtcdStorage:
         try:
             return await method(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as err:
-            raise _translate(err) from err
+            raise _translate(err, request.ByteSize()) from err
 
     # --- watch ---------------------------------------------------------------------
 

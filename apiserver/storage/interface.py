@@ -108,6 +108,15 @@ class FutureRevisionError(StorageError):
     """The requested revision is newer than any the store has written."""
 
 
+class TooLargeError(StorageError):
+    """The write is larger than the store takes in one request (etcd's
+    ``--max-request-bytes``, 1.5 MiB by default)."""
+
+    def __init__(self, size: int, detail: str) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
 class UnavailableError(StorageError):
     """The store cannot be reached or did not answer in time."""
 

@@ -18,7 +18,13 @@ from apiserver.registry.strategy import Strategy
 from apiserver.registry.subresource import Subresource, SubresourceKind, Target
 from apitypes import core
 from apitypes.base import format_time, now
-from apitypes.validation import FieldError
+from apitypes.validation import (
+    FieldError,
+    FieldPath,
+    invalid,
+    is_dns1123_subdomain,
+    required,
+)
 
 
 class Binding(Subresource):
@@ -28,9 +34,14 @@ class Binding(Subresource):
 
     async def serve(self, request: Request, target: Target) -> Response:
         name = target.name
+        opts = rest.write_options(request)
         body = await rest.read_object(request)
-        node = _target_node(name, body)
-        annotations = (body.get("metadata") or {}).get("annotations") or {}
+        body.setdefault("target", {})  # a missing target is a 422 (Required), as in Kubernetes
+        binding = rest.decode_as(core.Binding, body, "Binding")
+        if binding.metadata.name and binding.metadata.name != name:
+            raise errors.bad_request("name in URL does not match name in Binding object")
+        node = _target_node(name, binding.target)
+        annotations = dict(binding.metadata.annotations)
 
         def assign(current: dict[str, Any]) -> dict[str, Any]:
             spec = current.setdefault("spec", {})
@@ -52,9 +63,7 @@ class Binding(Subresource):
             _set_pod_condition(current, "PodScheduled", "True")
             return current
 
-        await target.store.patch(
-            target.namespace, name, assign, rest.write_options(request), subresource=self
-        )
+        await target.store.patch(target.namespace, name, assign, opts, subresource=self)
         return rest.created_status()
 
     # The assignment above is the whole change: nothing to keep, default or re-check
@@ -70,29 +79,21 @@ class Binding(Subresource):
         return strategy.validate_metadata(new)
 
 
-def _target_node(name: str, body: dict[str, Any]) -> str:
-    """The node a Binding names; 422 without one, 400 for a target that is no Node."""
-    target = body.get("target") or {}
-    node = target.get("name")
-    if not isinstance(node, str) or not node:
-        raise errors.ApiError(
-            422,
-            "Invalid",
-            f'Binding "{name}" is invalid: target.name: Required value',
-            details={
-                "name": name,
-                "kind": "Binding",
-                "causes": [
-                    {
-                        "reason": "FieldValueRequired",
-                        "field": "target.name",
-                        "message": "Required value",
-                    }
-                ],
-            },
-        )
-    if target.get("kind") not in (None, "", "Node"):
-        raise errors.bad_request(f"binding target kind must be Node, not {target.get('kind')}")
+def _target_node(name: str, target: core.ObjectReference) -> str:
+    """The node a Binding names: 422 without one, or with one no Node could have (a
+    node name is a DNS-1123 subdomain, as a pod's ``spec.nodeName`` is); 400 for a
+    target that is no Node."""
+    path = FieldPath("target")
+    if target.kind not in (None, "", "Node"):
+        raise errors.bad_request(f"binding target kind must be Node, not {target.kind}")
+    node = target.name or ""
+    problems = (
+        [required(path.child("name"))]
+        if not node
+        else [invalid(path.child("name"), node, msg) for msg in is_dns1123_subdomain(node)]
+    )
+    if problems:
+        raise errors.invalid("Binding", name, problems)
     return node
 
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apiserver import errors, rest
+from apiserver.fieldmanager import SERVER_MANAGER
 from apiserver.registry.store import DeleteOptions, ListOptions, ResourceStore, WriteOptions
 from apiserver.registry.subresource import Subresource, SubresourceKind, Target
 from apiserver.watchcache import Predicate
@@ -32,39 +33,45 @@ class Eviction(Subresource):
 
     async def serve(self, request: Request, target: Target) -> Response:
         assert target.namespace is not None  # pods are namespaced
+        # An eviction is a create: the query's dryRun applies, as its body's does.
+        dry_run = rest.write_options(request).dry_run
         body = await rest.read_object(request)
         budgets = target.backends.stores[("policy", "poddisruptionbudgets")]
-        await evict(target.store, budgets, target.namespace, target.name, body)
+        await evict(target.store, budgets, target.namespace, target.name, body, dry_run=dry_run)
         return rest.created_status()
 
 
-def _delete_options(body: dict[str, Any]) -> DeleteOptions:
-    opts = body.get("deleteOptions") or {}
-    if not isinstance(opts, dict):
-        raise errors.bad_request("deleteOptions must be an object")
-    grace = opts.get("gracePeriodSeconds")
-    if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
-        raise errors.bad_request("deleteOptions.gracePeriodSeconds must be an integer")
-    pre = opts.get("preconditions") or {}
+def _delete_options(body: dict[str, Any], dry_run: bool) -> DeleteOptions:
+    """The Eviction's ``deleteOptions``; 400 for a malformed one, before any write."""
+    opts = rest.decode_delete_options(body.get("deleteOptions") or {}, "deleteOptions")
+    pre = opts.preconditions
     return DeleteOptions(
-        grace_period_seconds=grace,
-        precondition_uid=pre.get("uid"),
-        precondition_resource_version=pre.get("resourceVersion"),
-        propagation_policy=opts.get("propagationPolicy"),
-        dry_run="All" in (opts.get("dryRun") or []),
+        grace_period_seconds=opts.grace_period_seconds,
+        precondition_uid=pre.uid if pre else None,
+        precondition_resource_version=pre.resource_version if pre else None,
+        propagation_policy=opts.propagation_policy,
+        dry_run=dry_run or bool(opts.dry_run),
     )
 
 
 async def evict(
-    pods: ResourceStore, pdbs: ResourceStore, namespace: str, name: str, body: dict[str, Any]
+    pods: ResourceStore,
+    pdbs: ResourceStore,
+    namespace: str,
+    name: str,
+    body: dict[str, Any],
+    *,
+    dry_run: bool = False,
 ) -> None:
     """Delete pod ``name`` as the Eviction ``body`` asks, if its budget allows."""
     meta = body.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise errors.bad_request("Eviction.metadata: must be an object")
     if meta.get("name") and meta["name"] != name:
         raise errors.bad_request(
             f"name in URL does not match name in Eviction object: {name} vs {meta['name']}"
         )
-    opts = _delete_options(body)
+    opts = _delete_options(body, dry_run)
     pod = await pods.get(namespace, name)
     phase = (pod.get("status") or {}).get("phase")
     if pod["metadata"].get("deletionTimestamp") or phase in ("Pending", "Succeeded", "Failed"):
@@ -107,7 +114,11 @@ async def evict(
             return current
 
         await pdbs.patch(
-            namespace, pdb_name, take_one, WriteOptions(dry_run=opts.dry_run), subresource="status"
+            namespace,
+            pdb_name,
+            take_one,
+            WriteOptions(dry_run=opts.dry_run, field_manager=SERVER_MANAGER),
+            subresource="status",
         )
     await pods.delete(namespace, name, opts)
 

@@ -37,7 +37,7 @@ class Scale(Subresource):
         if request.method == "GET":
             return rest.JSONResponse(self.to_scale(await store.get(target.namespace, name)))
         raw = await rest.read_body(request)
-        opts = rest.write_options(request)
+        opts = rest.write_options(request, subresource=self.name)
         from_scale: Callable[[dict[str, Any]], dict[str, Any]]
         if request.method == "PUT":
             scale_body = negotiation.decode_object(raw, request.headers.get("content-type"))

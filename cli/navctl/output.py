@@ -37,6 +37,8 @@ class Output:
     format: str = ""
     template: JSONPath | None = None
     columns: list[Column] | None = None
+    managed_fields: bool = False
+    """Print ``metadata.managedFields`` (kubectl's ``--show-managed-fields``)."""
 
     @property
     def is_table(self) -> bool:
@@ -142,7 +144,10 @@ def render(
     single: bool,
     no_headers: bool = False,
 ) -> str:
-    """Text for ``objects`` in a non-table format; ``single`` prints one object bare."""
+    """Text for ``objects`` in a non-table format; ``single`` prints one object bare.
+    Their ``managedFields`` are left out unless asked for, as kubectl leaves them out."""
+    if not output.managed_fields:
+        objects = [omit_managed_fields(obj) for obj in objects]
     doc: dict[str, Any] = objects[0] if single and len(objects) == 1 else as_list(objects)
     if output.format == "yaml":
         return to_yaml(doc)
@@ -161,6 +166,14 @@ def render(
         assert output.columns is not None
         return custom_columns(output.columns, objects, no_headers=no_headers)
     raise AssertionError(f"not a generic format: {output.format}")
+
+
+def omit_managed_fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without ``metadata.managedFields`` (a shallow copy when it has them)."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
 
 
 def render_one(output: Output, obj: dict[str, Any]) -> str:

@@ -4,7 +4,7 @@
 # dynamic loader) at run time, and a static busybox without them crashes (SIGSEGV,
 # exit 139) in `wget http://web`. They must be the host's glibc, the one Debian's
 # busybox-static was built against (the same release). The image builders
-# (deploy/build-images.sh, tests/support/images.py) copy each file to the same path in
+# (deploy/build-images.sh, testkit/images.py) copy each file to the same path in
 # the image, dereferenced, with deploy/images/nsswitch.conf as /etc/nsswitch.conf.
 set -euo pipefail
 

@@ -24,9 +24,9 @@ import pytest
 
 from apiserver.etcd_server import free_port
 from cli.compose import NODES, ComposeCluster, build_images, compose_command, free_net
-from tests.support import images
-from tests.support.network import free_cluster_cidr
-from tests.support.processes import wait_until
+from testkit import images
+from testkit.network import free_cluster_cidr
+from testkit.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.compose, pytest.mark.timeout(900)]
 

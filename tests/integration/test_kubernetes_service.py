@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from apiserver.etcd_server import free_port
-from tests.support.processes import ApiServerProcess, start_etcd, wait_until
+from testkit.processes import ApiServerProcess, start_etcd, wait_until
 
 pytestmark = pytest.mark.integration
 

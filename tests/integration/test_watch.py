@@ -273,3 +273,32 @@ def test_watch_resumes_across_an_apiserver_restart(
             assert rv(resumed.next()["object"]) == later
         finally:
             resumed.close()
+
+
+def test_versions_older_than_the_cache_answer_410_without_an_etcd_watch_each(
+    etcd: str, session_dir: Path, own_apiservers: list[ApiServerProcess]
+) -> None:
+    server = ApiServerProcess.create(etcd, session_dir, "--watch-cache-size", "5")
+    own_apiservers.append(server)
+    server.start()
+    ns = f"old-{uuid.uuid4().hex[:8]}"
+    with httpx.Client(base_url=server.url) as api:
+        assert api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
+        base = f"/api/v1/namespaces/{ns}/configmaps"
+        first = rv(api.post(base, json=cm("c0")).json())
+        for i in range(1, 12):
+            api.post(base, json=cm(f"c{i}"))
+        before = _etcd_watches(api)
+        watches = [RawWatch(server.url, base, resourceVersion=str(first)) for _ in range(50)]
+        try:
+            for watch in watches:
+                event = watch.next()
+                assert event["type"] == "ERROR"
+                assert event["object"]["code"] == 410
+                assert event["object"]["reason"] == "Expired"
+                assert "too old resource version" in event["object"]["message"]
+            # Every one was refused from the cache: no etcd watch was opened for them.
+            assert _etcd_watches(api) == before
+        finally:
+            for watch in watches:
+                watch.close()

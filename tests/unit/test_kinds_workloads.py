@@ -1223,10 +1223,12 @@ class TestPodDisruptionBudget:
         assert errors == []
         assert new.spec.selector.match_labels == {"x": "y"}
 
-    def test_names_are_path_segments(self) -> None:
-        assert create(self.strategy, self.pdb(name="Web_PDB"))[1] == []
-        _, errors = create(self.strategy, self.pdb(name="a/b"))
-        assert messages(errors) == ["metadata.name: Invalid value: \"a/b\": may not contain '/'"]
+    def test_names_are_dns_subdomains(self) -> None:
+        # Issue 12: as every other kind's, no longer only path segments ("Web_PDB").
+        assert create(self.strategy, self.pdb(name="web-pdb.v1"))[1] == []
+        for bad in ("Web_PDB", "a/b", "a\x01b", "x" * 254):
+            _, errors = create(self.strategy, self.pdb(name=bad))
+            assert [e.field for e in errors] == ["metadata.name"], bad
 
     def test_status(self) -> None:
         old = created(self.strategy, self.pdb(minAvailable=1))

@@ -116,3 +116,13 @@ def test_unknown_output_format_names_the_allowed_ones():
         Output.parse("xml")
     with pytest.raises(CliError, match="expected <header>:<json-path-expr>"):
         Output.parse("custom-columns=NAME")
+
+
+def test_output_leaves_managed_fields_out_unless_asked() -> None:
+    entry = {"manager": "kubectl", "operation": "Apply", "fieldsV1": {"f:data": {}}}
+    obj = {"kind": "ConfigMap", "metadata": {"name": "c", "managedFields": [entry]}}
+    assert "managedFields" not in render(Output.parse("yaml"), [obj], single=True)
+    assert "managedFields" not in render(Output.parse("json"), [obj, obj], single=False)
+    shown = Output(format="json", managed_fields=True)
+    assert '"managedFields"' in render(shown, [obj], single=True)
+    assert obj["metadata"]["managedFields"] == [entry]  # the object itself is left alone

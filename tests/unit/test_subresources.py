@@ -76,14 +76,26 @@ def test_one_declaration_adds_a_subresource_to_discovery_and_openapi() -> None:
     assert set(operations) == {"put", "parameters"}
 
 
-def _request(method: str, path: str, body: dict[str, Any] | None = None) -> Request:
-    raw = orjson.dumps(body) if body is not None else b""
+def make_request(
+    method: str,
+    path: str,
+    body: dict[str, Any] | bytes | None = None,
+    *,
+    content_type: str = "application/json",
+    query: str = "",
+    user_agent: str = "",
+) -> Request:
+    """An ASGI request for the resource handler (``body``: JSON, or raw bytes)."""
+    raw = body if isinstance(body, bytes) else orjson.dumps(body) if body is not None else b""
+    headers = [(b"content-type", content_type.encode())]
+    if user_agent:
+        headers.append((b"user-agent", user_agent.encode()))
     scope = {
         "type": "http",
         "method": method,
         "path": path,
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json")],
+        "query_string": query.encode(),
+        "headers": headers,
         "path_params": {"version": "v1", "path": path.removeprefix("/api/v1/")},
     }
     sent = False
@@ -110,15 +122,15 @@ async def test_the_handler_serves_a_declared_subresource_under_its_own_rules() -
         "metadata": {"name": "c", "labels": {LABELS_ONLY: "yes", "other": "x"}},
         "data": {"k": "changed"},
     }
-    response = await handler(_request("PUT", path, change))
+    response = await handler(make_request("PUT", path, change))
     assert response.status_code == 200, response.body
     stored = await store.get("ns", "c")
     assert stored["metadata"]["labels"] == {LABELS_ONLY: "yes"}
     assert stored["data"] == {"k": "v"}
 
-    refused = await handler(_request("PATCH", path, {}))
+    refused = await handler(make_request("PATCH", path, {}))
     assert refused.status_code == 405
-    missing = await handler(_request("GET", "/api/v1/namespaces/ns/configmaps/c/attach"))
+    missing = await handler(make_request("GET", "/api/v1/namespaces/ns/configmaps/c/attach"))
     assert missing.status_code == 404
 
 
@@ -128,7 +140,7 @@ async def test_pods_and_nodes_do_not_claim_attach_or_proxy() -> None:
         {(s.resource.group, s.resource.plural): _store(s) for s in strategies}
     )
     for path in ("namespaces/ns/pods/p/attach", "nodes/n/proxy"):
-        response = await handler(_request("GET", f"/api/v1/{path}"))
+        response = await handler(make_request("GET", f"/api/v1/{path}"))
         assert response.status_code == 404
     exec_ = strategies[1].subresource("exec")
     assert exec_ is not None and exec_.websocket

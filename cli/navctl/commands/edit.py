@@ -27,6 +27,7 @@ from cli.navctl.console import out
 from cli.navctl.errors import CliError, fail
 from cli.navctl.manifests import load
 from cli.navctl.options import Filenames, Namespace, ResourceArgs, verb_app
+from cli.navctl.output import omit_managed_fields
 from cli.navctl.printing import to_json, to_yaml
 from cli.navctl.resources import Target, kind_prefix, parse_targets
 from cli.navctl.session import Session, run
@@ -188,7 +189,8 @@ async def edit(
         else:
             names = target.names
         for name in names:
-            obj = await session.client.get_raw(rtype, name, obj_ns)
+            # As kubectl edit does: managedFields are not the editor's to see or change.
+            obj = omit_managed_fields(await session.client.get_raw(rtype, name, obj_ns))
             obj.setdefault("apiVersion", rtype.api_version)
             obj.setdefault("kind", rtype.kind)
             objects.append((rtype, obj))

@@ -11,7 +11,7 @@ the list's resourceVersion, printing a row (or object) per event.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -87,6 +87,10 @@ def get_cmd(
     ] = False,
     filename: Filenames = None,
     recursive: Recursive = False,
+    show_managed_fields: Annotated[
+        bool,
+        typer.Option("--show-managed-fields", help="Keep managedFields in -o yaml|json output."),
+    ] = False,
 ) -> None:
     """Display one or many resources.
 
@@ -110,7 +114,7 @@ def get_cmd(
 
     async def go(session: Session) -> int:
         opts = GetOptions(
-            output=Output.parse(output),
+            output=replace(Output.parse(output), managed_fields=show_managed_fields),
             namespace=namespace,
             all_namespaces=all_namespaces,
             selector=selector,
