@@ -19,6 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from apitypes.core import Service
+from apitypes.discovery import EndpointSlice
+from kubeproxy.iptables import Change, IptablesRenderer, parse_chains
+from kubeproxy.servicemap import EndpointSliceCache, ServicePortState, service_ports, service_state
 from testkit.netns import BoundApiServer, NetNamespace, bound_apiserver
 from testkit.processes import DaemonProcess, wait_until
 
@@ -142,3 +146,81 @@ def test_periodic_resync_restores_rules_deleted_by_hand(setup: Setup) -> None:
         assert [r for r in setup.nat("KUBE-SERVICES") if r == rule] == [rule]
         time.sleep(0.2)
     assert "repair sync" in setup.proxy.log_path.read_text()
+
+
+def _state(
+    name: str, spec: dict[str, object], endpoints: list[tuple[str, str | None]]
+) -> tuple[ServicePortState, ...]:
+    svc = Service.model_validate(
+        {
+            "metadata": {"name": name, "namespace": "ns"},
+            "spec": spec,
+            "status": spec.pop("status", {}),
+        }
+    )
+    cache = EndpointSliceCache(is_local=lambda node: node == "me")
+    cache.update(
+        EndpointSlice.model_validate(
+            {
+                "metadata": {
+                    "name": name,
+                    "namespace": "ns",
+                    "labels": {"kubernetes.io/service-name": name},
+                },
+                "addressType": "IPv4",
+                "endpoints": [
+                    {
+                        "addresses": [ip],
+                        "conditions": {"ready": True},
+                        **({"nodeName": n} if n else {}),
+                    }
+                    for ip, n in endpoints
+                ],
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+            }
+        )
+    )
+    return service_state(service_ports(svc), cache.endpoints(f"ns/{name}"))
+
+
+def test_a_repair_after_real_writes_finds_nothing_to_do() -> None:
+    """What iptables-save prints back compares equal to what was written (its own order
+    and spelling of matches), after a rewrite and after a partial sync: a periodic
+    repair of an undisturbed kernel writes nothing."""
+    http = [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080, "nodePort": 30080}]
+    lb = {
+        "clusterIP": "10.96.0.20", "type": "LoadBalancer", "ports": http,
+        "sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 60}},
+        "externalTrafficPolicy": "Local", "loadBalancerSourceRanges": ["192.0.2.0/24"],
+        "externalIPs": ["10.122.0.9"], "status": {"loadBalancer": {"ingress": [{"ip": "10.122.0.7"}]}},
+    }  # fmt: skip
+    plain = {"clusterIP": "10.96.0.30", "ports": http[:1]}
+    empty = {
+        "clusterIP": "10.96.0.31",
+        "type": "NodePort",
+        "ports": [{**http[0], "nodePort": 30081}],
+    }
+    states = {
+        "ns/web": _state("web", dict(lb), [("10.244.0.5", "me"), ("10.244.0.6", None)]),
+        "ns/db": _state("db", dict(plain), [("10.244.0.9", None)]),
+        "ns/empty": _state("empty", dict(empty), []),
+    }
+    with NetNamespace.create() as ns:
+        r = IptablesRenderer()
+
+        def saved() -> dict[str, dict[str, list[str]]]:
+            return parse_chains(ns.run(["iptables-save"]))
+
+        def restore(text: str) -> None:
+            ns.run(["iptables-restore", "-w", "5", "--noflush"], text)
+
+        restore(r.resync(r.update(states, states), saved(), everything=True).text())
+        assert r.resync(Change(), saved()).empty()
+        del states["ns/db"]
+        states["ns/web"] = _state("web", dict(lb), [("10.244.0.5", "me")])
+        restore(r.partial(r.update(states, ["ns/db", "ns/web"])).text())
+        kernel = saved()
+        assert r.resync(Change(), kernel).empty()
+        assert not any("ns/db" in rule for rules in kernel["nat"].values() for rule in rules)
+        assert not any(chain.startswith("KUBE-SEP-") and "ns/web" in str(rules) and "10.244.0.6" in str(rules)
+                       for chain, rules in kernel["nat"].items())  # fmt: skip
