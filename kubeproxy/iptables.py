@@ -30,8 +30,9 @@ A sync is ONE ``iptables-restore --noflush`` (``Transaction``), of one of three 
 *partial* (the changed Services' own chains rewritten, their lines in the shared
 chains edited in place with ``-D``/``-I``/``-A``, the chains they no longer use
 deleted), *repair* (iptables-save read back; every chain of ours that differs from
-what it should hold is rewritten whole, leftovers deleted, missing jumps from the
-built-in chains restored) and *rewrite* (everything). Chain names hash
+what it should hold is rewritten whole, the others get the changes' edits as in a
+partial sync, leftovers are deleted, missing jumps from the built-in chains restored)
+and *rewrite* (everything). Chain names hash
 ``namespace/name:port`` + protocol (+ endpoint) exactly as Kubernetes does, so they
 are stable across restarts.
 """
