@@ -10,7 +10,13 @@
 """
 
 from apiclient import errors
-from apiclient.config import ClientConfig, ConfigError, load_config, write_kubeconfig
+from apiclient.config import (
+    ClientConfig,
+    ConfigError,
+    load_config,
+    merge_kubeconfig,
+    write_kubeconfig,
+)
 from apiclient.events import NORMAL, WARNING, EventRecorder
 from apiclient.informer import (
     Informer,
@@ -48,6 +54,7 @@ __all__ = [
     "index_by_node_name",
     "index_by_owner_uid",
     "load_config",
+    "merge_kubeconfig",
     "object_key",
     "run_workers",
     "split_key",

@@ -1,8 +1,14 @@
-"""Where the apiserver is and how to talk to it: kubeconfig files, as kubectl reads them.
+"""Where the apiserver is and how to talk to it: kubeconfig files, as kubectl reads them,
+and the in-cluster configuration of a pod.
 
 Precedence as in kubectl: an explicit ``--kubeconfig`` file; else the files listed in
 ``KUBECONFIG`` (merged, the first file to define a name wins); else
-``~/.kube/config``. A context picks a cluster, a user and a default namespace.
+``~/.kube/config``; else, inside a pod (``KUBERNETES_SERVICE_HOST`` set), the pod's
+service account (client-go's ``InClusterConfig``): the server at
+``https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT``, the token and CA the
+kubelet mounts at ``/var/run/secrets/kubernetes.io/serviceaccount`` (the token re-read
+on every request: the kubelet rotates it). A context picks a cluster, a user and a
+default namespace.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import base64
 import os
 import ssl
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +47,12 @@ class ClientConfig:
     burst: int = 0
     context: str = ""
     extra_headers: dict[str, str] = field(default_factory=dict)
+    token_source: Callable[[], str] | None = field(default=None, repr=False)
+    """A bearer token that changes (a service account's, renewed before it expires)."""
 
     def bearer_token(self) -> str | None:
+        if self.token_source is not None:
+            return self.token_source() or None
         if self.token:
             return self.token
         if self.token_file:
@@ -61,6 +72,35 @@ class ClientConfig:
         if self.client_cert_file:
             ctx.load_cert_chain(self.client_cert_file, self.client_key_file)
         return ctx
+
+
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+"""Where the kubelet mounts a pod's token, ``ca.crt`` and ``namespace``."""
+
+
+def in_cluster_config(root: Path = SERVICE_ACCOUNT_DIR) -> ClientConfig:
+    """The configuration of a process running in a pod; ``ConfigError`` outside one."""
+    host = os.environ.get("KUBERNETES_SERVICE_HOST", "")
+    port = os.environ.get("KUBERNETES_SERVICE_PORT", "")
+    if not host or not port:
+        raise ConfigError(
+            "not in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset"
+        )
+    token = root / "token"
+    if not token.exists():
+        raise ConfigError(f"in a cluster, but {token} does not exist (no service account token)")
+    if ":" in host:
+        host = f"[{host}]"
+    namespace_file = root / "namespace"
+    namespace = namespace_file.read_text().strip() if namespace_file.exists() else "default"
+    ca = root / "ca.crt"
+    return ClientConfig(
+        server=f"https://{host}:{port}",
+        namespace=namespace or "default",
+        ca_file=str(ca) if ca.exists() else None,
+        token_file=str(token),
+        context="in-cluster",
+    )
 
 
 def default_kubeconfig_paths() -> list[Path]:
@@ -142,6 +182,13 @@ def load_config(
         raise ConfigError(f"kubeconfig {kubeconfig} does not exist")
     doc = load_merged(paths)
     ctx_name = context or doc.get("current-context") or ""
+    if not ctx_name and not kubeconfig and os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config = in_cluster_config()
+        if server:
+            config.server = server.rstrip("/")
+        if namespace:
+            config.namespace = namespace
+        return config
     if not ctx_name:
         if server:
             return ClientConfig(server=server.rstrip("/"), namespace=namespace or "default")
@@ -178,20 +225,44 @@ def load_config(
 
 
 def write_kubeconfig(path: Path, *, name: str, server: str, namespace: str = "default") -> None:
-    """Write (or merge into) a kubeconfig a context ``name`` for ``server``, made current."""
-    doc: dict[str, Any] = {}
+    """Write (or merge into) a kubeconfig a context ``name`` for ``server`` with no
+    credentials, made current."""
+    merge_kubeconfig(
+        path,
+        {
+            "clusters": [{"name": name, "cluster": {"server": server}}],
+            "users": [{"name": name, "user": {}}],
+            "contexts": [
+                {"name": name, "context": {"cluster": name, "user": name, "namespace": namespace}}
+            ],
+            "current-context": name,
+        },
+    )
+
+
+def merge_kubeconfig(path: Path, doc: dict[str, Any]) -> None:
+    """Merge the clusters, users and contexts of ``doc`` into the kubeconfig at ``path``
+    (replacing entries of the same names, keeping the others) and make ``doc``'s
+    current context current. The file is written with mode 0600 (it may hold keys)."""
+    current: dict[str, Any] = {}
     if path.exists():
-        doc = yaml.safe_load(path.read_text()) or {}
-    doc.setdefault("apiVersion", "v1")
-    doc.setdefault("kind", "Config")
-    for section, body in (
-        ("clusters", {"cluster": {"server": server}}),
-        ("users", {"user": {}}),
-        ("contexts", {"context": {"cluster": name, "user": name, "namespace": namespace}}),
-    ):
-        entries = [e for e in doc.get(section) or [] if e.get("name") != name]
-        entries.append({"name": name, **body})
-        doc[section] = entries
-    doc["current-context"] = name
+        current = yaml.safe_load(path.read_text()) or {}
+    current.setdefault("apiVersion", "v1")
+    current.setdefault("kind", "Config")
+    for section in ("clusters", "users", "contexts"):
+        new = doc.get(section) or []
+        names = {e.get("name") for e in new}
+        kept = [e for e in current.get(section) or [] if e.get("name") not in names]
+        current[section] = kept + list(new)
+    if doc.get("current-context"):
+        current["current-context"] = doc["current-context"]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(yaml.safe_dump(current, sort_keys=False))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -66,7 +66,7 @@ def resource_list(
             "singularName": r.singular,
             "namespaced": r.namespaced,
             "kind": r.kind,
-            "verbs": VERBS,
+            "verbs": ["create"] if r.create_only else VERBS,
         }
         if r.short_names:
             entry["shortNames"] = list(r.short_names)

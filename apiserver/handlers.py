@@ -26,11 +26,14 @@ from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket
 
 from apiserver import errors, negotiation, requestlog, rest, tables
+from apiserver.filters import user_of
 from apiserver.kubeletclient import KubeletClient
 from apiserver.metrics import LATENCY, REQUESTS
 from apiserver.registry.store import ListOptions, ResourceStore
+from apiserver.registry.strategy import Strategy
 from apiserver.registry.subresource import VERBS, Backends, Subresource, Target
 from apiserver.rest import JSONResponse, flag, int_param
+from apiserver.security import ReviewContext, Security
 from apiserver.watch import WatchParams, WatchStream
 from apiserver.watchcache import Predicate
 from apitypes.selectors import SelectorError, parse_field_selector, parse_label_selector
@@ -57,12 +60,15 @@ class ResourceHandler:
         self,
         stores: dict[tuple[str, str], ResourceStore],
         *,
+        reviews: dict[tuple[str, str], Strategy] | None = None,
+        security: Security | None = None,
         kubelets: KubeletClient | None = None,
         bookmark_interval: float = 60.0,
         min_request_timeout: float = 1800.0,
     ) -> None:
         self.stores = stores
-        self.backends = Backends(stores, kubelets or KubeletClient())
+        self.reviews = reviews or {}
+        self.backends = Backends(stores, kubelets or KubeletClient(), security)
         self._bookmark_interval = bookmark_interval
         self._min_request_timeout = min_request_timeout
 
@@ -79,6 +85,13 @@ class ResourceHandler:
         verb = request.method
         labels = (verb, group, "", "")
         try:
+            review = self._review(group, version, path)
+            if review is not None:
+                labels = (verb, group, review.resource.plural, "")
+                response = await self._answer(request, review, path)
+                LATENCY.labels(*labels).observe(time.perf_counter() - started)
+                REQUESTS.labels(*labels, str(response.status_code)).inc()
+                return response
             route = self._resolve(group, version, path)
             verb = self._verb(request, route)
             request.scope[requestlog.SCOPE_VERB] = verb
@@ -100,6 +113,36 @@ class ResourceHandler:
         LATENCY.labels(*labels).observe(time.perf_counter() - started)
         REQUESTS.labels(*labels, str(response.status_code)).inc()
         return response
+
+    def _review(self, group: str, version: str, path: str) -> Strategy | None:
+        """The create-only kind a path names (``/apis/authorization.k8s.io/v1/
+        selfsubjectaccessreviews``, namespaced ``localsubjectaccessreviews``), if any."""
+        if not self.reviews:
+            return None
+        segs = [s for s in path.split("/") if s]
+        if len(segs) == 3 and segs[0] == "namespaces":
+            segs = segs[2:]
+        if len(segs) != 1:
+            return None
+        found = self.reviews.get((group, segs[0]))
+        if found is None or found.resource.version != version:
+            return None
+        return found
+
+    async def _answer(self, request: Request, review: Strategy, path: str) -> Response:
+        """A create on a create-only kind: the kind answers; nothing is stored."""
+        if request.method != "POST":
+            raise errors.method_not_allowed(request.method, review.resource.plural)
+        segs = [s for s in path.split("/") if s]
+        namespace = segs[1] if len(segs) == 3 else None
+        if review.resource.namespaced != (namespace is not None):
+            raise errors.not_found_path(path)
+        user = user_of(request.scope)
+        if user is None or self.backends.security is None:
+            raise errors.forbidden(review.resource.plural, "", "no authenticated user")
+        body = await rest.read_object(request)
+        context = ReviewContext(user, namespace, self.backends.security)
+        return JSONResponse(await review.answer(body, context), status_code=201)
 
     def _resolve(self, group: str, version: str, path: str) -> Route:
         segs = [s for s in path.split("/") if s]

@@ -124,6 +124,9 @@ def _paths(strategies: Sequence[Strategy], *, v3: bool) -> dict[str, Any]:
         collection = f"{r.base_path()}{ns_part}/{r.plural}"
         item = f"{collection}/{{name}}"
         common = [_param("namespace", "path", v3)] if r.namespaced else []
+        if r.create_only:
+            paths[collection] = {"post": op(r, "post", None, write_params), "parameters": common}
+            continue
         paths[collection] = {
             "get": op(r, "list", f"{r.kind}List", list_params),
             "post": op(r, "post", None, write_params),

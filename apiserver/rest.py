@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from apiserver import errors, negotiation, safedecode, tables
 from apiserver.fieldmanager import manager_from_user_agent, validate_manager
+from apiserver.filters import user_of
 from apiserver.registry.store import DeleteOptions, ResourceStore, WriteOptions, WriteResult
 from apitypes import meta
 from apitypes import patch as patches
@@ -141,6 +142,7 @@ def write_options(request: Request, *, subresource: str = "") -> WriteOptions:
         field_validation=validation,
         field_manager=manager,
         subresource=subresource,
+        user=user_of(request.scope),
     )
 
 
@@ -210,6 +212,7 @@ async def delete_options(request: Request) -> DeleteOptions:
         precondition_resource_version=pre.resource_version,
         propagation_policy=policy,
         dry_run=query_dry_run or bool(body.dry_run),
+        user=user_of(request.scope),
     )
 
 

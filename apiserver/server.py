@@ -22,21 +22,28 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from apiserver import discovery, errors, openapi, openapi_proto
+from apiserver import discovery, errors, openapi, openapi_proto, security
 from apiserver.aggregator import Aggregator
+from apiserver.authz import bootstrappolicy
 from apiserver.fieldmanager import SERVER_MANAGER
+from apiserver.filters import SecureChain
 from apiserver.handlers import ResourceHandler
 from apiserver.kinds import all_strategies
-from apiserver.kubeletclient import KubeletClient
+from apiserver.kubeletclient import KubeletClient, KubeletClientConfig
 from apiserver.kubernetes_service import KubernetesService
 from apiserver.limits import Limits, RequestLimiter
+from apiserver.lookup import StoreLookup
 from apiserver.metrics import REGISTRY
 from apiserver.registry.store import ResourceStore, WriteOptions
-from apiserver.registry.strategy import KindSettings
+from apiserver.registry.strategy import KindSettings, Strategy
 from apiserver.requestlog import RequestLog
 from apiserver.rest import JSONResponse, status_response
+from apiserver.security import SecurityConfig
+from apiserver.storage import encryption as encryption_config
+from apiserver.storage.encryption import EncryptedStorage
 from apiserver.storage.etcd import EtcdConfig, EtcdStorage
 from apiserver.storage.interface import Storage, StorageError
+from apitypes import rbac
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,8 @@ class ServerConfig:
     compaction_interval: float = 300.0
     """Seconds between etcd compactions (0 disables), as ``--etcd-compaction-interval``."""
     watch_cache_size: int = 10_000
+    encryption_provider_config: str | None = None
+    """``--encryption-provider-config``: resources stored encrypted (``storage.encryption``)."""
     bookmark_interval: float = 60.0
     min_request_timeout: float = 1800.0
     advertise_address: str = "127.0.0.1:6443"
@@ -63,6 +72,12 @@ class ServerConfig:
     """Seconds between passes over the ``kubernetes`` Service and its endpoints; 0 off."""
     service_cluster_ip_range: str = "10.96.0.0/12"
     service_node_port_range: tuple[int, int] = (30000, 32767)
+    kubelet_certificate_authority: str | None = None
+    kubelet_client_certificate: str | None = None
+    kubelet_client_key: str | None = None
+    kubelet_allowed_addresses: list[str] = field(default_factory=list)
+    """CIDRs of loopback/link-local addresses kubelets may be reached at."""
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     limits: Limits = field(default_factory=Limits)
     verbosity: int = 0
     """The request log's level (``-v``): see ``apiserver.requestlog``."""
@@ -85,20 +100,50 @@ class ApiServer:
             service_cluster_ip_range=config.service_cluster_ip_range,
             service_node_port_range=config.service_node_port_range,
         )
+        encryption = (
+            encryption_config.load(config.encryption_provider_config)
+            if config.encryption_provider_config
+            else None
+        )
         self.strategies = all_strategies(settings)
+        self.reviews: dict[tuple[str, str], Strategy] = {}
+        """Create-only kinds (TokenReview, the access reviews): answered, never stored."""
         for strategy in self.strategies:
             r = strategy.resource
+            if r.create_only:
+                self.reviews[(r.group, r.plural)] = strategy
+                continue
+            transformer = encryption.transformer(r.group, r.plural) if encryption else None
+            backend: Storage = self.storage
+            if transformer is not None:
+                backend = EncryptedStorage(self.storage, transformer)
             self.stores[(r.group, r.plural)] = ResourceStore(
                 strategy,
-                self.storage,
+                backend,
                 prefix=config.etcd_prefix,
                 namespace_exists=self.namespace_phase,
                 cache_capacity=config.watch_cache_size,
             )
         self.namespaces = self.stores[("", "namespaces")]
+        self.lookup = StoreLookup(self.stores)
+        pods = self.stores[("", "pods")]
+        self.security = security.build(
+            config.security, self.lookup, pods=pods.cache, pod_prefix=pods.prefix
+        )
+        for store in self.stores.values():
+            store.admission = self.security.admission
         self.handler = ResourceHandler(
             self.stores,
-            kubelets=KubeletClient(),
+            reviews=self.reviews,
+            security=self.security,
+            kubelets=KubeletClient(
+                KubeletClientConfig(
+                    ca_file=config.kubelet_certificate_authority,
+                    cert_file=config.kubelet_client_certificate,
+                    key_file=config.kubelet_client_key,
+                    allowed_addresses=config.kubelet_allowed_addresses,
+                )
+            ),
             bookmark_interval=config.bookmark_interval,
             min_request_timeout=config.min_request_timeout,
         )
@@ -140,6 +185,11 @@ class ApiServer:
         for store in self.stores.values():
             store.cache.start()
         await self._ensure_namespaces()
+        if self.security.rbac:
+            await bootstrappolicy.reconcile(
+                self.stores[(rbac.GROUP, "clusterroles")],
+                self.stores[(rbac.GROUP, "clusterrolebindings")],
+            )
         await asyncio.gather(*(s.cache.wait_ready(60) for s in self.stores.values()))
         if self.config.compaction_interval > 0:
             self._tasks.append(asyncio.create_task(self._compactor()))
@@ -354,7 +404,18 @@ def build_app(server: ApiServer) -> RequestLog:
     # ResourceFastPath passes on; the handler gives them to the subresource they name.
     app.router.add_websocket_route("/api/{version}/{path:path}", handler.websocket)
     app.router.add_websocket_route("/apis/{group}/{version}/{path:path}", handler.websocket)
+    # The in-flight limits first (a flood of requests with bad credentials is limited
+    # too), then authentication and authorization before anything else answers
+    # (filters.py); the request log sees every answer, refusals included.
     return RequestLog(
-        RequestLimiter(ResourceFastPath(app, handler), server.config.limits),
+        RequestLimiter(
+            SecureChain(
+                ResourceFastPath(app, handler),
+                server.security.authenticator,
+                server.security.authorizer,
+                server.security.auditor,
+            ),
+            server.config.limits,
+        ),
         server.config.verbosity,
     )

@@ -298,6 +298,7 @@ class WatchCache:
         self._objects: dict[str, CachedObject] = {}
         self._snapshot: Snapshot | None = None
         self._revision = 0
+        self._changes = 0
         self._horizon = 0  # every event with a revision above this is in the ring
         self._epoch = 0
         self._changed = asyncio.Event()
@@ -339,6 +340,12 @@ class WatchCache:
     def epoch(self) -> int:
         return self._epoch
 
+    @property
+    def changes(self) -> int:
+        """How often the cached objects changed (events applied, re-lists): a cheap
+        way for indexes built on the cache to know they are stale."""
+        return self._changes
+
     async def _run(self) -> None:
         delay = 0.1
         while True:
@@ -365,6 +372,7 @@ class WatchCache:
             self._ring.clear()
         self._history.clear()
         self._objects = objects
+        self._changes += 1
         self._snapshot = None
         self._revision = listed.revision
         # Until the history is in, only versions from the list on can be served.
@@ -458,6 +466,7 @@ class WatchCache:
         else:
             assert event.cur is not None
             self._objects[ev.key] = event.cur
+        self._changes += 1
         self._snapshot = None
         evicted = self._ring.append(event)
         if evicted is not None:

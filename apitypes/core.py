@@ -2588,6 +2588,100 @@ class ServiceAccount(KubeObject):
     """Whether pods running as this account get its token mounted; a pod's own setting wins."""
 
 
+# --- limits and quotas --------------------------------------------------------------------
+
+
+class LimitRangeItem(KubeModel):
+    """Limits and defaults for one kind of object (Container, Pod or
+    PersistentVolumeClaim)."""
+
+    type: str
+    """Container, Pod or PersistentVolumeClaim."""
+    max: ResourceList = mapping()
+    """The most of each resource one may use."""
+    min: ResourceList = mapping()
+    """The least of each resource one must ask for."""
+    default: ResourceList = mapping()
+    """A container's limits when it sets none."""
+    default_request: ResourceList = mapping()
+    """A container's requests when it sets none (else its limits)."""
+    max_limit_request_ratio: ResourceList = mapping()
+    """The largest limit/request ratio of each resource."""
+
+
+class LimitRangeSpec(KubeModel):
+    """The limits of a namespace."""
+
+    limits: list[LimitRangeItem] = items()
+    """One item per kind of object."""
+
+
+class LimitRange(KubeObject):
+    """Limits and defaults for the pods and containers of a namespace (applied by the
+    LimitRanger admission plugin)."""
+
+    API_VERSION = "v1"
+    KIND = "LimitRange"
+
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    """Standard object metadata."""
+    spec: LimitRangeSpec | None = None
+    """The limits."""
+
+
+class ScopedResourceSelectorRequirement(KubeModel):
+    """One requirement of a quota's scope selector."""
+
+    scope_name: str
+    """Terminating, NotTerminating, BestEffort, NotBestEffort, PriorityClass, ..."""
+    operator: str
+    """In, NotIn, Exists or DoesNotExist."""
+    values: list[str] = items()
+    """The values In and NotIn compare with."""
+
+
+class ScopeSelector(KubeModel):
+    """Which objects a quota counts, by scope."""
+
+    match_expressions: list[ScopedResourceSelectorRequirement] = items()
+    """All must match."""
+
+
+class ResourceQuotaSpec(KubeModel):
+    """What a namespace may use."""
+
+    hard: ResourceList = mapping()
+    """The most of each resource (requests.cpu, limits.memory, pods, count/secrets...)."""
+    scopes: list[str] = items()
+    """Count only objects in all these scopes."""
+    scope_selector: ScopeSelector | None = None
+    """Count only objects these scopes select."""
+
+
+class ResourceQuotaStatus(KubeModel):
+    """What a namespace uses."""
+
+    hard: ResourceList = mapping()
+    """The enforced limits."""
+    used: ResourceList = mapping()
+    """What the namespace uses now."""
+
+
+class ResourceQuota(KubeObject):
+    """The total a namespace may use (enforced by the ResourceQuota admission plugin,
+    counted by the resource quota controller)."""
+
+    API_VERSION = "v1"
+    KIND = "ResourceQuota"
+
+    metadata: ObjectMeta = Field(default_factory=ObjectMeta)
+    """Standard object metadata."""
+    spec: ResourceQuotaSpec | None = None
+    """The limits."""
+    status: ResourceQuotaStatus | None = None
+    """What is used."""
+
+
 # --- events -------------------------------------------------------------------------------
 
 
@@ -2797,6 +2891,9 @@ __all__ = [
     "KeyToPath",
     "Lifecycle",
     "LifecycleHandler",
+    "LimitRange",
+    "LimitRangeItem",
+    "LimitRangeSpec",
     "LoadBalancerIngress",
     "LoadBalancerStatus",
     "LocalObjectReference",
@@ -2868,10 +2965,15 @@ __all__ = [
     "ResourceClaim",
     "ResourceFieldSelector",
     "ResourceList",
+    "ResourceQuota",
+    "ResourceQuotaSpec",
+    "ResourceQuotaStatus",
     "ResourceRequirements",
     "RestartPolicy",
     "SELinuxOptions",
     "ScaleIOVolumeSource",
+    "ScopeSelector",
+    "ScopedResourceSelectorRequirement",
     "SeccompProfile",
     "Secret",
     "SecretEnvSource",

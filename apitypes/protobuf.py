@@ -74,6 +74,10 @@ _MICRO_TIME = f"{_META}.MicroTime"
 _INT_OR_STRING = "k8s.io.apimachinery.pkg.util.intstr.IntOrString"
 _QUANTITY = "k8s.io.apimachinery.pkg.api.resource.Quantity"
 _RAW_MESSAGES = frozenset({f"{_RUNTIME}.RawExtension", f"{_META}.FieldsV1"})
+# A user's ``extra`` values: Go's ``ExtraValue []string``, a message of one repeated string.
+_EXTRA_VALUES = frozenset(
+    {"k8s.io.api.authentication.v1.ExtraValue", "k8s.io.api.authorization.v1.ExtraValue"}
+)
 _PACKAGE = "navarch.k8s"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -160,6 +164,7 @@ _SPECIAL_KINDS: dict[str, frozenset[str]] = {
     "intstr": frozenset({_INT_OR_STRING}),
     "quantity": frozenset({_QUANTITY}),
     "raw": _RAW_MESSAGES,
+    "strings": _EXTRA_VALUES,
 }
 _SPECIAL_OF: dict[str, str] = {
     "Time": "time",
@@ -321,6 +326,14 @@ class _Builder:
             item = value.item
         if item.wire_model is not None or (item.shape == "object" and item.model is not None):
             return "message", item
+        if (
+            label == "map"
+            and item.shape == "list"
+            and item.item is not None
+            and item.item.shape == "scalar"
+            and set(item.item.json_types) == {"string"}
+        ):
+            return "strings", item
         if item.special is not None:
             return _SPECIAL_OF[item.special], item
         if item.shape in ("any", "map") and (item.item is None or item.item.shape == "any"):
@@ -371,6 +384,8 @@ class _Builder:
         }
         if {tuple(self.messages[m]["fields"].values()) for m in _RAW_MESSAGES} != {(1,)}:
             raise ProtobufError("RawExtension and FieldsV1 no longer hold one bytes field 1")
+        strings = self.file.message_type.add(name="Strings")
+        _add_field(strings, "items", 1, "string", repeated=True)
         for name, fields in specials.items():
             desc = self.file.message_type.add(name=name)
             for field_name, message, kind in fields:
@@ -427,6 +442,7 @@ def _descriptor_kind(f: _Field) -> str:
         "intstr": ".IntOrString",
         "quantity": ".Quantity",
         "raw": ".Raw",
+        "strings": ".Strings",
     }[f.kind]
 
 
@@ -699,6 +715,16 @@ def _put_raw(sub: Any, item: Any) -> None:
     sub.raw = orjson.dumps(item)
 
 
+def _put_strings(sub: Any, item: Any) -> None:
+    if not isinstance(item, list) or not all(isinstance(i, str) for i in item):
+        raise TypeError(f"{item!r} is not a list of strings")
+    sub.items.extend(item)
+
+
+def _get_strings(value: Any) -> Any:
+    return list(value.items)
+
+
 def _unbase64(text: Any) -> bytes:
     if not isinstance(text, str):
         raise TypeError(f"{text!r} is not base64 text")
@@ -866,6 +892,7 @@ _SPECIAL_CODECS: dict[str, tuple[Callable[[Any, Any], None], Callable[[Any], Any
     "intstr": (_put_intstr, _get_intstr),
     "quantity": (_put_quantity, _get_quantity),
     "raw": (_put_raw, _get_raw),
+    "strings": (_put_strings, _get_strings),
 }
 _ACCESSORS: dict[tuple[str, str], tuple[Writer, Reader]] = {
     ("single", "string"): (_w_set, _r_zero_unset),

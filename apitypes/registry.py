@@ -14,12 +14,15 @@ from urllib.parse import quote
 from apitypes import (
     apiregistration,
     apps,
+    authentication,
+    authorization,
     autoscaling,
     batch,
     coordination,
     core,
     discovery,
     policy,
+    rbac,
 )
 from apitypes.base import KubeObject
 
@@ -35,6 +38,9 @@ class ResourceType:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
+    create_only: bool = False
+    """A request kind that is answered, never stored (TokenReview, the access reviews):
+    ``create`` is its only verb and it has no list."""
 
     @property
     def singular(self) -> str:
@@ -75,6 +81,9 @@ class ResourceType:
 
 
 _CORE = ("all",)
+_RBAC = rbac.GROUP
+_AUTHN = authentication.GROUP
+_AUTHZ = authorization.GROUP
 
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "Namespace", "namespaces", False, core.Namespace, ("ns",),
@@ -89,6 +98,9 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "Service", "services", True, core.Service, ("svc",), _CORE,
                  ("status", "proxy")),
     ResourceType("", "v1", "Endpoints", "endpoints", True, core.Endpoints, ("ep",)),
+    ResourceType("", "v1", "LimitRange", "limitranges", True, core.LimitRange, ("limits",)),
+    ResourceType("", "v1", "ResourceQuota", "resourcequotas", True, core.ResourceQuota,
+                 ("quota",), subresources=("status",)),
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", True, core.ServiceAccount,
                  ("sa",), subresources=("token",)),
     ResourceType("", "v1", "ReplicationController", "replicationcontrollers", True,
@@ -114,13 +126,35 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("apiregistration.k8s.io", "v1", "APIService", "apiservices", False,
                  apiregistration.APIService, categories=("api-extensions",),
                  subresources=("status",)),
+    ResourceType(_RBAC, "v1", "ClusterRole", "clusterroles", False, rbac.ClusterRole),
+    ResourceType(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", False,
+                 rbac.ClusterRoleBinding),
+    ResourceType(_RBAC, "v1", "Role", "roles", True, rbac.Role),
+    ResourceType(_RBAC, "v1", "RoleBinding", "rolebindings", True, rbac.RoleBinding),
+    ResourceType(_AUTHN, "v1", "TokenReview", "tokenreviews", False,
+                 authentication.TokenReview, create_only=True),
+    ResourceType(_AUTHN, "v1", "SelfSubjectReview", "selfsubjectreviews", False,
+                 authentication.SelfSubjectReview, create_only=True),
+    ResourceType(_AUTHZ, "v1", "SubjectAccessReview", "subjectaccessreviews", False,
+                 authorization.SubjectAccessReview, create_only=True),
+    ResourceType(_AUTHZ, "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
+                 authorization.SelfSubjectAccessReview, create_only=True),
+    ResourceType(_AUTHZ, "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews", True,
+                 authorization.LocalSubjectAccessReview, create_only=True),
+    ResourceType(_AUTHZ, "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False,
+                 authorization.SelfSubjectRulesReview, create_only=True),
 )  # fmt: skip
+
+STORED: tuple[ResourceType, ...] = tuple(r for r in RESOURCES if not r.create_only)
+"""The kinds that have objects (everything but the create-only reviews): what lists,
+watches, garbage collection and namespace deletion walk."""
 
 # Kinds that only travel through subresources and are never stored.
 SUBRESOURCE_KINDS: dict[str, type[KubeObject]] = {
     "Scale": autoscaling.Scale,
     "Binding": core.Binding,
     "Eviction": policy.Eviction,
+    "TokenRequest": authentication.TokenRequest,
 }
 
 _BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from apitypes.core import Node, NodeSelectorTerm, PodSpec, Taint, Toleration
+from apitypes.core import Node, NodeSelectorTerm, Pod, PodSpec, Taint, Toleration
 from apitypes.selectors import LabelSelectorExpr, Operator, Requirement, SelectorError
 
 NODE_NAME_FIELD: Final = "metadata.name"
@@ -167,11 +167,39 @@ def matching_tolerations(
     return used
 
 
+NOT_READY: Final = "node.kubernetes.io/not-ready"
+UNREACHABLE: Final = "node.kubernetes.io/unreachable"
+
+
+def default_tolerations(
+    pod: Pod, not_ready_seconds: int, unreachable_seconds: int
+) -> list[Toleration]:
+    """A pod's tolerations plus what Kubernetes' DefaultTolerationSeconds admission adds.
+
+    As that plugin, a toleration counts as the pod's own for a taint when its key is the
+    taint's (or empty) and its effect NoExecute (or empty), whatever its operator and value.
+    """
+    tolerations = list(pod.spec.tolerations) if pod.spec else []
+    for key, seconds in ((NOT_READY, not_ready_seconds), (UNREACHABLE, unreachable_seconds)):
+        if not any(
+            t.key in (None, "", key) and t.effect in (None, "", "NoExecute") for t in tolerations
+        ):
+            tolerations.append(
+                Toleration(
+                    key=key, operator="Exists", effect="NoExecute", toleration_seconds=seconds
+                )
+            )
+    return tolerations
+
+
 __all__ = [
     "NODE_NAME_FIELD",
+    "NOT_READY",
+    "UNREACHABLE",
     "CompiledTerm",
     "RequiredNodeAffinity",
     "compile_term",
+    "default_tolerations",
     "find_untolerated_taint",
     "matching_tolerations",
     "required_node_affinity",

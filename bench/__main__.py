@@ -15,6 +15,7 @@ from bench import (
     network,
     proxy,
     scheduler,
+    security,
 )
 
 BENCHMARKS = {
@@ -28,6 +29,7 @@ BENCHMARKS = {
     "network": network.run,
     "proxy": proxy.run,
     "hardening": hardening.run,
+    "security": security.run,
 }
 
 

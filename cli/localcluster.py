@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -26,9 +27,34 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
-from apiclient.config import default_kubeconfig_paths, write_kubeconfig
-from apiserver.etcd_server import etcd_binary
+import pki
+from apiclient.config import default_kubeconfig_paths, merge_kubeconfig
+from apiserver.etcd_server import EtcdProcess, EtcdTLS
+from pki import certlist
+from pki.certlist import ClusterPKIConfig, Host
+from pki.phases import kubeconfig as kubeconfig_phase
+
+AUDIT_POLICY: dict[str, Any] = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived"],
+    "rules": [
+        # Health checks, and the heartbeats and reads of the system's own components,
+        # would drown the rest.
+        {"level": "None", "nonResourceURLs": ["/healthz*", "/livez*", "/readyz*", "/version"]},
+        {"level": "None", "resources": [{"group": "coordination.k8s.io", "resources": ["leases"]}],
+         "verbs": ["get", "update", "patch"]},
+        {"level": "None", "verbs": ["get", "list", "watch"],
+         "userGroups": ["system:nodes", "system:serviceaccounts:kube-system"]},
+        {"level": "None", "verbs": ["get", "list", "watch"],
+         "users": ["system:kube-scheduler", "system:kube-controller-manager", "system:kube-proxy"]},
+        {"level": "Metadata"},
+    ],
+}  # fmt: skip
+"""What ``navarch up``'s apiserver audits (``<data-dir>/logs/audit.log``): who did what,
+at ``Metadata``, without the health checks and the components' routine reads."""
 
 DEFAULT_DATA_DIR = Path(os.environ.get("NAVARCH_DATA_DIR", "~/.navarch")).expanduser()
 
@@ -132,46 +158,80 @@ class LocalCluster:
 
     @property
     def etcd_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports.etcd_client}"
+        return f"https://127.0.0.1:{self.ports.etcd_client}"
 
     @property
     def apiserver_url(self) -> str:
-        return f"http://127.0.0.1:{self.ports.apiserver}"
+        return f"https://127.0.0.1:{self.ports.apiserver}"
+
+    @property
+    def pki_dir(self) -> Path:
+        """The cluster's PKI (``pki.certlist`` lays it out), made by ``up``."""
+        return self.data_dir / "pki"
 
     def node_names(self) -> list[str]:
         """``<name>-node-1`` ...: also the label ``down`` selects pod containers by."""
         return [f"{self.name}-node-{i + 1}" for i in range(self.nodes)]
 
+    def pki_config(self) -> ClusterPKIConfig:
+        """What the certificates name: every node, etcd and the apiserver on 127.0.0.1."""
+        return ClusterPKIConfig(
+            nodes=tuple(Host(node) for node in self.node_names()),
+            etcd_members=(Host(self.name),),
+            control_plane=(Host("localhost"),),
+            service_cidr=SERVICE_CIDR,
+        )
+
+    def etcd(self) -> EtcdProcess:
+        return EtcdProcess(
+            data_dir=self.data_dir / "etcd",
+            client_port=self.ports.etcd_client,
+            peer_port=self.ports.etcd_peer,
+            name=self.name,
+            tls=EtcdTLS.from_pki(self.pki_dir, self.name),
+        )
+
+    def user_kubeconfig(self, user: str) -> Path:
+        """The kubeconfig of one identity (``admin``, ``scheduler``, ``node-<name>``...)."""
+        return self.data_dir / f"{user}.conf"
+
     def control_plane(self) -> list[Component]:
         """etcd and the apiserver: started one after the other, each waited for."""
         navarch = [sys.executable, "-m", "cli.navarch"]
-        peer = f"http://127.0.0.1:{self.ports.etcd_peer}"
+        etcd = self.etcd()
+        pki = self.pki_dir
         return [
-            Component(
-                "etcd",
-                [
-                    etcd_binary(),
-                    "--name", self.name,
-                    "--data-dir", str(self.data_dir / "etcd"),
-                    "--listen-client-urls", self.etcd_url,
-                    "--advertise-client-urls", self.etcd_url,
-                    "--listen-peer-urls", peer,
-                    "--initial-advertise-peer-urls", peer,
-                    "--initial-cluster", f"{self.name}={peer}",
-                    "--logger", "zap",
-                    "--log-level", "warn",
-                ],
-                lambda: _http_ok(f"{self.etcd_url}/health"),
-            ),
+            Component("etcd", etcd.command(), etcd.healthy),
             Component(
                 "apiserver",
                 [
                     *navarch, "apiserver",
                     "--etcd-servers", self.etcd_url,
+                    "--etcd-cafile", str(pki / "etcd/ca.crt"),
+                    "--etcd-certfile", str(pki / "apiserver-etcd-client.crt"),
+                    "--etcd-keyfile", str(pki / "apiserver-etcd-client.key"),
+                    # Secrets encrypted in etcd (aescbc, the key the PKI phase made).
+                    "--encryption-provider-config", str(pki / "encryption-config.yaml"),
+                    "--audit-policy-file", str(self.audit_policy_file),
+                    "--audit-log-path", str(self.log_dir / "audit.log"),
                     "--bind-address", "127.0.0.1",
-                    "--port", str(self.ports.apiserver),
+                    "--secure-port", str(self.ports.apiserver),
+                    "--tls-cert-file", str(pki / "apiserver.crt"),
+                    "--tls-private-key-file", str(pki / "apiserver.key"),
+                    "--client-ca-file", str(pki / "ca.crt"),
+                    "--kubelet-certificate-authority", str(pki / "ca.crt"),
+                    "--kubelet-client-certificate", str(pki / "apiserver-kubelet-client.crt"),
+                    "--kubelet-client-key", str(pki / "apiserver-kubelet-client.key"),
+                    # Every node of a local cluster is this host: its kubelets listen on
+                    # 127.0.0.1, which the apiserver dials only when told so.
+                    "--kubelet-allowed-addresses", "127.0.0.1/32",
+                    "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
+                    "--service-account-key-file", str(pki / "sa.pub"),
+                    "--service-account-signing-key-file", str(pki / "sa.key"),
+                    "--authorization-mode", "Node,RBAC",
+                    "--enable-admission-plugins", "NodeRestriction",
                 ],
-                lambda: _http_ok(f"{self.apiserver_url}/readyz"),
+                lambda: self._https_ok("/readyz"),
             ),
         ]  # fmt: skip
 
@@ -180,19 +240,31 @@ class LocalCluster:
         kube-proxy and the kubelets: they only need the apiserver, so they start
         together."""
         navarch = [sys.executable, "-m", "cli.navarch"]
-        kubeconfig = str(self.kubeconfig)
+        conf = self.user_kubeconfig
         cidr = ["--cluster-cidr", self.cluster_cidr]
         services = ["--service-cluster-ip-range", SERVICE_CIDR]
-        manager = [*navarch, "controller-manager", "--kubeconfig", kubeconfig]
-        agent = [*navarch, "network-agent", "--kubeconfig", kubeconfig, *cidr, *services]
+        manager = [*navarch, "controller-manager", "--kubeconfig", str(conf("controller-manager"))]
+        agent = [
+            *navarch, "network-agent", "--kubeconfig", str(conf("network-agent")), *cidr, *services,
+        ]  # fmt: skip
         found: list[Component] = [
             Component(
                 "controller-manager",
-                [*manager, "--allocate-node-cidrs", *cidr, *services],
+                [
+                    *manager,
+                    "--allocate-node-cidrs",
+                    *cidr,
+                    *services,
+                    "--root-ca-file",
+                    str(self.pki_dir / "ca.crt"),
+                    "--use-service-account-credentials",
+                ],
                 lambda: True,
             ),
             Component(
-                "scheduler", [*navarch, "scheduler", "--kubeconfig", kubeconfig], lambda: True
+                "scheduler",
+                [*navarch, "scheduler", "--kubeconfig", str(conf("scheduler"))],
+                lambda: True,
             ),
             Component("network-agent", agent, lambda: True),
             # One kube-proxy for the host: every node shares its network namespace.
@@ -203,7 +275,7 @@ class LocalCluster:
                     *navarch,
                     "proxy",
                     "--kubeconfig",
-                    kubeconfig,
+                    str(conf("kube-proxy")),
                     *cidr,
                     "--healthz-bind-address",
                     f"127.0.0.1:{self.ports.kubelet_base + 20}",
@@ -220,9 +292,16 @@ class LocalCluster:
                     [
                         *navarch, "kubelet",
                         "--node-name", node,
-                        "--kubeconfig", kubeconfig,
+                        "--kubeconfig", str(conf(f"node-{node}")),
                         "--root-dir", str(self.data_dir / "kubelet" / node),
                         "--port", str(self.ports.kubelet_base + i),
+                        "--tls-cert-file", str(self.pki_dir / "kubelet" / f"{node}.crt"),
+                        "--tls-private-key-file", str(self.pki_dir / "kubelet" / f"{node}.key"),
+                        # Only who the apiserver vouches for, with a grant on nodes/*.
+                        "--client-ca-file", str(self.pki_dir / "ca.crt"),
+                        "--anonymous-auth", "false",
+                        "--authentication-token-webhook",
+                        "--authorization-mode", "Webhook",
                     ],
                     lambda node=node: self.node_ready(node) is True,  # type: ignore[misc]
                     node=node,
@@ -236,13 +315,25 @@ class LocalCluster:
     def node_ready(self, node: str) -> bool | None:
         """The Node's Ready condition; None when the apiserver does not answer."""
         try:
-            resp = httpx.get(f"{self.apiserver_url}/api/v1/nodes/{node}", timeout=2.0)
-        except httpx.HTTPError:
+            resp = self._admin_get(f"/api/v1/nodes/{node}")
+        except (httpx.HTTPError, OSError, ssl.SSLError):
             return None
         if resp.status_code != 200:
             return False
         conditions = (resp.json().get("status") or {}).get("conditions") or []
         return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+    def _admin_get(self, path: str) -> httpx.Response:
+        """GET ``path`` from the apiserver as the cluster's admin."""
+        ctx = ssl.create_default_context(cafile=self.pki_dir / "ca.crt")
+        ctx.load_cert_chain(self.pki_dir / "users/admin.crt", self.pki_dir / "users/admin.key")
+        return httpx.get(f"{self.apiserver_url}{path}", timeout=2.0, verify=ctx)
+
+    def _https_ok(self, path: str) -> bool:
+        try:
+            return self._admin_get(path).status_code == 200
+        except (httpx.HTTPError, OSError, ssl.SSLError):
+            return False
 
     # --- process bookkeeping ------------------------------------------------------------
 
@@ -311,6 +402,7 @@ class LocalCluster:
         self._save()
         self.route_locally(echo)
         self.write_kubeconfigs(echo)
+        self.write_audit_policy()
         before = {name: int(st.get("restarts", 0)) for name, st in self.read_state().items()}
         self._start_supervisor(echo)
         deadline = time.monotonic() + timeout
@@ -396,17 +488,52 @@ class LocalCluster:
 
     @property
     def kubeconfig(self) -> Path:
-        """The cluster's own kubeconfig (what its daemons use)."""
-        return self.data_dir / "kubeconfig"
+        """The admin's kubeconfig (``pki``'s ``admin.conf``)."""
+        return self.user_kubeconfig("admin")
+
+    @property
+    def audit_policy_file(self) -> Path:
+        return self.data_dir / "audit-policy.yaml"
+
+    def write_audit_policy(self) -> None:
+        """The apiserver's audit policy (``AUDIT_POLICY``), rewritten on every start
+        (edit the constant, not the file)."""
+        self.audit_policy_file.write_text(yaml.safe_dump(AUDIT_POLICY, sort_keys=False))
+        self.audit_policy_file.chmod(0o600)
 
     def write_kubeconfigs(self, echo: Callable[[str], None] = print) -> None:
-        """Write the cluster's kubeconfig, and merge a ``navarch`` context into the
-        user's (``$KUBECONFIG``'s first file, else ``~/.kube/config``), made current,
-        as kind and minikube do, so that navctl and kubectl work with no flags."""
-        write_kubeconfig(self.kubeconfig, name=self.name, server=self.apiserver_url)
+        """Make (or keep, or renew) the cluster's PKI and each component's kubeconfig
+        (``pki.ensure``), then merge a context ``<name>`` with the admin's credentials
+        into the user's kubeconfig (``$KUBECONFIG``'s first file, else
+        ``~/.kube/config``), made current, as kind and minikube do, so that navctl and
+        kubectl work with no flags."""
+        outcomes = pki.ensure(
+            self.pki_dir,
+            self.pki_config(),
+            kubeconfig_dir=self.data_dir,
+            cluster=self.name,
+            server=self.apiserver_url,
+        )
+        counts: dict[str, int] = {}
+        for outcome in outcomes:
+            counts[outcome.action] = counts.get(outcome.action, 0) + 1
+            if outcome.action == "renewed":
+                echo(f"pki: renewed {outcome.name} ({outcome.reason})")
+        summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
+        echo(f"pki: {self.pki_dir} ({summary})")
+        admin = certlist.user_cert(certlist.ADMIN)
+        doc = kubeconfig_phase.document(
+            cluster=self.name,
+            server=self.apiserver_url,
+            ca_pem=(self.pki_dir / "ca.crt").read_bytes(),
+            user=self.name,
+            cert_pem=(self.pki_dir / f"{admin.name}.crt").read_bytes(),
+            key_pem=(self.pki_dir / f"{admin.name}.key").read_bytes(),
+            context=self.name,
+        )
         user = default_kubeconfig_paths()[0]
-        write_kubeconfig(user, name=self.name, server=self.apiserver_url)
-        echo(f'kubeconfig: context "{self.name}" in {user} is now current')
+        merge_kubeconfig(user, doc)
+        echo(f'kubeconfig: context "{self.name}" in {user} is now current (user: cluster admin)')
 
     def down(self, echo: Callable[[str], None] = print, purge: bool = False) -> None:
         """Stop the supervisor (which stops every component: the daemons, then the
@@ -535,13 +662,6 @@ def _is_zombie(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[-1].split()[0] == "Z"
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _read_pid(path: Path) -> int | None:

@@ -43,7 +43,7 @@ def apiserver_cmd(
         str, typer.Option(help="Comma-separated etcd client URLs.")
     ] = "http://127.0.0.1:2379",
     bind_address: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 6443,
+    port: Annotated[int, typer.Option("--port", "--secure-port", help="Port to listen on.")] = 6443,
     advertise_address: Annotated[
         str | None,
         typer.Option(
@@ -62,6 +62,16 @@ def apiserver_cmd(
         float, typer.Option(help="Seconds between etcd compactions; 0 disables.")
     ] = 300.0,
     watch_cache_size: Annotated[int, typer.Option(help="Events kept per resource.")] = 10_000,
+    audit_policy_file: Annotated[
+        str | None, typer.Option(help="Audit Policy (audit.k8s.io/v1): what is logged, how much.")
+    ] = None,
+    audit_log_path: Annotated[
+        str | None, typer.Option(help="Audit events as JSON lines to this file ('-': stdout).")
+    ] = None,
+    encryption_provider_config: Annotated[
+        str | None,
+        typer.Option(help="EncryptionConfiguration: resources encrypted in etcd (aescbc...)."),
+    ] = None,
     watch_bookmark_interval: Annotated[
         float, typer.Option(help="Seconds between BOOKMARK events on watches that allow them.")
     ] = 60.0,
@@ -80,6 +90,78 @@ def apiserver_cmd(
     tls_private_key_file: Annotated[
         str | None, typer.Option(help="Key of --tls-cert-file.")
     ] = None,
+    cert_dir: Annotated[
+        str | None,
+        typer.Option(help="Without --tls-cert-file: serve a self-signed certificate made here."),
+    ] = None,
+    client_ca_file: Annotated[
+        str | None,
+        typer.Option(help="Client certificates signed by this CA authenticate as CN (O: groups)."),
+    ] = None,
+    kubelet_certificate_authority: Annotated[
+        str | None,
+        typer.Option(help="HTTPS to kubelets, their serving certificates verified by this CA."),
+    ] = None,
+    kubelet_client_certificate: Annotated[
+        str | None, typer.Option(help="Client certificate the apiserver shows kubelets.")
+    ] = None,
+    kubelet_client_key: Annotated[
+        str | None, typer.Option(help="Key of --kubelet-client-certificate.")
+    ] = None,
+    kubelet_allowed_addresses: Annotated[
+        str,
+        typer.Option(
+            help="CIDRs of loopback/link-local kubelet addresses allowed (comma-separated)."
+        ),
+    ] = "",
+    anonymous_auth: Annotated[
+        str, typer.Option(help="Let requests without credentials in as system:anonymous.")
+    ] = "true",
+    token_auth_file: Annotated[
+        str | None, typer.Option(help='Static bearer tokens: CSV token,user,uid,"groups".')
+    ] = None,
+    enable_bootstrap_token_auth: Annotated[
+        bool, typer.Option(help="Bootstrap tokens (kube-system Secrets) authenticate.")
+    ] = False,
+    service_account_issuer: Annotated[
+        list[str] | None,
+        typer.Option(help="Issuer of service-account tokens (the first issues); repeatable."),
+    ] = None,
+    service_account_key_file: Annotated[
+        list[str] | None,
+        typer.Option(help="PEM public (or private) keys that verify service-account tokens."),
+    ] = None,
+    service_account_signing_key_file: Annotated[
+        str | None, typer.Option(help="Private key that signs service-account tokens.")
+    ] = None,
+    service_account_max_token_expiration: Annotated[
+        str, typer.Option(help="Longest service-account token lifetime (e.g. 24h; '' none).")
+    ] = "",
+    api_audiences: Annotated[
+        str, typer.Option(help="Audiences of the API (comma-separated; default: the issuer).")
+    ] = "",
+    authorization_mode: Annotated[
+        str, typer.Option(help="Comma-separated, in order: AlwaysAllow, AlwaysDeny, Node, RBAC.")
+    ] = "AlwaysAllow",
+    enable_admission_plugins: Annotated[
+        str, typer.Option(help="Admission plugins to run besides the default ones.")
+    ] = "",
+    disable_admission_plugins: Annotated[
+        str, typer.Option(help="Default admission plugins not to run.")
+    ] = "",
+    pod_security_default: Annotated[
+        str,
+        typer.Option(help="Enforced Pod Security level of unlabelled namespaces."),
+    ] = "privileged",
+    pod_security_exempt_namespaces: Annotated[
+        str, typer.Option(help="Namespaces Pod Security does not check (comma-separated).")
+    ] = "",
+    default_not_ready_toleration_seconds: Annotated[
+        int, typer.Option(help="tolerationSeconds DefaultTolerationSeconds gives not-ready.")
+    ] = 300,
+    default_unreachable_toleration_seconds: Annotated[
+        int, typer.Option(help="tolerationSeconds DefaultTolerationSeconds gives unreachable.")
+    ] = 300,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     workers: Annotated[
         int, typer.Option(help="Server processes sharing the port (each a whole apiserver).")
@@ -118,7 +200,9 @@ def apiserver_cmd(
     """
     from apiserver.limits import Limits
     from apiserver.main import ServeOptions, serve
+    from apiserver.security import SecurityConfig
     from apiserver.server import ServerConfig
+    from apitypes.duration import parse_duration
 
     low, _, high = service_node_port_range.partition("-")
     if not (low.isdigit() and high.isdigit() and 0 < int(low) <= int(high) < 65536):
@@ -133,10 +217,39 @@ def apiserver_cmd(
         etcd_keyfile=etcd_keyfile,
         compaction_interval=etcd_compaction_interval,
         watch_cache_size=watch_cache_size,
+        encryption_provider_config=encryption_provider_config,
         bookmark_interval=watch_bookmark_interval,
         min_request_timeout=min_request_timeout,
         service_cluster_ip_range=service_cluster_ip_range,
         service_node_port_range=(int(low), int(high)),
+        kubelet_certificate_authority=kubelet_certificate_authority,
+        kubelet_client_certificate=kubelet_client_certificate,
+        kubelet_client_key=kubelet_client_key,
+        kubelet_allowed_addresses=_csv(kubelet_allowed_addresses),
+        security=SecurityConfig(
+            anonymous_auth=_bool(anonymous_auth, "--anonymous-auth"),
+            client_ca_file=client_ca_file,
+            token_auth_file=token_auth_file,
+            enable_bootstrap_token_auth=enable_bootstrap_token_auth,
+            service_account_issuer=service_account_issuer or [],
+            service_account_key_file=service_account_key_file or [],
+            service_account_signing_key_file=service_account_signing_key_file,
+            service_account_max_token_expiration=int(
+                parse_duration(service_account_max_token_expiration)
+            )
+            if service_account_max_token_expiration
+            else None,
+            api_audiences=_csv(api_audiences),
+            authorization_mode=_csv(authorization_mode),
+            enable_admission_plugins=_csv(enable_admission_plugins),
+            disable_admission_plugins=_csv(disable_admission_plugins),
+            pod_security_default=pod_security_default,
+            pod_security_exempt_namespaces=_csv(pod_security_exempt_namespaces),
+            default_not_ready_toleration_seconds=default_not_ready_toleration_seconds,
+            default_unreachable_toleration_seconds=default_unreachable_toleration_seconds,
+            audit_policy_file=audit_policy_file,
+            audit_log_path=audit_log_path,
+        ),
         limits=Limits(
             max_requests_inflight=max_requests_inflight,
             max_mutating_requests_inflight=max_mutating_requests_inflight,
@@ -155,11 +268,27 @@ def apiserver_cmd(
             port=port,
             tls_cert_file=tls_cert_file,
             tls_private_key_file=tls_private_key_file,
+            client_ca_file=client_ca_file,
+            cert_dir=cert_dir,
             log_level=log_level,
             workers=workers,
             request_header_timeout=request_header_timeout,
         ),
     )
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _bool(text: str, flag: str) -> bool:
+    """A Kubernetes boolean flag value (``--anonymous-auth=false``)."""
+    value = text.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise typer.BadParameter(f"{text!r} is not true or false", param_hint=flag)
 
 
 DataDir = Annotated[
@@ -301,6 +430,103 @@ def supervise_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
     Supervisor(LocalCluster(data_dir.expanduser())).run()
 
 
+@app.command("pki")
+def pki_cmd(
+    dir: Annotated[
+        Path, typer.Option("--dir", help="The PKI directory (kubeadm's /etc/kubernetes/pki).")
+    ] = Path("pki"),
+    node: Annotated[
+        list[str] | None,
+        typer.Option(help="A node, NAME or NAME=IP[,IP]: serving and client certs; repeatable."),
+    ] = None,
+    etcd_member: Annotated[
+        list[str] | None,
+        typer.Option(help="An etcd member, NAME or NAME=IP[,IP]: server and peer certs."),
+    ] = None,
+    control_plane: Annotated[
+        list[str] | None,
+        typer.Option(help="An apiserver host, NAME or NAME=IP[,IP]: in the apiserver's SANs."),
+    ] = None,
+    apiserver_name: Annotated[
+        list[str] | None,
+        typer.Option(help="Another DNS name or IP of the apiserver (a load balancer)."),
+    ] = None,
+    service_cidr: Annotated[
+        str, typer.Option(help="The Service CIDR; its first address is in the apiserver's SANs.")
+    ] = "10.96.0.0/12",
+    cluster_domain: Annotated[
+        str, typer.Option(help="The cluster's DNS domain.")
+    ] = "cluster.local",
+    server: Annotated[
+        str | None,
+        typer.Option(help="Apiserver URL: also write a kubeconfig per identity."),
+    ] = None,
+    cluster: Annotated[str, typer.Option(help="Cluster name in the kubeconfigs.")] = "kubernetes",
+    kubeconfig_dir: Annotated[
+        Path | None, typer.Option(help="Where the kubeconfigs go (default: --dir's parent).")
+    ] = None,
+    verbose: Annotated[bool, typer.Option(help="Also list what was kept.")] = False,
+) -> None:
+    """Make (or renew) the cluster's PKI: CAs, certificates, the service-account key, the
+    encryption config, and with --server the kubeconfigs. Re-runnable: keeps what is valid.
+
+    Example: navarch pki --dir /etc/navarch/pki --node n1=10.0.0.11 --etcd-member etcd-1=10.0.0.3
+    """
+    from cli import clusterpki
+
+    try:
+        config = clusterpki.config_from_flags(
+            nodes=node or [],
+            etcd_members=etcd_member or [],
+            control_plane=control_plane or [],
+            apiserver_names=apiserver_name or [],
+            service_cidr=service_cidr,
+            cluster_domain=cluster_domain,
+        )
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+    outcomes = clusterpki.run_pki(
+        dir, config, server=server, cluster=cluster, kubeconfig_dir=kubeconfig_dir
+    )
+    for line in clusterpki.describe(outcomes, verbose=verbose):
+        typer.echo(line)
+
+
+@app.command("kubeconfig")
+def kubeconfig_cmd(
+    user: Annotated[
+        str,
+        typer.Option(
+            help="admin, controller-manager, scheduler, kube-proxy, network-agent or node:NAME."
+        ),
+    ],
+    server: Annotated[str, typer.Option(help="The apiserver's URL, e.g. https://10.0.0.2:6443.")],
+    dir: Annotated[Path, typer.Option("--dir", help="The PKI directory (navarch pki).")] = Path(
+        "pki"
+    ),
+    cluster: Annotated[str, typer.Option(help="Cluster name in the kubeconfig.")] = "kubernetes",
+    out: Annotated[
+        Path | None, typer.Option(help="Write it here (mode 0600) instead of printing it.")
+    ] = None,
+) -> None:
+    """Print the kubeconfig of one identity: the cluster CA, the server and the
+    identity's client certificate and key, embedded.
+
+    Example: navarch kubeconfig --dir /etc/navarch/pki --user node:n1 --server https://10.0.0.2:6443
+    """
+    from cli import clusterpki
+
+    try:
+        text = clusterpki.kubeconfig_text(dir, user, server=server, cluster=cluster)
+    except (ValueError, FileNotFoundError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        clusterpki.write_text(out, text)
+
+
 @app.command("controller-manager")
 def controller_manager_cmd(
     kubeconfig: Annotated[
@@ -317,6 +543,10 @@ def controller_manager_cmd(
             "(e.g. '*,-podgc'). Names as Kubernetes: replicaset-controller or replicaset, ..."
         ),
     ] = "*",
+    use_service_account_credentials: Annotated[
+        bool,
+        typer.Option(help="Each controller acts as its own service account in kube-system."),
+    ] = False,
     leader_elect: Annotated[
         bool, typer.Option(help="Hold the Lease before acting (run several copies safely).")
     ] = True,
@@ -414,6 +644,13 @@ def controller_manager_cmd(
         str,
         typer.Option(hidden=True, help="Test hook: how long a node is missing before its pods go."),
     ] = "40s",
+    root_ca_file: Annotated[
+        str,
+        typer.Option(help="CA published as the ConfigMap kube-root-ca.crt in every namespace."),
+    ] = "",
+    resource_quota_sync_period: Annotated[
+        str, typer.Option(help="Every ResourceQuota's usage is recounted this often.")
+    ] = "5m",
     allocate_node_cidrs: Annotated[
         bool, typer.Option(help="Give every Node a pod CIDR from --cluster-cidr (node IPAM).")
     ] = False,
@@ -499,6 +736,8 @@ def controller_manager_cmd(
             node_cidr_mask_size=node_cidr_mask_size,
             node_cidr_mask_size_ipv6=node_cidr_mask_size_ipv6,
             service_cluster_ip_range=service_cluster_ip_range,
+            root_ca_file=root_ca_file,
+            resource_quota_sync_period=parse_duration(resource_quota_sync_period),
         )
         if allocate_node_cidrs:
             from controllers.nodeipam import check_options
@@ -509,6 +748,7 @@ def controller_manager_cmd(
             options=options,
             controllers=names,
             leader_elect=leader_elect,
+            use_service_account_credentials=use_service_account_credentials,
             lease_name=leader_elect_resource_name,
             lease_namespace=leader_elect_resource_namespace,
             lease_duration=parse_duration(leader_elect_lease_duration),
@@ -633,6 +873,27 @@ def kubelet_cmd(
     tls_private_key_file: Annotated[
         str | None, typer.Option(help="Key of --tls-cert-file.")
     ] = None,
+    anonymous_auth: Annotated[
+        str, typer.Option(help="Let requests without credentials in as system:anonymous.")
+    ] = "true",
+    authentication_token_webhook: Annotated[
+        bool, typer.Option(help="Bearer tokens are checked with the apiserver (TokenReview).")
+    ] = False,
+    authentication_token_webhook_cache_ttl: Annotated[
+        str, typer.Option(help="How long a TokenReview answer is kept.")
+    ] = "2m",
+    client_ca_file: Annotated[
+        str | None, typer.Option(help="Client certificates of this CA authenticate (HTTPS).")
+    ] = None,
+    authorization_mode: Annotated[
+        str, typer.Option(help="AlwaysAllow, or Webhook (SubjectAccessReview on nodes/*).")
+    ] = "AlwaysAllow",
+    authorization_webhook_cache_authorized_ttl: Annotated[
+        str, typer.Option(help="How long an allowing SubjectAccessReview answer is kept.")
+    ] = "5m",
+    authorization_webhook_cache_unauthorized_ttl: Annotated[
+        str, typer.Option(help="How long a refusing SubjectAccessReview answer is kept.")
+    ] = "30s",
     node_ip: Annotated[
         str, typer.Option(help="InternalIP the Node reports (the apiserver dials it).")
     ] = "127.0.0.1",
@@ -727,6 +988,7 @@ def kubelet_cmd(
     from apiclient import ConfigError as ClientConfigError
     from apiclient import load_config
     from apitypes.duration import parse_duration
+    from kubelet.auth import MODES, AuthConfig
     from kubelet.config import (
         KubeletConfig,
         parse_key_values,
@@ -743,6 +1005,15 @@ def kubelet_cmd(
             port=port,
             tls_cert_file=tls_cert_file,
             tls_private_key_file=tls_private_key_file,
+            auth=AuthConfig(
+                anonymous=_bool(anonymous_auth, "--anonymous-auth"),
+                token_webhook=authentication_token_webhook,
+                token_cache_ttl=parse_duration(authentication_token_webhook_cache_ttl),
+                authorization_mode=authorization_mode,
+                authorized_ttl=parse_duration(authorization_webhook_cache_authorized_ttl),
+                unauthorized_ttl=parse_duration(authorization_webhook_cache_unauthorized_ttl),
+                client_ca_file=client_ca_file,
+            ),
             node_ip=node_ip,
             hostname=hostname_override or "",
             node_labels=parse_key_values(node_labels, "--node-labels"),
@@ -774,6 +1045,10 @@ def kubelet_cmd(
             config.node_name = node_name
         if runtime not in ("docker", "fake"):
             raise ValueError(f"--runtime {runtime!r}: choose docker or fake")
+        if authorization_mode not in MODES:
+            raise ValueError(
+                f"--authorization-mode {authorization_mode!r}: choose {', '.join(MODES)}"
+            )
         client_config = load_config(kubeconfig, server=server)
     except (ValueError, ClientConfigError) as err:
         typer.echo(f"error: {err}", err=True)

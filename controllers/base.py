@@ -77,6 +77,10 @@ class Options:
     node_cidr_mask_size: int = 24
     node_cidr_mask_size_ipv6: int = 64
     service_cluster_ip_range: str = ""
+    resource_quota_sync_period: float = 300.0
+    """``--resource-quota-sync-period``: every quota is recounted at least this often."""
+    root_ca_file: str = ""
+    """``--root-ca-file``: the CA published as ``kube-root-ca.crt`` in every namespace."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -101,6 +105,10 @@ class Controller:
     name: ClassVar[str] = ""
     aliases: ClassVar[tuple[str, ...]] = ()
     workers_option: ClassVar[str | None] = None
+    service_account: ClassVar[str] = ""
+    """Its service account in kube-system (Kubernetes' name, bound to
+    ``system:controller:<name>``): with ``--use-service-account-credentials`` the
+    controller's writes are made as it."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

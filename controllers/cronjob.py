@@ -108,6 +108,7 @@ def job_name(cron_name: str, scheduled: datetime) -> str:
 
 class CronJobController(Controller):
     name = "cronjob-controller"
+    service_account = "cronjob-controller"
     aliases = ("cronjob",)
     workers_option = "concurrent_cron_job_syncs"
 

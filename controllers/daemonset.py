@@ -67,6 +67,7 @@ def _created(pod: Pod) -> float:
 
 class DaemonSetController(Controller):
     name = "daemonset-controller"
+    service_account = "daemon-set-controller"
     aliases = ("daemonset",)
     workers_option = "concurrent_daemonset_syncs"
 

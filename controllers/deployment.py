@@ -63,6 +63,7 @@ _MAX_COLLISIONS = 5
 
 class DeploymentController(Controller):
     name = "deployment-controller"
+    service_account = "deployment-controller"
     aliases = ("deployment",)
     workers_option = "concurrent_deployment_syncs"
 

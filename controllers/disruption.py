@@ -46,6 +46,7 @@ class ScaleError(Exception):
 
 class DisruptionController(Controller):
     name = "disruption-controller"
+    service_account = "disruption-controller"
     aliases = ("disruption",)
     workers_option = "concurrent_disruption_syncs"
 

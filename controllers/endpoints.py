@@ -44,6 +44,7 @@ HEADLESS_LABEL = "service.kubernetes.io/headless"
 
 class EndpointsController(Controller):
     name = "endpoints-controller"
+    service_account = "endpoint-controller"
     aliases = ("endpoint",)
     workers_option = "concurrent_endpoint_syncs"
 

@@ -336,6 +336,7 @@ def _plan_group(
 
 class EndpointSliceController(Controller):
     name = "endpointslice-controller"
+    service_account = "endpointslice-controller"
     aliases = ("endpointslice",)
     workers_option = "concurrent_service_endpoint_syncs"
 

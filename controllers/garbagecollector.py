@@ -32,7 +32,7 @@ from typing import Any
 
 from apiclient import Informer, errors
 from apitypes.meta import OwnerReference
-from apitypes.registry import RESOURCES, ResourceType, by_kind
+from apitypes.registry import STORED, ResourceType, by_kind
 from controllers.base import Controller, ControllerContext
 from controllers.util import (
     OWNER_UID_INDEX,
@@ -60,6 +60,7 @@ def _key(rt: ResourceType, namespace: str | None, name: str) -> str:
 
 class GarbageCollector(Controller):
     name = "garbage-collector-controller"
+    service_account = "generic-garbage-collector"
     aliases = ("garbagecollector",)
     workers_option = "concurrent_gc_syncs"
 
@@ -67,7 +68,7 @@ class GarbageCollector(Controller):
         super().__init__(ctx, workers)
         self.informers: dict[str, tuple[ResourceType, Informer[Any]]] = {}
         indexers: dict[str, IndexFunc] = {UID_INDEX: index_uid, OWNER_UID_INDEX: index_owner_uids}
-        for rt in RESOURCES:
+        for rt in STORED:
             if (rt.group, rt.plural) in IGNORED:
                 continue
             informer: Informer[Any] = self.factory.informer(rt.model, indexers=indexers)

@@ -90,6 +90,7 @@ def backoff_delay(failures: int, base: float, cap: float) -> float:
 
 class JobController(Controller):
     name = "job-controller"
+    service_account = "job-controller"
     aliases = ("job",)
     workers_option = "concurrent_job_syncs"
 

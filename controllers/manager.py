@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -29,7 +30,9 @@ from apiclient import (
     LeaderElector,
 )
 from apiclient.loop import run_main
+from apiclient.tokensource import ServiceAccountTokenSource
 from controllers.base import Clock, Controller, ControllerContext, Options
+from controllers.clusterroleaggregation import ClusterRoleAggregationController
 from controllers.cronjob import CronJobController
 from controllers.daemonset import DaemonSetController
 from controllers.deployment import DeploymentController
@@ -44,6 +47,8 @@ from controllers.nodelifecycle import NodeLifecycleController, TaintEvictionCont
 from controllers.podgc import PodGCController
 from controllers.replicaset import ReplicaSetController
 from controllers.replication import ReplicationManager
+from controllers.resourcequota import ResourceQuotaController
+from controllers.rootcacert import RootCACertPublisher
 from controllers.serviceaccount import ServiceAccountController
 from controllers.servicelb import ServiceLBController
 from controllers.statefulset import StatefulSetController
@@ -72,6 +77,9 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     TaintEvictionController,
     NodeIpamController,
     ServiceAccountController,
+    RootCACertPublisher,
+    ClusterRoleAggregationController,
+    ResourceQuotaController,
 )
 """Every controller, in the order they start; each class declares its name, aliases
 and worker flag (see ``Controller``)."""
@@ -127,6 +135,9 @@ class ManagerConfig:
     renew_deadline: float = 10.0
     retry_period: float = 2.0
     identity: str = ""
+    use_service_account_credentials: bool = False
+    """Each controller acts as its own service account (``kube-system/<name>``, with a
+    token from the TokenRequest API) instead of as the controller-manager."""
 
 
 class ControllerManager:
@@ -159,16 +170,44 @@ class ControllerManager:
             options=cfg.options,
             clock=Clock(),
         )
-        controllers = [by_name[name](ctx, by_name[name].workers_for(cfg.options)) for name in names]
-        log.info("starting controllers: %s", ", ".join(names))
-        factory.start()
+        sources: list[ServiceAccountTokenSource] = []
+        clients: list[Client] = []
+        controllers = []
         try:
+            for name in names:
+                cls = by_name[name]
+                own = ctx
+                if cfg.use_service_account_credentials and cls.service_account:
+                    source = await ServiceAccountTokenSource(
+                        self.client, "kube-system", cls.service_account
+                    ).start()
+                    sources.append(source)
+                    client = Client(
+                        dataclasses.replace(
+                            cfg.client,
+                            token=None,
+                            token_file=None,
+                            client_cert_file=None,
+                            client_key_file=None,
+                            token_source=source,
+                        ),
+                        user_agent=f"navarch-controller-manager/{name}",
+                    )
+                    clients.append(client)
+                    own = dataclasses.replace(ctx, client=client)
+                controllers.append(cls(own, cls.workers_for(cfg.options)))
+            log.info("starting controllers: %s", ", ".join(names))
+            factory.start()
             await factory.wait_for_sync()
             log.info("caches synced")
             await asyncio.gather(*(c.run() for c in controllers))
         finally:
             await factory.stop()
             await recorder.close()
+            for source in sources:
+                await source.close()
+            for client in clients:
+                await client.close()
 
     async def run(self) -> int:
         cfg = self.config

@@ -20,7 +20,7 @@ from typing import Any
 
 from apiclient import Informer, errors
 from apitypes.core import Namespace, NamespaceCondition
-from apitypes.registry import RESOURCES, by_model
+from apitypes.registry import STORED, by_model
 from controllers.base import Controller, ControllerContext
 from controllers.util import set_condition
 
@@ -32,6 +32,7 @@ FINALIZER = "kubernetes"
 
 class NamespaceController(Controller):
     name = "namespace-controller"
+    service_account = "namespace-controller"
     aliases = ("namespace",)
     workers_option = "concurrent_namespace_syncs"
 
@@ -64,7 +65,7 @@ class NamespaceController(Controller):
         remaining: dict[str, int] = {}
         finalizers: dict[str, int] = {}
         grace = 0.0
-        for rt in RESOURCES:
+        for rt in STORED:
             if not rt.namespaced:
                 continue
             listed = await self.client.list_raw(rt, namespace)

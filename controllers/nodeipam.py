@@ -166,6 +166,7 @@ CIDR_UPDATE_WORKERS = 4
 
 class NodeIpamController(Controller):
     name = "node-ipam-controller"
+    service_account = "node-controller"
     aliases = ("nodeipam",)
 
     @classmethod

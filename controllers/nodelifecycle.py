@@ -40,7 +40,7 @@ from apitypes.base import format_time
 from apitypes.coordination import Lease
 from apitypes.core import Node, Pod, Taint, Toleration
 from apitypes.registry import by_model
-from apitypes.scheduling import matching_tolerations
+from apitypes.scheduling import NOT_READY, UNREACHABLE, default_tolerations, matching_tolerations
 from controllers.base import Controller, ControllerContext
 from controllers.util import NODE_INDEX, index_node_name
 
@@ -50,8 +50,6 @@ NODES = by_model(Node)
 PODS = by_model(Pod)
 LEASE_NAMESPACE = "kube-node-lease"
 
-UNREACHABLE = "node.kubernetes.io/unreachable"
-NOT_READY = "node.kubernetes.io/not-ready"
 MEMORY_PRESSURE = "node.kubernetes.io/memory-pressure"
 DISK_PRESSURE = "node.kubernetes.io/disk-pressure"
 PID_PRESSURE = "node.kubernetes.io/pid-pressure"
@@ -112,6 +110,7 @@ class _Health:
 
 class NodeLifecycleController(Controller):
     name = "node-lifecycle-controller"
+    service_account = "node-controller"
     aliases = ("nodelifecycle",)
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:
@@ -242,27 +241,6 @@ class NodeLifecycleController(Controller):
 # --- taint-based eviction ----------------------------------------------------------------------
 
 
-def default_tolerations(
-    pod: Pod, not_ready_seconds: int, unreachable_seconds: int
-) -> list[Toleration]:
-    """The pod's tolerations plus what Kubernetes' DefaultTolerationSeconds admission adds.
-
-    As that plugin, a toleration counts as the pod's own for a taint when its key is the
-    taint's (or empty) and its effect NoExecute (or empty), whatever its operator and value.
-    """
-    tolerations = list(pod.spec.tolerations) if pod.spec else []
-    for key, seconds in ((NOT_READY, not_ready_seconds), (UNREACHABLE, unreachable_seconds)):
-        if not any(
-            t.key in (None, "", key) and t.effect in (None, "", "NoExecute") for t in tolerations
-        ):
-            tolerations.append(
-                Toleration(
-                    key=key, operator="Exists", effect="NoExecute", toleration_seconds=seconds
-                )
-            )
-    return tolerations
-
-
 def eviction_delay(
     taints: list[Taint], tolerations: list[Toleration], now: datetime
 ) -> float | None:
@@ -293,6 +271,7 @@ def eviction_delay(
 
 class TaintEvictionController(Controller):
     name = "taint-eviction-controller"
+    service_account = "taint-eviction-controller"
     aliases = ()
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:

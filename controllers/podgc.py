@@ -32,6 +32,7 @@ OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
 
 class PodGCController(Controller):
     name = "pod-garbage-collector-controller"
+    service_account = "pod-garbage-collector"
     aliases = ("podgc",)
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:

@@ -292,6 +292,7 @@ class ReplicatedPodsController(Controller, Generic[R]):
 
 class ReplicaSetController(ReplicatedPodsController[ReplicaSet]):
     name = "replicaset-controller"
+    service_account = "replicaset-controller"
     aliases = ("replicaset",)
     workers_option = "concurrent_replicaset_syncs"
     kind = ReplicaSet

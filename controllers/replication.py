@@ -20,6 +20,7 @@ from controllers.replicaset import ReplicatedPodsController
 
 class ReplicationManager(ReplicatedPodsController[ReplicationController]):
     name = "replicationcontroller-controller"
+    service_account = "replication-controller"
     aliases = ("replicationcontroller",)
     workers_option = "concurrent_rc_syncs"
     kind = ReplicationController

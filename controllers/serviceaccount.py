@@ -26,6 +26,7 @@ older releases: only ``default``)."""
 
 class ServiceAccountController(Controller):
     name = "serviceaccount-controller"
+    service_account = "service-account-controller"
     aliases = ("serviceaccount",)
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:

@@ -99,6 +99,7 @@ def wants_address(svc: Service) -> bool:
 
 class ServiceLBController(Controller):
     name = "service-lb-controller"
+    service_account = "service-controller"
     aliases = ("servicelb",)
 
     def __init__(self, ctx: ControllerContext, workers: int = 1) -> None:

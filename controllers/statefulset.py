@@ -77,6 +77,7 @@ def running_and_ready(pod: Pod) -> bool:
 
 class StatefulSetController(Controller):
     name = "statefulset-controller"
+    service_account = "statefulset-controller"
     aliases = ("statefulset",)
     workers_option = "concurrent_statefulset_syncs"
 

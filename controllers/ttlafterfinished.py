@@ -43,6 +43,7 @@ def expiry(job: Job) -> datetime | None:
 
 class TTLAfterFinishedController(Controller):
     name = "ttl-after-finished-controller"
+    service_account = "ttl-after-finished-controller"
     aliases = ("ttl-after-finished",)
     workers_option = "concurrent_ttl_after_finished_syncs"
 

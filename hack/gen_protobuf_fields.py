@@ -176,6 +176,12 @@ def read_go_structs(directory: Path, package: str, messages: dict[str, Message])
             if proto_name is None or proto_name not in struct.fields:
                 continue
             json_tag = tags.get("json", "").split(",")
+            if json_tag[0] and json_tag[0] not in ("-", proto_name):
+                # Protobuf names a few fields otherwise than JSON (a BoundObjectReference's
+                # ``uID`` is ``uid``): the table speaks JSON names.
+                struct.fields[json_tag[0]] = struct.fields.pop(proto_name)
+                struct.types[json_tag[0]] = struct.types.pop(proto_name)
+                proto_name = json_tag[0]
             if go_type.startswith("*"):
                 struct.nullable.add(proto_name)
             elif "omitempty" not in json_tag[1:] and m.group(1) is not None:

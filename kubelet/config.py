@@ -8,6 +8,7 @@ from pathlib import Path
 
 from apitypes.core import Taint, TaintEffect
 from apitypes.quantity import QuantityError, parse_quantity
+from kubelet.auth import AuthConfig
 
 _EFFECTS = (TaintEffect.NO_SCHEDULE, TaintEffect.PREFER_NO_SCHEDULE, TaintEffect.NO_EXECUTE)
 
@@ -65,6 +66,9 @@ class KubeletConfig:
     """0: no HTTP server (hollow nodes)."""
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    """Who may use the server (``kubelet.auth``): ``--anonymous-auth``,
+    ``--authentication-token-webhook``, ``--client-ca-file``, ``--authorization-mode``."""
     node_ip: str = "127.0.0.1"
     hostname: str = ""
     node_labels: dict[str, str] = field(default_factory=dict)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from apitypes.core import ConfigMap, Container, Pod, ResourceFieldSelector, Secret
+from apitypes.core import ConfigMap, Container, Pod, ResourceFieldSelector, Secret, Service
 from apitypes.quantity import QuantityError, parse_quantity
 
 
@@ -35,6 +35,71 @@ class PodContext:
     secrets: Mapping[str, Secret | None] = field(default_factory=dict)
     node_allocatable: Mapping[str, str] = field(default_factory=dict)
     """Used for ``limits.*`` a container does not set, as Kubernetes does."""
+    tokens: Mapping[tuple[str, int | None], str] = field(default_factory=dict)
+    """Service-account tokens of the pod's projected volumes, by (audience, lifetime)."""
+    services: Sequence[Service] = ()
+    """Every Service the kubelet knows (all namespaces): see ``service_env``."""
+
+
+MASTER_NAMESPACE = "default"
+MASTER_SERVICES = frozenset({"kubernetes"})
+
+
+def service_env(pod: Pod, services: Sequence[Service]) -> dict[str, str]:
+    """The variables Kubernetes gives every container for the Services it may use:
+    the ``kubernetes`` Service of ``default`` always, and, unless the pod sets
+    ``enableServiceLinks: false``, each Service of the pod's namespace (which wins
+    over a ``default`` one of the same name). Services without a cluster IP (headless,
+    ExternalName) give none. Per Service ``NAME``: ``NAME_SERVICE_HOST``,
+    ``NAME_SERVICE_PORT`` (the first port), ``NAME_SERVICE_PORT_<PORT NAME>`` per named
+    port, and the Docker-links forms ``NAME_PORT``, ``NAME_PORT_<n>_<PROTO>[_PROTO,
+    _PORT, _ADDR]``. Names are upper-cased with ``-`` as ``_``."""
+    namespace = pod.metadata.namespace or "default"
+    links = pod.spec is None or pod.spec.enable_service_links is not False
+    chosen: dict[str, Service] = {}
+    for service in services:
+        spec = service.spec
+        ip = spec.cluster_ip if spec else None
+        if not ip or ip == "None":
+            continue
+        name = service.metadata.name or ""
+        svc_ns = service.metadata.namespace or "default"
+        if svc_ns == MASTER_NAMESPACE and name in MASTER_SERVICES:
+            chosen.setdefault(name, service)
+        elif svc_ns == namespace and links:
+            chosen[name] = service
+    env: dict[str, str] = {}
+    for name in sorted(chosen):
+        env.update(_one_service_env(chosen[name]))
+    return env
+
+
+def _env_name(text: str) -> str:
+    return text.upper().replace("-", "_")
+
+
+def _one_service_env(service: Service) -> dict[str, str]:
+    spec = service.spec
+    assert spec is not None and spec.cluster_ip
+    ip = spec.cluster_ip
+    prefix = _env_name(service.metadata.name or "")
+    env = {f"{prefix}_SERVICE_HOST": ip}
+    for i, port in enumerate(spec.ports):
+        if i == 0:
+            env[f"{prefix}_SERVICE_PORT"] = str(port.port)
+        if port.name:
+            env[f"{prefix}_SERVICE_PORT_{_env_name(port.name)}"] = str(port.port)
+    for i, port in enumerate(spec.ports):
+        proto = (port.protocol or "TCP").lower()
+        url = f"{proto}://{ip}:{port.port}"
+        if i == 0:
+            env[f"{prefix}_PORT"] = url
+        base = f"{prefix}_PORT_{port.port}_{proto.upper()}"
+        env[base] = url
+        env[f"{base}_PROTO"] = proto
+        env[f"{base}_PORT"] = str(port.port)
+        env[f"{base}_ADDR"] = ip
+    return env
 
 
 def referenced_objects(pod: Pod) -> tuple[set[str], set[str]]:
@@ -126,7 +191,10 @@ def _secret(ctx: PodContext, name: str, optional: bool) -> Secret | None:
 
 
 def container_env(pod: Pod, container: Container, ctx: PodContext) -> dict[str, str]:
-    """The environment of ``container``; raises ``ConfigError`` for a missing reference."""
+    """The environment of ``container``; raises ``ConfigError`` for a missing reference.
+    The Services' variables (``service_env``) come last and never replace a variable
+    the container defines, but ``$(VAR)`` in the container's values may refer to them."""
+    services = service_env(pod, ctx.services)
     env: dict[str, str] = {}
     namespace = pod.metadata.namespace or "default"
     for source in container.env_from:
@@ -148,7 +216,7 @@ def container_env(pod: Pod, container: Container, ctx: PodContext) -> dict[str, 
                 env[prefix + key] = text
     for var in container.env:
         if var.value_from is None:
-            env[var.name] = expand(var.value or "", env)
+            env[var.name] = expand(var.value or "", {**services, **env})
             continue
         source_ref = var.value_from
         value: str | None = None
@@ -176,6 +244,8 @@ def container_env(pod: Pod, container: Container, ctx: PodContext) -> dict[str, 
                     )
         if value is not None:
             env[var.name] = value
+    for name, value in services.items():
+        env.setdefault(name, value)
     return env
 
 

@@ -24,7 +24,7 @@ from kubelet.config import KubeletConfig
 from kubelet.fake_runtime import FakeRuntime
 from kubelet.kubelet import Kubelet
 from kubelet.node import MachineInfo, hollow_machine
-from kubelet.sources import NodeSource, PodSource
+from kubelet.sources import NodeSource, PodSource, ServiceSource
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class HollowNodes:
         self.options = options
         self.source = PodSource(client)
         self.nodes = NodeSource(client)
+        self.services = ServiceSource(client)
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         root = options.root_dir
         if root is None:
@@ -104,6 +105,7 @@ class HollowNodes:
                     FakeRuntime(name),
                     pod_source=self.source,
                     node_source=self.nodes,
+                    service_source=self.services,
                     stats=stats,
                     machine=HOLLOW_MACHINE,
                 )
@@ -112,6 +114,7 @@ class HollowNodes:
     async def start(self) -> None:
         self.source.start()
         self.nodes.start()
+        self.services.start()
         gate = asyncio.Semaphore(self.options.start_concurrency)
 
         async def start_one(kubelet: Kubelet) -> None:
@@ -126,6 +129,7 @@ class HollowNodes:
         await asyncio.gather(*(k.stop() for k in self.kubelets), return_exceptions=True)
         await self.source.stop()
         await self.nodes.stop()
+        await self.services.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
 

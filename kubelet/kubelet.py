@@ -42,11 +42,12 @@ from kubelet.podnetwork import PodNetwork
 from kubelet.podworker import PodWorker
 from kubelet.probes import ProbeManager, Prober
 from kubelet.runtime import ContainerInfo, ImageInfo, Runtime, RuntimeUnavailableError
-from kubelet.sources import NodeHandler, NodeSource, PodSource
+from kubelet.sources import NodeHandler, NodeSource, PodSource, ServiceSource
 from kubelet.starter import PodStarter
 from kubelet.static import CONFIG_MIRROR, CONFIG_SOURCE, StaticPodSource, is_mirror
 from kubelet.statusmanager import StatusManager
 from kubelet.termination import PodKiller
+from kubelet.tokens import TokenManager
 from kubelet.volumes import VolumeManager
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Kubelet:
         *,
         pod_source: PodSource | None = None,
         node_source: NodeSource | None = None,
+        service_source: ServiceSource | None = None,
         stats: Callable[[], MachineStats] | None = None,
         machine: MachineInfo | None = None,
         clock: Callable[[], float] = time.time,
@@ -85,6 +87,8 @@ class Kubelet:
         self.pod_source = pod_source or PodSource(client, node=config.node_name)
         self._own_node_source = node_source is None
         self.node_source = node_source or NodeSource(client, node=config.node_name)
+        self._own_service_source = service_source is None
+        self.service_source = service_source or ServiceSource(client)
         self.queue: WorkQueue[str] = WorkQueue(
             # Failures retry quickly at first, then settle at a few seconds.
             ItemExponentialBackoff(0.2, 10.0),
@@ -121,6 +125,7 @@ class Kubelet:
         )
         self.hooks = LifecycleHooks(runtime, config.node_ip)
         self.network = PodNetwork(runtime, config.node_name, on_ready=self._network_ready)
+        self.tokens = TokenManager(client)
         self.starter = PodStarter(
             config,
             runtime,
@@ -132,6 +137,8 @@ class Kubelet:
             event=self._event,
             node=self._node,
             network=self.network.status,
+            tokens=self.tokens,
+            services=self.service_source.services,
         )
         self.worker = PodWorker(
             config,
@@ -223,6 +230,8 @@ class Kubelet:
         )
         if self._own_node_source:
             self.node_source.start()
+        if self._own_service_source:
+            self.service_source.start()
         if self.static_source is not None:
             self._spawn(self.static_source.run(self.config.file_check_frequency), "static-pods")
         self._spawn(self.pleg.run(), f"pleg-{self.node_name}")
@@ -256,6 +265,8 @@ class Kubelet:
         self.node_source.unsubscribe(self.node_name)
         if self._own_node_source:
             await self.node_source.stop()
+        if self._own_service_source:
+            await self.service_source.stop()
         await self.probes.close()
         if self.recorder is not None:
             await self.recorder.close()
@@ -295,6 +306,7 @@ class Kubelet:
                 and uid not in self.worker.busy
             ):
                 self.volumes.cleanup(uid)
+        self.tokens.retain({p.metadata.uid or "" for p in self.pod_manager.pods()})
         self.backoff.gc()
         self.pull_backoff.gc()
 

@@ -9,6 +9,7 @@ import signal
 
 from apiclient import Client, ClientConfig
 from apiclient.loop import run_main
+from kubelet.auth import KubeletAuth
 from kubelet.config import KubeletConfig
 from kubelet.fake_runtime import FakeRuntime
 from kubelet.kubelet import Kubelet
@@ -47,6 +48,7 @@ async def run_kubelet(config: KubeletConfig, client_config: ClientConfig) -> Non
             port=config.port,
             cert_file=config.tls_cert_file,
             key_file=config.tls_private_key_file,
+            auth=KubeletAuth(config.auth, client, config.node_name),
         )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -16,6 +16,9 @@ Paths are the real kubelet's:
   protocol ``v4.channel.k8s.io`` with ``?port=``; see ``kubelet.portforward``;
 - ``GET /healthz``, ``GET /pods``.
 
+Every request is authenticated and authorized first (``kubelet.auth``: 401, 403), and
+a WebSocket upgrade from another ``Origin`` is refused.
+
 Errors are plain text with the HTTP status, as the kubelet answers them.
 """
 
@@ -33,6 +36,7 @@ import orjson
 from aiohttp import WSMessage, WSMsgType, web
 
 from kubelet import portforward
+from kubelet.auth import KubeletAuth
 from kubelet.kubelet import Kubelet, KubeletError
 from kubelet.runtime import ContainerInfo, LogOptions
 
@@ -95,13 +99,15 @@ class KubeletServer:
         port: int,
         cert_file: str | None = None,
         key_file: str | None = None,
+        auth: KubeletAuth | None = None,
     ) -> None:
         self.kubelet = kubelet
         self.address = address
         self.port = port
         self.cert_file = cert_file
         self.key_file = key_file
-        self.app = web.Application()
+        self.auth = auth
+        self.app = web.Application(middlewares=[auth.middleware()] if auth is not None else [])
         self.app.add_routes(
             [
                 web.get("/healthz", self.healthz),
@@ -122,6 +128,11 @@ class KubeletServer:
         if self.cert_file:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(self.cert_file, self.key_file)
+            client_ca = self.auth.config.client_ca_file if self.auth is not None else None
+            if client_ca:
+                # Optional: a client without a certificate authenticates otherwise.
+                context.load_verify_locations(client_ca)
+                context.verify_mode = ssl.CERT_OPTIONAL
         site = web.TCPSite(self._runner, self.address, self.port, ssl_context=context)
         await site.start()
         log.info(

@@ -1,10 +1,11 @@
-"""Where kubelets learn about their pods and their Node: shared informers.
+"""Where kubelets learn about their pods, their Node and the Services: shared informers.
 
 A single kubelet watches only its own pods (``fieldSelector=spec.nodeName=<node>``)
 and its own Node (``metadata.name=<node>``). Hollow nodes share one process, one
-client, one pod informer indexed by ``spec.nodeName`` and one Node informer: a
-thousand nodes cost two watches, not two thousand, and each event is routed to the
-kubelet it concerns.
+client, one pod informer indexed by ``spec.nodeName``, one Node informer and one
+Service informer: a thousand nodes cost three watches, not thousands, and each event is
+routed to the kubelet it concerns. Services (every namespace) feed the containers'
+Service variables.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from apiclient import Client, Informer, index_by_node_name
-from apitypes.core import Node, Pod
+from apitypes.core import Node, Pod, Service
 
 
 @dataclass
@@ -108,6 +109,26 @@ class NodeSource:
         handler = self._handlers.get(node.metadata.name or "")
         if handler is not None:
             handler.on_node_deleted(node)
+
+    def start(self) -> None:
+        self.informer.start()
+
+    async def stop(self) -> None:
+        await self.informer.stop()
+
+
+class ServiceSource:
+    """Every Service, for the variables a container gets about them (``envvars``)."""
+
+    def __init__(self, client: Client) -> None:
+        self.informer: Informer[Service] = Informer(client, Service)
+
+    def services(self) -> list[Service] | None:
+        """Every Service; None until the first list arrived (a container started then
+        would miss variables it is owed, so the kubelet waits, as Kubernetes does)."""
+        if not self.informer.synced.is_set():
+            return None
+        return self.informer.store.objects()
 
     def start(self) -> None:
         self.informer.start()

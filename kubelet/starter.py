@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 
 from apiclient import NORMAL, WARNING, errors
-from apitypes.core import ConfigMap, Node, Pod, Secret
+from apitypes.core import ConfigMap, Node, Pod, Secret, Service
 from kubelet import labels as lb
 from kubelet.backoff import Backoff
 from kubelet.config import KubeletConfig
@@ -28,6 +28,7 @@ from kubelet.objects import ObjectCache
 from kubelet.runtime import ContainerStartError, Runtime, RuntimePod, SandboxInfo
 from kubelet.runtimeconfig import container_config, grace_period, needs_pod_ip, sandbox_config
 from kubelet.sync import PodActions, Start
+from kubelet.tokens import TokenManager
 from kubelet.volumes import VolumeError, VolumeManager
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class PodStarter:
         event: Callable[[Pod, str, str, str], None],
         node: Callable[[], Node | None],
         network: Callable[[], tuple[bool, str]] = lambda: (True, ""),
+        tokens: TokenManager | None = None,
+        services: Callable[[], list[Service] | None] = lambda: [],
     ) -> None:
         self.config = config
         self.runtime = runtime
@@ -59,6 +62,10 @@ class PodStarter:
         self.node = node
         self.network = network
         """Whether the pod network is ready, and why not (``PodNetwork.status``)."""
+        self.tokens = tokens
+        """Service-account tokens for projected volumes (TokenRequest)."""
+        self.services = services
+        """Every Service, None before the first list (``ServiceSource.services``)."""
         self._refreshing: set[asyncio.Task[None]] = set()
 
     async def start_all(
@@ -193,6 +200,18 @@ class PodStarter:
             pod_ip = sandbox.ip
         node = self.node()
         allocatable = dict(node.status.allocatable) if node and node.status else {}
+        tokens: dict[tuple[str, int | None], str] = {}
+        for volume in pod.spec.volumes if pod.spec else []:
+            for source in volume.projected.sources if volume.projected else []:
+                sat = source.service_account_token
+                if sat is not None and self.tokens is not None and not self.runtime.simulated:
+                    key = (sat.audience or "", sat.expiration_seconds)
+                    tokens[key] = await self.tokens.token(pod, *key)
+        services = self.services()
+        if services is None:
+            raise ConfigError(
+                "services have not yet been read at least once, cannot construct envvars"
+            )
         return PodContext(
             node_name=self.config.node_name,
             pod_ip=pod_ip,
@@ -200,6 +219,8 @@ class PodStarter:
             config_maps=config_maps,
             secrets=secrets,
             node_allocatable=allocatable,
+            tokens=tokens,
+            services=services,
         )
 
     def refresh_volumes(self, pod: Pod, state: RuntimePod) -> None:

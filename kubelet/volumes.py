@@ -34,6 +34,10 @@ from kubelet.envvars import ConfigError, PodContext, expand, field_value, resour
 from kubelet.runtime import Mount
 
 DEFAULT_MODE = 0o644
+SECRET_DEFAULT_MODE = 0o400
+"""A Secret's files: readable by the container's user only, unless ``defaultMode`` or an
+item's ``mode`` says otherwise; never by others (the world bits are always cleared)."""
+NOT_WORLD = ~0o007 & 0o7777
 DATA_DIR = "..data"
 
 
@@ -55,6 +59,16 @@ def _check_relative(path: str, what: str) -> str:
     if pure.is_absolute() or ".." in pure.parts or not pure.parts:
         raise VolumeError(f"{what}: path {path!r} must be relative and may not contain '..'")
     return str(pure)
+
+
+def _inside(volume: str, path: Path, sub_path: str) -> str:
+    """``path`` with every symlink resolved; ``VolumeError`` when that is outside
+    ``volume`` (Kubernetes refuses such a subPath)."""
+    root = os.path.realpath(volume)
+    resolved = os.path.realpath(path)
+    if resolved != root and not resolved.startswith(root.rstrip("/") + "/"):
+        raise VolumeError(f"subPath {sub_path!r} resolves outside its volume: {resolved}")
+    return resolved
 
 
 class AtomicWriter:
@@ -114,7 +128,10 @@ class AtomicWriter:
         return True
 
 
-def _mode(item_mode: int | None, default_mode: int | None) -> int:
+def _mode(item_mode: int | None, default_mode: int | None, *, secret: bool = False) -> int:
+    if secret:
+        chosen = item_mode if item_mode is not None else default_mode
+        return (SECRET_DEFAULT_MODE if chosen is None else chosen) & NOT_WORLD
     return item_mode if item_mode is not None else (default_mode or DEFAULT_MODE)
 
 
@@ -125,8 +142,12 @@ def _keyed_payload(
     what: str,
     optional: bool,
 ) -> Payload:
+    secret = what == "secret"
     if not items:
-        return {key: FileEntry(value, _mode(None, default_mode)) for key, value in values.items()}
+        return {
+            key: FileEntry(value, _mode(None, default_mode, secret=secret))
+            for key, value in values.items()
+        }
     out: Payload = {}
     for item in items:
         value = values.get(item.key)
@@ -134,7 +155,8 @@ def _keyed_payload(
             if optional:
                 continue
             raise VolumeError(f"{what} references non-existent key: {item.key}")
-        out[_check_relative(item.path, what)] = FileEntry(value, _mode(item.mode, default_mode))
+        path = _check_relative(item.path, what)
+        out[path] = FileEntry(value, _mode(item.mode, default_mode, secret=secret))
     return out
 
 
@@ -226,8 +248,14 @@ def volume_payload(pod: Pod, volume: Volume, ctx: PodContext) -> Payload | None:
                 out.update(
                     _downward_payload(pod, source.downward_api.items, psrc.default_mode, ctx)
                 )
-            # serviceAccountToken and clusterTrustBundle need APIs navarch does not serve
-            # yet (TokenRequest); those sources are left out of the volume.
+            elif source.service_account_token is not None:
+                sat = source.service_account_token
+                token = ctx.tokens.get((sat.audience or "", sat.expiration_seconds))
+                if token is None:
+                    raise VolumeError(f"no service account token for {sat.path}")
+                path = _check_relative(sat.path, "serviceAccountToken")
+                out[path] = FileEntry(token.encode(), _mode(None, psrc.default_mode))
+            # clusterTrustBundle needs an API navarch does not serve; left out.
         return out
     return None
 
@@ -318,11 +346,14 @@ class VolumeManager:
             if sub:
                 sub = _check_relative(sub, "subPath")
                 source = Path(host) / sub
+                # A subPath of an atomically written volume is a symlink through
+                # ``..data``; Docker must be given the file it points to. A symlink a
+                # container left in the volume must not lead the mount (or the mkdir
+                # below) out of it.
+                _inside(host, source, vm.sub_path or vm.sub_path_expr or "")
                 if not source.exists():
                     source.mkdir(parents=True, exist_ok=True)
-                # A subPath of an atomically written volume is a symlink through
-                # ``..data``; Docker must be given the file it points to.
-                host = os.path.realpath(source)
+                host = _inside(host, source, vm.sub_path or vm.sub_path_expr or "")
             read_only = bool(vm.read_only) or volume.source_type() in read_only_kinds
             out.append(Mount(host, vm.mount_path, read_only))
         return out

@@ -103,7 +103,8 @@ class KubeletProcess(ServingProcess):
 @dataclass
 class HollowNodesProcess(DaemonProcess):
     count: int = 0
-    prefix: str = ""
+    name_prefix: str = ""
+    """What the hollow nodes' names start with (``prefix`` is the command's)."""
 
     @classmethod
     def create(
@@ -120,7 +121,7 @@ class HollowNodesProcess(DaemonProcess):
             args=args,
             log_path=work_dir / f"hollow-{prefix}{count}.log",
             count=count,
-            prefix=prefix,
+            name_prefix=prefix,
         )
 
 

@@ -130,6 +130,8 @@ class ApiServerProcess(ServingProcess):
             "--etcd-servers", etcd_url,
             "--bind-address", "127.0.0.1",
             "--port", str(port),
+            # Test kubelets listen on loopback: the apiserver refuses that unless told.
+            "--kubelet-allowed-addresses", "127.0.0.0/8",
             *extra,
         ]  # fmt: skip
         return cls(args=args, log_path=log_dir / f"apiserver-{port}.log", port=port)

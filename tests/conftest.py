@@ -77,7 +77,13 @@ def etcd(session_dir: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def apiserver(etcd: str, session_dir: Path) -> Iterator[ApiServerProcess]:
     """A real apiserver process over the session's etcd."""
-    proc = ApiServerProcess.create(etcd, session_dir, "--watch-bookmark-interval", "1")
+    # The node tests give pods their not-ready/unreachable tolerations through the
+    # controller-manager's flags (2 s); the admission plugin would fix 300 s first.
+    proc = ApiServerProcess.create(
+        etcd, session_dir,
+        "--watch-bookmark-interval", "1",
+        "--disable-admission-plugins", "DefaultTolerationSeconds",
+    )  # fmt: skip
     proc.start()
     yield proc
     proc.stop()

@@ -10,6 +10,13 @@ pod template). ``STRATEGIES`` lists the kinds in ``apitypes.registry`` order.
 from __future__ import annotations
 
 from apiserver.kinds.apiservice import APIServiceStrategy
+from apiserver.kinds.authentication import SelfSubjectReviewStrategy, TokenReviewStrategy
+from apiserver.kinds.authorization import (
+    LocalSubjectAccessReviewStrategy,
+    SelfSubjectAccessReviewStrategy,
+    SelfSubjectRulesReviewStrategy,
+    SubjectAccessReviewStrategy,
+)
 from apiserver.kinds.configmap import ConfigMapStrategy
 from apiserver.kinds.controllerrevision import ControllerRevisionStrategy
 from apiserver.kinds.cronjob import CronJobStrategy
@@ -20,12 +27,20 @@ from apiserver.kinds.endpointslice import EndpointSliceStrategy
 from apiserver.kinds.event import EventStrategy
 from apiserver.kinds.job import JobStrategy
 from apiserver.kinds.lease import LeaseStrategy
+from apiserver.kinds.limitrange import LimitRangeStrategy
 from apiserver.kinds.namespace import NamespaceStrategy
 from apiserver.kinds.node import NodeStrategy
 from apiserver.kinds.pod import PodStrategy
 from apiserver.kinds.poddisruptionbudget import PodDisruptionBudgetStrategy
+from apiserver.kinds.rbac import (
+    ClusterRoleBindingStrategy,
+    ClusterRoleStrategy,
+    RoleBindingStrategy,
+    RoleStrategy,
+)
 from apiserver.kinds.replicaset import ReplicaSetStrategy
 from apiserver.kinds.replicationcontroller import ReplicationControllerStrategy
+from apiserver.kinds.resourcequota import ResourceQuotaStrategy
 from apiserver.kinds.secret import SecretStrategy
 from apiserver.kinds.service import ServiceStrategy
 from apiserver.kinds.serviceaccount import ServiceAccountStrategy
@@ -41,6 +56,8 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     SecretStrategy,
     ServiceStrategy,
     EndpointsStrategy,
+    LimitRangeStrategy,
+    ResourceQuotaStrategy,
     ServiceAccountStrategy,
     ReplicationControllerStrategy,
     LeaseStrategy,
@@ -54,6 +71,16 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     EndpointSliceStrategy,
     PodDisruptionBudgetStrategy,
     APIServiceStrategy,
+    ClusterRoleStrategy,
+    ClusterRoleBindingStrategy,
+    RoleStrategy,
+    RoleBindingStrategy,
+    TokenReviewStrategy,
+    SelfSubjectReviewStrategy,
+    SubjectAccessReviewStrategy,
+    SelfSubjectAccessReviewStrategy,
+    LocalSubjectAccessReviewStrategy,
+    SelfSubjectRulesReviewStrategy,
 )
 """Every served kind's strategy, in ``apitypes.registry.RESOURCES`` order."""
 

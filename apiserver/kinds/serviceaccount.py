@@ -1,4 +1,5 @@
-"""ServiceAccount: metadata only; SECRETS counts its secrets."""
+"""ServiceAccount: metadata only; SECRETS counts its secrets; ``token`` issues its tokens
+(the TokenRequest API)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import Any
 from apiserver.kinds.common import CoreStrategy
 from apiserver.kinds.printers import AGE_COLUMN
 from apiserver.registry.strategy import Column, age
+from apiserver.subresources.token import Token
 from apitypes import registry
 from apitypes.core import ServiceAccount
 
 
 class ServiceAccountStrategy(CoreStrategy):
     resource = registry.resource("", "serviceaccounts")
+    subresources = (Token(),)
     columns = (
         Column("Secrets", description="Secrets is a list of the secrets in the same namespace."),
         AGE_COLUMN,

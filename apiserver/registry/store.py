@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from pydantic import ValidationError
 
-from apiserver import errors
+from apiserver import admission, errors
 from apiserver.fieldmanager import FieldManager
 from apiserver.registry.strategy import StoreContext, Strategy
 from apiserver.storage.interface import (
@@ -40,6 +40,7 @@ from apiserver.storage.interface import (
     TooLargeError,
     UnavailableError,
 )
+from apiserver.user import UserInfo
 from apiserver.watchcache import CachedObject, Codec, Predicate, WatchCache
 from apitypes.base import KubeObject, now
 from apitypes.schema import prune_unknown
@@ -101,12 +102,17 @@ class DeleteOptions:
     precondition_resource_version: str | None = None
     propagation_policy: str | None = None
     dry_run: bool = False
+    user: UserInfo | None = None
+    """Who deletes (admission sees it); None for the server's own deletes."""
 
 
 @dataclass(frozen=True)
 class WriteOptions:
     dry_run: bool = False
     field_validation: str = "Warn"  # Ignore | Warn | Strict
+    user: UserInfo | None = None
+    """Who writes: the write passes admission as this user. None for the server's own
+    writes (its default namespaces, the bootstrap policy), which admission skips."""
     field_manager: str = ""
     """Who writes, as recorded in ``metadata.managedFields`` (``unknown`` if empty)."""
     subresource: str = ""
@@ -152,6 +158,8 @@ class ResourceStore:
         self.cache = WatchCache(storage, self.prefix, self.codec, capacity=cache_capacity)
         self.fields = FieldManager(self.model, status_subresource=strategy.status_subresource)
         self._namespace_exists = namespace_exists
+        self.admission: admission.Chain | None = None
+        """The admission chain writes with a user pass (set by the server)."""
 
     # --- keys -----------------------------------------------------------------------
 
@@ -254,9 +262,13 @@ class ResourceStore:
         generated = not obj.metadata.name and bool(obj.metadata.generate_name)
         if generated:
             obj.metadata.name = obj.metadata.generate_name + _random_suffix()
+        attrs = self._attributes(admission.CREATE, obj, None, opts.user, opts.dry_run)
+        await self._admission(attrs, "admit")
         self._raise_invalid(obj, self.strategy.validate(obj))
         if self.resource.namespaced:
             await self._check_namespace(obj.metadata.namespace)
+        await self._admission(attrs, "validate")
+        warnings = warnings + _warnings(attrs)
         attempts = _GENERATE_NAME_ATTEMPTS if generated else 1
         # The companions hook fills in what it allocates; a retry starts from this copy
         # (taken only for kinds that allocate: copying costs as much as validating).
@@ -330,6 +342,51 @@ class ResourceStore:
                 f"the API version in the data ({api_version}) does not match the expected "
                 f"API version ({self.resource.api_version})"
             )
+
+    def _attributes(
+        self,
+        operation: str,
+        obj: Any,
+        old: Any,
+        user: UserInfo | None,
+        dry_run: bool,
+        subresource: str = "",
+    ) -> admission.Attributes | None:
+        """What admission sees of a write; None when it is not admitted (the server's
+        own writes, or no chain)."""
+        if user is None or self.admission is None:
+            return None
+        meta = (obj if obj is not None else old).metadata
+        return admission.Attributes(
+            operation=operation,
+            resource=self.resource,
+            namespace=meta.namespace if self.resource.namespaced else None,
+            name=meta.name or "",
+            user=user,
+            obj=obj,
+            old=old,
+            subresource=subresource,
+            dry_run=dry_run,
+        )
+
+    async def _admission(
+        self, attrs: admission.Attributes | None, phase: str, *, stale: bool = False
+    ) -> bool:
+        """Run admission's ``admit`` or ``validate`` phase on a write (nothing for the
+        server's own writes). A refusal of a write computed from a possibly stale copy
+        (the watch cache's) answers False: the caller retries from a fresh read."""
+        if attrs is None or self.admission is None:
+            return True
+        try:
+            if phase == "admit":
+                await self.admission.admit(attrs)
+            else:
+                await self.admission.validate(attrs)
+        except errors.ApiError:
+            if stale:
+                return False
+            raise
+        return True
 
     def _reset_system_metadata(self, obj: Any) -> None:
         meta = obj.metadata
@@ -589,14 +646,24 @@ class ResourceStore:
             if subresource is None:
                 self.strategy.prepare_for_update(new, old)
                 self.strategy.default(new)
-                errs = self.strategy.validate(new) + self.strategy.validate_update(new, old)
             else:
                 subresource.prepare_for_update(self.strategy, new, old)
                 subresource.default(self.strategy, new)
+            attrs = self._attributes(
+                admission.UPDATE, new, old, opts.user, opts.dry_run,
+                subresource.name if subresource is not None else "",
+            )  # fmt: skip
+            if not await self._admission(attrs, "admit", stale=from_cache is not None):
+                continue
+            if subresource is None:
+                errs = self.strategy.validate(new) + self.strategy.validate_update(new, old)
+            else:
                 errs = subresource.validate_update(self.strategy, new, old)
             if errs and from_cache is not None:
                 continue
             self._raise_invalid(new, errs)
+            if not await self._admission(attrs, "validate", stale=from_cache is not None):
+                continue
             self.strategy.canonicalize(new)
             # May fill in allocations, so it runs before the object is serialised.
             companions = await self.strategy.companions_for_update(new, old, self._ctx)
@@ -618,13 +685,13 @@ class ResourceStore:
                     continue
                 return WriteResult(obj=current)
             if opts.dry_run:
-                return WriteResult(obj=stamp(wire, kv.mod_revision))
+                return WriteResult(obj=stamp(wire, kv.mod_revision), warnings=_warnings(attrs))
             try:
                 if _finalized(new) and not self.strategy.deletion_blocked(new):
                     revision = await self._storage.delete(
                         key, kv.mod_revision, self.strategy.companions_for_delete(old, self._ctx)
                     )
-                    return WriteResult(obj=stamp(wire, revision))
+                    return WriteResult(obj=stamp(wire, revision), warnings=_warnings(attrs))
                 revision = await self._storage.update(
                     key, encode(wire), kv.mod_revision, companions
                 )
@@ -647,7 +714,7 @@ class ResourceStore:
                 raise errors.service_unavailable(str(err)) from err
             except TooLargeError as err:
                 raise self._too_large(name, err) from err
-            return WriteResult(obj=stamp(wire, revision))
+            return WriteResult(obj=stamp(wire, revision), warnings=_warnings(attrs))
         raise errors.conflict(
             self.resource.plural,
             name,
@@ -708,6 +775,8 @@ class ResourceStore:
                     f"{meta['resourceVersion']}",
                 )
             obj = self.typed(current)
+            attrs = self._attributes(admission.DELETE, None, obj, opts.user, opts.dry_run)
+            await self._admission(attrs, "validate")
             marked = self._mark_for_deletion(obj, opts)
             try:
                 if marked is None:
@@ -905,6 +974,10 @@ class WatchStart:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _warnings(attrs: admission.Attributes | None) -> list[str]:
+    return list(attrs.warnings) if attrs is not None else []
 
 
 def _random_suffix() -> str:

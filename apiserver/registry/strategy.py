@@ -23,6 +23,7 @@ from apitypes.validation import FieldError, FieldPath, is_dns1123_subdomain, val
 
 if TYPE_CHECKING:
     from apiserver.registry.subresource import Subresource
+    from apiserver.security import ReviewContext
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,13 @@ class Strategy:
 
     def model(self) -> type[KubeObject]:
         return self.resource.model
+
+    # --- create-only kinds ------------------------------------------------------------
+
+    async def answer(self, body: dict[str, Any], context: ReviewContext) -> dict[str, Any]:
+        """A create-only kind's answer to a create (``resource.create_only``: TokenReview,
+        the access reviews): the object with its ``status``, never stored."""
+        raise NotImplementedError(f"{self.resource.plural} is stored, not answered")
 
 
 def get_path(obj: Mapping[str, Any], *path: str, default: str = "") -> str:

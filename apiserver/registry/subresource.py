@@ -38,6 +38,7 @@ from apitypes.validation import FieldError
 if TYPE_CHECKING:
     from apiserver.registry.store import ResourceStore
     from apiserver.registry.strategy import Strategy
+    from apiserver.security import Security
 
 VERBS = {"GET": "get", "PUT": "update", "PATCH": "patch", "POST": "create"}
 """The discovery verb of each HTTP method a subresource may answer."""
@@ -63,6 +64,9 @@ class Backends:
 
     stores: Mapping[tuple[str, str], ResourceStore]
     kubelets: KubeletClient
+    security: Security | None = None
+    """Authentication, authorization, admission and the token issuer (the ``token``
+    subresource issues tokens; subresources that write outside the store admit)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,28 @@ class Subresource:
     async def serve_websocket(self, websocket: WebSocket, target: Target) -> None:
         """Answer a WebSocket upgrade (only called when ``websocket`` is set)."""
         raise NotImplementedError(f"{self.name} serves no WebSockets")
+
+    async def admit(self, request: Request, target: Target, obj: Any = None) -> None:
+        """Pass a create on this subresource that is not written through the store (an
+        eviction, a token request) through admission, as its requester."""
+        from apiserver import admission
+        from apiserver.filters import user_of
+
+        security = target.backends.security
+        user = user_of(request.scope)
+        if security is None or user is None:
+            return
+        attrs = admission.Attributes(
+            operation=admission.CREATE,
+            resource=target.store.resource,
+            namespace=target.namespace,
+            name=target.name,
+            user=user,
+            obj=obj,
+            subresource=self.name,
+        )
+        await security.admission.admit(attrs)
+        await security.admission.validate(attrs)
 
     # --- rules of a write through the store (``ResourceStore.update``/``patch``) ------
 

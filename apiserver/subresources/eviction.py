@@ -36,6 +36,7 @@ class Eviction(Subresource):
         # An eviction is a create: the query's dryRun applies, as its body's does.
         dry_run = rest.write_options(request).dry_run
         body = await rest.read_object(request)
+        await self.admit(request, target)
         budgets = target.backends.stores[("policy", "poddisruptionbudgets")]
         await evict(target.store, budgets, target.namespace, target.name, body, dry_run=dry_run)
         return rest.created_status()

@@ -33,13 +33,9 @@ import aiohttp
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.datastructures import Headers
-from websockets.server import ServerProtocol
-from websockets.typing import Subprotocol
 
 from apiserver import errors, rest
-from apiserver.kubeletclient import KubeletClient
+from apiserver.kubeletclient import KubeletClient, KubeletEndpoint
 from apiserver.registry.subresource import Subresource, SubresourceKind, Target
 
 LOG_PARAMS = (
@@ -85,8 +81,8 @@ def _container_status(pod: dict[str, Any], container: str) -> dict[str, Any] | N
     return None
 
 
-async def _pod_node(target: Target) -> tuple[dict[str, Any], str]:
-    """(pod, base URL of its node's kubelet); ``ApiError`` if it has none."""
+async def _pod_node(target: Target) -> tuple[dict[str, Any], KubeletEndpoint]:
+    """(pod, its node's kubelet); ``ApiError`` if it has none."""
     name = target.name
     pod = await target.store.get(target.namespace, name)
     node_name = (pod.get("spec") or {}).get("nodeName")
@@ -98,11 +94,13 @@ async def _pod_node(target: Target) -> tuple[dict[str, Any], str]:
         if err.code == 404:
             raise errors.bad_request(f"node {node_name} of pod {name} does not exist") from err
         raise
-    return pod, target.backends.kubelets.base_url(node)
+    return pod, await target.backends.kubelets.endpoint(node)
 
 
-async def _pod_container(target: Target, container: str | None) -> tuple[dict[str, Any], str, str]:
-    """(pod, container, kubelet base URL)."""
+async def _pod_container(
+    target: Target, container: str | None
+) -> tuple[dict[str, Any], str, KubeletEndpoint]:
+    """(pod, container, its node's kubelet)."""
     pod, base = await _pod_node(target)
     return pod, pick_container(pod, container), base
 
@@ -124,7 +122,7 @@ class Log(Subresource):
             raise errors.ApiError(
                 422, "Invalid", "at most one of `sinceTime` or `sinceSeconds` may be specified"
             )
-        pod, container, base = await _pod_container(target, params.get("container"))
+        pod, container, kubelet = await _pod_container(target, params.get("container"))
         status = _container_status(pod, container)
         waiting = ((status or {}).get("state") or {}).get("waiting")
         previous = rest.flag(params.get("previous"))
@@ -134,7 +132,7 @@ class Log(Subresource):
                 f"{waiting.get('reason') or 'ContainerCreating'}"
             )
         query = {k: params[k] for k in LOG_PARAMS if params.get(k) is not None}
-        url = f"{base}/containerLogs/{namespace}/{name}/{container}"
+        url = f"{kubelet.base_url}/containerLogs/{namespace}/{name}/{container}"
         if query:
             url += "?" + urlencode(query)
         follow = rest.flag(params.get("follow"))
@@ -143,7 +141,7 @@ class Log(Subresource):
             total=None, connect=kubelets.config.timeout, sock_read=None if follow else 300
         )
         try:
-            upstream = await kubelets.session().get(url, timeout=timeout)
+            upstream = await kubelets.session().get(url, timeout=timeout, **kubelet.options())
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
             raise errors.ApiError(
                 500, "InternalError", f"error dialing backend: {err or type(err).__name__}"
@@ -201,7 +199,7 @@ class Exec(Subresource):
 
     async def serve_websocket(self, websocket: WebSocket, target: Target) -> None:
         try:
-            pod, container, base = await _pod_container(
+            pod, container, kubelet = await _pod_container(
                 target, websocket.query_params.get("container")
             )
             if not websocket.query_params.getlist("command"):
@@ -211,9 +209,9 @@ class Exec(Subresource):
             await _deny(websocket, err)
             return
         query = websocket.scope.get("query_string", b"").decode()
-        url = f"{base}/exec/{target.namespace}/{target.name}/{container}"
+        url = f"{kubelet.base_url}/exec/{target.namespace}/{target.name}/{container}"
         url += f"?{query}" if query else ""
-        await _relay_websocket(websocket, target.backends.kubelets, url)
+        await _relay_websocket(websocket, target.backends.kubelets, kubelet, url)
 
 
 def _forward_ports(values: list[str]) -> list[str]:
@@ -247,18 +245,20 @@ class PortForward(Subresource):
 
     async def serve_websocket(self, websocket: WebSocket, target: Target) -> None:
         try:
-            _, base = await _pod_node(target)
+            _, kubelet = await _pod_node(target)
             ports = _forward_ports(websocket.query_params.getlist("ports"))
         except errors.ApiError as err:
             await _deny(websocket, err)
             return
-        url = f"{base}/portForward/{target.namespace}/{target.name}"
+        url = f"{kubelet.base_url}/portForward/{target.namespace}/{target.name}"
         if ports:
             url += "?" + urlencode([("port", p) for p in ports])
-        await _relay_websocket(websocket, target.backends.kubelets, url)
+        await _relay_websocket(websocket, target.backends.kubelets, kubelet, url)
 
 
-async def _relay_websocket(websocket: WebSocket, kubelets: KubeletClient, url: str) -> None:
+async def _relay_websocket(
+    websocket: WebSocket, kubelets: KubeletClient, kubelet: KubeletEndpoint, url: str
+) -> None:
     """Open a WebSocket to the kubelet with the client's subprotocols, accept the
     client with the one the kubelet chose, and copy frames both ways."""
     protocols = list(websocket.scope.get("subprotocols") or [])
@@ -269,6 +269,7 @@ async def _relay_websocket(websocket: WebSocket, kubelets: KubeletClient, url: s
             autoping=True,
             max_msg_size=0,
             timeout=aiohttp.ClientWSTimeout(ws_close=10),
+            **kubelet.options(),
         )
     except aiohttp.WSServerHandshakeError as err:
         message = f"unable to upgrade connection: the kubelet answered {err.status}"
@@ -291,26 +292,6 @@ async def _deny(websocket: WebSocket, err: errors.ApiError) -> None:
         await websocket.send_denial_response(rest.status_response(err))
     except RuntimeError:
         await websocket.close(code=1008, reason=err.message[:120])
-
-
-class _AnySubprotocolServer(ServerProtocol):
-    """The WebSocket handshake without websockets' own subprotocol check.
-
-    That parser accepts only HTTP tokens and so refuses kubectl's
-    ``SPDY/3.1+portforward.k8s.io`` (a ``/``) with a 400 before the app sees the request.
-    Uvicorn reads the offered subprotocols itself (split on commas) and answers with
-    the one the app accepts, so nothing is lost by skipping it here."""
-
-    def process_subprotocol(self, headers: Headers) -> Subprotocol | None:
-        return None
-
-
-class KubeWebSocketProtocol(WebSocketsSansIOProtocol):
-    """Uvicorn's WebSocket protocol (``ws=``) taking any offered subprotocol."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.conn.__class__ = _AnySubprotocolServer
 
 
 async def _bridge(client: WebSocket, upstream: aiohttp.ClientWebSocketResponse) -> None:

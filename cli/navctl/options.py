@@ -68,9 +68,9 @@ All = Annotated[bool, typer.Option("--all", help="Every object of the type(s) in
 
 def complete_types(incomplete: str) -> list[str]:
     """Shell completion of resource type names (plurals and short names)."""
-    from apitypes.registry import RESOURCES
+    from apitypes.registry import STORED
 
-    names = sorted({n for r in RESOURCES for n in (r.plural, *r.short_names)})
+    names = sorted({n for r in STORED for n in (r.plural, *r.short_names)})
     return [n for n in names if n.startswith(incomplete)]
 
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Build the compose cluster's two images locally, from Debian packages (no registry is
-# pulled from or pushed to):
+# Build navarch's images locally, from Debian packages (no registry is pulled from or
+# pushed to). `build-images.sh [FLAVOR...]` (default: node cp, the compose cluster's):
 #
-#   navarch/compose-node:current   a node: Debian's dockerd, iptables, iproute2, conntrack,
-#                                  nftables, python3 and navarch (kubelet, network agent,
-#                                  kube-proxy), started by deploy/compose/node/entrypoint.sh
-#   navarch/compose-cp:current     the control plane: etcd-server, haproxy, python3, navarch
+#   node    navarch/compose-node:current   a node: Debian's dockerd, iptables, iproute2,
+#           conntrack, nftables, python3 and navarch (kubelet, network agent, kube-proxy),
+#           started by deploy/compose/node/entrypoint.sh
+#   cp      navarch/compose-cp:current     the control plane: etcd-server, haproxy, python3,
+#           navarch
+#   addon   navarch/navarch:current        python3 and navarch only: what cluster add-ons
+#           run in pods (the DNS server of deploy/addons/dns.yaml)
 #
 # Each is two steps, each cached:
 #   1. a Debian base: `debootstrap --variant=minbase bookworm` with the packages below,
@@ -32,6 +35,7 @@ node_packages=docker.io,iptables,iproute2,conntrack,nftables,python3,python3-ven
 # package list does).
 base_recipe=bookworm-minbase-1
 cp_packages=etcd-server,etcd-client,haproxy,python3,python3-venv,procps,ca-certificates,iproute2
+addon_packages=python3,python3-venv,ca-certificates
 
 # The Debian mirror this host's apt uses (the only place packages come from).
 if [ -z "$mirror" ]; then
@@ -93,42 +97,59 @@ wheels() {
   rm -f "$out"/deps/navarch-*.whl
 }
 
+# What the images are made of: the packages' sources (every one the wheel holds, so
+# not tests/, bench/, hack/, docs/), pyproject.toml and this directory.
 source_hash() {
   cd "$root"
   {
-    git ls-files -co --exclude-standard -- pyproject.toml apitypes apiclient apiserver scheduler \
-      controllers kubelet kubeproxy cli deploy/compose 2>/dev/null |
+    git ls-files -co --exclude-standard -- pyproject.toml deploy/compose '*.py' '*.json' \
+      ':!tests' ':!bench' ':!hack' ':!docs' ':!deploy/aws' 2>/dev/null |
       while read -r f; do [ -f "$f" ] && echo "$f"; done | sort | xargs sha256sum
   } | hash_of
 }
 
+# The image a flavor is tagged as, without its tag.
+repo_of() {
+  case "$1" in
+    addon) echo navarch/navarch ;;
+    *) echo "navarch/compose-$1" ;;
+  esac
+}
+
 main() {
-  local src
+  local flavors=("$@") src flavor missing=()
+  [ "${#flavors[@]}" -gt 0 ] || flavors=(node cp)
   src="$(source_hash)"
-  local want_node="navarch/compose-node:$src" want_cp="navarch/compose-cp:$src"
-  if docker image inspect "$want_node" >/dev/null 2>&1 && docker image inspect "$want_cp" >/dev/null 2>&1; then
-    docker tag "$want_node" navarch/compose-node:current
-    docker tag "$want_cp" navarch/compose-cp:current
-    echo "$want_node"
-    echo "$want_cp"
-    return
-  fi
-  local node_base cp_base ctx
-  node_base="$(base_image node "$node_packages")"
-  cp_base="$(base_image cp "$cp_packages")"
+  for flavor in "${flavors[@]}"; do
+    case "$flavor" in node | cp | addon) ;; *) echo "build-images: unknown flavor $flavor (node, cp, addon)" >&2; exit 2 ;; esac
+    if docker image inspect "$(repo_of "$flavor"):$src" >/dev/null 2>&1; then
+      docker tag "$(repo_of "$flavor"):$src" "$(repo_of "$flavor"):current"
+      echo "$(repo_of "$flavor"):$src"
+    else
+      missing+=("$flavor")
+    fi
+  done
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  local ctx
   ctx="$(mktemp -d /var/tmp/navarch-compose-ctx-XXXXXX)"
   trap 'rm -rf "$ctx"' RETURN
   wheels "$ctx/wheels"
-  for flavor in node cp; do
-    local base want
+  for flavor in "${missing[@]}"; do
+    local base want packages
+    want="$(repo_of "$flavor"):$src"
     rm -rf "$ctx/files"
-    if [ "$flavor" = node ]; then
-      base="$node_base"; want="$want_node"
-      install -D -m 0755 "$here/node/entrypoint.sh" "$ctx/files/usr/local/bin/navarch-node"
-    else
-      base="$cp_base"; want="$want_cp"
-      install -D -m 0644 "$here/controlplane/haproxy.cfg" "$ctx/files/etc/haproxy/haproxy.cfg"
-    fi
+    mkdir -p "$ctx/files"
+    case "$flavor" in
+      node)
+        packages="$node_packages"
+        install -D -m 0755 "$here/node/entrypoint.sh" "$ctx/files/usr/local/bin/navarch-node" ;;
+      cp)
+        packages="$cp_packages"
+        install -D -m 0644 "$here/controlplane/haproxy.cfg" "$ctx/files/etc/haproxy/haproxy.cfg" ;;
+      addon)
+        packages="$addon_packages" ;;
+    esac
+    base="$(base_image "$flavor" "$packages")"
     # The classic builder: Docker Engine 20.10's, and no buildx plugin is needed.
     if ! DOCKER_BUILDKIT=0 docker build -f "$here/Dockerfile" --build-arg "BASE=$base" \
       --label "$label" --label "io.navarch.source-hash=$src" -t "$want" "$ctx" \
@@ -137,13 +158,12 @@ main() {
       echo "build-images: building $want failed; see $cache/build-$flavor.log" >&2
       exit 1
     fi
-    docker tag "$want" "navarch/compose-$flavor:current"
+    docker tag "$want" "$(repo_of "$flavor"):current"
     echo "$want"
+    # Older builds of this image are of no use: their tags go (layers still used stay).
+    docker images --format '{{.Repository}}:{{.Tag}}' --filter "reference=$(repo_of "$flavor")" |
+      grep -v -e ":current$" -e ":$src$" | xargs -r docker rmi >/dev/null 2>&1 || true
   done
-  # Older builds of this image are of no use: their tags go (layers still used stay).
-  docker images --format '{{.Repository}}:{{.Tag}}' --filter reference=navarch/compose-node \
-    --filter reference=navarch/compose-cp |
-    grep -v -e ":current$" -e ":$src$" | xargs -r docker rmi >/dev/null 2>&1 || true
 }
 
-main
+main "$@"

@@ -328,7 +328,11 @@ def test_a_restarted_node_container_runs_its_pods_again(
         lambda: (p := _pods(api, ns, "app=restart")) and len(p) == 2 and all(map(started_after, p)),
         120, 0.5, "pods Running again in new containers",
     )  # fmt: skip
-    assert "node-2" in cluster.ready_nodes(restarted_at)
+    # Its pods may run before the restarted kubelet has renewed its Lease.
+    wait_until(
+        lambda: "node-2" in cluster.ready_nodes(restarted_at), 60, 0.5,
+        "node-2 Ready with its Lease renewed after the restart",
+    )  # fmt: skip
     again = next(
         n for n in api.get("/api/v1/nodes").json()["items"] if n["metadata"]["name"] == "node-2"
     )

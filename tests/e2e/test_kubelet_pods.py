@@ -278,14 +278,24 @@ def test_config_maps_secrets_env_and_updates(
         {"name": "sec", "secret": {"secretName": "creds", "items": [{"key": "password", "path": "pw"}]}},
         {"name": "info", "downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
     ]  # fmt: skip
+    # A Service of the namespace gives the container its variables.
+    resp = api.post(f"/api/v1/namespaces/{ns}/services", json={
+        "metadata": {"name": "front-end"}, "spec": {"ports": [{"name": "http", "port": 8080}]},
+    })  # fmt: skip
+    assert resp.status_code == 201, resp.text
+    front_ip = resp.json()["spec"]["clusterIP"]
     create(api, ns, pod_manifest("cfg", node.node_name, [container], volumes=volumes))
     pod = wait_for_pod(api, ns, "cfg", running)
-    script = "echo $GREETING $PASSWORD $CFG_mode $POD_IP $MEM; cat /etc/cfg/mode /etc/sec/pw; echo; cat /etc/info/labels"
+    script = (
+        "echo $GREETING $PASSWORD $CFG_mode $POD_IP $MEM; cat /etc/cfg/mode /etc/sec/pw; echo;"
+        " cat /etc/info/labels; echo; echo $FRONT_END_SERVICE_HOST $FRONT_END_SERVICE_PORT_HTTP"
+    )
     result = ws_exec(apiserver.url, ns, "cfg", ["sh", "-c", script])
     lines = result.stdout.decode().splitlines()
     assert lines[0] == f"hello s3cr3t fast {pod['status']['podIP']} 64"
     assert lines[1] == "fasts3cr3t"
     assert lines[2] == 'test="cfg"'
+    assert lines[3] == f"{front_ip} 8080"
     # resources became Docker limits.
     app = next(
         r for r in docker_containers(node, pod["metadata"]["uid"])

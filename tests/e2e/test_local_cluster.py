@@ -17,6 +17,7 @@ import os
 import random
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import uuid
@@ -75,7 +76,19 @@ class Checkout:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        return f"https://127.0.0.1:{self.api_port}"
+
+    def tls(self, user: str | None = "admin") -> ssl.SSLContext:
+        """Trust the cluster's CA; with ``user``, show that PKI user's certificate."""
+        pki = self.data_dir / "pki"
+        ctx = ssl.create_default_context(cafile=pki / "ca.crt")
+        if user is not None:
+            ctx.load_cert_chain(pki / "users" / f"{user}.crt", pki / "users" / f"{user}.key")
+        return ctx
+
+    def get(self, path: str, **params: str) -> httpx.Response:
+        """GET from the apiserver as the cluster admin."""
+        return httpx.get(f"{self.url}{path}", params=params, verify=self.tls(), timeout=10)
 
     @property
     def nodes(self) -> list[str]:
@@ -115,14 +128,14 @@ def _ready(obj: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
-def _web_pods(url: str) -> dict[str, dict[str, Any]]:
-    resp = httpx.get(f"{url}/api/v1/namespaces/default/pods", params={"labelSelector": "app=web"})
+def _web_pods(checkout: Checkout) -> dict[str, dict[str, Any]]:
+    resp = checkout.get("/api/v1/namespaces/default/pods", labelSelector="app=web")
     resp.raise_for_status()
     return {p["metadata"]["name"]: p for p in resp.json()["items"]}
 
 
-def _all_running(url: str, names: set[str] | None = None) -> bool:
-    pods = _web_pods(url)
+def _all_running(checkout: Checkout, names: set[str] | None = None) -> bool:
+    pods = _web_pods(checkout)
     if names is not None and set(pods) != names:
         return False
     return len(pods) == 3 and all(
@@ -150,11 +163,11 @@ def test_make_up_down_up_brings_the_workload_back(checkout: Checkout) -> None:
     assert 'deployment "web" successfully rolled out' in made.stdout
 
     # Three Ready nodes, the sample app's three pods Running and Ready, on them.
-    nodes = httpx.get(f"{checkout.url}/api/v1/nodes").json()["items"]
+    nodes = checkout.get("/api/v1/nodes").json()["items"]
     assert sorted(n["metadata"]["name"] for n in nodes) == checkout.nodes
     assert all(_ready(n) for n in nodes)
-    assert _all_running(checkout.url)
-    before = _web_pods(checkout.url)
+    assert _all_running(checkout)
+    before = _web_pods(checkout)
     assert {p["spec"]["nodeName"] for p in before.values()} <= set(checkout.nodes)
     labels = {"io.navarch.pod.namespace": "default"}
     running = [
@@ -184,7 +197,7 @@ def test_make_up_down_up_brings_the_workload_back(checkout: Checkout) -> None:
         assert "running" in line and "restarts 1 (last: signal 9 (SIGKILL))" in line, line
         assert line.endswith(f"{comp}.log")
         assert int((checkout.data_dir / "run" / f"{comp}.pid").read_text()) != old_pids[comp]
-    wait_until(lambda: _all_running(checkout.url, set(before)), 60, what="the app after kills")
+    wait_until(lambda: _all_running(checkout, set(before)), 60, what="the app after kills")
 
     # A supervisor that dies leaves the components running; `up` starts a new one,
     # which adopts them (same pids).
@@ -206,7 +219,7 @@ def test_make_up_down_up_brings_the_workload_back(checkout: Checkout) -> None:
         assert images.containers({"io.navarch.node": node}) == []
         assert not _networks(network_name(node))
     with pytest.raises(httpx.HTTPError):
-        httpx.get(f"{checkout.url}/readyz", timeout=2)
+        checkout.get("/readyz")
     assert _blackhole(cidr) == []  # routes gone with the cluster
 
     # Up on the kept state, again and again: the same pods come back in new containers,
@@ -276,8 +289,8 @@ def _check_pod_network(checkout: Checkout, nodes: list[dict[str, Any]], pods: di
 def _available_again(checkout: Checkout, names: set[str]) -> bool:
     """The three pods Ready on containers that run now, and the Deployment saying
     so: three available replicas and Available=True, observed by its controller."""
-    pods = _web_pods(checkout.url)
-    if set(pods) != names or not _all_running(checkout.url, names):
+    pods = _web_pods(checkout)
+    if set(pods) != names or not _all_running(checkout, names):
         return False
     running = {
         str(c["Id"]) for node in checkout.nodes
@@ -287,7 +300,7 @@ def _available_again(checkout: Checkout, names: set[str]) -> bool:
         for cs in pod["status"].get("containerStatuses") or []:
             if not cs.get("ready") or cs.get("containerID", "").split("://")[-1] not in running:
                 return False
-    deploy = httpx.get(f"{checkout.url}/apis/apps/v1/namespaces/default/deployments/web").json()
+    deploy = checkout.get("/apis/apps/v1/namespaces/default/deployments/web").json()
     status = deploy.get("status") or {}
     available = any(
         c["type"] == "Available" and c["status"] == "True" for c in status.get("conditions") or []

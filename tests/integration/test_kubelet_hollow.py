@@ -61,23 +61,26 @@ def test_hollow_nodes_register_and_heartbeat(
 ) -> None:
     proc, before = hollow
     wait_until(
-        lambda: len(ready_nodes(api, proc.prefix)) == COUNT or not proc.alive(),
+        lambda: len(ready_nodes(api, proc.name_prefix)) == COUNT or not proc.alive(),
         timeout=60, interval=0.5, what="every hollow node Ready",
     )  # fmt: skip
     assert proc.alive(), proc.log_tail()
-    node = api.get(f"/api/v1/nodes/{proc.prefix}7").json()
+    node = api.get(f"/api/v1/nodes/{proc.name_prefix}7").json()
     assert node["status"]["capacity"] == {
         "cpu": "4", "memory": "16Gi", "ephemeral-storage": "100Gi", "pods": "110",
     }  # fmt: skip
     assert node["status"]["nodeInfo"]["containerRuntimeVersion"] == "fake://1.0.0"
-    assert {a["address"] for a in node["status"]["addresses"]} >= {"10.64.0.7", f"{proc.prefix}7"}
+    assert {a["address"] for a in node["status"]["addresses"]} >= {
+        "10.64.0.7",
+        f"{proc.name_prefix}7",
+    }
     leases = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
 
     def ours() -> dict[str, str]:
         return {
             item["metadata"]["name"]: item["spec"]["renewTime"]
             for item in api.get(leases).json()["items"]
-            if item["metadata"]["name"].startswith(proc.prefix)
+            if item["metadata"]["name"].startswith(proc.name_prefix)
         }
 
     # Nodes are created Ready (with their status); each Lease follows its registration.
@@ -98,9 +101,9 @@ def test_hollow_nodes_run_pods(
     api: httpx.Client, namespace: str, hollow: tuple[HollowNodesProcess, dict[str, float]]
 ) -> None:
     proc, _ = hollow
-    wait_until(lambda: len(ready_nodes(api, proc.prefix)) == COUNT, timeout=60, interval=0.5)
+    wait_until(lambda: len(ready_nodes(api, proc.name_prefix)) == COUNT, timeout=60, interval=0.5)
     for i in range(5):
-        body = pod_manifest(f"p{i}", f"{proc.prefix}{i * 3}", [{"name": "c", "image": "x:1"}])
+        body = pod_manifest(f"p{i}", f"{proc.name_prefix}{i * 3}", [{"name": "c", "image": "x:1"}])
         api.post(f"/api/v1/namespaces/{namespace}/pods", json=body).raise_for_status()
     for i in range(5):
         pod = wait_for_pod(api, namespace, f"p{i}", running, timeout=20)

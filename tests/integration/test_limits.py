@@ -70,6 +70,14 @@ def cm(name: str) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}
 
 
+def refused_creates(server: ApiServerProcess) -> float:
+    """How many mutating requests the server has refused with 429 for being over its
+    in-flight limit (``apiserver_dropped_requests_total``)."""
+    text = httpx.get(f"{server.url}/metrics").text
+    prefix = 'apiserver_dropped_requests_total{request_kind="mutating"}'
+    return sum(float(x.rsplit(" ", 1)[1]) for x in text.splitlines() if x.startswith(prefix))
+
+
 def revision(api: httpx.Client) -> int:
     return int(
         api.get("/api/v1/namespaces", params={"limit": 1}).json()["metadata"]["resourceVersion"]
@@ -98,13 +106,19 @@ def test_the_client_backs_off_on_429_as_told(limited: ApiServerProcess, ns: str)
     base = f"/api/v1/namespaces/{ns}/configmaps"
     slow = SlowPost(limited, base, b'{"metadata":{"name":"held"}}')
 
+    refused_before = refused_creates(limited)
+
     async def scenario() -> float:
         async with Client(ClientConfig(server=limited.url, namespace=ns)) as client:
             started = time.monotonic()
             create = asyncio.create_task(
                 client.create(core.ConfigMap.model_validate(cm("patient")))
             )
-            await asyncio.sleep(0.5)
+            # The client's first try is refused (the server counts the 429) before the
+            # slot frees, so what follows is the client waiting and trying again.
+            await asyncio.to_thread(
+                wait_until, lambda: refused_creates(limited) > refused_before, 10, 0.05
+            )
             await asyncio.to_thread(slow.finish)  # the slot frees while the client waits
             created = await create
             assert created.metadata.name == "patient"

@@ -296,6 +296,14 @@ GO_JSON_FIELDS: dict[str, str] = {
     "ServiceAccount": (
         "apiVersion kind metadata secrets imagePullSecrets automountServiceAccountToken"
     ),
+    "LimitRangeItem": "type max min default defaultRequest maxLimitRequestRatio",
+    "LimitRangeSpec": "limits",
+    "LimitRange": "apiVersion kind metadata spec",
+    "ScopedResourceSelectorRequirement": "scopeName operator values",
+    "ScopeSelector": "matchExpressions",
+    "ResourceQuotaSpec": "hard scopes scopeSelector",
+    "ResourceQuotaStatus": "hard used",
+    "ResourceQuota": "apiVersion kind metadata spec status",
     "ReplicationControllerCondition": "type status lastTransitionTime reason message",
     "ReplicationControllerSpec": "replicas minReadySeconds selector template",
     "ReplicationControllerStatus": (

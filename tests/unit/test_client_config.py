@@ -104,3 +104,29 @@ def test_status_becomes_typed_error() -> None:
                       errors.AlreadyExistsError)  # fmt: skip
     assert isinstance(errors.from_status({"code": 410}), errors.GoneError)
     assert isinstance(errors.from_status({"code": 502}), errors.InternalError)
+
+
+def test_in_cluster_config_from_the_mounted_service_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from apiclient.config import in_cluster_config
+
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(ConfigError):
+        in_cluster_config(tmp_path)
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    with pytest.raises(ConfigError, match="token"):
+        in_cluster_config(tmp_path)
+    (tmp_path / "token").write_text("first\n")
+    (tmp_path / "ca.crt").write_text("ca")
+    (tmp_path / "namespace").write_text("team-a")
+    config = in_cluster_config(tmp_path)
+    assert config.server == "https://10.96.0.1:443"
+    assert config.namespace == "team-a"
+    assert config.ca_file == str(tmp_path / "ca.crt")
+    assert config.bearer_token() == "first"
+    (tmp_path / "token").write_text("rotated")
+    assert config.bearer_token() == "rotated"  # re-read: the kubelet rotates it
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "fd00::1")
+    assert in_cluster_config(tmp_path).server == "https://[fd00::1]:443"

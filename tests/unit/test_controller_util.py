@@ -263,10 +263,11 @@ def test_controller_table_comes_from_the_classes():
 def test_controllers_flag_follows_kubernetes_rules():
     known = known_controllers()
     everything = enabled_controllers(["*"], known)
-    # With node-ipam, endpointslice, service-lb, replicationcontroller and serviceaccount.
-    assert len(everything) == len(known) == 19
+    # With node-ipam, endpointslice, service-lb, replicationcontroller, serviceaccount,
+    # the root CA publisher, ClusterRole aggregation and resource quotas.
+    assert len(everything) == len(known) == 22
     without = enabled_controllers(["*", "-podgc"], known)
-    assert "pod-garbage-collector-controller" not in without and len(without) == 18
+    assert "pod-garbage-collector-controller" not in without and len(without) == 21
     assert enabled_controllers(["replicaset", "deployment-controller"], known) == [
         "deployment-controller", "replicaset-controller",
     ]  # fmt: skip

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from apitypes.core import ConfigMap, Container, Pod, ResourceFieldSelector, Secret
+from apitypes.core import ConfigMap, Container, Pod, ResourceFieldSelector, Secret, Service
 from kubelet.envvars import (
     ConfigError,
     PodContext,
@@ -188,3 +188,66 @@ def test_container_model_round_trip_unchanged() -> None:
     container_env(pod, pod.spec.containers[0], _ctx())
     assert pod.to_dict() == before
     assert isinstance(pod.spec.containers[0], Container)
+
+
+def _service(namespace: str, name: str, ip: str | None, ports: list[dict]) -> Service:
+    return Service.model_validate(
+        {
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"clusterIP": ip, "ports": ports},
+        }
+    )
+
+
+SERVICES = [
+    _service("default", "kubernetes", "10.96.0.1", [{"name": "https", "port": 443}]),
+    _service("default", "other", "10.96.0.9", [{"port": 80}]),
+    _service(
+        "shop",
+        "cart-api",
+        "10.96.3.4",
+        [{"name": "http", "port": 8080}, {"name": "dns", "port": 53, "protocol": "UDP"}],
+    ),
+    _service("shop", "headless", "None", [{"port": 80}]),
+]
+
+
+def test_services_give_the_variables_kubernetes_gives() -> None:
+    env = container_env(
+        _pod({"name": "c", "image": "i"}), Container(name="c"), _ctx(services=SERVICES)
+    )
+    assert env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1"
+    assert env["KUBERNETES_SERVICE_PORT"] == "443"
+    assert env["KUBERNETES_SERVICE_PORT_HTTPS"] == "443"
+    assert env["KUBERNETES_PORT"] == "tcp://10.96.0.1:443"
+    assert env["CART_API_SERVICE_HOST"] == "10.96.3.4"
+    assert env["CART_API_SERVICE_PORT"] == "8080"
+    assert env["CART_API_SERVICE_PORT_DNS"] == "53"
+    assert env["CART_API_PORT_53_UDP"] == "udp://10.96.3.4:53"
+    assert env["CART_API_PORT_53_UDP_PROTO"] == "udp"
+    assert env["CART_API_PORT_53_UDP_PORT"] == "53"
+    assert env["CART_API_PORT_53_UDP_ADDR"] == "10.96.3.4"
+    # Another namespace's Services and headless ones give nothing.
+    assert not any(k.startswith(("OTHER_", "HEADLESS_")) for k in env)
+
+
+def test_service_links_off_keeps_only_the_kubernetes_service() -> None:
+    pod = _pod({"name": "c", "image": "i"}, enableServiceLinks=False)
+    env = container_env(pod, Container(name="c"), _ctx(services=SERVICES))
+    assert env["KUBERNETES_SERVICE_HOST"] == "10.96.0.1"
+    assert not any(k.startswith("CART_API_") for k in env)
+
+
+def test_the_container_wins_over_a_service_variable_and_may_refer_to_one() -> None:
+    container = Container.model_validate(
+        {
+            "name": "c",
+            "env": [
+                {"name": "CART_API_SERVICE_PORT", "value": "1"},
+                {"name": "URL", "value": "http://$(CART_API_SERVICE_HOST):8080"},
+            ],
+        }
+    )
+    env = container_env(_pod({"name": "c", "image": "i"}), container, _ctx(services=SERVICES))
+    assert env["CART_API_SERVICE_PORT"] == "1"
+    assert env["URL"] == "http://10.96.3.4:8080"

@@ -82,6 +82,7 @@ def env(tmp_path: Path, clock: Clock) -> tuple[Kubelet, StubClient, FakeRuntime]
     )  # fmt: skip
     kubelet = Kubelet(config, client, runtime, clock=clock)  # type: ignore[arg-type]
     kubelet.pod_source.informer.synced.set()
+    kubelet.service_source.informer.synced.set()
     return kubelet, client, runtime
 
 

@@ -134,3 +134,59 @@ def test_host_path_types(tmp_path: Path) -> None:
     )
     with pytest.raises(VolumeError, match="not a Directory"):
         manager.setup(pod, _ctx())
+
+
+def test_secret_files_are_never_world_readable(tmp_path: Path) -> None:
+    pod = _pod(
+        [
+            {"name": "plain", "secret": {"secretName": "sec"}},
+            {"name": "loose", "secret": {"secretName": "sec", "defaultMode": 0o644}},
+            {
+                "name": "item",
+                "secret": {
+                    "secretName": "sec",
+                    "items": [{"key": "token", "path": "t", "mode": 0o666}],
+                },
+            },
+            {"name": "proj", "projected": {"sources": [{"secret": {"name": "sec"}}]}},
+            {"name": "conf", "configMap": {"name": "cm"}},
+        ],
+        [],
+    )
+    paths = VolumeManager(tmp_path).setup(pod, _ctx())
+
+    def mode(volume: str, name: str) -> int:
+        return os.stat(Path(paths[volume]) / name).st_mode & 0o777
+
+    assert mode("plain", "token") == 0o400
+    assert mode("loose", "token") == 0o640
+    assert mode("item", "t") == 0o660
+    assert mode("proj", "token") == 0o400
+    assert mode("conf", "a.conf") == 0o644  # ConfigMaps keep Kubernetes' 0644
+
+
+def test_a_sub_path_resolving_outside_its_volume_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "host-secrets"
+    outside.mkdir()
+    (outside / "shadow").write_text("root:x")
+    pod = _pod(
+        [{"name": "scratch", "emptyDir": {}}],
+        [
+            {"name": "scratch", "mountPath": "/a", "subPath": "escape/shadow"},
+            {"name": "scratch", "mountPath": "/b", "subPath": "escape/new/dir"},
+            {"name": "scratch", "mountPath": "/c", "subPath": "inner"},
+        ],
+    )
+    manager = VolumeManager(tmp_path / "kubelet")
+    paths = manager.setup(pod, _ctx())
+    # What a container could leave in its emptyDir: a symlink to the host.
+    (Path(paths["scratch"]) / "escape").symlink_to(outside)
+    container = pod.spec.containers[0]  # type: ignore[union-attr]
+    for mount in container.volume_mounts[:2]:
+        one = container.model_copy(update={"volume_mounts": [mount]})
+        with pytest.raises(VolumeError, match="resolves outside its volume"):
+            manager.mounts(pod, one, paths, {})
+    assert not (outside / "new").exists()  # nothing was made out there
+    inner = container.model_copy(update={"volume_mounts": container.volume_mounts[2:]})
+    (mount,) = manager.mounts(pod, inner, paths, {})
+    assert mount.host_path == os.path.realpath(Path(paths["scratch"]) / "inner")

@@ -59,6 +59,8 @@ def test_discovery_lists_the_declared_subresources_only() -> None:
         "pods/portforward",
         "nodes/status",
         "services/status",
+        "serviceaccounts/token",
+        "resourcequotas/status",
         "replicationcontrollers/status",
         "replicationcontrollers/scale",
     }

@@ -74,7 +74,7 @@ def parse_quantity_field(text: str, path: FieldPath) -> tuple[Quantity | None, l
         return None, [invalid(path, text, str(err))]
 
 
-def _resource_name(name: str, path: FieldPath) -> list[FieldError]:
+def resource_name_errors(name: str, path: FieldPath) -> list[FieldError]:
     errs = qualified_name(name, path)
     if errs:
         return errs
@@ -84,7 +84,7 @@ def _resource_name(name: str, path: FieldPath) -> list[FieldError]:
 
 
 def _container_resource_name(name: str, path: FieldPath) -> list[FieldError]:
-    errs = _resource_name(name, path)
+    errs = resource_name_errors(name, path)
     if "/" not in name:
         if name not in _STANDARD_CONTAINER_RESOURCES and not is_hugepages(name):
             errs.append(invalid(path, name, "must be a standard resource for containers"))
