@@ -11,7 +11,8 @@ from kubeproxy.servicemap import ServicePortState
 SyncKind = Literal["partial", "repair", "rewrite"]
 """``partial``: only the Services that changed. ``repair`` (every ``--sync-period``): read
 the kernel's state back and rewrite whatever differs from what it should be, besides
-the changes. ``rewrite`` (the first sync, and after a failed write): everything."""
+the changes; also the sync after a failed write. ``rewrite`` (the first sync, and after
+two failed writes in a row): everything."""
 
 
 @dataclass

@@ -26,12 +26,15 @@ filter table
   ``KUBE-NODEPORTS``: health-check node ports; ``KUBE-FORWARD``: forwarding of
   marked and established traffic.
 
-A sync is ONE ``iptables-restore --noflush`` of both tables: the top-level chains are
-always rewritten whole, a service's own chains only when the service changed (partial
-sync) or on a full sync, which also deletes leftover service chains found by
-``iptables-save`` and restores missing jumps from the built-in chains. Chain names
-hash ``namespace/name:port`` + protocol (+ endpoint) exactly as Kubernetes does, so
-they are stable across restarts.
+A sync is ONE ``iptables-restore --noflush`` (``Transaction``), of one of three kinds:
+*partial* (the changed Services' own chains rewritten, their lines in the shared
+chains edited in place with ``-D``/``-I``/``-A``, the chains they no longer use
+deleted), *repair* (iptables-save read back; every chain of ours that differs from
+what it should hold is rewritten whole, the others get the changes' edits as in a
+partial sync, leftovers are deleted, missing jumps from the built-in chains restored)
+and *rewrite* (everything). Chain names hash
+``namespace/name:port`` + protocol (+ endpoint) exactly as Kubernetes does, so they
+are stable across restarts.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import base64
 import functools
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -113,33 +117,27 @@ def endpoint_chain(port: ServicePort, endpoint: EndpointInfo) -> str:
 
 @dataclass
 class RenderedService:
-    """One Service's rules: lines for the shared chains and its own chains."""
+    """One Service's rules: its lines in the shared chains, and its own chains."""
 
-    services: list[str] = field(default_factory=list)
-    """Lines of nat KUBE-SERVICES."""
-    nodeports: list[str] = field(default_factory=list)
-    """Lines of nat KUBE-NODEPORTS."""
-    filter: list[str] = field(default_factory=list)
-    """Lines of the filter chains."""
+    shared: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """(table, shared chain) -> this Service's ``-A`` lines in it."""
     chains: dict[str, list[str]] = field(default_factory=dict)
-    """Its own nat chains and their lines, in order."""
-    text: dict[str, str] = field(default_factory=dict)
-    """The same, joined once (``finish``): a sync only concatenates."""
+    """Its own nat chains (``KUBE-SVC-``, ``KUBE-SEP-``, ...) -> their ``-A`` lines."""
 
-    def finish(self) -> RenderedService:
-        self.text = {
-            "services": "\n".join(self.services),
-            "nodeports": "\n".join(self.nodeports),
-            "filter": "\n".join(self.filter),
-            "declare": "\n".join(f":{chain} - [0:0]" for chain in self.chains),
-            "chains": "\n".join(line for lines in self.chains.values() for line in lines),
-        }
-        return self
+    def add(self, table: str, line: str) -> None:
+        """A line of a shared chain (the chain is the word after ``-A``)."""
+        self.shared.setdefault((table, line.split(" ", 2)[1]), []).append(line)
 
     def rule_count(self) -> tuple[int, int]:
         """(nat, filter) rules."""
-        own = sum(len(lines) for lines in self.chains.values())
-        return len(self.services) + len(self.nodeports) + own, len(self.filter)
+        nat = sum(len(lines) for lines in self.chains.values())
+        filt = 0
+        for (table, _), lines in self.shared.items():
+            if table == "nat":
+                nat += len(lines)
+            else:
+                filt += len(lines)
+        return nat, filt
 
 
 def _comment(text: str) -> str:
@@ -152,7 +150,7 @@ def render_service(
     out = RenderedService()
     for state in ports:
         _render_port(state.port, state.endpoints, out, cluster_cidr, masquerade_all)
-    return out.finish()
+    return out
 
 
 def _render_port(
@@ -192,52 +190,62 @@ def _render_port(
 
     cip = f"-d {svc.cluster_ip} --dport {svc.port}"
     if has_internal:
-        out.services.append(
-            f"-A KUBE-SERVICES {_comment(name + ' cluster IP')} {match} {cip} -j {internal_chain}"
+        out.add(
+            "nat",
+            f"-A KUBE-SERVICES {_comment(name + ' cluster IP')} {match} {cip} -j {internal_chain}",
         )
     else:
-        out.filter.append(
-            f"-A KUBE-SERVICES {_comment(internal_comment)} {match} {cip} -j {internal_target}"
+        out.add(
+            "filter",
+            f"-A KUBE-SERVICES {_comment(internal_comment)} {match} {cip} -j {internal_target}",
         )
     for ip in svc.external_ips:
         dst = f"-d {ip} --dport {svc.port}"
         if has_endpoints:
-            out.services.append(
-                f"-A KUBE-SERVICES {_comment(name + ' external IP')} {match} {dst} -j {ext_chain}"
+            out.add(
+                "nat",
+                f"-A KUBE-SERVICES {_comment(name + ' external IP')} {match} {dst} -j {ext_chain}",
             )
         if not has_external:
-            out.filter.append(
-                f"-A KUBE-EXTERNAL-SERVICES {_comment(external_comment)} {match} {dst} -j {external_target}"
+            out.add(
+                "filter",
+                f"-A KUBE-EXTERNAL-SERVICES {_comment(external_comment)} {match} {dst} -j {external_target}",
             )
     for ip in svc.load_balancer_ips:
         dst = f"-d {ip} --dport {svc.port}"
         if has_endpoints:
-            out.services.append(
-                f"-A KUBE-SERVICES {_comment(name + ' loadbalancer IP')} {match} {dst} -j {lb_chain}"
+            out.add(
+                "nat",
+                f"-A KUBE-SERVICES {_comment(name + ' loadbalancer IP')} {match} {dst} -j {lb_chain}",
             )
         if uses_fw_chain:
-            out.filter.append(
+            out.add(
+                "filter",
                 f"-A KUBE-PROXY-FIREWALL {_comment(f'{name} traffic not accepted by {fw_chain}')} "
-                f"{match} {dst} -j DROP"
+                f"{match} {dst} -j DROP",
             )
         if not has_external:
-            out.filter.append(
-                f"-A KUBE-EXTERNAL-SERVICES {_comment(external_comment)} {match} {dst} -j {external_target}"
+            out.add(
+                "filter",
+                f"-A KUBE-EXTERNAL-SERVICES {_comment(external_comment)} {match} {dst} -j {external_target}",
             )
     if svc.node_port:
         if has_endpoints:
-            out.nodeports.append(
-                f"-A KUBE-NODEPORTS {_comment(name)} {match} --dport {svc.node_port} -j {ext_chain}"
+            out.add(
+                "nat",
+                f"-A KUBE-NODEPORTS {_comment(name)} {match} --dport {svc.node_port} -j {ext_chain}",
             )
         if not has_external:
-            out.filter.append(
+            out.add(
+                "filter",
                 f"-A KUBE-EXTERNAL-SERVICES {_comment(external_comment)} -m addrtype --dst-type LOCAL "
-                f"{match} --dport {svc.node_port} -j {external_target}"
+                f"{match} --dport {svc.node_port} -j {external_target}",
             )
     if svc.health_check_node_port:
-        out.filter.append(
+        out.add(
+            "filter",
             f"-A KUBE-NODEPORTS {_comment(name + ' health check node port')} -m tcp -p tcp "
-            f"--dport {svc.health_check_node_port} -j ACCEPT"
+            f"--dport {svc.health_check_node_port} -j ACCEPT",
         )
 
     chains = out.chains
@@ -315,252 +323,238 @@ def _to_endpoints(
 
 
 @dataclass
-class _SharedEdit:
-    deletes: list[str] = field(default_factory=list)
-    adds: list[str] = field(default_factory=list)
+class TableWrite:
+    """One table's part of a restore input, in the order iptables-restore applies it:
+    chains declared (created, or flushed when they exist), jumps from the built-in
+    chains, rule deletions, rule additions, chain deletions (flushed first)."""
+
+    declare: list[str] = field(default_factory=list)
+    jumps: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (self.declare or self.jumps or self.delete or self.add or self.remove)
+
+    def lines(self, table: str) -> list[str]:
+        if self.empty():
+            return []
+        return [
+            f"*{table}",
+            *(f":{chain} - [0:0]" for chain in (*self.declare, *self.remove)),
+            *self.jumps,
+            *self.delete,
+            *self.add,
+            *(f"-X {chain}" for chain in self.remove),
+            "COMMIT",
+        ]
 
 
 @dataclass
-class _Edits:
-    """A sync's changes: own chains rewritten, lines of the shared chains edited."""
+class Transaction:
+    """One ``iptables-restore --noflush`` input: a sync's whole write. iptables-restore
+    commits each table on its own, atomically (a table is never half written); a table
+    with nothing to do is left out."""
 
-    declare: list[str] = field(default_factory=list)
-    own: list[str] = field(default_factory=list)
-    own_chains: set[str] = field(default_factory=set)
-    shared_edits: dict[tuple[str, str], _SharedEdit] = field(default_factory=dict)
+    nat: TableWrite = field(default_factory=TableWrite)
+    filter: TableWrite = field(default_factory=TableWrite)
 
-    def shared(self, table: str, line: str) -> _SharedEdit:
-        chain = line.split(" ", 2)[1]
-        return self.shared_edits.setdefault((table, chain), _SharedEdit())
+    def table(self, name: str) -> TableWrite:
+        return self.nat if name == "nat" else self.filter
 
-    def drop_shared(self, table: str, chain: str) -> None:
-        self.shared_edits.pop((table, chain), None)
+    def empty(self) -> bool:
+        return self.nat.empty() and self.filter.empty()
 
-    def any(self) -> bool:
-        return bool(self.declare or self.own or any(
-            e.deletes or e.adds for e in self.shared_edits.values()
-        ))  # fmt: skip
+    def text(self) -> str:
+        return "\n".join(self.filter.lines("filter") + self.nat.lines("nat")) + "\n"
 
-    def text(
-        self,
-        stale: list[str],
-        jumps: Iterable[tuple[str, str, str]] = (),
-        declare: Mapping[str, list[str]] | None = None,
-        rules: Mapping[str, list[str]] | None = None,
-    ) -> str:
-        """restore input: per table, declarations (flush), jumps, deletions, rewritten
-        and own rules, additions, then the stale chains' deletion."""
-        out: list[str] = []
-        for table in ("filter", "nat"):
-            edits = [e for (t, _), e in sorted(self.shared_edits.items()) if t == table]
-            start = len(out)
-            out += (declare or {}).get(table, [])
-            if table == "nat":
-                out += self.declare
-                out += [f":{chain} - [0:0]" for chain in stale]
-            out += [
-                f"-I {chain} 1 {spec}" for t, chain, spec in reversed(list(jumps)) if t == table
-            ]
-            out += [line for e in edits for line in e.deletes]
-            out += (rules or {}).get(table, [])
-            if table == "nat":
-                out += self.own
-            out += [line for e in edits for line in e.adds]
-            if table == "nat":
-                out += [f"-X {chain}" for chain in stale]
-            if len(out) > start:  # a table with nothing to do is left out
-                out.insert(start, f"*{table}")
-                out.append("COMMIT")
-        return "\n".join(out) + "\n"
+
+@dataclass
+class Change:
+    """What one ``IptablesRenderer.update`` re-rendered: each Service as it was and as
+    it is now (None: absent)."""
+
+    before: dict[str, RenderedService | None] = field(default_factory=dict)
+    after: dict[str, RenderedService | None] = field(default_factory=dict)
+
+    def stale_chains(self) -> set[str]:
+        """Own chains the re-rendered Services no longer use."""
+        old = {c for r in self.before.values() if r is not None for c in r.chains}
+        new = {c for r in self.after.values() if r is not None for c in r.chains}
+        return old - new
+
+    def touched(self) -> set[tuple[str, str]]:
+        """(table, chain) of every chain the re-rendered Services write to, then or now."""
+        out: set[tuple[str, str]] = set()
+        for r in (*self.before.values(), *self.after.values()):
+            if r is not None:
+                out |= set(r.shared)
+                out |= {("nat", chain) for chain in r.chains}
+        return out
+
+
+def _shared_edits(
+    tx: Transaction,
+    old: RenderedService | None,
+    new: RenderedService | None,
+    skip: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
+) -> None:
+    """A Service's lines in the shared chains, edited in place: the lines it no longer
+    has deleted by rule (``-D``), the new ones added (``-I KUBE-SERVICES 1``, so the
+    node-ports jump stays last; ``-A`` elsewhere, where order does not matter).
+    Counted as multisets, so a line rendered twice is deleted twice. Chains in ``skip``
+    (rewritten whole in the same transaction) are left alone."""
+    before = old.shared if old is not None else {}
+    after = new.shared if new is not None else {}
+    for table, chain in sorted((set(before) | set(after)) - skip):
+        had = Counter(before.get((table, chain), []))
+        wants = after.get((table, chain), [])
+        write = tx.table(table)
+        for line, count in sorted((had - Counter(wants)).items()):
+            write.delete += ["-D " + line[3:]] * count
+        extra = Counter(wants) - had
+        for line in wants:
+            if extra[line] > 0:
+                extra[line] -= 1
+                if (table, chain) == ("nat", "KUBE-SERVICES"):
+                    write.add.append("-I KUBE-SERVICES 1 " + line[len("-A KUBE-SERVICES ") :])
+                else:
+                    write.add.append(line)
 
 
 @dataclass
 class IptablesRenderer:
-    """Keeps every Service's rendered rules and writes restore input for a sync."""
+    """Every Service's rendered rules, and the restore input of each kind of sync."""
 
     cluster_cidr: str | None = "10.244.0.0/16"
     masquerade_all: bool = False
     rendered: dict[str, RenderedService] = field(default_factory=dict)
-    nat_rules: int = 0
-    filter_rules: int = 0
     _counts: tuple[int, int] = (0, 0)
-    before: dict[str, RenderedService | None] = field(default_factory=dict)
-    """The rendering each Service of the last ``update`` had before it."""
+
+    @property
+    def nat_rules(self) -> int:
+        return self._counts[0] + len(_STATIC_NAT) + 1
+
+    @property
+    def filter_rules(self) -> int:
+        return self._counts[1] + len(_STATIC_FILTER)
 
     def update(
         self, states: Mapping[str, tuple[ServicePortState, ...]], keys: Iterable[str]
-    ) -> set[str]:
-        """Re-render ``keys`` from ``states`` (absent: the Service is gone); returns
-        the chains those Services no longer use."""
-        stale: set[str] = set()
+    ) -> Change:
+        """Re-render ``keys`` from ``states`` (absent: the Service is gone)."""
+        change = Change()
         nat, filt = self._counts
-        self.before = {}
-        for key in keys:
+        for key in sorted(set(keys)):
             before = self.rendered.pop(key, None)
-            self.before[key] = before
             state = states.get(key)
-            after = (
-                render_service(
+            after = None
+            if state:
+                after = render_service(
                     state, cluster_cidr=self.cluster_cidr, masquerade_all=self.masquerade_all
                 )
-                if state
-                else None
-            )
-            if after is not None:
                 self.rendered[key] = after
                 nat, filt = nat + after.rule_count()[0], filt + after.rule_count()[1]
             if before is not None:
                 nat, filt = nat - before.rule_count()[0], filt - before.rule_count()[1]
-                stale |= set(before.chains) - set(after.chains if after else ())
+            change.before[key], change.after[key] = before, after
         self._counts = (nat, filt)
-        return stale
+        return change
 
-    def restore_input(
-        self,
-        write: Iterable[str],
-        stale: Iterable[str],
-        missing_jumps: Iterable[tuple[str, str, str]] = (),
-    ) -> str:
-        """iptables-restore text: the shared chains whole, the own chains of the
-        Services in ``write``, deletion of ``stale`` chains, and ``missing_jumps``."""
-        rendered = [self.rendered[key] for key in sorted(self.rendered)]
-        stale = sorted(set(stale))
-        jumps = list(missing_jumps)
-        written = [self.rendered[k] for k in sorted(set(write)) if k in self.rendered]
-
-        def texts(items: Iterable[RenderedService], part: str) -> list[str]:
-            return [text for r in items if (text := r.text[part])]
-
-        f: list[str] = ["*filter"]
-        f += [f":{chain} - [0:0]" for chain in FILTER_CHAINS]
-        f += [f"-I {chain} 1 {spec}" for table, chain, spec in reversed(jumps) if table == "filter"]
-        f += _STATIC_FILTER
-        f += texts(rendered, "filter")
-        f.append("COMMIT")
-        n: list[str] = ["*nat"]
-        n += [f":{chain} - [0:0]" for chain in NAT_CHAINS]
-        n += texts(written, "declare")
-        n += [f":{chain} - [0:0]" for chain in stale]
-        n += [f"-I {chain} 1 {spec}" for table, chain, spec in reversed(jumps) if table == "nat"]
-        n += _STATIC_NAT
-        n += texts(rendered, "services")
-        n.append(_NODEPORTS_JUMP)
-        n += texts(rendered, "nodeports")
-        n += texts(written, "chains")
-        n += [f"-X {chain}" for chain in stale]
-        n.append("COMMIT")
-        self.nat_rules = self._counts[0] + len(_STATIC_NAT) + 1
-        self.filter_rules = self._counts[1] + len(_STATIC_FILTER)
-        return "\n".join(f + n) + "\n"
-
-    def all_chains(self) -> set[str]:
-        return {chain for r in self.rendered.values() for chain in r.chains}
-
-    def _totals(self) -> None:
-        self.nat_rules = self._counts[0] + len(_STATIC_NAT) + 1
-        self.filter_rules = self._counts[1] + len(_STATIC_FILTER)
-
-    def _edits(self, changed: Iterable[str]) -> _Edits:
-        """What the changed Services alter: their own chains whole, and their lines in
-        the shared chains as deletions (``-D`` by rule) and additions (``-I
-        KUBE-SERVICES 1``, so the node-ports jump stays last; ``-A`` elsewhere)."""
-        edits = _Edits()
-        for key in sorted(set(changed)):
-            old, new = self.before.get(key), self.rendered.get(key)
-            if new is not None:
-                if new.text["declare"]:
-                    edits.declare.append(new.text["declare"])
-                if new.text["chains"]:
-                    edits.own.append(new.text["chains"])
-                edits.own_chains |= set(new.chains)
-            for part, table in (("services", "nat"), ("nodeports", "nat"), ("filter", "filter")):
-                before = getattr(old, part) if old is not None else []
-                after = getattr(new, part) if new is not None else []
-                kept = set(before) & set(after)
-                for line in before:
-                    if line not in kept:
-                        edits.shared(table, line).deletes.append("-D " + line[3:])
-                for line in after:
-                    if line in kept:
-                        continue
-                    chain, _, rest = line[3:].partition(" ")
-                    add = f"-I {chain} 1 {rest}" if part == "services" else line
-                    edits.shared(table, line).adds.append(add)
-        return edits
-
-    def incremental_input(self, changed: Iterable[str], stale: Iterable[str]) -> str:
-        """A partial sync that leaves the shared chains in place: only what ``_edits``
-        lists, and the stale chains deleted. Its cost follows the change, not the
-        number of Services."""
-        self._totals()
-        return self._edits(changed).text(sorted(set(stale)))
-
-    def expected_chains(self, previous: Iterable[str] = ()) -> dict[str, dict[str, list[str]]]:
-        """table -> chain -> the rules (``-A`` lines) it should hold, in order; with the
-        ``previous`` Services as they were before the last ``update``."""
+    def expected(
+        self, previous: Mapping[str, RenderedService | None] | None = None
+    ) -> dict[str, dict[str, list[str]]]:
+        """table -> chain -> the ``-A`` lines it should hold, in order: every chain of
+        ours, as the kernel should have it now; with ``previous`` (a ``Change``'s
+        ``before``), as it should have had it before that change."""
         rendered = dict(self.rendered)
-        for key in previous:
-            old = self.before.get(key)
+        for key, old in (previous or {}).items():
             if old is None:
                 rendered.pop(key, None)
             else:
                 rendered[key] = old
         nat: dict[str, list[str]] = {name: [] for name in NAT_CHAINS}
         filt: dict[str, list[str]] = {name: [] for name in FILTER_CHAINS}
-        for line in _STATIC_NAT:
-            nat[line.split(" ", 2)[1]].append(line)
-        for line in _STATIC_FILTER:
-            filt[line.split(" ", 2)[1]].append(line)
+        tables = {"nat": nat, "filter": filt}
+        for table, static in (("nat", _STATIC_NAT), ("filter", _STATIC_FILTER)):
+            for line in static:
+                tables[table][line.split(" ", 2)[1]].append(line)
         for key in sorted(rendered):
             r = rendered[key]
-            nat["KUBE-SERVICES"] += r.services
-            nat["KUBE-NODEPORTS"] += r.nodeports
-            for line in r.filter:
-                filt[line.split(" ", 2)[1]].append(line)
-            for chain, lines in r.chains.items():
-                nat[chain] = lines
+            for (table, chain), lines in r.shared.items():
+                tables[table][chain] += lines
+            nat.update(r.chains)
         nat["KUBE-SERVICES"].append(_NODEPORTS_JUMP)
-        return {"nat": nat, "filter": filt}
+        return tables
 
-    def repair_input(
+    def partial(self, change: Change) -> Transaction:
+        """Only what ``change`` alters, the shared chains left in place: the changed
+        Services' own chains declared (flushed) and refilled, their lines in the shared
+        chains edited (``_shared_edits``), the chains they no longer use deleted. Its
+        cost follows the change, not the number of Services."""
+        tx = Transaction()
+        for key in sorted(change.after):
+            new = change.after[key]
+            if new is not None:
+                for chain, lines in new.chains.items():
+                    tx.nat.declare.append(chain)
+                    tx.nat.add += lines
+            _shared_edits(tx, change.before[key], new)
+        tx.nat.remove = sorted(change.stale_chains())
+        return tx
+
+    def resync(
         self,
+        change: Change,
         saved: Mapping[str, Mapping[str, list[str]]],
-        missing_jumps: Iterable[tuple[str, str, str]],
-        changed: Iterable[str] = (),
-    ) -> str | None:
-        """A periodic full resync as a repair, with the ``changed`` Services' edits.
-        The kernel's chains (``saved``, from iptables-save) are compared with what they
-        should hold before those edits, in rule count and jump targets (iptables-save
-        prints matches in its own order, so whole rules are not compared); a chain that
-        differs is rewritten whole with its new rules (and the edits to it dropped), the
-        others only get the edits. Leftover service chains are deleted, missing jumps
-        restored. None when there is nothing to write."""
-        changed = set(changed)
-        edits = self._edits(changed)
-        before = self.expected_chains(previous=changed)
-        after = self.expected_chains()
-        declare: dict[str, list[str]] = {"filter": [], "nat": []}
-        rules: dict[str, list[str]] = {"filter": [], "nat": []}
-        for table in ("filter", "nat"):
+        *,
+        everything: bool = False,
+    ) -> Transaction:
+        """A repair (or, with ``everything``, a rewrite) against the kernel's state
+        (``saved``, from iptables-save), with ``change`` in it.
+
+        Each chain of ours in the kernel is compared with what it should have held
+        before ``change``, in rule count and jump targets (iptables-save prints matches
+        in its own order and spelling, so whole rules do not compare). A chain that
+        matches gets only ``change``'s edits, as in a partial sync (so a repair that
+        carries a change does not rewrite KUBE-SERVICES); one that differs or is
+        missing is declared and refilled whole, as it should be now. The changed
+        Services' own chains are always refilled. Service chains nothing uses any more
+        are deleted, missing jumps from the built-in chains inserted. With nothing
+        drifted and nothing changed the transaction is empty."""
+        tx = Transaction()
+        now = self.expected()
+        was = now if everything else self.expected(change.before)
+        refill = {c for r in change.after.values() if r is not None for c in r.chains}
+        rewritten: set[tuple[str, str]] = set()
+        for table, chains in now.items():
             have = saved.get(table, {})
-            for chain, lines in before[table].items():
-                if chain in edits.own_chains or chain not in after[table]:
-                    continue  # rewritten as a changed Service's, or deleted as stale
-                if chain in have and _same_rules(chain, lines, have[chain]):
+            write = tx.table(table)
+            for chain, lines in chains.items():
+                old = was[table].get(chain)
+                if (
+                    not everything
+                    and not (table == "nat" and chain in refill)
+                    and chain in have
+                    and old is not None
+                    and _same_rules(chain, old, have[chain])
+                ):
                     continue
-                declare[table].append(f":{chain} - [0:0]")
-                rules[table] += after[table][chain]
-                edits.drop_shared(table, chain)
-        stale = sorted(
-            c
-            for c in saved.get("nat", {})
-            if c.startswith(SERVICE_CHAIN_PREFIXES) and c not in after["nat"]
+                write.declare.append(chain)
+                write.add += lines
+                rewritten.add((table, chain))
+        for key in sorted(change.after):
+            _shared_edits(tx, change.before[key], change.after[key], rewritten)
+        tx.nat.remove = sorted(
+            chain
+            for chain in saved.get("nat", {})
+            if chain.startswith(SERVICE_CHAIN_PREFIXES) and chain not in now["nat"]
         )
-        jumps = list(missing_jumps)
-        if not (edits.any() or stale or jumps or declare["filter"] or declare["nat"]):
-            return None
-        self._totals()
-        return edits.text(stale, jumps, declare, rules)
+        for table, chain, spec in missing_jumps(saved):
+            # Each goes to the top: inserted in reverse, they end up in JUMPS order.
+            tx.table(table).jumps.insert(0, f"-I {chain} 1 {spec}")
+        return tx
 
 
 _UNORDERED = frozenset(
@@ -587,6 +581,24 @@ def _same_rules(chain: str, mine: list[str], theirs: list[str]) -> bool:
     return sorted(a) == sorted(b) and (chain != "KUBE-SERVICES" or a[-1:] == b[-1:])
 
 
+def _comment_of(rule: str) -> str:
+    _, _, rest = rule.partition('--comment "')
+    return rest.partition('"')[0]
+
+
+def missing_jumps(saved: Mapping[str, Mapping[str, list[str]]]) -> list[tuple[str, str, str]]:
+    """The jumps of ``JUMPS`` the built-in chains lack, in ``JUMPS`` order. A jump is
+    there when a rule of its chain has its target and its comment (iptables-save may
+    print the matches in another order)."""
+    missing = []
+    for table, chain, spec in JUMPS:
+        rules = saved.get(table, {}).get(chain, [])
+        target, comment = _target(spec), _comment_of(spec)
+        if not any(_target(r) == target and _comment_of(r) == comment for r in rules):
+            missing.append((table, chain, spec))
+    return missing
+
+
 def parse_chains(text: str) -> dict[str, dict[str, list[str]]]:
     """From ``iptables-save`` output: table -> chain -> its rules, in order."""
     tables: dict[str, dict[str, list[str]]] = {}
@@ -602,24 +614,6 @@ def parse_chains(text: str) -> dict[str, dict[str, list[str]]]:
     return tables
 
 
-def parse_save(text: str) -> tuple[dict[str, set[str]], set[tuple[str, str, str]]]:
-    """From ``iptables-save`` output: the chains of each table, and the rules present
-    as (table, chain, spec)."""
-    chains: dict[str, set[str]] = {}
-    rules: set[tuple[str, str, str]] = set()
-    table = ""
-    for line in text.splitlines():
-        if line.startswith("*"):
-            table = line[1:].strip()
-            chains.setdefault(table, set())
-        elif line.startswith(":"):
-            chains.setdefault(table, set()).add(line[1:].split(" ", 1)[0])
-        elif line.startswith("-A "):
-            _, chain, spec = line.split(" ", 2)
-            rules.add((table, chain, spec))
-    return chains, rules
-
-
 class IptablesBackend:
     mode = "iptables"
 
@@ -629,30 +623,18 @@ class IptablesBackend:
     async def sync(
         self, states: Mapping[str, tuple[ServicePortState, ...]], changed: set[str], kind: SyncKind
     ) -> SyncResult:
-        """``partial``: the changed Services only; ``repair``: also whatever differs in
-        the kernel; ``rewrite``: everything, leftovers removed, jumps restored."""
+        """One ``iptables-restore`` (or none, when a repair finds nothing to do):
+        ``partial`` edits what ``changed`` alters, ``repair`` also rewrites what
+        drifted in the kernel, ``rewrite`` rewrites everything."""
         r = self.renderer
-        stale = r.update(states, changed)
-        text: str | None
+        change = r.update(states, changed)
         if kind == "partial":
-            text = r.incremental_input(changed, stale)
+            tx = r.partial(change)
         else:
-            saved = await run(["iptables-save"])
-            chains, rules = parse_save(saved)
-            missing = [
-                jump
-                for jump in JUMPS
-                if jump not in rules or jump[1] not in chains.get(jump[0], set())
-            ]
-            if kind == "repair":
-                text = r.repair_input(parse_chains(saved), missing, changed)
-            else:
-                existing = {
-                    c for c in chains.get("nat", set()) if c.startswith(SERVICE_CHAIN_PREFIXES)
-                }
-                text = r.restore_input(r.rendered.keys(), existing - r.all_chains(), missing)
-        if text is not None:
-            await run(["iptables-restore", "-w", "5", "--noflush"], text)
+            saved = parse_chains(await run(["iptables-save"]))
+            tx = r.resync(change, saved, everything=kind == "rewrite")
+        if not tx.empty():
+            await run(["iptables-restore", "-w", "5", "--noflush"], tx.text())
         return SyncResult({"nat": r.nat_rules, "filter": r.filter_rules})
 
     def local_addresses(self, states: Mapping[str, tuple[ServicePortState, ...]]) -> set[str]:
@@ -663,34 +645,22 @@ class IptablesBackend:
 
 
 async def cleanup_iptables() -> bool:
-    """Remove every KUBE-* chain and the jumps to them; True if anything was there."""
+    """Remove every KUBE-* chain and the jumps to them, in one iptables-restore; True if
+    anything was there."""
     try:
-        saved = await run(["iptables-save"])
+        saved = parse_chains(await run(["iptables-save"]))
     except (CommandError, FileNotFoundError):
         return False
-    chains, rules = parse_save(saved)
-    lines: list[str] = []
-    found = False
-    for table in ("filter", "nat"):
+    tx = Transaction()
+    for table in ("nat", "filter"):
         known = NAT_CHAINS if table == "nat" else FILTER_CHAINS
-        ours = sorted(
-            c
-            for c in chains.get(table, set())
-            if c in known or c.startswith(SERVICE_CHAIN_PREFIXES)
-        )
-        jumps = [
-            (chain, spec)
-            for t, chain, spec in sorted(rules)
-            if t == table and chain not in ours and spec.split(" -j ")[-1].split(" ")[0] in ours
-        ]
-        if not ours and not jumps:
-            continue
-        found = True
-        lines.append(f"*{table}")
-        lines += [f":{chain} - [0:0]" for chain in ours]
-        lines += [f"-D {chain} {spec}" for chain, spec in jumps]
-        lines += [f"-X {chain}" for chain in ours]
-        lines.append("COMMIT")
-    if found:
-        await run(["iptables-restore", "-w", "5", "--noflush"], "\n".join(lines) + "\n")
-    return found
+        chains = saved.get(table, {})
+        ours = {c for c in chains if c in known or c.startswith(SERVICE_CHAIN_PREFIXES)}
+        write = tx.table(table)
+        for chain in sorted(set(chains) - ours):
+            write.delete += ["-D " + rule[3:] for rule in chains[chain] if _target(rule) in ours]
+        write.remove = sorted(ours)
+    if tx.empty():
+        return False
+    await run(["iptables-restore", "-w", "5", "--noflush"], tx.text())
+    return True

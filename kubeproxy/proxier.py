@@ -4,9 +4,9 @@ Handlers only note which Service changed (``pending``) and ask the runner for a 
 A sync recomputes the ``ServicePortState`` s of the pending Services (ports from the
 Service, endpoints merged from its EndpointSlices), keeps those that really differ
 from what was last written, and hands them to the backend as a partial sync. Every
-``--sync-period`` (and after a failed write, or when the set of local nodes changes)
-the sync is full: every Service recomputed and everything rewritten, so that drift
-from other writers is repaired.
+``--sync-period``, and after a failed write, the sync is a repair: the backend reads
+the kernel's state back and rewrites whatever drifted from what it should be. The first
+sync (and one after two failed writes in a row) rewrites everything (``_kind``).
 
 Nodes count as local when they are this node (``--hostname-override``) or when their
 InternalIP is an address of this host: on ``navarch up`` all kubelets share the
@@ -77,9 +77,13 @@ class Proxier:
         self.cache = EndpointSliceCache(is_local=self.is_local)
         self.states: dict[str, tuple[ServicePortState, ...]] = {}
         self.pending: set[str] = set()
-        self.needs_full = True
         self.recompute_all = True
         self.last_full: float | None = None
+        """When the last repair or rewrite started (None: none yet)."""
+        self.failures = 0
+        """Failed writes in a row."""
+        self.unsynced: set[str] = set()
+        """Services the last (failed) write was to write."""
         self.host_addresses: set[str] = set()
         self.local_nodes: set[str] = {options.node_name}
         self.health = HealthState(2 * options.sync_period, clock)
@@ -173,25 +177,33 @@ class Proxier:
                 self.states.pop(key, None)
         return changed
 
-    async def sync(self) -> None:
-        """One sync; raises (after noting that the next one must be full) on failure."""
-        start = self.clock()
+    def _kind(self, now: float) -> SyncKind:
+        """``rewrite`` at the start and after a write failed twice running; ``repair``
+        every ``--sync-period`` and after a failed write; ``partial`` otherwise. A
+        repair reads the kernel's whole state back, so when changes wait as it comes
+        due they go first in a partial sync and the repair follows with the next sync
+        (soon, and at most a period late)."""
+        if self.last_full is None or self.failures >= 2:
+            return "rewrite"
+        if self.failures:
+            return "repair"
+        since = now - self.last_full
         period = self.options.sync_period
-        since = None if self.last_full is None else start - self.last_full
-        full = self.needs_full or since is None or since >= period
-        if (
-            full
-            and not self.needs_full
-            and self.pending
-            and since is not None
-            and since < 2 * period
-        ):
-            # A repair reads the whole kernel state back: changes waiting go first, the
-            # repair comes with the next sync (soon, but at most a period late).
-            full = False
+        if since < period:
+            return "partial"
+        if self.pending and since < 2 * period:
             self.runner.run()
+            return "partial"
+        return "repair"
+
+    async def sync(self) -> None:
+        """One sync: one write of the backend's. On failure it raises, and the next sync
+        is a repair (a rewrite after a second failure) that writes again every Service
+        the failed one was to write."""
+        start = self.clock()
+        kind = self._kind(start)
         pending, self.pending = self.pending, set()
-        if full:
+        if kind != "partial":
             self.host_addresses = await local_addresses()
             local = self._local_nodes()
             if local != self.local_nodes:
@@ -200,30 +212,33 @@ class Proxier:
         if self.recompute_all:
             # Endpoint locality (or everything, at the start) may have changed.
             keys = set(self.states) | set(self.services.store.keys())
-        changed = self._recompute(keys)
-        if not full and not changed:
+        changed = self._recompute(keys) | self.unsynced
+        if kind == "partial" and not changed:
             self.health.updated()
             return
         try:
             if self.dummy is not None:
                 await self.dummy.ensure(self.backend.local_addresses(self.states))
-            kind: SyncKind = "rewrite" if self.needs_full else "repair" if full else "partial"
             result = await self.backend.sync(self.states, changed, kind)
         except Exception:
             metrics.SYNC_ERRORS.inc()
-            self.needs_full = True
-            self.pending |= pending | changed
+            self.failures += 1
+            # self.states already holds what was to be written: the next sync writes
+            # these Services again, whatever the kernel got of this write.
+            self.unsynced = changed
+            self.pending |= pending
             raise
+        self.failures = 0
+        self.unsynced = set()
         done = self.clock()
         elapsed = done - start
         self.syncs += 1
         self.recompute_all = False
-        if full:
-            self.needs_full = False
+        if kind == "partial":
+            metrics.PARTIAL_SYNC_DURATION.observe(elapsed)
+        else:
             self.last_full = start
             metrics.FULL_SYNC_DURATION.observe(elapsed)
-        else:
-            metrics.PARTIAL_SYNC_DURATION.observe(elapsed)
         metrics.SYNC_DURATION.observe(elapsed)
         metrics.LAST_SYNC.set(self.wall())
         metrics.SERVICES.set(len(self.states))

@@ -9,7 +9,15 @@ import pytest
 
 from apitypes.core import Service
 from apitypes.discovery import EndpointSlice
-from kubeproxy.iptables import IptablesRenderer, endpoint_chain, parse_save, port_chain_suffix
+from kubeproxy.iptables import (
+    JUMPS,
+    Change,
+    IptablesRenderer,
+    endpoint_chain,
+    missing_jumps,
+    parse_chains,
+    port_chain_suffix,
+)
 from kubeproxy.nftables import STATIC_CHAINS as STATIC
 from kubeproxy.nftables import NftablesRenderer, parse_listing
 from kubeproxy.runner import Schedule
@@ -147,6 +155,11 @@ def test_chain_names_are_kubernetes_own() -> None:
     assert endpoint_chain(p, EndpointInfo("10.180.0.1", 80)) == "KUBE-SEP-SXIVWICOYRO3J4NJ"
 
 
+def rewrite(r: IptablesRenderer) -> str:
+    """The restore input of a rewrite onto an empty kernel."""
+    return r.resync(Change(), {}, everything=True).text()
+
+
 def lines_of(text: str, chain: str, table: str = "nat") -> list[str]:
     """The rules of ``chain`` in ``table`` of a restore input."""
     section = text.split(f"*{table}\n", 1)[1].split("COMMIT", 1)[0]
@@ -157,7 +170,7 @@ def test_iptables_cluster_ip_balances_masquerades_and_hairpins() -> None:
     s = state(svc(), eps("a", ep("10.244.0.5"), ep("10.244.0.6"), ep("10.244.0.7")))
     r = IptablesRenderer()
     r.update({"ns/web": s}, ["ns/web"])
-    text = r.restore_input(["ns/web"], [])
+    text = rewrite(r)
     suffix = port_chain_suffix(s[0].port)
     chain = f"KUBE-SVC-{suffix}"
     assert lines_of(text, "KUBE-SERVICES")[0] == (
@@ -191,13 +204,13 @@ def test_iptables_no_endpoints_rejects_and_no_local_endpoints_drops() -> None:
     )
     r = IptablesRenderer()
     r.update({"ns/web": none}, ["ns/web"])
-    text = r.restore_input(["ns/web"], [])
+    text = rewrite(r)
     assert len(lines_of(text, "KUBE-SERVICES")) == 1  # only the nodeports jump
     assert '"ns/web:http has no endpoints" -m tcp -p tcp -d 10.96.0.20 --dport 80 -j REJECT' in text
     assert "-m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30080 -j REJECT" in text
     local = state(svc(internalTrafficPolicy="Local"), eps("a", ep("10.244.0.5", node="other")))
     r.update({"ns/web": local}, ["ns/web"])
-    text = r.restore_input(["ns/web"], [])
+    text = rewrite(r)
     assert (
         '"ns/web:http has no local endpoints" -m tcp -p tcp -d 10.96.0.20 --dport 80 -j DROP'
         in text
@@ -217,7 +230,7 @@ def test_iptables_affinity_load_balancer_firewall_and_local_policy() -> None:
     s = state(lb, eps("a", ep("10.244.0.5", node="me"), ep("10.244.0.6")), local={"me"})
     r = IptablesRenderer()
     r.update({"ns/web": s}, ["ns/web"])
-    text = r.restore_input(["ns/web"], [])
+    text = rewrite(r)
     suffix = port_chain_suffix(s[0].port)
     fw, ext, svl = f"KUBE-FW-{suffix}", f"KUBE-EXT-{suffix}", f"KUBE-SVL-{suffix}"
     assert any(
@@ -246,32 +259,37 @@ def test_iptables_partial_sync_writes_only_what_changed_and_deletes_stale_chains
     states = {"ns/web": web, "ns/db": db}
     r = IptablesRenderer()
     r.update(states, states)
-    full = r.restore_input(states, [])
+    full = rewrite(r)
     web_sep = endpoint_chain(web[0].port, EndpointInfo("10.244.0.6", 8080))
     assert f":{web_sep} - [0:0]" in full
     # One web endpoint goes: only web's chains are written, its old endpoint chain deleted.
     states["ns/web"] = state(svc(), eps("a", ep("10.244.0.5")))
-    stale = r.update(states, ["ns/web"])
-    assert stale == {web_sep}
-    partial = r.restore_input(["ns/web"], stale)
+    change = r.update(states, ["ns/web"])
+    assert change.stale_chains() == {web_sep}
+    partial = r.partial(change).text()
     db_chain = f"KUBE-SVC-{port_chain_suffix(db[0].port)}"
     assert f":{db_chain} - [0:0]" not in partial and f"-A {db_chain} " not in partial
-    assert f"-j {db_chain}" in partial  # KUBE-SERVICES is always whole
+    assert f"-j {db_chain}" not in partial  # KUBE-SERVICES is edited, not rewritten
     assert partial.rstrip().splitlines()[-2] == f"-X {web_sep}"
     assert f":{web_sep} - [0:0]" in partial  # flushed before it is deleted
 
 
-def test_parse_save_finds_chains_and_rules() -> None:
-    chains, rules = parse_save(
-        "*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SVC-X - [0:0]\n"
-        '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT\n'
+def test_parse_chains_and_missing_jumps_read_iptables_save() -> None:
+    saved = parse_chains(
+        "*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-SVC-X - [0:0]\n"
+        '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n'
+        "-A OUTPUT -j DOCKER\nCOMMIT\n"
+        "*filter\n:INPUT ACCEPT [0:0]\n"
+        # iptables-save's own order of matches: the jump still counts as there.
+        '-A INPUT -m comment --comment "kubernetes load balancer firewall" '
+        "-m conntrack --ctstate NEW -j KUBE-PROXY-FIREWALL\nCOMMIT\n"
     )
-    assert chains["nat"] == {"PREROUTING", "KUBE-SVC-X"}
-    assert (
-        "nat",
-        "PREROUTING",
-        '-m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    ) in rules
+    assert saved["nat"]["KUBE-SVC-X"] == [] and saved["nat"]["OUTPUT"] == ["-A OUTPUT -j DOCKER"]
+    missing = missing_jumps(saved)
+    assert ("nat", "OUTPUT", JUMPS[10][2]) in missing
+    assert not any(chain == "PREROUTING" for _, chain, _ in missing)
+    assert JUMPS[0] not in missing and JUMPS[1] in missing
+    assert missing == [j for j in JUMPS if j in missing]  # in JUMPS order
 
 
 # --- nftables ----------------------------------------------------------------------------------
@@ -420,11 +438,10 @@ def test_iptables_incremental_partial_sync_leaves_the_shared_chains_in_place() -
     states = {"ns/web": web, "ns/db": db}
     r = IptablesRenderer()
     r.update(states, states)
-    r.restore_input(states, [])
+    rewrite(r)
     states["ns/web"] = state(svc(), eps("a", ep("10.244.0.6")))  # the endpoint moves
     del states["ns/db"]  # and db goes
-    stale = r.update(states, ["ns/web", "ns/db"])
-    text = r.incremental_input(["ns/web", "ns/db"], stale)
+    text = r.partial(r.update(states, ["ns/web", "ns/db"])).text()
     lines = text.splitlines()
     assert ":KUBE-SERVICES - [0:0]" not in lines  # never flushed
     db_chain = f"KUBE-SVC-{port_chain_suffix(db[0].port)}"
@@ -442,26 +459,38 @@ def test_iptables_incremental_partial_sync_leaves_the_shared_chains_in_place() -
     )
 
 
+def kernel(r: IptablesRenderer) -> dict[str, dict[str, list[str]]]:
+    """What iptables-save would show once ``r``'s rules are written: our chains and
+    the jumps to them from the built-in chains."""
+    tables = {table: dict(chains) for table, chains in r.expected().items()}
+    for table, chain, spec in JUMPS:
+        tables[table].setdefault(chain, []).append(f"-A {chain} {spec}")
+    return tables
+
+
 def test_iptables_repair_rewrites_only_what_drifted() -> None:
     web = state(svc(), eps("a", ep("10.244.0.5"), ep("10.244.0.6")))
     r = IptablesRenderer()
     r.update({"ns/web": web}, ["ns/web"])
-    expected = r.expected_chains()
+    expected = kernel(r)
     # iptables-save prints matches in its own order: only counts and targets compare.
     saved = {
-        table: {chain: [f"-A {chain} -x -j {line.partition(' -j ')[2]}" if " -j " in line else line for line in lines]
+        table: {chain: [f"-A {chain} -x -j {line.partition(' -j ')[2]}" if " -j " in line and chain.startswith("KUBE-") else line
+                        for line in lines]
                 for chain, lines in chains.items()}
         for table, chains in expected.items()
     }  # fmt: skip
-    assert r.repair_input(saved, []) is None
+    assert r.resync(Change(), saved).empty()
     svc_chain = f"KUBE-SVC-{port_chain_suffix(web[0].port)}"
     saved["nat"][svc_chain] = saved["nat"][svc_chain][:1]  # someone deleted rules
     saved["nat"]["KUBE-SVC-LEFTOVER0000000"] = []
-    text = r.repair_input(saved, [("nat", "PREROUTING", "-j KUBE-SERVICES")])
-    assert text is not None
-    lines = text.splitlines()
+    del saved["nat"]["PREROUTING"]  # and the jump into KUBE-SERVICES
+    lines = r.resync(Change(), saved).text().splitlines()
     assert f":{svc_chain} - [0:0]" in lines and "-X KUBE-SVC-LEFTOVER0000000" in lines
-    assert "-I PREROUTING 1 -j KUBE-SERVICES" in lines
+    assert (
+        '-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES'
+        in lines
+    )
     assert ":KUBE-SERVICES - [0:0]" not in lines and "*filter" not in lines
 
 
@@ -495,22 +524,138 @@ def test_iptables_repair_with_a_change_edits_the_shared_chains_instead_of_rewrit
     web = state(svc(), eps("a", ep("10.244.0.5")))
     r = IptablesRenderer()
     r.update({"ns/web": web}, ["ns/web"])
-    saved = r.expected_chains()  # the kernel holds exactly what was written
+    saved = kernel(r)  # the kernel holds exactly what was written
     states = {
         "ns/web": web,
         "ns/db": state(svc("db", clusterIP="10.96.0.30"), eps("d", ep("10.244.0.9"), service="db")),
     }
-    r.update(states, ["ns/db"])
-    text = r.repair_input(saved, [], ["ns/db"])
-    assert text is not None
-    lines = text.splitlines()
+    change = r.update(states, ["ns/db"])
+    lines = r.resync(change, saved).text().splitlines()
     assert ":KUBE-SERVICES - [0:0]" not in lines  # in place: edited, not rewritten
     assert any(
         line.startswith("-I KUBE-SERVICES 1 ") and "ns/db:http cluster IP" in line for line in lines
     )
     # Drift in KUBE-SERVICES as well: then it is rewritten whole, with db's rule in it.
     saved["nat"]["KUBE-SERVICES"] = saved["nat"]["KUBE-SERVICES"][-1:]
-    lines = (r.repair_input(saved, [], ["ns/db"]) or "").splitlines()
+    lines = r.resync(change, saved).text().splitlines()
     assert ":KUBE-SERVICES - [0:0]" in lines
     assert not any(line.startswith("-I KUBE-SERVICES") for line in lines)
     assert sum(line.startswith("-A KUBE-SERVICES ") for line in lines) == 3
+
+
+def test_iptables_partial_sync_edits_only_the_changed_lines_of_the_shared_chains() -> None:
+    node_port = [{"name": "http", "port": 80, "protocol": "TCP", "nodePort": 30080}]
+    web = state(svc(type="NodePort", ports=node_port), eps("a", ep("10.244.0.5")))
+    db = state(svc("db", clusterIP="10.96.0.30"), eps("d", ep("10.244.0.9"), service="db"))
+    states = {"ns/web": web, "ns/db": db}
+    r = IptablesRenderer()
+    r.update(states, states)
+    # web's port moves from 80 to 81: its cluster-IP line is swapped, its node-port line
+    # (no port in it) and its endpoint chain stay; db is not written at all.
+    moved = [{"name": "http", "port": 81, "protocol": "TCP", "nodePort": 30080}]
+    states["ns/web"] = state(svc(type="NodePort", ports=moved), eps("a", ep("10.244.0.5")))
+    tx = r.partial(r.update(states, ["ns/web"]))
+    assert tx.filter.empty()
+    assert [line.split(" -j ")[0][-10:] for line in tx.nat.delete] == ["--dport 80"]
+    assert len(tx.nat.add) - sum(len(x) for x in r.rendered["ns/web"].chains.values()) == 1
+    assert any(
+        line.startswith("-I KUBE-SERVICES 1 ") and "--dport 81" in line for line in tx.nat.add
+    )
+    assert not any(
+        line.startswith(("-A KUBE-NODEPORTS", "-D KUBE-NODEPORTS"))
+        for line in tx.text().splitlines()
+    )
+    assert set(tx.nat.declare) == set(r.rendered["ns/web"].chains)
+    assert tx.nat.remove == []
+    assert not any("ns/db" in line for line in tx.text().splitlines())
+    # The endpoints go: the rules move to the filter table (REJECT), the chains are deleted.
+    states["ns/web"] = state(svc(type="NodePort", ports=moved))
+    old_chains = set(r.rendered["ns/web"].chains)
+    tx = r.partial(r.update(states, ["ns/web"]))
+    assert set(tx.nat.remove) == old_chains and tx.nat.declare == []
+    assert {line.split(" ", 2)[1] for line in tx.nat.delete} == {"KUBE-SERVICES", "KUBE-NODEPORTS"}
+    assert len(tx.filter.add) == 2 and all(line.endswith("-j REJECT") for line in tx.filter.add)
+    lines = tx.text().splitlines()
+    assert lines.index(tx.nat.delete[0]) < lines.index(f"-X {sorted(old_chains)[0]}")
+
+
+def test_iptables_repair_after_a_failed_write_rewrites_the_chains_the_kernel_lacks() -> None:
+    web = state(svc(), eps("a", ep("10.244.0.5")))
+    r = IptablesRenderer()
+    r.update({"ns/web": web}, ["ns/web"])
+    saved = kernel(r)
+    db = state(svc("db", clusterIP="10.96.0.30"), eps("d", ep("10.244.0.9"), service="db"))
+    states = {"ns/web": web, "ns/db": db}
+    r.update(states, ["ns/db"])  # its write failed: the kernel is as before
+    # The next sync re-renders db again (the proxier's ``unsynced``): no edit to make,
+    # but KUBE-SERVICES lacks db's rule, so it is rewritten whole, and db's chains.
+    tx = r.resync(r.update(states, ["ns/db"]), saved)
+    assert "KUBE-SERVICES" in tx.nat.declare and tx.nat.delete == []
+    assert set(r.rendered["ns/db"].chains) <= set(tx.nat.declare)
+    assert not set(r.rendered["ns/web"].chains) & set(tx.nat.declare)
+    assert sum(line.startswith("-A KUBE-SERVICES ") for line in tx.nat.add) == 3
+    assert tx.filter.empty()
+
+
+class FakeBackend:
+    mode = "fake"
+
+    def __init__(self) -> None:
+        self.kinds: list[str] = []
+        self.fail = False
+
+    async def sync(self, states: Any, changed: set[str], kind: Any) -> Any:
+        from kubeproxy.backend import SyncResult
+
+        self.kinds.append(kind)
+        if self.fail:
+            raise RuntimeError("restore failed")
+        return SyncResult({})
+
+    def local_addresses(self, states: Any) -> set[str]:
+        return set()
+
+    async def cleanup(self) -> None:
+        return None
+
+
+async def test_proxier_syncs_partial_then_repairs_each_period_and_after_failures() -> None:
+    from apiclient import Client, ClientConfig, InformerFactory
+    from kubeproxy.proxier import Proxier, ProxyOptions
+
+    now = [100.0]
+    backend = FakeBackend()
+    client = Client(ClientConfig(server="http://127.0.0.1:1"))
+    p = Proxier(
+        InformerFactory(client), backend, ProxyOptions("n1", sync_period=30),
+        clock=lambda: now[0],
+    )  # fmt: skip
+    await p.sync()
+    assert backend.kinds == ["rewrite"]
+    p.pending.add("ns/web")
+    p.states["ns/web"] = state(svc())  # now gone: a change to write
+    now[0] += 1
+    await p.sync()
+    assert backend.kinds[-1] == "partial"
+    now[0] += 1
+    await p.sync()  # nothing pending, within the period: no write
+    assert len(backend.kinds) == 2
+    now[0] += 30
+    await p.sync()
+    assert backend.kinds[-1] == "repair"
+    # A failed write: the next sync repairs with the same Services, a second failure
+    # in a row turns into a rewrite.
+    backend.fail = True
+    p.pending.add("ns/db")
+    p.states["ns/db"] = state(svc("db"))
+    now[0] += 1
+    with pytest.raises(RuntimeError):
+        await p.sync()
+    assert backend.kinds[-1] == "partial" and p.unsynced == {"ns/db"}
+    with pytest.raises(RuntimeError):
+        await p.sync()
+    assert backend.kinds[-1] == "repair"
+    backend.fail = False
+    await p.sync()
+    assert backend.kinds[-1] == "rewrite" and p.unsynced == set() and p.failures == 0
+    await client.close()
