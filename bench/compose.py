@@ -84,7 +84,7 @@ def _throughput(cluster: ComposeCluster) -> tuple[float, float]:
         env={**os.environ, "COMPOSE_PROJECT_NAME": cluster.project},
     )  # fmt: skip
     ns = f"bench-{uuid.uuid4().hex[:6]}"
-    with httpx.Client(base_url=cluster.server, timeout=30) as api:
+    with cluster.client(timeout=30) as api:
         api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
         try:
             # nc -ll: a persistent server, each connection's bytes read by cat.
