@@ -91,6 +91,12 @@ def loaded(cluster: ComposeCluster) -> dict[str, str]:
 def ns(api: httpx.Client) -> Iterator[str]:
     name = f"t-{uuid.uuid4().hex[:8]}"
     assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code == 201
+    # ServiceAccount admission refuses pods until the controller made the namespace's
+    # default account (as Kubernetes' e2e framework, wait for it).
+    wait_until(
+        lambda: api.get(f"/api/v1/namespaces/{name}/serviceaccounts/default").status_code == 200,
+        30, 0.2, "the default ServiceAccount",
+    )  # fmt: skip
     yield name
     api.delete(f"/api/v1/namespaces/{name}")
 
