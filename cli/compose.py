@@ -37,7 +37,7 @@ from pathlib import Path
 import httpx
 
 from apiclient.config import default_kubeconfig_paths, merge_kubeconfig
-from cli import composepki
+from cli import addons, composepki, imageload
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "deploy" / "docker-compose.yml"
@@ -107,9 +107,10 @@ def compose_command() -> list[str]:
 
 
 def build_images() -> None:
-    """``deploy/compose/build-images.sh``: the images of this checkout (cached)."""
+    """``deploy/compose/build-images.sh``: the images of this checkout (cached): the
+    node's, the control plane's, and the add-ons' (cluster DNS)."""
     done = subprocess.run(
-        [str(ROOT / "deploy" / "compose" / "build-images.sh")],
+        [str(ROOT / "deploy" / "compose" / "build-images.sh"), "node", "cp", "addon"],
         capture_output=True,
         text=True,
         check=False,
@@ -204,6 +205,21 @@ class ComposeCluster:
         """The PKI first (the services mount it), then ``compose up -d``."""
         self.ensure_pki(echo)
         self.compose("up", "-d")
+
+    def install_addons(self, echo: Callable[[str], None] = print) -> bool:
+        """Cluster DNS (``cli/addons.py``): its image copied into every node's engine,
+        then the add-on applied as the admin; skipped, with a line saying why, when the
+        image is not on the host. Whether it was applied."""
+        why = addons.missing_reason()
+        if why is not None:
+            echo(f"dns: not installed: {why}")
+            return False
+        try:
+            imageload.load([addons.ADDON_IMAGE], imageload.node_containers(self.project), echo)
+        except imageload.LoadError as err:
+            raise RuntimeError(f"dns: {err}") from err
+        addons.apply_dns(self.kubeconfig, echo)
+        return True
 
     def down(self, *, volumes: bool = False) -> None:
         self.compose("down", "--remove-orphans", *(["--volumes"] if volumes else []))
@@ -334,6 +350,12 @@ def main(argv: list[str] | None = None) -> int:
         f"kubeconfig: context {CONTEXT} ({cluster.server}, user: cluster admin) merged into "
         f"{path}, made current"
     )
+    if args.verb == "up":
+        try:
+            cluster.install_addons(print)
+        except RuntimeError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -32,6 +32,7 @@ import yaml
 import pki
 from apiclient.config import default_kubeconfig_paths, merge_kubeconfig
 from apiserver.etcd_server import EtcdProcess, EtcdTLS
+from cli import addons
 from netagent.localroutes import HOST_ADDRESS
 from pki import certlist
 from pki.certlist import ClusterPKIConfig, Host
@@ -63,13 +64,6 @@ SERVICE_CIDR = "10.96.0.0/12"
 """The apiserver's default ``--service-cluster-ip-range``; routed to ``navarch-svc0``."""
 CLUSTER_CIDR = "10.244.0.0/16"
 """Pod addresses (``docs/network.md``): a /24 per node from node IPAM."""
-
-DNS_SERVICE_IP = "10.96.0.10"
-"""The ``kube-dns`` Service's fixed ClusterIP (``deploy/addons/dns.yaml``)."""
-CLUSTER_DOMAIN = "cluster.local"
-ADDONS_DIR = Path(__file__).resolve().parents[1] / "deploy" / "addons"
-ADDON_IMAGE = "navarch/navarch:current"
-"""The image the add-ons run (``deploy/compose/build-images.sh addon`` builds it)."""
 
 MANAGED_LABEL = "io.navarch.managed"
 NODE_LABEL = "io.navarch.node"
@@ -314,8 +308,8 @@ class LocalCluster:
                         "--authentication-token-webhook",
                         "--authorization-mode", "Webhook",
                         # Cluster DNS (deploy/addons/dns.yaml), installed by `up`.
-                        "--cluster-dns", DNS_SERVICE_IP,
-                        "--cluster-domain", CLUSTER_DOMAIN,
+                        "--cluster-dns", addons.DNS_SERVICE_IP,
+                        "--cluster-domain", addons.CLUSTER_DOMAIN,
                     ],
                     lambda node=node: self.node_ready(node) is True,  # type: ignore[misc]
                     node=node,
@@ -451,33 +445,14 @@ class LocalCluster:
         self.install_addons(echo)
 
     def install_addons(self, echo: Callable[[str], None] = print) -> bool:
-        """Apply the cluster DNS add-on (``deploy/addons/dns-rbac.yaml``, ``dns.yaml``)
-        as the admin, as kubeadm installs CoreDNS; idempotent (an apply). Skipped, with
-        a line saying how to get it, when the add-on image is not in the local engine
-        (no registry is pulled from). Whether it was applied; its pods start after."""
-        if not (ADDONS_DIR / "dns.yaml").exists():
-            echo(f"dns: not installed ({ADDONS_DIR} is not part of this installation)")
+        """Apply the cluster DNS add-on (``cli/addons.py``) as the admin, as kubeadm
+        installs CoreDNS; skipped, with a line saying why, when this installation
+        cannot (no manifests, no image). Whether it was applied; its pods start after."""
+        why = addons.missing_reason()
+        if why is not None:
+            echo(f"dns: not installed: {why}")
             return False
-        inspect = subprocess.run(
-            ["docker", "image", "inspect", ADDON_IMAGE], capture_output=True, check=False
-        )
-        if inspect.returncode != 0:
-            echo(
-                f"dns: not installed: no image {ADDON_IMAGE} "
-                "(build it: deploy/compose/build-images.sh addon; `make up` does)"
-            )
-            return False
-        applied = subprocess.run(
-            [
-                sys.executable, "-m", "cli.navctl", "--kubeconfig", str(self.kubeconfig),
-                "apply", "-f", str(ADDONS_DIR / "dns-rbac.yaml"),
-                "-f", str(ADDONS_DIR / "dns.yaml"),
-            ],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if applied.returncode != 0:
-            raise RuntimeError(f"dns: applying the add-on failed: {applied.stderr.strip()}")
-        echo(f"dns: kube-system/navarch-dns applied (kube-dns at {DNS_SERVICE_IP})")
+        addons.apply_dns(self.kubeconfig, echo)
         return True
 
     def route_locally(self, echo: Callable[[str], None] = print) -> None:

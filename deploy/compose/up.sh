@@ -12,7 +12,7 @@ source "$(dirname "$0")/lib.sh"
 python="$root/.venv/bin/python"
 
 "$here/ensure-tools.sh"
-"$here/build-images.sh" >/dev/null
+"$here/build-images.sh" node cp addon >/dev/null
 cd "$root"
 "$python" -m cli.compose up --timeout "${NAVARCH_COMPOSE_TIMEOUT:-180}"
 "$root/.venv/bin/navctl" --context navarch-compose get nodes -o wide

@@ -58,6 +58,7 @@ def cluster(docker_engine: None) -> Iterator[ComposeCluster]:
         since = datetime.now(UTC).replace(microsecond=0)
         found.up()
         found.wait_ready(len(NODES), since, timeout=180)
+        assert found.install_addons(), "cluster DNS was not installed"
         yield found
     finally:
         found.remove_everything()
@@ -297,6 +298,35 @@ def test_a_pod_reaches_a_pod_on_another_node_and_is_seen_by_its_own_ip(
     # httpd listens on an IPv6 socket: an IPv4 peer shows as [::ffff:a.b.c.d].
     seen = answer().split("peer=", 1)[1].split()[0].strip("[]").removeprefix("::ffff:")
     assert seen == client_ip
+
+
+def test_service_names_resolve_in_pods_through_cluster_dns(
+    api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    """The DNS add-on that compose up installs: its pods ready behind kube-dns, and a pod
+    on one node reaches a Service by its short name (search path, kube-dns at
+    10.96.0.10 through the node's kube-proxy) on another node."""
+    dns = "/apis/apps/v1/namespaces/kube-system/deployments/navarch-dns"
+    wait_until(
+        lambda: (api.get(dns).json().get("status") or {}).get("availableReplicas") == 2,
+        120, 0.5, "navarch-dns available",
+    )  # fmt: skip
+    script = "mkdir -p /www && echo named-ok > /www/index.html && exec httpd -f -p 8080 -h /www"
+    server = _pod("named", loaded["busybox"], ["sh", "-c", script], "node-1", {"app": "named"})
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=server).status_code == 201
+    service = {
+        "metadata": {"name": "named-web"},
+        "spec": {"selector": {"app": "named"}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+    assert api.post(f"/api/v1/namespaces/{ns}/services", json=service).status_code == 201
+    # No `wget -T`: Debian's static busybox wget crashes with a timeout set.
+    fetch = "until wget -qO- http://named-web/; do sleep 0.5; done; sleep 3600"
+    client = _pod("asker", loaded["busybox"], ["sh", "-c", fetch], "node-3", {"app": "asker"})
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=client).status_code == 201
+    wait_until(
+        lambda: "named-ok" in api.get(f"/api/v1/namespaces/{ns}/pods/asker/log").text,
+        120, 0.5, "the Service reached by name",
+    )  # fmt: skip
 
 
 def test_losing_one_etcd_member_and_one_apiserver_stops_nothing(

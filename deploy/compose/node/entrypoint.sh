@@ -129,7 +129,8 @@ keep kubelet navarch kubelet --node-name "$NODE_NAME" --kubeconfig "$pki/kubelet
   --node-ip "$NODE_IP" --address 0.0.0.0 --port 10250 --root-dir /var/lib/navarch/kubelet \
   --tls-cert-file "$pki/kubelet.crt" --tls-private-key-file "$pki/kubelet.key" \
   --client-ca-file "$pki/ca.crt" --anonymous-auth false --authentication-token-webhook \
-  --authorization-mode Webhook
+  --authorization-mode Webhook --cluster-dns "${CLUSTER_DNS:-10.96.0.10}" \
+  --cluster-domain cluster.local
 say "started: ${!pids[*]}"
 
 while true; do
