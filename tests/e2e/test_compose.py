@@ -319,8 +319,10 @@ def test_service_names_resolve_in_pods_through_cluster_dns(
         "spec": {"selector": {"app": "named"}, "ports": [{"port": 80, "targetPort": 8080}]},
     }
     assert api.post(f"/api/v1/namespaces/{ns}/services", json=service).status_code == 201
-    # No `wget -T`: Debian's static busybox wget crashes with a timeout set.
-    fetch = "until wget -qO- http://named-web/; do sleep 0.5; done; sleep 3600"
+    # Each try bounded by `timeout` (Debian's static busybox wget crashes with its own
+    # -T): a try made before this node's kube-proxy has the new Service waits for an
+    # answer that never comes (the SYN to the ClusterIP is swallowed, never routed out).
+    fetch = "until timeout 5 wget -qO- http://named-web/; do sleep 0.5; done; sleep 3600"
     client = _pod("asker", loaded["busybox"], ["sh", "-c", fetch], "node-3", {"app": "asker"})
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=client).status_code == 201
     wait_until(
