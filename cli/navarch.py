@@ -651,6 +651,15 @@ def controller_manager_cmd(
     resource_quota_sync_period: Annotated[
         str, typer.Option(help="Every ResourceQuota's usage is recounted this often.")
     ] = "5m",
+    cluster_signing_cert_file: Annotated[
+        str, typer.Option(help="CA certificate that signs approved CertificateSigningRequests.")
+    ] = "",
+    cluster_signing_key_file: Annotated[
+        str, typer.Option(help="The private key of --cluster-signing-cert-file.")
+    ] = "",
+    cluster_signing_duration: Annotated[
+        str, typer.Option(help="Longest life of a certificate the CSR signer issues.")
+    ] = "8760h",
     allocate_node_cidrs: Annotated[
         bool, typer.Option(help="Give every Node a pod CIDR from --cluster-cidr (node IPAM).")
     ] = False,
@@ -738,6 +747,9 @@ def controller_manager_cmd(
             service_cluster_ip_range=service_cluster_ip_range,
             root_ca_file=root_ca_file,
             resource_quota_sync_period=parse_duration(resource_quota_sync_period),
+            cluster_signing_cert_file=cluster_signing_cert_file,
+            cluster_signing_key_file=cluster_signing_key_file,
+            cluster_signing_duration=parse_duration(cluster_signing_duration),
         )
         if allocate_node_cidrs:
             from controllers.nodeipam import check_options

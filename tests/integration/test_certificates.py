@@ -1,0 +1,216 @@
+"""TLS bootstrap, for real: a secure apiserver (``Node,RBAC``, bootstrap tokens, as
+``navarch up`` runs it) and a controller-manager running the certificate controllers
+with the cluster CA.
+
+- a bootstrap token submits a kubelet client CSR; it is auto-approved and signed, and
+  the certificate authenticates as ``system:node:<name>`` in ``system:nodes``;
+- a node renewing its own certificate is approved (``selfnodeclient``); a node asking
+  for another node's name is not;
+- ``kubectl certificate approve`` approves a request the controller leaves alone, and
+  the signer signs it.
+"""
+
+from __future__ import annotations
+
+import base64
+import ssl
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pki import csr as pkicsr
+from pki import x509 as pkix
+from testkit.processes import DaemonProcess, wait_until
+from testkit.secure import SecureControlPlane, bootstrap_token_secret
+
+pytestmark = pytest.mark.integration
+
+CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+KUBELET_CLIENT = "kubernetes.io/kube-apiserver-client-kubelet"
+
+
+@pytest.fixture(scope="module")
+def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureControlPlane]:
+    root = tmp_path_factory.mktemp("csr")
+    plane = SecureControlPlane.start(
+        root,
+        "--authorization-mode", "Node,RBAC",
+        "--enable-bootstrap-token-auth",
+        "--enable-admission-plugins", "NodeRestriction",
+        nodes=("node-a",),
+    )  # fmt: skip
+    manager = DaemonProcess(
+        [
+            "controller-manager",
+            "--kubeconfig", str(plane.kubeconfig("controller-manager")),
+            "--no-leader-elect",
+            "--controllers", "csrapproving,csrsigning,csrcleaner",
+            "--use-service-account-credentials",
+            "--cluster-signing-cert-file", str(plane.pki_dir / "ca.crt"),
+            "--cluster-signing-key-file", str(plane.pki_dir / "ca.key"),
+            "--cluster-signing-duration", "2h",
+            "--log-level", "info",
+        ],
+        root / "controller-manager.log",
+    )  # fmt: skip
+    manager.start()
+    try:
+        yield plane
+    finally:
+        manager.stop()
+        plane.stop()
+
+
+def _bootstrap_token(plane: SecureControlPlane) -> str:
+    token_id = uuid.uuid4().hex[:6]
+    secret = uuid.uuid4().hex[:16]
+    with plane.client("admin") as admin:
+        resp = admin.post(
+            "/api/v1/namespaces/kube-system/secrets", json=bootstrap_token_secret(token_id, secret)
+        )
+        assert resp.status_code == 201, resp.text
+    return f"{token_id}.{secret}"
+
+
+def _submit(
+    api: httpx.Client,
+    key: pkix.PrivateKey,
+    cn: str,
+    orgs: tuple[str, ...] = ("system:nodes",),
+    *,
+    signer: str = KUBELET_CLIENT,
+    usages: tuple[str, ...] = ("digital signature", "client auth"),
+) -> str:
+    pem = pkicsr.make_request(key, cn, orgs)
+    name = f"csr-{uuid.uuid4().hex[:8]}"
+    body = {
+        "apiVersion": "certificates.k8s.io/v1",
+        "kind": "CertificateSigningRequest",
+        "metadata": {"name": name},
+        "spec": {
+            "request": base64.b64encode(pem).decode(),
+            "signerName": signer,
+            "usages": list(usages),
+            "expirationSeconds": 3600,
+        },
+    }
+    resp = api.post(CSRS, json=body)
+    assert resp.status_code == 201, resp.text
+    return name
+
+
+def _csr(plane: SecureControlPlane, name: str) -> dict[str, Any]:
+    with plane.client("admin") as admin:
+        resp = admin.get(f"{CSRS}/{name}")
+        assert resp.status_code == 200, resp.text
+        found: dict[str, Any] = resp.json()
+        return found
+
+
+def _certificate(plane: SecureControlPlane, name: str) -> bytes:
+    def issued() -> bytes:
+        cert = (_csr(plane, name).get("status") or {}).get("certificate", "")
+        return base64.b64decode(cert) if cert else b""
+
+    found = wait_until(issued, timeout=60, what=f"certificate of {name}")
+    assert isinstance(found, bytes)
+    return found
+
+
+def _conditions(plane: SecureControlPlane, name: str) -> list[str]:
+    return [c["type"] for c in (_csr(plane, name).get("status") or {}).get("conditions", [])]
+
+
+def _whoami(plane: SecureControlPlane, tmp_path: Path, cert: bytes, key: pkix.PrivateKey) -> dict[str, Any]:  # fmt: skip
+    pair = pkix.KeyPair(pkix.x509.load_pem_x509_certificate(cert), key)
+    (tmp_path / "c.crt").write_bytes(pair.cert_pem)
+    (tmp_path / "c.key").write_bytes(pair.key_pem)
+    ctx = ssl.create_default_context(cafile=plane.pki_dir / "ca.crt")
+    ctx.load_cert_chain(tmp_path / "c.crt", tmp_path / "c.key")
+    with httpx.Client(base_url=plane.url, verify=ctx) as api:
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        resp = api.post("/apis/authentication.k8s.io/v1/selfsubjectreviews", json=body)
+        assert resp.status_code == 201, resp.text
+        found: dict[str, Any] = resp.json()["status"]["userInfo"]
+        return found
+
+
+def test_a_bootstrap_token_gets_a_node_client_certificate(
+    plane: SecureControlPlane, tmp_path: Path
+) -> None:
+    token = _bootstrap_token(plane)
+    key = pkix.new_key()
+    with plane.client(None, token=token) as joiner:
+        name = _submit(joiner, key, "system:node:node-new")
+        # The joiner may read its own request (system:node-bootstrapper).
+        assert joiner.get(f"{CSRS}/{name}").status_code == 200
+    cert = _certificate(plane, name)
+    csr = _csr(plane, name)
+    assert csr["spec"]["username"].startswith("system:bootstrap:")
+    assert "system:bootstrappers" in csr["spec"]["groups"]
+    assert _conditions(plane, name) == ["Approved"]
+    assert csr["status"]["conditions"][0]["reason"] == "AutoApproved"
+    me = _whoami(plane, tmp_path, cert, key)
+    assert me["username"] == "system:node:node-new"
+    assert "system:nodes" in me["groups"]
+    # The signer honours the shorter requested life.
+    issued = pkix.x509.load_pem_x509_certificate(cert)
+    assert (issued.not_valid_after_utc - issued.not_valid_before_utc).total_seconds() <= 3600 + 600
+
+
+def test_a_node_renews_its_own_certificate_but_never_another_nodes(
+    plane: SecureControlPlane, tmp_path: Path
+) -> None:
+    key = pkix.new_key()
+    with plane.client("node-node-a") as node:
+        other = _submit(node, key, "system:node:node-b")
+        own = _submit(node, key, "system:node:node-a")
+    # One worker takes requests in order: once the later one is signed, the earlier one
+    # has been looked at and left pending.
+    cert = _certificate(plane, own)
+    assert _whoami(plane, tmp_path, cert, key)["username"] == "system:node:node-a"
+    assert _conditions(plane, other) == []
+    assert "certificate" not in (_csr(plane, other).get("status") or {})
+
+
+def _kubectl(plane: SecureControlPlane, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = ["kubectl", "--kubeconfig", str(plane.kubeconfig("admin")), *args]
+    return subprocess.run(argv, capture_output=True, text=True, check=False)
+
+
+def test_kubectl_certificate_approve(plane: SecureControlPlane, tmp_path: Path) -> None:
+    key = pkix.new_key()
+    with plane.client("admin") as admin:
+        name = _submit(
+            admin,
+            key,
+            "jane",
+            ("dev",),
+            signer="kubernetes.io/kube-apiserver-client",
+            usages=("digital signature", "key encipherment", "client auth"),
+        )
+    out = _kubectl(plane, "get", "csr", name)
+    assert out.returncode == 0, out.stderr
+    header, row = out.stdout.splitlines()
+    assert header.split() == [
+        "NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION", "CONDITION",
+    ]  # fmt: skip
+    assert row.split()[2:] == [
+        "kubernetes.io/kube-apiserver-client", "kubernetes-admin", "60m", "Pending",
+    ]  # fmt: skip
+    done = _kubectl(plane, "certificate", "approve", name)
+    assert done.returncode == 0, done.stderr
+    assert "approved" in done.stdout
+    cert = _certificate(plane, name)
+    assert _conditions(plane, name) == ["Approved"]
+    me = _whoami(plane, tmp_path, cert, key)
+    assert me["username"] == "jane" and "dev" in me["groups"]
+    out = _kubectl(plane, "get", "csr", name)
+    assert out.stdout.splitlines()[1].split()[-1] == "Approved,Issued"
+    denied = _kubectl(plane, "certificate", "deny", name)
+    assert denied.returncode != 0 and "already Approved" in denied.stderr
