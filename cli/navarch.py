@@ -871,6 +871,20 @@ def kubelet_cmd(
     server: Annotated[
         str | None, typer.Option(help="Apiserver URL (alone: no kubeconfig is read).")
     ] = None,
+    bootstrap_kubeconfig: Annotated[
+        str | None,
+        typer.Option(
+            help="Kubeconfig with a bootstrap token: when --kubeconfig is missing, get a client "
+            "certificate with it (a CertificateSigningRequest) and write --kubeconfig."
+        ),
+    ] = None,
+    cert_dir: Annotated[
+        str | None,
+        typer.Option(help="Where client certificates are kept (default: <root-dir>/pki)."),
+    ] = None,
+    rotate_certificates: Annotated[
+        bool, typer.Option(help="Renew the client certificate (a CSR) before it expires.")
+    ] = False,
     runtime: Annotated[
         str, typer.Option(help="docker (real containers) or fake (in memory, a hollow node).")
     ] = "docker",
@@ -1017,6 +1031,8 @@ def kubelet_cmd(
             port=port,
             tls_cert_file=tls_cert_file,
             tls_private_key_file=tls_private_key_file,
+            rotate_certificates=rotate_certificates,
+            cert_dir=Path(cert_dir).expanduser() if cert_dir else None,
             auth=AuthConfig(
                 anonymous=_bool(anonymous_auth, "--anonymous-auth"),
                 token_webhook=authentication_token_webhook,
@@ -1061,11 +1077,18 @@ def kubelet_cmd(
             raise ValueError(
                 f"--authorization-mode {authorization_mode!r}: choose {', '.join(MODES)}"
             )
-        client_config = load_config(kubeconfig, server=server)
+        if bootstrap_kubeconfig:
+            if not kubeconfig:
+                raise ValueError("--bootstrap-kubeconfig needs --kubeconfig (the file it writes)")
+            bootstrap_from = (Path(kubeconfig), Path(bootstrap_kubeconfig), server)
+            client_config = None
+        else:
+            bootstrap_from = None
+            client_config = load_config(kubeconfig, server=server)
     except (ValueError, ClientConfigError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
-    serve(config, client_config, log_level)
+    serve(config, client_config, log_level, bootstrap_from=bootstrap_from)
 
 
 @app.command("hollow-nodes")

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 
-from apiclient import Client, ClientConfig
+from apiclient import Client, ClientConfig, load_config
 from apiclient.loop import run_main
 from kubelet.auth import KubeletAuth
+from kubelet.certificate import ClientCertificateRotator, bootstrap, prefer_rotated
 from kubelet.config import KubeletConfig
 from kubelet.fake_runtime import FakeRuntime
 from kubelet.kubelet import Kubelet
@@ -37,7 +39,14 @@ def make_runtime(config: KubeletConfig) -> Runtime:
 
 async def run_kubelet(config: KubeletConfig, client_config: ClientConfig) -> None:
     """Run until cancelled or signalled; containers are left running for the next start."""
+    if config.rotate_certificates:
+        prefer_rotated(client_config, config.certificate_dir)
     client = Client(client_config, user_agent=f"navarch-kubelet/{config.node_name}")
+    rotator = (
+        ClientCertificateRotator(client, client_config, config.node_name, config.certificate_dir)
+        if config.rotate_certificates and client_config.client_cert_file
+        else None
+    )
     runtime = make_runtime(config)
     kubelet = Kubelet(config, client, runtime)
     server = None
@@ -51,6 +60,7 @@ async def run_kubelet(config: KubeletConfig, client_config: ClientConfig) -> Non
             auth=KubeletAuth(config.auth, client, config.node_name),
         )
     stop = asyncio.Event()
+    rotating: asyncio.Task[None] | None = None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
@@ -59,6 +69,8 @@ async def run_kubelet(config: KubeletConfig, client_config: ClientConfig) -> Non
         if server is not None:
             await server.start()
         runner = asyncio.create_task(kubelet.run(), name="kubelet")
+        if rotator is not None:
+            rotating = asyncio.create_task(rotator.run(), name="certificate-rotation")
         stopper = asyncio.create_task(stop.wait(), name="stop")
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if runner in done:
@@ -68,6 +80,10 @@ async def run_kubelet(config: KubeletConfig, client_config: ClientConfig) -> Non
             await runner
         stopper.cancel()
     finally:
+        if rotating is not None:
+            rotating.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await rotating
         if server is not None:
             await server.stop()
         await kubelet.stop()
@@ -76,11 +92,31 @@ async def run_kubelet(config: KubeletConfig, client_config: ClientConfig) -> Non
         log.info("kubelet %s stopped", config.node_name)
 
 
-def serve(config: KubeletConfig, client_config: ClientConfig, log_level: str = "info") -> None:
+async def bootstrap_and_run(
+    config: KubeletConfig, kubeconfig: Path, bootstrap_kubeconfig: Path, server: str | None
+) -> None:
+    """TLS bootstrap (``--bootstrap-kubeconfig``) when ``kubeconfig`` has no usable
+    client certificate, then run with it."""
+    await bootstrap(kubeconfig, bootstrap_kubeconfig, config.certificate_dir, config.node_name)
+    await run_kubelet(config, load_config(kubeconfig, server=server))
+
+
+def serve(
+    config: KubeletConfig,
+    client_config: ClientConfig | None,
+    log_level: str = "info",
+    *,
+    bootstrap_from: tuple[Path, Path, str | None] | None = None,
+) -> None:
+    """Run the kubelet with ``client_config``, or, given ``bootstrap_from`` (the
+    kubeconfig to write, the bootstrap kubeconfig, ``--server``), after TLS bootstrap."""
     logging.basicConfig(
         level=getattr(logging, log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     # One line per request is the client's debug output, not the kubelet's news.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    run_main(run_kubelet(config, client_config))
+    if bootstrap_from is not None:
+        run_main(bootstrap_and_run(config, *bootstrap_from))
+    elif client_config is not None:
+        run_main(run_kubelet(config, client_config))

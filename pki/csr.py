@@ -20,6 +20,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pki.x509 import BACKDATE, KeyPair, PrivateKey
 
 REQUEST_BLOCK = "CERTIFICATE REQUEST"
+SHORT = datetime.timedelta(hours=8)
+"""Certificates asked for less than this long are not lengthened by the backdating."""
 CERTIFICATE_BLOCK = "CERTIFICATE"
 
 _KEY_USAGES = {
@@ -165,13 +167,16 @@ def sign_request(
     """A PEM certificate for ``request`` signed by ``ca``: the request's subject, public
     key and subject alternative names, the ``usages`` (key usages and extended key
     usages by Kubernetes' names), valid from a little before ``now`` for ``duration``
-    but never beyond the CA's own expiry."""
+    (plus the backdating, for long ones) but never beyond the CA's own expiry."""
     flags = dict.fromkeys(_KEY_USAGES.values(), False)
     for usage in usages:
         if usage in _KEY_USAGES:
             flags[_KEY_USAGES[usage]] = True
     extended = [_EXT_KEY_USAGES[u] for u in dict.fromkeys(usages) if u in _EXT_KEY_USAGES]
-    not_after = min(now + duration, ca.cert.not_valid_after_utc)
+    # As Kubernetes' signer: every certificate starts BACKDATE early (clock skew); a
+    # short-lived one (under SHORT) ends BACKDATE early too, so it lives ``duration``.
+    end = now + duration - (BACKDATE if duration < SHORT else datetime.timedelta())
+    not_after = min(end, ca.cert.not_valid_after_utc)
     builder = (
         x509.CertificateBuilder()
         .subject_name(request.subject)

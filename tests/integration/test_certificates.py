@@ -7,12 +7,17 @@ with the cluster CA.
 - a node renewing its own certificate is approved (``selfnodeclient``); a node asking
   for another node's name is not;
 - ``kubectl certificate approve`` approves a request the controller leaves alone, and
-  the signer signs it.
+  the signer signs it;
+- a kubelet started with ``--bootstrap-kubeconfig`` (a bootstrap token) and no
+  kubeconfig gets its certificate that way, writes its kubeconfig and registers its
+  Node; a kubelet whose certificate is near its end (``--rotate-certificates``) renews
+  it through a CSR of its own and carries on with the new one.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
 import ssl
 import subprocess
 import uuid
@@ -22,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from pki import csr as pkicsr
 from pki import x509 as pkix
@@ -214,3 +220,133 @@ def test_kubectl_certificate_approve(plane: SecureControlPlane, tmp_path: Path) 
     assert out.stdout.splitlines()[1].split()[-1] == "Approved,Issued"
     denied = _kubectl(plane, "certificate", "deny", name)
     assert denied.returncode != 0 and "already Approved" in denied.stderr
+
+
+def _kubelet(plane: SecureControlPlane, root: Path, node: str, *flags: str) -> DaemonProcess:
+    return DaemonProcess(
+        [
+            "kubelet",
+            "--node-name", node,
+            "--runtime", "fake",
+            "--port", "0",
+            "--root-dir", str(root / "kubelet"),
+            "--cert-dir", str(root / "pki"),
+            "--node-status-update-frequency", "1s",
+            *flags,
+        ],
+        root / "kubelet.log",
+    )  # fmt: skip
+
+
+def _node_exists(plane: SecureControlPlane, node: str) -> bool:
+    with plane.client("admin") as admin:
+        return admin.get(f"/api/v1/nodes/{node}").status_code == 200
+
+
+def test_a_kubelet_bootstraps_its_client_certificate(
+    plane: SecureControlPlane, tmp_path: Path
+) -> None:
+    token = _bootstrap_token(plane)
+    ca = base64.b64encode((plane.pki_dir / "ca.crt").read_bytes()).decode()
+    boot = tmp_path / "bootstrap.conf"
+    boot.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "c",
+                        "cluster": {"server": plane.url, "certificate-authority-data": ca},
+                    }
+                ],
+                "users": [{"name": "boot", "user": {"token": token}}],
+                "contexts": [{"name": "boot", "context": {"cluster": "c", "user": "boot"}}],
+                "current-context": "boot",
+            }
+        )
+    )
+    kubeconfig = tmp_path / "kubelet.conf"
+    kubelet = _kubelet(
+        plane, tmp_path, "node-boot",
+        "--bootstrap-kubeconfig", str(boot), "--kubeconfig", str(kubeconfig),
+        "--rotate-certificates",
+    )  # fmt: skip
+    kubelet.start()
+    try:
+        wait_until(lambda: _node_exists(plane, "node-boot"), 60, what="node-boot registered")
+        written = yaml.safe_load(kubeconfig.read_text())
+        user = written["users"][0]["user"]
+        assert user["client-certificate"] == str(tmp_path / "pki" / "kubelet-client-current.pem")
+        pair = pkix.x509.load_pem_x509_certificate(Path(user["client-certificate"]).read_bytes())
+        assert pkix.subject_of(pair.public_bytes(pkicsr.serialization.Encoding.PEM)) == (
+            "system:node:node-boot",
+            ["system:nodes"],
+        )
+        assert not (tmp_path / "pki" / "kubelet-client.key.tmp").exists()
+    finally:
+        kubelet.stop()
+
+
+def test_a_kubelet_rotates_a_certificate_near_its_end(
+    plane: SecureControlPlane, tmp_path: Path
+) -> None:
+    node = "node-rot"
+    ca = pkix.load_pair(plane.pki_dir, "ca")
+    assert ca is not None
+    key = pkix.new_key()
+    request = pkicsr.parse_request(
+        pkicsr.make_request(key, f"system:node:{node}", ("system:nodes",))
+    )
+    now = pkix.utcnow()
+    # Valid from ten minutes ago to a minute from now: past 70-90% of its life already.
+    cert = pkicsr.sign_request(
+        request, ca, ["digital signature", "client auth"],
+        now=now - pkix.BACKDATE, duration=datetime.timedelta(minutes=11),
+    )  # fmt: skip
+    old = tmp_path / "old.pem"
+    old.write_bytes(cert + pkix.KeyPair(pkix.x509.load_pem_x509_certificate(cert), key).key_pem)
+    kubeconfig = tmp_path / "kubelet.conf"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "c",
+                        "cluster": {
+                            "server": plane.url,
+                            "certificate-authority": str(plane.pki_dir / "ca.crt"),
+                        },
+                    }
+                ],
+                "users": [
+                    {"name": "n", "user": {"client-certificate": str(old), "client-key": str(old)}}
+                ],
+                "contexts": [{"name": "n", "context": {"cluster": "c", "user": "n"}}],
+                "current-context": "n",
+            }
+        )
+    )
+    kubelet = _kubelet(
+        plane, tmp_path, node, "--kubeconfig", str(kubeconfig), "--rotate-certificates"
+    )
+    kubelet.start()
+    current = tmp_path / "pki" / "kubelet-client-current.pem"
+    try:
+        wait_until(current.exists, 60, what="a rotated certificate")
+        rotated = pkix.x509.load_pem_x509_certificate(current.read_bytes())
+        assert pkix.signed_by(rotated, ca.cert)
+        assert rotated.not_valid_after_utc > now + datetime.timedelta(hours=1)
+        with plane.client("admin") as admin:
+            csrs = admin.get(CSRS).json()["items"]
+        mine = [c for c in csrs if c["spec"].get("username") == f"system:node:{node}"]
+        assert mine and mine[0]["status"]["conditions"][0]["message"].startswith(
+            "Auto approving self kubelet client certificate"
+        )
+        # It carries on as the node with the new certificate.
+        wait_until(lambda: _node_exists(plane, node), 60, what=f"{node} registered")
+        assert kubelet.alive()
+    finally:
+        kubelet.stop()
