@@ -32,12 +32,15 @@ import yaml
 from pki import csr as pkicsr
 from pki import x509 as pkix
 from testkit.processes import DaemonProcess, wait_until
-from testkit.secure import SecureControlPlane, bootstrap_token_secret
+from testkit.secure import SecureControlPlane, bootstrap_token_secret, user
 
 pytestmark = pytest.mark.integration
 
 CSRS = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
 KUBELET_CLIENT = "kubernetes.io/kube-apiserver-client-kubelet"
+API_CLIENT = "kubernetes.io/kube-apiserver-client"
+APPROVER = user("approver")
+RBAC = "/apis/rbac.authorization.k8s.io/v1"
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureControlPla
         "--enable-bootstrap-token-auth",
         "--enable-admission-plugins", "NodeRestriction",
         nodes=("node-a",),
+        extra_users=(APPROVER,),
     )  # fmt: skip
     manager = DaemonProcess(
         [
@@ -184,8 +188,10 @@ def test_a_node_renews_its_own_certificate_but_never_another_nodes(
     assert "certificate" not in (_csr(plane, other).get("status") or {})
 
 
-def _kubectl(plane: SecureControlPlane, *args: str) -> subprocess.CompletedProcess[str]:
-    argv = ["kubectl", "--kubeconfig", str(plane.kubeconfig("admin")), *args]
+def _kubectl(
+    plane: SecureControlPlane, *args: str, who: str = "admin"
+) -> subprocess.CompletedProcess[str]:
+    argv = ["kubectl", "--kubeconfig", str(plane.kubeconfig(who)), *args]
     return subprocess.run(argv, capture_output=True, text=True, check=False)
 
 
@@ -350,3 +356,56 @@ def test_a_kubelet_rotates_a_certificate_near_its_end(
         assert kubelet.alive()
     finally:
         kubelet.stop()
+
+
+def test_approving_needs_approve_on_the_signer(plane: SecureControlPlane) -> None:
+    """CertificateApproval: updating the approval subresource is not enough."""
+    rules: list[dict[str, Any]] = [
+        {"apiGroups": ["certificates.k8s.io"], "resources": ["certificatesigningrequests"],
+         "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["certificates.k8s.io"],
+         "resources": ["certificatesigningrequests/approval"], "verbs": ["update"]},
+    ]  # fmt: skip
+    role = {"metadata": {"name": "csr-approver"}, "rules": rules}
+    binding = {
+        "metadata": {"name": "csr-approver"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "csr-approver"},
+        "subjects": [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io",
+                      "name": APPROVER.common_name}],
+    }  # fmt: skip
+    with plane.client("admin") as admin:
+        assert admin.post(f"{RBAC}/clusterroles", json=role).status_code == 201
+        assert admin.post(f"{RBAC}/clusterrolebindings", json=binding).status_code == 201
+        name = _submit(admin, pkix.new_key(), "jane", ("dev",), signer=API_CLIENT)
+    refused = _kubectl(plane, "certificate", "approve", name, who=APPROVER.file)
+    assert refused.returncode != 0
+    assert (
+        f'user not permitted to approve requests with signerName "{API_CLIENT}"' in refused.stderr
+    )
+    assert _conditions(plane, name) == []
+    rules.append({"apiGroups": ["certificates.k8s.io"], "resources": ["signers"],
+                  "resourceNames": [API_CLIENT], "verbs": ["approve"]})  # fmt: skip
+    with plane.client("admin") as admin:
+        current = admin.get(f"{RBAC}/clusterroles/csr-approver").json()
+        current["rules"] = rules
+        assert admin.put(f"{RBAC}/clusterroles/csr-approver", json=current).status_code == 200
+
+    def approved() -> bool:
+        return _kubectl(plane, "certificate", "approve", name, who=APPROVER.file).returncode == 0
+
+    wait_until(approved, 10, what="approval once granted")
+    assert _conditions(plane, name) == ["Approved"]
+
+
+def test_no_apiserver_client_certificates_for_system_masters(plane: SecureControlPlane) -> None:
+    pem = pkicsr.make_request(pkix.new_key(), "root", ("system:masters",))
+    body = {
+        "metadata": {"name": f"masters-{uuid.uuid4().hex[:6]}"},
+        "spec": {"request": base64.b64encode(pem).decode(), "signerName": API_CLIENT,
+                 "usages": ["client auth"]},
+    }  # fmt: skip
+    with plane.client("admin") as admin:
+        resp = admin.post(CSRS, json=body)
+    assert resp.status_code == 403
+    assert "system:masters group is not allowed" in resp.json()["message"]

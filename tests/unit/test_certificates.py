@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import base64
 import datetime
+from typing import Any
 
 import pytest
 
+from apiserver import errors
+from apiserver.admission import CREATE, UPDATE, Attributes, Settings
+from apiserver.admission.certificates import (
+    CertificateApproval,
+    CertificateSigning,
+    CertificateSubjectRestriction,
+)
 from apiserver.kinds.certificatesigningrequest import (
     Approval,
     CertificateSigningRequestStrategy,
@@ -14,6 +22,7 @@ from apiserver.kinds.certificatesigningrequest import (
     condition_text,
 )
 from apiserver.user import UserInfo
+from apitypes import registry
 from apitypes.certificates import (
     KUBE_APISERVER_CLIENT_KUBELET,
     CertificateSigningRequest,
@@ -177,3 +186,69 @@ def test_the_table_row() -> None:
     row = STRATEGY.row(obj)
     assert row[1:] == [KUBE_APISERVER_CLIENT_KUBELET, "system:bootstrap:abc", "60m", "Pending"]
     assert [c.name for c in STRATEGY.columns][:1] == ["Age"]
+
+
+# --- admission: CertificateApproval, CertificateSigning, CertificateSubjectRestriction ---
+
+
+class Grants:
+    """A signer check allowing exactly ``(verb, signer name)`` pairs."""
+
+    def __init__(self, *allowed: tuple[str, str]) -> None:
+        self.allowed = set(allowed)
+        self.asked: list[tuple[str, str]] = []
+
+    async def __call__(self, user: UserInfo, verb: str, name: str) -> bool:
+        self.asked.append((verb, name))
+        return (verb, name) in self.allowed
+
+
+CSRS = registry.resource("certificates.k8s.io", "certificatesigningrequests")
+BOB = UserInfo("bob", groups=("system:authenticated",))
+
+
+def _admission(obj: Any, operation: str, subresource: str = "", old: Any = None) -> Attributes:
+    return Attributes(operation, CSRS, None, "c1", BOB, obj, old, subresource)
+
+
+async def test_approving_needs_approve_on_the_signer_or_its_domain() -> None:
+    plugin = CertificateApproval(None, Settings())  # type: ignore[arg-type]
+    plugin.use_authorizer(Grants())
+    with pytest.raises(errors.ApiError, match="not permitted to approve") as err:
+        await plugin.validate(_admission(_approved(_csr()), UPDATE, "approval"))
+    assert err.value.code == 403
+    grants = Grants(("approve", "kubernetes.io/*"))
+    plugin.use_authorizer(grants)
+    await plugin.validate(_admission(_approved(_csr()), UPDATE, "approval"))
+    assert grants.asked == [
+        ("approve", KUBE_APISERVER_CLIENT_KUBELET),
+        ("approve", "kubernetes.io/*"),
+    ]
+    await plugin.validate(_admission(_csr(), UPDATE))  # the main resource is not approval
+
+
+async def test_setting_a_certificate_needs_sign_on_the_signer() -> None:
+    plugin = CertificateSigning(None, Settings())  # type: ignore[arg-type]
+    plugin.use_authorizer(Grants(("approve", KUBE_APISERVER_CLIENT_KUBELET)))
+    old = _approved(_csr())
+    issued = old.model_copy(deep=True)
+    issued.status.certificate = _cert(old)  # type: ignore[union-attr]
+    with pytest.raises(errors.ApiError, match="not permitted to sign"):
+        await plugin.validate(_admission(issued, UPDATE, "status", old))
+    await plugin.validate(_admission(old, UPDATE, "status", old))  # no certificate change
+    plugin.use_authorizer(Grants(("sign", KUBE_APISERVER_CLIENT_KUBELET)))
+    await plugin.validate(_admission(issued, UPDATE, "status", old))
+
+
+async def test_no_apiserver_client_certificate_for_system_masters() -> None:
+    plugin = CertificateSubjectRestriction(None, Settings())  # type: ignore[arg-type]
+    masters = _b64(pkicsr.make_request(KEY, "root", ("system:masters",)))
+    obj = _csr(request=masters, signerName="kubernetes.io/kube-apiserver-client")
+    with pytest.raises(errors.ApiError, match="system:masters group is not allowed"):
+        await plugin.validate(_admission(obj, CREATE))
+    # Other signers, and other groups, are not this plugin's business.
+    await plugin.validate(_admission(_csr(request=masters), CREATE))
+    plain = _b64(pkicsr.make_request(KEY, "jane", ("dev",)))
+    await plugin.validate(
+        _admission(_csr(request=plain, signerName="kubernetes.io/kube-apiserver-client"), CREATE)
+    )
