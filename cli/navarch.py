@@ -885,6 +885,13 @@ def kubelet_cmd(
     rotate_certificates: Annotated[
         bool, typer.Option(help="Renew the client certificate (a CSR) before it expires.")
     ] = False,
+    rotate_server_certificates: Annotated[
+        bool,
+        typer.Option(
+            help="Get the serving certificate from the kubelet-serving signer (a CSR someone "
+            "approves) and renew it before it expires."
+        ),
+    ] = False,
     runtime: Annotated[
         str, typer.Option(help="docker (real containers) or fake (in memory, a hollow node).")
     ] = "docker",
@@ -1032,6 +1039,7 @@ def kubelet_cmd(
             tls_cert_file=tls_cert_file,
             tls_private_key_file=tls_private_key_file,
             rotate_certificates=rotate_certificates,
+            rotate_server_certificates=rotate_server_certificates,
             cert_dir=Path(cert_dir).expanduser() if cert_dir else None,
             auth=AuthConfig(
                 anonymous=_bool(anonymous_auth, "--anonymous-auth"),

@@ -16,6 +16,12 @@
   way, authenticated by the current one (approved through ``selfnodeclient``), stores
   it, and every TLS context of its client presents it from then on. A failure is
   retried with backoff (1 s doubling to 128 s) while the old certificate lasts.
+- **Serving certificate** (``--rotate-server-certificates``): the kubelet asks the
+  signer ``kubernetes.io/kubelet-serving`` for its HTTPS certificate (its node name
+  and ``--node-ip`` as names, usages ``digital signature`` and ``server auth``), serves
+  once it has one, and renews it the same way (``kubelet-server-*.pem``). As in
+  Kubernetes nothing approves these requests automatically: an operator does
+  (``kubectl certificate approve``).
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ import hashlib
 import logging
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -40,6 +47,7 @@ from apitypes.certificates import (
     FAILED,
     GROUP,
     KUBE_APISERVER_CLIENT_KUBELET,
+    KUBELET_SERVING,
     CertificateSigningRequest,
     CertificateSigningRequestSpec,
 )
@@ -52,7 +60,10 @@ log = logging.getLogger(__name__)
 CSRS = registry.resource(GROUP, "certificatesigningrequests")
 USAGES = ["digital signature", "client auth"]
 """An ECDSA key signs, it does not encipher: Kubernetes' kubelet asks for these two."""
-CURRENT = "kubelet-client-current.pem"
+SERVING_USAGES = ["digital signature", "server auth"]
+CLIENT = "kubelet-client"
+SERVER = "kubelet-server"
+CURRENT = f"{CLIENT}-current.pem"
 PENDING_KEY = "kubelet-client.key.tmp"
 WAIT_TIMEOUT = 3600.0
 """How long a kubelet waits for its request to be signed (Kubernetes' hour)."""
@@ -91,32 +102,62 @@ def rotation_deadline(
     return start + (end - start) * (0.7 + 0.2 * jitter())
 
 
-def request_name(key: PrivateKey, node_name: str) -> str:
+@dataclass(frozen=True)
+class Kind:
+    """Which certificate: the client one (``kubelet-client-*.pem``) or the serving one
+    (``kubelet-server-*.pem``, ``--rotate-server-certificates``), its signer, usages and
+    names."""
+
+    prefix: str = CLIENT
+    signer: str = KUBE_APISERVER_CLIENT_KUBELET
+    usages: tuple[str, ...] = tuple(USAGES)
+    dns_names: tuple[str, ...] = ()
+    ips: tuple[str, ...] = ()
+
+    @property
+    def current(self) -> str:
+        return f"{self.prefix}-current.pem"
+
+
+CLIENT_KIND = Kind()
+
+
+def serving_kind(names: tuple[str, ...], ips: tuple[str, ...]) -> Kind:
+    """The kubelet's serving certificate for its host ``names`` and ``ips``."""
+    return Kind(SERVER, KUBELET_SERVING, tuple(SERVING_USAGES), names, ips)
+
+
+def request_name(key: PrivateKey, node_name: str, kind: Kind = CLIENT_KIND) -> str:
     """A name for the request that is the same for the same key, node and usages, so a
     kubelet restarted while waiting finds its own request again (Kubernetes'
     ``node-csr-<digest>``)."""
     public = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    digest = hashlib.sha512(public + node_name.encode() + "|".join(USAGES).encode()).digest()
+    what = "|".join((*kind.usages, *kind.dns_names, *kind.ips))
+    digest = hashlib.sha512(public + node_name.encode() + what.encode()).digest()
     return "node-csr-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")[:43]
 
 
 async def request_certificate(
     client: Client, node_name: str, key: PrivateKey, *, timeout: float = WAIT_TIMEOUT,
-    poll: float = 0.5,
+    poll: float = 0.5, kind: Kind = CLIENT_KIND,
 ) -> bytes:  # fmt: skip
-    """Submit the kubelet's client certificate request for ``key`` (or find the one
-    submitted before) and wait for its certificate (PEM). CertificateRequestError when
-    it is denied, fails or takes longer than ``timeout`` seconds."""
-    name = request_name(key, node_name)
-    pem = make_request(key, f"system:node:{node_name}", ("system:nodes",))
+    """Submit the kubelet's certificate request (client, or ``kind``) for ``key`` (or
+    find the one submitted before) and wait for its certificate (PEM).
+    CertificateRequestError when it is denied, fails or takes longer than ``timeout``
+    seconds."""
+    name = request_name(key, node_name, kind)
+    pem = make_request(
+        key, f"system:node:{node_name}", ("system:nodes",),
+        dns_names=kind.dns_names, ips=kind.ips,
+    )  # fmt: skip
     body = CertificateSigningRequest(
         metadata=ObjectMeta(name=name),
         spec=CertificateSigningRequestSpec(
             request=base64.b64encode(pem).decode(),
-            signer_name=KUBE_APISERVER_CLIENT_KUBELET,
-            usages=list(USAGES),
+            signer_name=kind.signer,
+            usages=list(kind.usages),
         ),
     ).to_dict()
     try:
@@ -142,9 +183,9 @@ async def request_certificate(
         await asyncio.sleep(poll)
 
 
-def store(cert_dir: Path, cert_pem: bytes, key: PrivateKey) -> Path:
-    """Write certificate and key to ``kubelet-client-<time>.pem`` and point
-    ``kubelet-client-current.pem`` at it (atomically); returns the link."""
+def store(cert_dir: Path, cert_pem: bytes, key: PrivateKey, prefix: str = CLIENT) -> Path:
+    """Write certificate and key to ``<prefix>-<time>.pem`` (``kubelet-client``) and
+    point ``<prefix>-current.pem`` at it (atomically); returns the link."""
     cert_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -152,10 +193,10 @@ def store(cert_dir: Path, cert_pem: bytes, key: PrivateKey) -> Path:
         serialization.NoEncryption(),
     )
     stamp = utcnow().strftime("%Y-%m-%d-%H-%M-%S-%f")
-    target = cert_dir / f"kubelet-client-{stamp}.pem"
+    target = cert_dir / f"{prefix}-{stamp}.pem"
     write_private(target, cert_pem + key_pem)
-    link = cert_dir / CURRENT
-    tmp = cert_dir / f".{CURRENT}.{stamp}"
+    link = cert_dir / f"{prefix}-current.pem"
+    tmp = cert_dir / f".{link.name}.{stamp}"
     os.symlink(target.name, tmp)
     os.replace(tmp, link)
     return link
@@ -246,6 +287,11 @@ async def bootstrap(
     write_node_kubeconfig(kubeconfig, config, current)
 
 
+def valid_now(path: Path) -> bool:
+    """Whether ``path`` holds a certificate valid at this moment."""
+    return _valid_now(path)
+
+
 def _valid_now(path: Path) -> bool:
     cert = read_certificate(path)
     now = utcnow()
@@ -268,35 +314,44 @@ def prefer_rotated(config: ClientConfig, cert_dir: Path) -> None:
         config.client_cert_file = config.client_key_file = str(current)
 
 
-class ClientCertificateRotator:
-    """Renews the kubelet's client certificate before it expires (``--rotate-certificates``)."""
+class CertificateRotator:
+    """Renews one of the kubelet's certificates before it expires: the client one
+    (``--rotate-certificates``) or the serving one (``--rotate-server-certificates``).
+
+    ``cert_file`` says where the current certificate is; ``on_new`` is told the new
+    one's file (the client's TLS contexts, the server's, load it)."""
 
     def __init__(
-        self, client: Client, config: ClientConfig, node_name: str, cert_dir: Path, *,
-        jitter: Callable[[], float] = random.random, wait_timeout: float = WAIT_TIMEOUT,
+        self, client: Client, node_name: str, cert_dir: Path, *,
+        cert_file: Callable[[], str | None], on_new: Callable[[Path], Awaitable[None]],
+        kind: Kind = CLIENT_KIND, jitter: Callable[[], float] = random.random,
+        wait_timeout: float = WAIT_TIMEOUT,
     ) -> None:  # fmt: skip
         self.client = client
-        self.config = config
         self.node_name = node_name
         self.cert_dir = cert_dir
+        self.cert_file = cert_file
+        self.on_new = on_new
+        self.kind = kind
         self.jitter = jitter
         self.wait_timeout = wait_timeout
         self.rotations = 0
 
     def deadline(self) -> datetime.datetime | None:
-        cert = read_certificate(self.config.client_cert_file)
+        """When to renew; None (at once) without a certificate."""
+        cert = read_certificate(self.cert_file())
         return rotation_deadline(cert, self.jitter) if cert is not None else None
 
     async def run(self) -> None:
         backoff = 1.0
         while True:
             deadline = self.deadline()
-            if deadline is None:
-                log.warning("no client certificate to rotate")
-                return
-            wait = (deadline - utcnow()).total_seconds()
+            wait = (deadline - utcnow()).total_seconds() if deadline is not None else 0.0
             if wait > 0:
-                log.info("client certificate rotation in %.0fs (%s)", wait, deadline.isoformat())
+                log.info(
+                    "%s certificate rotation in %.0fs (%s)",
+                    self.kind.prefix, wait, deadline.isoformat() if deadline else "",
+                )  # fmt: skip
                 await asyncio.sleep(wait)
             try:
                 await self.rotate()
@@ -304,18 +359,34 @@ class ClientCertificateRotator:
             except asyncio.CancelledError:
                 raise
             except Exception as err:
-                log.warning("client certificate rotation failed, again in %.0fs: %s", backoff, err)
+                log.warning(
+                    "%s certificate rotation failed, again in %.0fs: %s",
+                    self.kind.prefix, backoff, err,
+                )  # fmt: skip
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 128.0)
 
     async def rotate(self) -> Path:
-        """Get a new certificate now, store it and make the client present it."""
+        """Get a new certificate now, store it and hand it to ``on_new``."""
         key = new_key()
         cert_pem = await request_certificate(
-            self.client, self.node_name, key, timeout=self.wait_timeout
+            self.client, self.node_name, key, timeout=self.wait_timeout, kind=self.kind
         )
-        current = store(self.cert_dir, cert_pem, key)
-        self.config.use_client_certificate(str(current), str(current))
+        current = store(self.cert_dir, cert_pem, key, self.kind.prefix)
+        await self.on_new(current)
         self.rotations += 1
-        log.info("client certificate rotated: %s", current.resolve().name)
+        log.info("%s certificate rotated: %s", self.kind.prefix, current.resolve().name)
         return current
+
+
+def client_rotator(
+    client: Client, config: ClientConfig, node_name: str, cert_dir: Path
+) -> CertificateRotator:
+    """The rotator of the client certificate ``config`` presents."""
+
+    async def use(path: Path) -> None:
+        config.use_client_certificate(str(path), str(path))
+
+    return CertificateRotator(
+        client, node_name, cert_dir, cert_file=lambda: config.client_cert_file, on_new=use
+    )

@@ -68,6 +68,9 @@ class KubeletConfig:
     tls_private_key_file: str | None = None
     rotate_certificates: bool = False
     """``--rotate-certificates``: renew the client certificate before it expires."""
+    rotate_server_certificates: bool = False
+    """``--rotate-server-certificates``: the serving certificate comes from the
+    kubelet-serving signer, and is renewed before it expires."""
     cert_dir: Path | None = None
     """``--cert-dir``: where bootstrapped and rotated client certificates live (default
     ``<root-dir>/pki``)."""

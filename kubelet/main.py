@@ -11,7 +11,14 @@ from pathlib import Path
 from apiclient import Client, ClientConfig, load_config
 from apiclient.loop import run_main
 from kubelet.auth import KubeletAuth
-from kubelet.certificate import ClientCertificateRotator, bootstrap, prefer_rotated
+from kubelet.certificate import (
+    CertificateRotator,
+    bootstrap,
+    client_rotator,
+    prefer_rotated,
+    serving_kind,
+    valid_now,
+)
 from kubelet.config import KubeletConfig
 from kubelet.fake_runtime import FakeRuntime
 from kubelet.kubelet import Kubelet
@@ -42,11 +49,11 @@ async def run_kubelet(config: KubeletConfig, client_config: ClientConfig) -> Non
     if config.rotate_certificates:
         prefer_rotated(client_config, config.certificate_dir)
     client = Client(client_config, user_agent=f"navarch-kubelet/{config.node_name}")
-    rotator = (
-        ClientCertificateRotator(client, client_config, config.node_name, config.certificate_dir)
-        if config.rotate_certificates and client_config.client_cert_file
-        else None
-    )
+    rotators: list[CertificateRotator] = []
+    if config.rotate_certificates and client_config.client_cert_file:
+        rotators.append(
+            client_rotator(client, client_config, config.node_name, config.certificate_dir)
+        )
     runtime = make_runtime(config)
     kubelet = Kubelet(config, client, runtime)
     server = None
@@ -59,18 +66,22 @@ async def run_kubelet(config: KubeletConfig, client_config: ClientConfig) -> Non
             key_file=config.tls_private_key_file,
             auth=KubeletAuth(config.auth, client, config.node_name),
         )
+    if server is not None and config.rotate_server_certificates:
+        rotators.append(serving_rotator(config, client, server))
     stop = asyncio.Event()
-    rotating: asyncio.Task[None] | None = None
+    rotating: list[asyncio.Task[None]] = []
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        if server is not None:
+        # A kubelet waiting for its first serving certificate serves once it has it.
+        if server is not None and (server.cert_file or not config.rotate_server_certificates):
             await server.start()
         runner = asyncio.create_task(kubelet.run(), name="kubelet")
-        if rotator is not None:
-            rotating = asyncio.create_task(rotator.run(), name="certificate-rotation")
+        rotating = [
+            asyncio.create_task(r.run(), name=f"{r.kind.prefix}-rotation") for r in rotators
+        ]
         stopper = asyncio.create_task(stop.wait(), name="stop")
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if runner in done:
@@ -80,16 +91,37 @@ async def run_kubelet(config: KubeletConfig, client_config: ClientConfig) -> Non
             await runner
         stopper.cancel()
     finally:
-        if rotating is not None:
-            rotating.cancel()
+        for task in rotating:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await rotating
+                await task
         if server is not None:
             await server.stop()
         await kubelet.stop()
         await runtime.close()
         await client.close()
         log.info("kubelet %s stopped", config.node_name)
+
+
+def serving_rotator(
+    config: KubeletConfig, client: Client, server: KubeletServer
+) -> CertificateRotator:
+    """``--rotate-server-certificates``: the server's certificate comes from the
+    kubelet-serving signer (for the node's name and ``--node-ip``), kept in the
+    certificate directory; a valid one from before is used at once."""
+    names = (config.hostname or config.node_name,)
+    kind = serving_kind(names, (config.node_ip,) if config.node_ip else ())
+    current = config.certificate_dir / kind.current
+    if valid_now(current):
+        server.cert_file = server.key_file = str(current)
+
+    def cert_file() -> str | None:
+        return str(current) if valid_now(current) else None
+
+    return CertificateRotator(
+        client, config.node_name, config.certificate_dir,
+        cert_file=cert_file, on_new=server.use_certificate, kind=kind,
+    )  # fmt: skip
 
 
 async def bootstrap_and_run(

@@ -11,7 +11,9 @@ with the cluster CA.
 - a kubelet started with ``--bootstrap-kubeconfig`` (a bootstrap token) and no
   kubeconfig gets its certificate that way, writes its kubeconfig and registers its
   Node; a kubelet whose certificate is near its end (``--rotate-certificates``) renews
-  it through a CSR of its own and carries on with the new one.
+  it through a CSR of its own and carries on with the new one; a kubelet with
+  ``--rotate-server-certificates`` serves HTTPS once its kubelet-serving request is
+  approved by a person and signed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import httpx
 import pytest
 import yaml
 
+from apiserver.etcd_server import free_port
 from pki import csr as pkicsr
 from pki import x509 as pkix
 from testkit.processes import DaemonProcess, wait_until
@@ -229,12 +232,13 @@ def test_kubectl_certificate_approve(plane: SecureControlPlane, tmp_path: Path) 
 
 
 def _kubelet(plane: SecureControlPlane, root: Path, node: str, *flags: str) -> DaemonProcess:
+    port = [] if "--port" in flags else ["--port", "0"]
     return DaemonProcess(
         [
             "kubelet",
             "--node-name", node,
             "--runtime", "fake",
-            "--port", "0",
+            *port,
             "--root-dir", str(root / "kubelet"),
             "--cert-dir", str(root / "pki"),
             "--node-status-update-frequency", "1s",
@@ -409,3 +413,48 @@ def test_no_apiserver_client_certificates_for_system_masters(plane: SecureContro
         resp = admin.post(CSRS, json=body)
     assert resp.status_code == 403
     assert "system:masters group is not allowed" in resp.json()["message"]
+
+
+def test_a_kubelet_serves_with_a_certificate_from_the_kubelet_serving_signer(
+    plane: SecureControlPlane, tmp_path: Path
+) -> None:
+    """--rotate-server-certificates: the request waits for a person (as in Kubernetes),
+    then the kubelet serves HTTPS with the signed certificate."""
+    port = free_port()
+    kubelet = _kubelet(
+        plane, tmp_path, "node-a",
+        "--kubeconfig", str(plane.kubeconfig("node-node-a")),
+        "--rotate-server-certificates", "--node-ip", "127.0.0.1", "--port", str(port),
+    )  # fmt: skip
+    kubelet.start()
+    try:
+
+        def serving_request() -> str:
+            with plane.client("admin") as admin:
+                items = admin.get(CSRS).json()["items"]
+            return next(
+                (c["metadata"]["name"] for c in items
+                 if c["spec"]["signerName"] == "kubernetes.io/kubelet-serving"
+                 and c["spec"]["username"] == "system:node:node-a"),
+                "",
+            )  # fmt: skip
+
+        name = wait_until(serving_request, 60, what="a kubelet-serving request")
+        assert isinstance(name, str)
+        assert _conditions(plane, name) == []  # nobody approves serving requests for us
+        assert _kubectl(plane, "certificate", "approve", name).returncode == 0
+        cert = pkix.x509.load_pem_x509_certificate(_certificate(plane, name))
+        sans = cert.extensions.get_extension_for_class(pkix.x509.SubjectAlternativeName).value
+        assert sans.get_values_for_type(pkix.x509.DNSName) == ["node-a"]
+        verify = ssl.create_default_context(cafile=plane.pki_dir / "ca.crt")
+
+        def healthz() -> bool:
+            try:
+                return httpx.get(f"https://127.0.0.1:{port}/healthz", verify=verify).is_success
+            except httpx.HTTPError:
+                return False
+
+        wait_until(healthz, 30, what="the kubelet serving HTTPS with its signed certificate")
+        assert (tmp_path / "pki" / "kubelet-server-current.pem").exists()
+    finally:
+        kubelet.stop()

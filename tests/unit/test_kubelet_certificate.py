@@ -134,3 +134,17 @@ def test_a_restarted_kubelet_prefers_its_rotated_certificate(tmp_path: Path) -> 
     rotated = kc.store(tmp_path / "pki", _cert(key, start=NOW, hours=2), key)
     kc.prefer_rotated(config, tmp_path / "pki")
     assert config.client_cert_file == config.client_key_file == str(rotated)
+
+
+async def test_a_serving_request_names_the_host_and_its_signer() -> None:
+    key = pkix.new_key()
+    cert = _cert(key, start=NOW, hours=1)
+    api = FakeCSRs([{"certificate": base64.b64encode(cert).decode()}])
+    kind = kc.serving_kind(("n1",), ("10.0.0.1",))
+    await kc.request_certificate(api, "n1", key, poll=0, kind=kind)  # type: ignore[arg-type]
+    (body,) = api.created
+    assert body["spec"]["signerName"] == "kubernetes.io/kubelet-serving"
+    assert body["spec"]["usages"] == ["digital signature", "server auth"]
+    request = pkicsr.parse_request(base64.b64decode(body["spec"]["request"]))
+    assert pkicsr.alt_names(request)[:2] == (["n1"], ["10.0.0.1"])
+    assert kc.request_name(key, "n1", kind) != kc.request_name(key, "n1")
