@@ -22,6 +22,7 @@ import base64
 import datetime
 import ssl
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -458,3 +459,25 @@ def test_a_kubelet_serves_with_a_certificate_from_the_kubelet_serving_signer(
         assert (tmp_path / "pki" / "kubelet-server-current.pem").exists()
     finally:
         kubelet.stop()
+
+
+def test_navctl_certificate_deny_and_approve(plane: SecureControlPlane) -> None:
+    with plane.client("admin") as admin:
+        denied = _submit(admin, pkix.new_key(), "jane", ("dev",), signer=API_CLIENT)
+        approved = _submit(admin, pkix.new_key(), "jane", ("dev",), signer=API_CLIENT)
+
+    def navctl(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "cli.navctl", "--kubeconfig", str(plane.kubeconfig("admin"))]
+        return subprocess.run([*argv, *args], capture_output=True, text=True, check=False)
+
+    done = navctl("certificate", "deny", denied)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"certificatesigningrequest.certificates.k8s.io/{denied} denied\n"
+    assert _conditions(plane, denied) == ["Denied"]
+    again = navctl("certificate", "approve", denied)
+    assert again.returncode == 1 and f'"{denied}" is already Denied' in again.stderr
+    forced = navctl("certificate", "approve", "--force", denied)
+    assert forced.returncode == 1 and "mutually exclusive" in forced.stderr
+    assert _conditions(plane, denied) == ["Denied"]
+    assert navctl("certificate", "approve", approved).returncode == 0
+    assert _certificate(plane, approved)  # the signer signs what navctl approved
