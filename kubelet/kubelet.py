@@ -138,7 +138,7 @@ class Kubelet:
             node=self._node,
             network=self.network.status,
             tokens=self.tokens,
-            services=self.service_source.services,
+            services=self.service_source.synced_services,
         )
         self.worker = PodWorker(
             config,

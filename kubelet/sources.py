@@ -10,6 +10,8 @@ Service variables.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -129,6 +131,13 @@ class ServiceSource:
         if not self.informer.synced.is_set():
             return None
         return self.informer.store.objects()
+
+    async def synced_services(self, timeout: float = 10.0) -> list[Service] | None:
+        """``services()``, first waiting up to ``timeout`` seconds for the first list
+        (a kubelet that just started gets it in milliseconds)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.informer.synced.wait(), timeout)
+        return self.services()
 
     def start(self) -> None:
         self.informer.start()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from apiclient import NORMAL, WARNING, errors
 from apitypes.core import ConfigMap, Node, Pod, Secret, Service
@@ -49,7 +49,7 @@ class PodStarter:
         node: Callable[[], Node | None],
         network: Callable[[], tuple[bool, str]] = lambda: (True, ""),
         tokens: TokenManager | None = None,
-        services: Callable[[], list[Service] | None] = lambda: [],
+        services: Callable[[], Awaitable[list[Service] | None]] | None = None,
     ) -> None:
         self.config = config
         self.runtime = runtime
@@ -65,7 +65,8 @@ class PodStarter:
         self.tokens = tokens
         """Service-account tokens for projected volumes (TokenRequest)."""
         self.services = services
-        """Every Service, None before the first list (``ServiceSource.services``)."""
+        """Every Service, None when the first list did not come in time
+        (``ServiceSource.synced_services``); None here: no Services."""
         self._refreshing: set[asyncio.Task[None]] = set()
 
     async def start_all(
@@ -207,7 +208,7 @@ class PodStarter:
                 if sat is not None and self.tokens is not None and not self.runtime.simulated:
                     key = (sat.audience or "", sat.expiration_seconds)
                     tokens[key] = await self.tokens.token(pod, *key)
-        services = self.services()
+        services = await self.services() if self.services is not None else []
         if services is None:
             raise ConfigError(
                 "services have not yet been read at least once, cannot construct envvars"
