@@ -17,8 +17,9 @@ clean up old ones, as kube-controller-manager's ``csrapproving``, ``csrsigning``
   the request's ``expirationSeconds`` when shorter (never under ten minutes). A request
   the signer's rules refuse gets ``Failed`` (``SignerValidationFailure``). Off without
   the CA.
-- **cleaner**: approved or denied requests are deleted after an hour, pending ones after
-  a day, issued ones once their certificate expired.
+- **cleaner**: approved, denied or failed requests are deleted an hour after the
+  decision, pending ones after a day, issued ones at the latest when their certificate
+  expires.
 """
 
 from __future__ import annotations
@@ -315,25 +316,27 @@ class CSRSigningController(Controller):
 # --- cleaning ---------------------------------------------------------------------------
 
 APPROVED_EXPIRATION = datetime.timedelta(hours=1)
-DENIED_EXPIRATION = datetime.timedelta(hours=1)
+"""How long approved, denied and failed requests are kept."""
 PENDING_EXPIRATION = datetime.timedelta(hours=24)
 
 
 def expired(csr: CertificateSigningRequest, now: datetime.datetime) -> bool:
-    """Whether the cleaner deletes ``csr`` at ``now`` (Kubernetes' ``csrcleaner`` ages)."""
+    """Whether the cleaner deletes ``csr`` at ``now`` (Kubernetes' ``csrcleaner``): an
+    issued certificate that expired, a decision (Approved, Denied, Failed) older than an
+    hour, a request pending for more than a day."""
     created = csr.metadata.creation_timestamp
     if csr.status and csr.status.certificate:
         try:
             cert = x509.load_pem_x509_certificate(base64.b64decode(csr.status.certificate))
         except ValueError:
-            return False
-        return cert.not_valid_after_utc < now
+            cert = None
+        if cert is not None and cert.not_valid_after_utc < now:
+            return True
     if created is None:
         return False
-    if has_condition(csr, APPROVED) or has_condition(csr, DENIED):
-        changed = max(
-            (c.last_update_time for c in _conditions(csr) if c.last_update_time), default=created
-        )
+    decided = [c for c in _conditions(csr) if c.type in (APPROVED, DENIED, FAILED)]
+    if decided:
+        changed = max((c.last_update_time or created for c in decided), default=created)
         return now - changed > APPROVED_EXPIRATION
     return now - created > PENDING_EXPIRATION
 

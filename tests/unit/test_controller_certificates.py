@@ -225,3 +225,15 @@ def test_the_cleaner_ages() -> None:
     approved = _csr(conditions=("Approved",))
     assert not expired(approved, NOW + datetime.timedelta(minutes=30))
     assert expired(approved, NOW + datetime.timedelta(hours=2))
+    denied = _csr(conditions=("Denied",))
+    assert expired(denied, NOW + datetime.timedelta(hours=2))
+    # An issued certificate goes when it expires, even if it was decided a moment ago.
+    request = pkicsr.parse_request(base64.b64decode(approved.spec.request))
+    pem = pkicsr.sign_request(
+        request, CA, ["client auth"], now=NOW, duration=datetime.timedelta(minutes=10)
+    )
+    issued = approved.model_copy(deep=True)
+    issued.status.certificate = base64.b64encode(pem).decode()  # type: ignore[union-attr]
+    issued.status.conditions[0].last_update_time = NOW + datetime.timedelta(hours=5)  # type: ignore[union-attr]
+    assert not expired(issued, NOW + datetime.timedelta(minutes=1))
+    assert expired(issued, NOW + datetime.timedelta(minutes=11))
