@@ -14,7 +14,8 @@
 - **Rotation** (``--rotate-certificates``): at a random point between 70% and 90% of
   the certificate's life (client-go's jitter) the kubelet asks for a new one the same
   way, authenticated by the current one (approved through ``selfnodeclient``), stores
-  it, and every TLS context of its client presents it from then on. A failure is
+  it, and every TLS context of its client presents it from then on; its connections
+  are renewed (the old ones closed after a grace period), so the apiserver sees it. A failure is
   retried with backoff (1 s doubling to 128 s) while the old certificate lasts.
 - **Serving certificate** (``--rotate-server-certificates``): the kubelet asks the
   signer ``kubernetes.io/kubelet-serving`` for its HTTPS certificate (its node name
@@ -373,9 +374,9 @@ class CertificateRotator:
             self.client, self.node_name, key, timeout=self.wait_timeout, kind=self.kind
         )
         current = store(self.cert_dir, cert_pem, key, self.kind.prefix)
+        log.info("%s certificate rotated: %s", self.kind.prefix, current.resolve().name)
         await self.on_new(current)
         self.rotations += 1
-        log.info("%s certificate rotated: %s", self.kind.prefix, current.resolve().name)
         return current
 
 
@@ -386,6 +387,7 @@ def client_rotator(
 
     async def use(path: Path) -> None:
         config.use_client_certificate(str(path), str(path))
+        await client.reconnect()
 
     return CertificateRotator(
         client, node_name, cert_dir, cert_file=lambda: config.client_cert_file, on_new=use

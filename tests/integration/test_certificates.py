@@ -341,8 +341,9 @@ def test_a_kubelet_rotates_a_certificate_near_its_end(
         )
     )
     kubelet = _kubelet(
-        plane, tmp_path, node, "--kubeconfig", str(kubeconfig), "--rotate-certificates"
-    )
+        plane, tmp_path, node, "--kubeconfig", str(kubeconfig), "--rotate-certificates",
+        "--node-lease-duration", "4",
+    )  # fmt: skip
     kubelet.start()
     current = tmp_path / "pki" / "kubelet-client-current.pem"
     try:
@@ -356,9 +357,25 @@ def test_a_kubelet_rotates_a_certificate_near_its_end(
         assert mine and mine[0]["status"]["conditions"][0]["message"].startswith(
             "Auto approving self kubelet client certificate"
         )
-        # It carries on as the node with the new certificate.
-        wait_until(lambda: _node_exists(plane, node), 60, what=f"{node} registered")
+        # It carries on as the node, on new connections once the old ones are closed
+        # (10 s after the rotation): its Lease is renewed well after that.
+        rotated_at = pkix.utcnow()
+
+        def renewed_since(seconds: float) -> bool:
+            with plane.client("admin") as admin:
+                resp = admin.get(
+                    f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{node}"
+                )
+            if resp.status_code != 200:
+                return False
+            renew = datetime.datetime.fromisoformat(
+                resp.json()["spec"]["renewTime"].replace("Z", "+00:00")
+            )
+            return renew > rotated_at + datetime.timedelta(seconds=seconds)
+
+        wait_until(lambda: renewed_since(12), 40, what="lease renewals after the reconnect")
         assert kubelet.alive()
+        assert "Traceback" not in (tmp_path / "kubelet.log").read_text()
     finally:
         kubelet.stop()
 
