@@ -3,8 +3,13 @@
 ``ComposeCluster`` runs the compose command (``docker compose`` where the plugin is
 installed, else Debian's ``docker-compose``) for one project, and tells when its nodes
 are Ready. ``deploy/compose/up.sh`` (``make compose-up``), the compose tests and
-``python -m bench compose`` use it; ``python -m cli.compose up|down|wait`` is what the
+``python -m bench compose`` use it; ``python -m cli.compose up|down|wait|pki`` is what the
 scripts call.
+
+The cluster is secure as ``navarch up``'s is (issue 17): ``up`` first makes the
+project's PKI on the host (``cli.composepki``, under ``~/.navarch/compose/<project>``,
+kept across runs), which the services mount read-only; TLS on every hop, client
+certificates, Node,RBAC. Everything here talks HTTPS as the cluster admin.
 
 A Node whose Ready condition is True may be an old record: after ``down``/``up`` the
 Node objects in etcd still say Ready until the node lifecycle controller notices the
@@ -20,21 +25,26 @@ import ipaddress
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from apiclient.config import default_kubeconfig_paths, write_kubeconfig
+from apiclient.config import default_kubeconfig_paths, merge_kubeconfig
+from cli import composepki
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "deploy" / "docker-compose.yml"
-CONTEXT = "navarch-compose"
-NODES = ("node-1", "node-2", "node-3")
+CONTEXT = composepki.CLUSTER
+NODES = composepki.NODES
+STATE_ROOT = Path("~/.navarch/compose")
+"""Each project's state on the host (its PKI): ``<STATE_ROOT>/<project>``."""
 PROJECT_LABEL = "com.docker.compose.project"
 
 
@@ -119,19 +129,37 @@ class ComposeCluster:
     """The pods' addresses (``NAVARCH_COMPOSE_CLUSTER_CIDR``), a /24 per node."""
     compose_file: Path = COMPOSE_FILE
     extra_env: dict[str, str] = field(default_factory=dict)
+    state: Path | None = None
+    """The project's state on the host (``NAVARCH_COMPOSE_STATE_DIR``; default
+    ``~/.navarch/compose/<project>``): its PKI and each service's mount directory."""
 
     @classmethod
     def from_environment(cls) -> ComposeCluster:
+        state = os.environ.get("NAVARCH_COMPOSE_STATE_DIR")
         return cls(
             project=os.environ.get("COMPOSE_PROJECT_NAME", "navarch"),
             api_port=int(os.environ.get("NAVARCH_COMPOSE_API_PORT", "7443")),
             net=os.environ.get("NAVARCH_COMPOSE_NET", "10.120.0"),
             cluster_cidr=os.environ.get("NAVARCH_COMPOSE_CLUSTER_CIDR", "10.244.0.0/16"),
+            state=Path(state) if state else None,
         )
 
     @property
+    def state_dir(self) -> Path:
+        return (self.state or STATE_ROOT / self.project).expanduser().absolute()
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.state_dir / "pki"
+
+    @property
     def server(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        return f"https://127.0.0.1:{self.api_port}"
+
+    @property
+    def kubeconfig(self) -> Path:
+        """The cluster admin's kubeconfig for this host (written by ``ensure_pki``)."""
+        return composepki.admin_kubeconfig(self.state_dir)
 
     def env(self) -> dict[str, str]:
         return {
@@ -140,8 +168,29 @@ class ComposeCluster:
             "NAVARCH_COMPOSE_API_PORT": str(self.api_port),
             "NAVARCH_COMPOSE_NET": self.net,
             "NAVARCH_COMPOSE_CLUSTER_CIDR": self.cluster_cidr,
+            "NAVARCH_COMPOSE_STATE_DIR": str(self.state_dir),
             **self.extra_env,
         }
+
+    def ensure_pki(self, echo: Callable[[str], None] = print) -> None:
+        """Make (or keep, or renew) the project's PKI and mount directories."""
+        composepki.ensure(self.state_dir, self.net, self.api_port, echo)
+
+    def ssl_context(self, *, client_cert: bool = True) -> ssl.SSLContext:
+        """TLS to the apiservers: their CA, and the admin's certificate unless not
+        ``client_cert`` (an anonymous request)."""
+        ctx = ssl.create_default_context(cafile=self.pki_dir / "ca.crt")
+        if client_cert:
+            ctx.load_cert_chain(self.pki_dir / "users/admin.crt", self.pki_dir / "users/admin.key")
+        return ctx
+
+    def client(self, timeout: float = 30.0, *, client_cert: bool = True) -> httpx.Client:
+        """An HTTPS client to the apiservers through haproxy, as the cluster admin."""
+        return httpx.Client(
+            base_url=self.server,
+            timeout=timeout,
+            verify=self.ssl_context(client_cert=client_cert),
+        )
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the compose command for this project; raise with its output on failure."""
@@ -151,14 +200,17 @@ class ComposeCluster:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
         return done
 
-    def up(self) -> None:
+    def up(self, echo: Callable[[str], None] = lambda _: None) -> None:
+        """The PKI first (the services mount it), then ``compose up -d``."""
+        self.ensure_pki(echo)
         self.compose("up", "-d")
 
     def down(self, *, volumes: bool = False) -> None:
         self.compose("down", "--remove-orphans", *(["--volumes"] if volumes else []))
 
     def remove_everything(self) -> None:
-        """``down --volumes``, then whatever still carries the project's label."""
+        """``down --volumes``, then whatever still carries the project's label, and the
+        project's state on the host (its PKI)."""
         with contextlib.suppress(RuntimeError):
             self.down(volumes=True)
         label = f"label={PROJECT_LABEL}={self.project}"
@@ -169,6 +221,7 @@ class ComposeCluster:
             names = _docker(kind, "ls", "-q", "--filter", label, check=False).split()
             if names:
                 _docker(kind, "rm", *names, check=False)
+        shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def container(self, service: str) -> str:
         """The host's name of ``service``'s container (``docker``/``docker exec`` take it)."""
@@ -181,7 +234,7 @@ class ComposeCluster:
         """Nodes whose Ready condition is True and, if ``since``, whose Lease was renewed
         after it. Empty when the apiservers do not answer."""
         try:
-            with httpx.Client(base_url=self.server, timeout=3) as client:
+            with self.client(timeout=3) as client:
                 nodes = client.get("/api/v1/nodes").json().get("items") or []
                 leases = client.get(
                     "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
@@ -192,7 +245,7 @@ class ComposeCluster:
                     )
                     for lease in (leases.json().get("items") or [])
                 }
-        except (httpx.HTTPError, ValueError):
+        except (httpx.HTTPError, ValueError, OSError):
             return []
         found = []
         for node in nodes:
@@ -221,9 +274,10 @@ class ComposeCluster:
             time.sleep(0.25)
 
     def merge_kubeconfig(self, context: str = CONTEXT) -> Path:
-        """Merge a context for this cluster into the user's kubeconfig, made current."""
+        """Merge a context for this cluster, with the admin's client certificate, into
+        the user's kubeconfig, made current."""
         path = default_kubeconfig_paths()[0]
-        write_kubeconfig(path, name=context, server=self.server)
+        merge_kubeconfig(path, composepki.admin_document(self.state_dir, self.api_port, context))
         return path
 
 
@@ -240,9 +294,10 @@ def _after(stamp: str | None, since: datetime) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m cli.compose up|down|wait``, configured by the environment."""
+    """``python -m cli.compose up|down|wait|pki``, configured by the environment
+    (``pki``: only the PKI and mount directories, for a compose command run by hand)."""
     parser = argparse.ArgumentParser(prog="python -m cli.compose")
-    parser.add_argument("verb", choices=["up", "down", "wait"])
+    parser.add_argument("verb", choices=["up", "down", "wait", "pki"])
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument("--volumes", action="store_true", help="down: remove the volumes too")
     args = parser.parse_args(argv)
@@ -250,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.verb == "down":
             cluster.down(volumes=args.volumes)
+            return 0
+        if args.verb == "pki":
+            cluster.ensure_pki(print)
+            print(f"export NAVARCH_COMPOSE_STATE_DIR={cluster.state_dir}")
             return 0
         # Whole seconds: a lease renewed in the second the wait starts counts.
         since = datetime.now(UTC).replace(microsecond=0)
@@ -263,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
                     "masqueraded or lost; set NAVARCH_COMPOSE_CLUSTER_CIDR to a free range",
                     file=sys.stderr,
                 )
-            cluster.up()
+            cluster.up(print)
         ready = cluster.wait_ready(len(NODES), since, args.timeout)
     except (RuntimeError, TimeoutError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -271,7 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     took = time.monotonic() - started
     print(f"nodes Ready: {', '.join(ready)} ({took:.1f}s)")
     path = cluster.merge_kubeconfig()
-    print(f"kubeconfig: context {CONTEXT} ({cluster.server}) merged into {path}, made current")
+    print(
+        f"kubeconfig: context {CONTEXT} ({cluster.server}, user: cluster admin) merged into "
+        f"{path}, made current"
+    )
     return 0
 
 

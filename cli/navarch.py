@@ -1266,9 +1266,15 @@ def _pods_or_none(context: str) -> list[dict[str, Any]]:
 
     try:
         config = load_config(None, context=context)
-        resp = httpx.get(f"{config.server}/api/v1/pods", timeout=5)
+        token = config.bearer_token()
+        resp = httpx.get(
+            f"{config.server}/api/v1/pods",
+            timeout=5,
+            verify=config.ssl_context(),
+            headers={"Authorization": f"Bearer {token}"} if token else None,
+        )
         resp.raise_for_status()
-    except (ConfigError, httpx.HTTPError):
+    except (ConfigError, httpx.HTTPError, OSError):
         return []
     return list(resp.json().get("items") or [])
 

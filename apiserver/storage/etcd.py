@@ -84,6 +84,23 @@ def _target(servers: Sequence[str]) -> str:
     return "ipv4:" + ",".join(addrs)
 
 
+TLS_NAME_OF_MEMBERS = "localhost"
+"""The name checked in every member's serving certificate when the channel spans several
+members: gRPC verifies one name per channel (for an ``ipv4:a,b,c`` target, that whole
+string, which no certificate names), and every etcd serving certificate that ``pki``
+(as kubeadm) makes carries ``localhost``. The chain is still verified against
+``--etcd-cafile``, etcd's own CA."""
+
+
+def _channel_options(servers: Sequence[str], tls: bool) -> list[tuple[str, Any]]:
+    """The gRPC channel's options: message limits, keepalives and, for TLS over several
+    members, the name their certificates are checked for (``TLS_NAME_OF_MEMBERS``)."""
+    options: list[tuple[str, Any]] = list(_CHANNEL_OPTIONS)
+    if tls and len(servers) > 1:
+        options.append(("grpc.ssl_target_name_override", TLS_NAME_OF_MEMBERS))
+    return options
+
+
 def _translate(err: grpc.aio.AioRpcError, size: int = 0) -> StorageError:
     details = err.details() or ""
     if "compacted" in details:
@@ -131,7 +148,9 @@ class EtcdStorage:
                 private_key=_read(config.key_file),
                 certificate_chain=_read(config.cert_file),
             )
-            self._channel = grpc.aio.secure_channel(target, creds, options=_CHANNEL_OPTIONS)
+            self._channel = grpc.aio.secure_channel(
+                target, creds, options=_channel_options(config.servers, tls=True)
+            )
         else:
             self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
         self._kv = rpc.KVStub(self._channel)

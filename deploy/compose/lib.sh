@@ -6,6 +6,8 @@ compose_file="$root/deploy/docker-compose.yml"
 export COMPOSE_PROJECT_NAME="${COMPOSE_PROJECT_NAME:-navarch}"
 export NAVARCH_COMPOSE_API_PORT="${NAVARCH_COMPOSE_API_PORT:-7443}"
 export NAVARCH_COMPOSE_NET="${NAVARCH_COMPOSE_NET:-10.120.0}"
+# The project's PKI on the host (cli/composepki.py), which the services mount.
+export NAVARCH_COMPOSE_STATE_DIR="${NAVARCH_COMPOSE_STATE_DIR:-$HOME/.navarch/compose/$COMPOSE_PROJECT_NAME}"
 
 # `docker compose` where the plugin is there, else Debian's docker-compose (installed
 # with apt when neither is).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import ssl
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -64,7 +65,8 @@ def cluster(docker_engine: None) -> Iterator[ComposeCluster]:
 
 @pytest.fixture(scope="module")
 def api(cluster: ComposeCluster) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=cluster.server, timeout=30) as client:
+    """HTTPS through haproxy as the cluster admin (the project's PKI on the host)."""
+    with cluster.client(timeout=30) as client:
         yield client
 
 
@@ -89,6 +91,12 @@ def loaded(cluster: ComposeCluster) -> dict[str, str]:
 def ns(api: httpx.Client) -> Iterator[str]:
     name = f"t-{uuid.uuid4().hex[:8]}"
     assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code == 201
+    # ServiceAccount admission refuses pods until the controller made the namespace's
+    # default account (as Kubernetes' e2e framework, wait for it).
+    wait_until(
+        lambda: api.get(f"/api/v1/namespaces/{name}/serviceaccounts/default").status_code == 200,
+        30, 0.2, "the default ServiceAccount",
+    )  # fmt: skip
     yield name
     api.delete(f"/api/v1/namespaces/{name}")
 
@@ -157,6 +165,36 @@ def test_image_load_warns_when_a_pod_would_still_pull(cluster: ComposeCluster) -
     inner_other = _docker("exec", cluster.container("node-1"), "docker", "images", "-q",
                           "navarch-test/busybox:latest")  # fmt: skip
     assert not inner_other.strip(), "--nodes node-2 loaded node-1 too"
+
+
+def test_the_cluster_is_secure_by_default(cluster: ComposeCluster, api: httpx.Client) -> None:
+    """TLS with the project's CA, and nothing without credentials: an anonymous request
+    is refused, and etcd does not even finish a handshake without a client certificate
+    (it does with the health-check client's)."""
+    assert api.get("/api/v1/nodes").status_code == 200
+    with cluster.client(timeout=10, client_cert=False) as anonymous:
+        assert anonymous.get("/api/v1/nodes").status_code in (401, 403)
+        assert anonymous.get("/api/v1/namespaces/kube-system/secrets").status_code in (401, 403)
+    try:  # plain HTTP: refused (a closed connection, or Kubernetes' 400)
+        plain: int | None = httpx.get(
+            f"http://127.0.0.1:{cluster.api_port}/api/v1/nodes"
+        ).status_code
+    except httpx.HTTPError:
+        plain = None
+    assert plain in (None, 400)
+    etcd_ca = cluster.pki_dir / "etcd" / "ca.crt"
+    member = f"https://{cluster.net}.3:2379/health"
+    with pytest.raises(httpx.HTTPError):  # the handshake fails: no certificate
+        httpx.get(member, timeout=10, verify=ssl.create_default_context(cafile=etcd_ca))
+    with_cert = ssl.create_default_context(cafile=etcd_ca)
+    with_cert.load_cert_chain(
+        cluster.pki_dir / "etcd" / "healthcheck-client.crt",
+        cluster.pki_dir / "etcd" / "healthcheck-client.key",
+    )
+    assert httpx.get(member, timeout=10, verify=with_cert).status_code == 200
+    # The PKI on the host is private to its owner.
+    for path in [cluster.state_dir, *cluster.state_dir.rglob("*")]:
+        assert path.stat().st_mode & 0o077 == 0, path
 
 
 def test_the_kubernetes_service_lists_both_apiservers(
@@ -278,7 +316,8 @@ def test_losing_one_etcd_member_and_one_apiserver_stops_nothing(
             assert write(i), f"write {i} failed"
         kubectl = shutil.which("kubectl") or str(ROOT / ".venv" / "bin" / "navctl")
         done = subprocess.run(
-            [kubectl, "--server", cluster.server, "-n", ns, "get", "configmaps", "-o", "name"],
+            [kubectl, "--kubeconfig", str(cluster.kubeconfig), "-n", ns,
+             "get", "configmaps", "-o", "name"],
             capture_output=True, text=True, check=False, timeout=60,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr

@@ -1,12 +1,16 @@
 """The host side of the compose cluster that needs no Docker: which images a pod would
-still pull after ``navarch image load``, and when a node's Lease counts as fresh."""
+still pull after ``navarch image load``, when a node's Lease counts as fresh, and the
+PKI each service mounts."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+import yaml
 
+from cli import composepki
 from cli.compose import _after
 from cli.imageload import pulls_by_default, warnings
 
@@ -58,3 +62,43 @@ def test_a_lease_renewed_before_the_start_is_not_fresh() -> None:
     assert not _after("2026-01-01T11:59:59.999999Z", since)
     assert not _after(None, since)
     assert not _after("yesterday", since)
+
+
+def test_the_compose_pki_gives_each_service_only_its_own_files(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    state = tmp_path / "state"
+    lines: list[str] = []
+    first = composepki.ensure(state, "10.120.7", 7443, lines.append)
+    assert any(o.action == "created" for o in first) and lines[0].startswith("pki: ")
+    mounts = state / "mounts"
+    assert sorted(p.name for p in (mounts / "node-2").iterdir()) == [
+        "ca.crt", "kube-proxy.conf", "kubelet.conf", "kubelet.crt", "kubelet.key",
+        "network-agent.conf",
+    ]  # fmt: skip
+    assert sorted(p.name for p in (mounts / "haproxy").iterdir()) == ["ca.crt"]
+    assert "sa.key" in {p.name for p in (mounts / "apiserver-1").iterdir()}
+    assert not (mounts / "etcd-1" / "sa.key").exists()
+
+    def sans(path: Path) -> list[str]:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        return [str(v) for v in ext.get_values_for_type(x509.IPAddress)] + list(
+            ext.get_values_for_type(x509.DNSName)
+        )
+
+    api = sans(mounts / "apiserver-2" / "apiserver.crt")
+    for name in ("10.120.7.2", "10.120.7.6", "10.120.7.7", "127.0.0.1", "10.96.0.1", "haproxy"):
+        assert name in api
+    assert "10.120.7.12" in sans(mounts / "node-2" / "kubelet.crt")
+    assert "10.120.7.4" in sans(mounts / "etcd-2" / "peer.crt")
+    node = yaml.safe_load((mounts / "node-2" / "kubelet.conf").read_text())
+    assert node["clusters"][0]["cluster"]["server"] == "https://10.120.7.2:6443"
+    admin = yaml.safe_load(composepki.admin_kubeconfig(state).read_text())
+    assert admin["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:7443"
+    assert "client-certificate-data" in admin["users"][0]["user"]
+    for path in [state, *state.rglob("*")]:
+        assert path.stat().st_mode & 0o077 == 0, path
+    # Kept across runs: nothing is made again.
+    again = composepki.ensure(state, "10.120.7", 7443, lines.append)
+    assert {o.action for o in again} == {"kept"}

@@ -5,12 +5,16 @@
 # which stops the pods' containers; the next start brings them back through the kubelet.
 #
 # Given by deploy/docker-compose.yml: NODE_NAME, NODE_INDEX (1..), NODE_IP (the node's
-# address on the project bridge), NAVARCH_SERVER (the apiservers' load balancer) and
-# CLUSTER_CIDR (the pods' addresses).
+# address on the project bridge) and CLUSTER_CIDR (the pods' addresses); and, mounted
+# read-only at /etc/navarch/pki from the host's PKI (cli/composepki.py), the node's
+# credentials: kubelet.conf (system:node:<name>), kube-proxy.conf, network-agent.conf
+# (each naming haproxy, with the cluster CA), the kubelet's serving pair kubelet.crt/key
+# and ca.crt.
 # Logs: each daemon's lines on the container's output, prefixed with its name, and in
 # /var/log/navarch/<daemon>.log.
 set -uo pipefail
-: "${NODE_NAME:?}" "${NODE_INDEX:?}" "${NODE_IP:?}" "${NAVARCH_SERVER:?}"
+: "${NODE_NAME:?}" "${NODE_INDEX:?}" "${NODE_IP:?}"
+pki=/etc/navarch/pki
 CLUSTER_CIDR="${CLUSTER_CIDR:-10.244.0.0/16}"
 SERVICE_CIDR="${SERVICE_CIDR:-10.96.0.0/12}"
 logs=/var/log/navarch
@@ -23,21 +27,9 @@ say() { echo "navarch-node[$NODE_NAME]: $*"; }
 mount -o remount,rw /proc/sys 2>/dev/null || say "cannot remount /proc/sys writable"
 mount -o remount,rw /sys 2>/dev/null || say "cannot remount /sys writable"
 
-# The config this node joins with: where the apiservers are (no credentials yet).
-cat > /etc/navarch/kubeconfig <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: navarch-compose
-  cluster: {server: "$NAVARCH_SERVER"}
-users:
-- name: $NODE_NAME
-  user: {}
-contexts:
-- name: navarch-compose
-  context: {cluster: navarch-compose, user: "$NODE_NAME"}
-current-context: navarch-compose
-EOF
+for file in ca.crt kubelet.conf kubelet.crt kubelet.key kube-proxy.conf network-agent.conf; do
+  [ -r "$pki/$file" ] || say "missing $pki/$file (the host's PKI: python -m cli.compose pki)"
+done
 
 # Never off the machine (docs/network.md): the service and cluster CIDRs are routed
 # here before anything runs, so what kube-proxy or the pod routes do not take is
@@ -120,9 +112,9 @@ trap stop TERM INT
 
 # The network agent and kube-proxy need no engine: they start with it (their Python
 # start-up overlaps the engine's), and the kubelet once the engine answers.
-keep network-agent navarch network-agent --kubeconfig /etc/navarch/kubeconfig \
+keep network-agent navarch network-agent --kubeconfig "$pki/network-agent.conf" \
   --cluster-cidr "$CLUSTER_CIDR" --service-cluster-ip-range "$SERVICE_CIDR"
-keep kube-proxy navarch proxy --kubeconfig /etc/navarch/kubeconfig --hostname-override "$NODE_NAME" \
+keep kube-proxy navarch proxy --kubeconfig "$pki/kube-proxy.conf" --hostname-override "$NODE_NAME" \
   --cluster-cidr "$CLUSTER_CIDR"
 keep dockerd dockerd --config-file /etc/docker/daemon.json
 for _ in $(seq 1 300); do
@@ -131,8 +123,13 @@ for _ in $(seq 1 300); do
 done
 docker info >/dev/null 2>&1 || say "dockerd does not answer yet; see $logs/dockerd.log"
 
-keep kubelet navarch kubelet --node-name "$NODE_NAME" --kubeconfig /etc/navarch/kubeconfig \
-  --node-ip "$NODE_IP" --address 0.0.0.0 --port 10250 --root-dir /var/lib/navarch/kubelet
+# Only who the apiserver vouches for (TokenReview), with a grant on nodes/*
+# (SubjectAccessReview); the apiserver verifies this serving certificate.
+keep kubelet navarch kubelet --node-name "$NODE_NAME" --kubeconfig "$pki/kubelet.conf" \
+  --node-ip "$NODE_IP" --address 0.0.0.0 --port 10250 --root-dir /var/lib/navarch/kubelet \
+  --tls-cert-file "$pki/kubelet.crt" --tls-private-key-file "$pki/kubelet.key" \
+  --client-ca-file "$pki/ca.crt" --anonymous-auth false --authentication-token-webhook \
+  --authorization-mode Webhook
 say "started: ${!pids[*]}"
 
 while true; do
