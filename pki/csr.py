@@ -15,6 +15,7 @@ import ipaddress
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pki.x509 import BACKDATE, KeyPair, PrivateKey
@@ -90,6 +91,9 @@ def parse_request(pem: bytes) -> x509.CertificateSigningRequest:
     except ValueError as err:
         raise RequestError(f"x509: malformed certificate request: {err}") from err
     if not request.is_signature_valid:
+        # Go's words for each kind of key.
+        if isinstance(request.public_key(), rsa.RSAPublicKey):
+            raise RequestError("crypto/rsa: verification error")
         raise RequestError("x509: ECDSA verification failure")
     return request
 

@@ -93,13 +93,18 @@ def test_invalid_specs_name_their_field(spec: dict[str, object], want: str) -> N
     assert errs and all(e.startswith(want) for e in errs), errs
 
 
-def test_a_request_with_a_bad_signature_is_refused() -> None:
-    pem = pkicsr.make_request(KEY, "system:node:n1")
+def _tampered(pem: bytes) -> bytes:
+    """``pem`` with a byte of its signature flipped."""
     der = bytearray(pkicsr.parse_request(pem).public_bytes(pkicsr.serialization.Encoding.DER))
     der[-3] ^= 0xFF  # inside the signature
-    tampered = b"-----BEGIN CERTIFICATE REQUEST-----\n" + base64.encodebytes(bytes(der))
-    tampered += b"-----END CERTIFICATE REQUEST-----\n"
-    assert any(e.startswith("spec.request") for e in _errors(_csr(request=_b64(tampered))))
+    body = base64.encodebytes(bytes(der))
+    return b"-----BEGIN CERTIFICATE REQUEST-----\n" + body + b"-----END CERTIFICATE REQUEST-----\n"
+
+
+def test_a_request_with_a_bad_signature_is_refused() -> None:
+    tampered = _tampered(pkicsr.make_request(KEY, "system:node:n1"))
+    errs = _errors(_csr(request=_b64(tampered)))
+    assert any(e.startswith("spec.request") and "ECDSA verification" in e for e in errs)
 
 
 def test_the_requestor_is_the_user_not_the_body() -> None:
@@ -252,3 +257,15 @@ async def test_no_apiserver_client_certificate_for_system_masters() -> None:
     await plugin.validate(
         _admission(_csr(request=plain, signerName="kubernetes.io/kube-apiserver-client"), CREATE)
     )
+
+
+def test_an_rsa_request_validates_and_a_tampered_one_names_rsa() -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = pkicsr.make_request(key, "jane", ("dev",))
+    obj = _csr(request=_b64(pem), signerName="kubernetes.io/kube-apiserver-client",
+               usages=["digital signature", "key encipherment", "client auth"])  # fmt: skip
+    assert _errors(obj) == []
+    bad = _tampered(pem)
+    assert any("crypto/rsa: verification error" in e for e in _errors(_csr(request=_b64(bad))))
