@@ -49,6 +49,8 @@ class ClientConfig:
     extra_headers: dict[str, str] = field(default_factory=dict)
     token_source: Callable[[], str] | None = field(default=None, repr=False)
     """A bearer token that changes (a service account's, renewed before it expires)."""
+    _contexts: list[ssl.SSLContext] = field(default_factory=list, repr=False, compare=False)
+    """The TLS contexts handed out, so that a rotated client certificate reaches them."""
 
     def bearer_token(self) -> str | None:
         if self.token_source is not None:
@@ -71,7 +73,16 @@ class ClientConfig:
             ctx = ssl.create_default_context(cafile=self.ca_file)
         if self.client_cert_file:
             ctx.load_cert_chain(self.client_cert_file, self.client_key_file)
+        self._contexts.append(ctx)
         return ctx
+
+    def use_client_certificate(self, cert_file: str, key_file: str) -> None:
+        """Authenticate with ``cert_file``/``key_file`` from now on (a rotated client
+        certificate): every TLS context made so far loads them, so new connections of
+        every client built on this config present them."""
+        self.client_cert_file, self.client_key_file = cert_file, key_file
+        for ctx in self._contexts:
+            ctx.load_cert_chain(cert_file, key_file)
 
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")

@@ -155,12 +155,8 @@ class Client:
         # costs three times what the aiohttp request itself does, and daemons send
         # thousands of small requests. Watch streams go through httpx.
         self._session: aiohttp.ClientSession | None = None
-        self._http = httpx.AsyncClient(
-            base_url=config.server,
-            transport=AiohttpTransport(client=_session_factory(config)),
-            headers=headers,
-            timeout=httpx.Timeout(config.timeout, read=config.timeout),
-        )
+        self._http = self._new_http()
+        self._retired: list[aiohttp.ClientSession | httpx.AsyncClient] = []
         self._limiter = (
             TokenBucket(config.qps, config.burst or int(config.qps * 2)) if config.qps else None
         )
@@ -170,11 +166,38 @@ class Client:
         """The default namespace of this client's context."""
         return self.config.namespace
 
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.config.server,
+            transport=AiohttpTransport(client=_session_factory(self.config)),
+            headers=self._headers,
+            timeout=httpx.Timeout(self.config.timeout, read=self.config.timeout),
+        )
+
     async def close(self) -> None:
         await self._http.aclose()
         if self._session is not None:
             await self._session.close()
             self._session = None
+        await self._close_retired()
+
+    async def reconnect(self, grace: float = 10.0) -> None:
+        """Use new connections from now on and close the old ones ``grace`` seconds later
+        (requests in flight finish; watches end, and informers resume them on new
+        connections), as client-go does when its client certificate rotates: the server
+        sees the new certificate at once."""
+        self._retired += [self._http] + ([self._session] if self._session else [])
+        self._http, self._session = self._new_http(), None
+        await asyncio.sleep(grace)
+        await self._close_retired()
+
+    async def _close_retired(self) -> None:
+        retired, self._retired = self._retired, []
+        for old in retired:
+            if isinstance(old, httpx.AsyncClient):
+                await old.aclose()
+            else:
+                await old.close()
 
     async def __aenter__(self) -> Client:
         return self

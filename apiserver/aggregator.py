@@ -52,6 +52,7 @@ PRIORITIES: Mapping[tuple[str, str], tuple[int, int]] = {
     ("autoscaling", "v1"): (17500, 15),
     ("batch", "v1"): (17400, 15),
     ("policy", "v1"): (17100, 15),
+    ("certificates.k8s.io", "v1"): (17300, 15),
     ("coordination.k8s.io", "v1"): (16500, 15),
     ("discovery.k8s.io", "v1"): (16200, 15),
 }

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from apiserver.admission import Chain, Lookup, Settings
 from apiserver.admission import plugins as admission_plugins
+from apiserver.admission.certificates import SignerAuthorizing, SignerCheck
 from apiserver.admission.podsecurity import LEVELS
 from apiserver.audit import Auditor, load_policy
 from apiserver.authn.bootstrap import BootstrapTokens
@@ -22,12 +23,14 @@ from apiserver.authn.serviceaccount import (
 from apiserver.authn.tokenfile import TokenFile
 from apiserver.authn.union import Authenticator
 from apiserver.authz import AlwaysAllow, AlwaysDeny, Authorizer
+from apiserver.authz import Attributes as AuthzAttributes
 from apiserver.authz.escalation import EscalationCheck
 from apiserver.authz.node import NodeAuthorizer
 from apiserver.authz.rbac import RBACAuthorizer
 from apiserver.authz.union import Union
 from apiserver.user import UserInfo
 from apiserver.watchcache import WatchCache
+from apitypes.certificates import GROUP as CERTIFICATES
 
 AUTHORIZATION_MODES = ("AlwaysAllow", "AlwaysDeny", "Node", "RBAC")
 
@@ -146,6 +149,9 @@ def build(
         disable=config.disable_admission_plugins,
     )
     authorizer = Union(modes)
+    for plugin in chain.plugins:
+        if isinstance(plugin, SignerAuthorizing):
+            plugin.use_authorizer(_signer_check(authorizer))
     if rbac is not None:
         # Nobody grants what they do not hold; not a plugin one may turn off.
         chain.plugins.insert(0, EscalationCheck(rbac, authorizer, settings))
@@ -155,3 +161,17 @@ def build(
     return Security(
         authenticator, authorizer, chain, tokens, lookup, rbac=rbac is not None, auditor=auditor
     )
+
+
+def _signer_check(authorizer: Authorizer) -> SignerCheck:
+    """Whether a user may ``verb`` ``signers/<name>`` (certificates.k8s.io), asked of
+    ``authorizer``: what the certificate admission plugins need."""
+
+    async def check(user: UserInfo, verb: str, name: str) -> bool:
+        question = AuthzAttributes(
+            user=user, verb=verb, is_resource_request=True,
+            api_group=CERTIFICATES, resource="signers", name=name,
+        )  # fmt: skip
+        return (await authorizer.authorize(question)).allowed
+
+    return check

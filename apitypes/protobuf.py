@@ -76,7 +76,11 @@ _QUANTITY = "k8s.io.apimachinery.pkg.api.resource.Quantity"
 _RAW_MESSAGES = frozenset({f"{_RUNTIME}.RawExtension", f"{_META}.FieldsV1"})
 # A user's ``extra`` values: Go's ``ExtraValue []string``, a message of one repeated string.
 _EXTRA_VALUES = frozenset(
-    {"k8s.io.api.authentication.v1.ExtraValue", "k8s.io.api.authorization.v1.ExtraValue"}
+    {
+        "k8s.io.api.authentication.v1.ExtraValue",
+        "k8s.io.api.authorization.v1.ExtraValue",
+        "k8s.io.api.certificates.v1.ExtraValue",
+    }
 )
 _PACKAGE = "navarch.k8s"
 

@@ -262,6 +262,12 @@ class LocalCluster:
                     *services,
                     "--root-ca-file",
                     str(self.pki_dir / "ca.crt"),
+                    # As kubeadm: the cluster CA signs approved CSRs (kubelets joining
+                    # with a bootstrap token, certificate rotation).
+                    "--cluster-signing-cert-file",
+                    str(self.pki_dir / "ca.crt"),
+                    "--cluster-signing-key-file",
+                    str(self.pki_dir / "ca.key"),
                     "--use-service-account-credentials",
                 ],
                 lambda: True,

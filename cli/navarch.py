@@ -651,6 +651,15 @@ def controller_manager_cmd(
     resource_quota_sync_period: Annotated[
         str, typer.Option(help="Every ResourceQuota's usage is recounted this often.")
     ] = "5m",
+    cluster_signing_cert_file: Annotated[
+        str, typer.Option(help="CA certificate that signs approved CertificateSigningRequests.")
+    ] = "",
+    cluster_signing_key_file: Annotated[
+        str, typer.Option(help="The private key of --cluster-signing-cert-file.")
+    ] = "",
+    cluster_signing_duration: Annotated[
+        str, typer.Option(help="Longest life of a certificate the CSR signer issues.")
+    ] = "8760h",
     allocate_node_cidrs: Annotated[
         bool, typer.Option(help="Give every Node a pod CIDR from --cluster-cidr (node IPAM).")
     ] = False,
@@ -738,6 +747,9 @@ def controller_manager_cmd(
             service_cluster_ip_range=service_cluster_ip_range,
             root_ca_file=root_ca_file,
             resource_quota_sync_period=parse_duration(resource_quota_sync_period),
+            cluster_signing_cert_file=cluster_signing_cert_file,
+            cluster_signing_key_file=cluster_signing_key_file,
+            cluster_signing_duration=parse_duration(cluster_signing_duration),
         )
         if allocate_node_cidrs:
             from controllers.nodeipam import check_options
@@ -859,6 +871,27 @@ def kubelet_cmd(
     server: Annotated[
         str | None, typer.Option(help="Apiserver URL (alone: no kubeconfig is read).")
     ] = None,
+    bootstrap_kubeconfig: Annotated[
+        str | None,
+        typer.Option(
+            help="Kubeconfig with a bootstrap token: when --kubeconfig is missing, get a client "
+            "certificate with it (a CertificateSigningRequest) and write --kubeconfig."
+        ),
+    ] = None,
+    cert_dir: Annotated[
+        str | None,
+        typer.Option(help="Where client certificates are kept (default: <root-dir>/pki)."),
+    ] = None,
+    rotate_certificates: Annotated[
+        bool, typer.Option(help="Renew the client certificate (a CSR) before it expires.")
+    ] = False,
+    rotate_server_certificates: Annotated[
+        bool,
+        typer.Option(
+            help="Get the serving certificate from the kubelet-serving signer (a CSR someone "
+            "approves) and renew it before it expires."
+        ),
+    ] = False,
     runtime: Annotated[
         str, typer.Option(help="docker (real containers) or fake (in memory, a hollow node).")
     ] = "docker",
@@ -1005,6 +1038,9 @@ def kubelet_cmd(
             port=port,
             tls_cert_file=tls_cert_file,
             tls_private_key_file=tls_private_key_file,
+            rotate_certificates=rotate_certificates,
+            rotate_server_certificates=rotate_server_certificates,
+            cert_dir=Path(cert_dir).expanduser() if cert_dir else None,
             auth=AuthConfig(
                 anonymous=_bool(anonymous_auth, "--anonymous-auth"),
                 token_webhook=authentication_token_webhook,
@@ -1049,11 +1085,18 @@ def kubelet_cmd(
             raise ValueError(
                 f"--authorization-mode {authorization_mode!r}: choose {', '.join(MODES)}"
             )
-        client_config = load_config(kubeconfig, server=server)
+        if bootstrap_kubeconfig:
+            if not kubeconfig:
+                raise ValueError("--bootstrap-kubeconfig needs --kubeconfig (the file it writes)")
+            bootstrap_from = (Path(kubeconfig), Path(bootstrap_kubeconfig), server)
+            client_config = None
+        else:
+            bootstrap_from = None
+            client_config = load_config(kubeconfig, server=server)
     except (ValueError, ClientConfigError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
-    serve(config, client_config, log_level)
+    serve(config, client_config, log_level, bootstrap_from=bootstrap_from)
 
 
 @app.command("hollow-nodes")

@@ -81,6 +81,12 @@ class Options:
     """``--resource-quota-sync-period``: every quota is recounted at least this often."""
     root_ca_file: str = ""
     """``--root-ca-file``: the CA published as ``kube-root-ca.crt`` in every namespace."""
+    cluster_signing_cert_file: str = ""
+    """``--cluster-signing-cert-file``: the CA certificate the CSR signer signs with."""
+    cluster_signing_key_file: str = ""
+    """``--cluster-signing-key-file``: that CA's private key."""
+    cluster_signing_duration: float = 365 * 24 * 3600.0
+    """``--cluster-signing-duration``: the longest life of a signed certificate (1y)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -32,6 +32,11 @@ from apiclient import (
 from apiclient.loop import run_main
 from apiclient.tokensource import ServiceAccountTokenSource
 from controllers.base import Clock, Controller, ControllerContext, Options
+from controllers.certificates import (
+    CSRApprovingController,
+    CSRCleanerController,
+    CSRSigningController,
+)
 from controllers.clusterroleaggregation import ClusterRoleAggregationController
 from controllers.cronjob import CronJobController
 from controllers.daemonset import DaemonSetController
@@ -80,6 +85,9 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     RootCACertPublisher,
     ClusterRoleAggregationController,
     ResourceQuotaController,
+    CSRApprovingController,
+    CSRSigningController,
+    CSRCleanerController,
 )
 """Every controller, in the order they start; each class declares its name, aliases
 and worker flag (see ``Controller``)."""

@@ -66,6 +66,14 @@ class KubeletConfig:
     """0: no HTTP server (hollow nodes)."""
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
+    rotate_certificates: bool = False
+    """``--rotate-certificates``: renew the client certificate before it expires."""
+    rotate_server_certificates: bool = False
+    """``--rotate-server-certificates``: the serving certificate comes from the
+    kubelet-serving signer, and is renewed before it expires."""
+    cert_dir: Path | None = None
+    """``--cert-dir``: where bootstrapped and rotated client certificates live (default
+    ``<root-dir>/pki``)."""
     auth: AuthConfig = field(default_factory=AuthConfig)
     """Who may use the server (``kubelet.auth``): ``--anonymous-auth``,
     ``--authentication-token-webhook``, ``--client-ca-file``, ``--authorization-mode``."""
@@ -108,6 +116,11 @@ class KubeletConfig:
     docker_host: str | None = None
     workers: int = 8
     events: bool = True
+
+    @property
+    def certificate_dir(self) -> Path:
+        """Where client certificates are kept (``--cert-dir``, else ``<root-dir>/pki``)."""
+        return self.cert_dir or self.root_dir / "pki"
 
     @property
     def lease_renew_interval(self) -> float:

@@ -30,6 +30,7 @@ import logging
 import ssl
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -120,6 +121,7 @@ class KubeletServer:
             ]
         )
         self._runner: web.AppRunner | None = None
+        self._context: ssl.SSLContext | None = None
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
@@ -133,11 +135,26 @@ class KubeletServer:
                 # Optional: a client without a certificate authenticates otherwise.
                 context.load_verify_locations(client_ca)
                 context.verify_mode = ssl.CERT_OPTIONAL
+        self._context = context
         site = web.TCPSite(self._runner, self.address, self.port, ssl_context=context)
         await site.start()
         log.info(
             "kubelet server on %s://%s:%d", "https" if context else "http", self.address, self.port
         )
+
+    async def use_certificate(self, path: Path) -> None:
+        """Serve with the certificate and key in ``path`` (a rotated serving
+        certificate): the first one starts the server; later ones are loaded into its
+        TLS context, so new connections see them."""
+        self.cert_file = self.key_file = str(path)
+        if self._context is not None:
+            self._context.load_cert_chain(path, path)
+        elif self._runner is None:
+            await self.start()
+
+    @property
+    def started(self) -> bool:
+        return self._runner is not None
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -170,10 +170,33 @@ class SecureControlPlane:
         self.etcd.stop()
 
 
+def bootstrap_token_secret(token_id: str, secret: str, **data: str) -> dict[str, object]:
+    """The kube-system Secret of the bootstrap token ``<token_id>.<secret>``, usable for
+    authentication, with ``data`` added (``auth-extra-groups``, ``expiration``)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": f"bootstrap-token-{token_id}", "namespace": "kube-system"},
+        "type": "bootstrap.kubernetes.io/token",
+        "stringData": {
+            "token-id": token_id,
+            "token-secret": secret,
+            "usage-bootstrap-authentication": "true",
+            **data,
+        },
+    }
+
+
 def user(name: str, *groups: str) -> User:
     """A client identity for tests: CN ``name``, O ``groups`` (file ``u-<name>``)."""
     safe = name.replace(":", "-").replace("/", "-")
     return User(f"u-{safe}", name, tuple(groups))
 
 
-__all__ = ["SecureControlPlane", "apiserver_tls_flags", "certlist", "user"]
+__all__ = [
+    "SecureControlPlane",
+    "apiserver_tls_flags",
+    "bootstrap_token_secret",
+    "certlist",
+    "user",
+]

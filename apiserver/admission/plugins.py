@@ -9,6 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from apiserver.admission import Chain, Lookup, Plugin, Settings
+from apiserver.admission.certificates import (
+    CertificateApproval,
+    CertificateSigning,
+    CertificateSubjectRestriction,
+)
 from apiserver.admission.defaulttolerationseconds import DefaultTolerationSeconds
 from apiserver.admission.limitranger import LimitRanger
 from apiserver.admission.namespacelifecycle import NamespaceLifecycle
@@ -24,6 +29,9 @@ ORDER: tuple[type[Plugin], ...] = (
     NodeRestriction,
     PodSecurity,
     DefaultTolerationSeconds,
+    CertificateApproval,
+    CertificateSigning,
+    CertificateSubjectRestriction,
     ResourceQuotaPlugin,
 )
 """Every plugin, in the order Kubernetes runs them (ResourceQuota last: it charges the
@@ -35,6 +43,9 @@ DEFAULT_ON = (
     "ServiceAccount",
     "PodSecurity",
     "DefaultTolerationSeconds",
+    "CertificateApproval",
+    "CertificateSigning",
+    "CertificateSubjectRestriction",
     "ResourceQuota",
 )
 """What runs without flags (Kubernetes' defaults that navarch has; NodeRestriction is

@@ -335,6 +335,18 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = dict(
             rule(["update"], [POLICY], ["poddisruptionbudgets/status"]),
             rule(["get"], ["*"], ["*/scale"]),
         ]),
+        _controller("certificate-controller", [
+            rule(["get", "list", "watch", "delete"], [CERTIFICATES], ["certificatesigningrequests"]),
+            rule(["update"], [CERTIFICATES], ["certificatesigningrequests/status",
+                                              "certificatesigningrequests/approval"]),
+            rule(["approve"], [CERTIFICATES], ["signers"],
+                 ["kubernetes.io/kube-apiserver-client-kubelet"]),
+            rule(["sign"], [CERTIFICATES], ["signers"], [
+                "kubernetes.io/legacy-unknown", "kubernetes.io/kube-apiserver-client",
+                "kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving",
+            ]),
+            rule(["create"], [AUTHZ], ["subjectaccessreviews"]),
+        ]),
         _controller("root-ca-cert-publisher", [
             rule(["create", "update", "patch"], [CORE], ["configmaps"]),
         ]),

@@ -17,6 +17,7 @@ from apiserver.kinds.authorization import (
     SelfSubjectRulesReviewStrategy,
     SubjectAccessReviewStrategy,
 )
+from apiserver.kinds.certificatesigningrequest import CertificateSigningRequestStrategy
 from apiserver.kinds.configmap import ConfigMapStrategy
 from apiserver.kinds.controllerrevision import ControllerRevisionStrategy
 from apiserver.kinds.cronjob import CronJobStrategy
@@ -75,6 +76,7 @@ STRATEGIES: tuple[type[Strategy], ...] = (
     ClusterRoleBindingStrategy,
     RoleStrategy,
     RoleBindingStrategy,
+    CertificateSigningRequestStrategy,
     TokenReviewStrategy,
     SelfSubjectReviewStrategy,
     SubjectAccessReviewStrategy,

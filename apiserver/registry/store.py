@@ -258,6 +258,7 @@ class ResourceStore:
         obj = self.typed(body)
         self._reset_system_metadata(obj)
         self.strategy.prepare_for_create(obj)
+        self.strategy.prepare_for_user(obj, opts.user)
         self.strategy.default(obj)
         generated = not obj.metadata.name and bool(obj.metadata.generate_name)
         if generated:

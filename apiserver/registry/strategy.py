@@ -24,6 +24,7 @@ from apitypes.validation import FieldError, FieldPath, is_dns1123_subdomain, val
 if TYPE_CHECKING:
     from apiserver.registry.subresource import Subresource
     from apiserver.security import ReviewContext
+    from apiserver.user import UserInfo
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,10 @@ class Strategy:
         """Clear what a client may not set on create (status, for split kinds)."""
         if self.status_subresource and hasattr(obj, "status"):
             obj.status = None
+
+    def prepare_for_user(self, obj: Any, user: UserInfo | None) -> None:
+        """Record who creates ``obj`` (None: the server itself), after
+        ``prepare_for_create``: a CertificateSigningRequest's requestor."""
 
     def prepare_for_update(self, new: Any, old: Any) -> None:
         """Keep what the main resource may not change (status, for split kinds)."""

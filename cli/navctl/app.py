@@ -22,6 +22,7 @@ import typer
 from cli.navctl.commands import (
     api_resources,
     apply,
+    certificate,
     cluster_info,
     config,
     create,
@@ -126,6 +127,7 @@ for verb in (
 app.add_typer(create.app, name="create")
 app.add_typer(rollout.app, name="rollout")
 app.add_typer(config.app, name="config")
+app.add_typer(certificate.app, name="certificate")
 
 
 # --- entry point ---------------------------------------------------------------------------

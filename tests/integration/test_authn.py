@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from testkit.processes import wait_until
-from testkit.secure import SecureControlPlane, user
+from testkit.secure import SecureControlPlane, bootstrap_token_secret, user
 
 pytestmark = pytest.mark.integration
 
@@ -96,19 +96,8 @@ def test_bootstrap_tokens(cluster: SecureControlPlane) -> None:
     secret = "0123456789abcdef"
 
     def record(**data: str) -> dict[str, object]:
-        return {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": f"bootstrap-token-{token_id}", "namespace": "kube-system"},
-            "type": "bootstrap.kubernetes.io/token",
-            "stringData": {
-                "token-id": token_id,
-                "token-secret": secret,
-                "usage-bootstrap-authentication": "true",
-                "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token",
-                **data,
-            },
-        }
+        extra = "system:bootstrappers:kubeadm:default-node-token"
+        return bootstrap_token_secret(token_id, secret, **{"auth-extra-groups": extra, **data})
 
     with cluster.client("admin") as admin:
         resp = admin.post("/api/v1/namespaces/kube-system/secrets", json=record())

@@ -264,10 +264,11 @@ def test_controllers_flag_follows_kubernetes_rules():
     known = known_controllers()
     everything = enabled_controllers(["*"], known)
     # With node-ipam, endpointslice, service-lb, replicationcontroller, serviceaccount,
-    # the root CA publisher, ClusterRole aggregation and resource quotas.
-    assert len(everything) == len(known) == 22
+    # the root CA publisher, ClusterRole aggregation, resource quotas and the three
+    # certificate controllers (csrapproving, csrsigning, csrcleaner).
+    assert len(everything) == len(known) == 25
     without = enabled_controllers(["*", "-podgc"], known)
-    assert "pod-garbage-collector-controller" not in without and len(without) == 21
+    assert "pod-garbage-collector-controller" not in without and len(without) == 24
     assert enabled_controllers(["replicaset", "deployment-controller"], known) == [
         "deployment-controller", "replicaset-controller",
     ]  # fmt: skip

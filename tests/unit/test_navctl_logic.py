@@ -541,3 +541,20 @@ def test_event_rows_and_order():
     ]
     older = {**event, "lastTimestamp": "2024-01-01T11:00:00Z"}
     assert sorted([event, older], key=event_time)[0] is older
+
+
+def test_certificate_decisions_follow_kubectl() -> None:
+    from cli.navctl.commands.certificate import with_decision
+
+    pending = {"metadata": {"name": "c1"}, "spec": {}}
+    approved = with_decision(pending, "Approved", "2026-01-01T00:00:00Z")
+    assert approved is not None
+    (cond,) = approved["status"]["conditions"]
+    assert (cond["type"], cond["reason"]) == ("Approved", "KubectlApprove")
+    assert cond["message"] == "This CSR was approved by kubectl certificate approve."
+    assert with_decision(approved, "Approved", "t") is None
+    with pytest.raises(ValueError, match='"c1" is already Approved'):
+        with_decision(approved, "Denied", "t")
+    forced = with_decision(approved, "Denied", "t", force=True)
+    assert forced is not None
+    assert [c["type"] for c in forced["status"]["conditions"]] == ["Approved", "Denied"]

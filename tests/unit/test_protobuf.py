@@ -415,6 +415,15 @@ SECURITY_OBJECTS: list[dict[str, Any]] = [
      "spec": {"namespace": "team"},
      "status": {"resourceRules": [_RULE], "incomplete": False,
                 "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/api"]}]}},
+    {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+     "metadata": {"name": "node-csr-abc", "resourceVersion": "7"},
+     "spec": {"request": "LS0tLS1CRUdJTg==", "signerName": "kubernetes.io/kube-apiserver-client-kubelet",
+              "expirationSeconds": 86400, "usages": ["digital signature", "client auth"],
+              "username": "system:bootstrap:abcdef", "groups": ["system:bootstrappers"],
+              "extra": {"k": ["v"]}},
+     "status": {"conditions": [{"type": "Approved", "status": "True", "reason": "AutoApproved",
+                                "lastUpdateTime": "2026-01-01T00:00:00Z"}],
+                "certificate": "LS0tLS1CRUdJTg=="}},
 ]  # fmt: skip
 
 REALISTIC: list[dict[str, Any]] = [
