@@ -53,6 +53,12 @@ def test_kubectl_logs_and_exec(
     )  # fmt: skip
     assert isinstance(logs, subprocess.CompletedProcess)
     assert logs.stdout == "started\noops\n"
+    # The side container started on its own clock: wait until it has written both lines.
+    wait_until(
+        lambda: (p := kubectl(apiserver, ns, tmp_path, "logs", "kc", "-c", "side")).returncode == 0
+        and "oops" in p.stdout and p,
+        timeout=20, what="the side container's two lines",
+    )  # fmt: skip
     tail = kubectl(apiserver, ns, tmp_path, "logs", "kc", "-c", "side", "--tail", "1")
     assert tail.returncode == 0 and tail.stdout == "oops\n"
     # No container named: kubectl picks the first and says so.
