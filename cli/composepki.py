@@ -100,6 +100,8 @@ def _bundles(state_dir: Path) -> dict[str, dict[str, Path]]:
     found["haproxy"] = {"ca.crt": p / "ca.crt"}
     found["controller-manager"] = {
         "ca.crt": p / "ca.crt",
+        # The CSR signer signs with the cluster CA, as kubeadm's controller-manager does.
+        "ca.key": p / "ca.key",
         "controller-manager.conf": confs / "controller-manager.conf",
     }
     found["scheduler"] = {"scheduler.conf": confs / "scheduler.conf"}
