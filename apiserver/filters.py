@@ -3,8 +3,8 @@
 Every HTTP request and WebSocket upgrade passes through ``SecureChain`` before any
 handler sees it, in Kubernetes' order (``DefaultBuildHandlerChain``):
 
-    request info (requestinfo.py) -> authentication (authn/) -> authorization (authz/)
-        -> the application (discovery, resources, ...)
+    request info (requestinfo.py) -> authentication (authn/) -> impersonation
+        (impersonation.py) -> authorization (authz/) -> the application
 
 A request without valid credentials (when anonymous requests are off, or with a bad
 token) gets ``401 Unauthorized``; one its user may not make gets ``403 Forbidden`` with
@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from apiserver import audit, errors
+from apiserver import audit, errors, impersonation
 from apiserver.audit import Auditor
 from apiserver.authn import InvalidCredentialsError
 from apiserver.authn.union import Authenticator
@@ -98,6 +98,13 @@ class SecureChain:
                 self._audit(failed, audit.STARTED)
             await _refuse(scope, receive, send, err)
             return
+        wanted = impersonation.requested(scope.get("headers") or [])
+        if wanted is not None:
+            try:
+                user = await impersonation.impersonate(user, wanted, self.authorizer)
+            except errors.ApiError as refused:
+                await _refuse(scope, receive, send, refused)
+                return
         scope[USER_KEY] = user
         event = self.auditor.event(scope, info, user) if self.auditor else None
         if event is not None:

@@ -406,3 +406,51 @@ def test_default_roles_and_can_i_list(world: World) -> None:
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout  # fmt: skip
     assert "deployments.apps" in listed and "selfsubjectaccessreviews" in listed
+
+
+def _kubectl(w: World, who: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", str(w.kubeconfig(who)), *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_impersonation_acts_as_the_user_only_for_who_may(world: World) -> None:
+    w = world
+    # The admin (system:masters) may impersonate anyone; the answer is the other user's.
+    as_alice = ["--as", "alice", "--as-group", "team-a"]
+    yes = _kubectl(w, "admin", "auth", "can-i", "create", "deployments", "-n", w.ns_a, *as_alice)
+    assert yes.stdout.strip() == "yes", yes.stdout + yes.stderr
+    no = _kubectl(w, "admin", "auth", "can-i", "create", "deployments", "-n", w.ns_a, "--as", "bob")
+    assert no.stdout.strip() == "no", no.stdout + no.stderr
+    who = _kubectl(w, "admin", "auth", "whoami", "-o", "json", *as_alice)
+    assert who.returncode == 0, who.stderr
+    info = yaml.safe_load(who.stdout)["status"]["userInfo"]
+    assert info["username"] == "alice"
+    assert set(info["groups"]) == {"team-a", "system:authenticated"}
+    # A service account: its own groups, its own grants.
+    sa = ["--as", f"system:serviceaccount:{w.ns_a}:ci"]
+    ok = _kubectl(w, "admin", "auth", "can-i", "create", "deployments", "-n", w.ns_a, *sa)
+    assert ok.stdout.strip() == "yes", ok.stdout + ok.stderr
+    secrets = _kubectl(w, "admin", "auth", "can-i", "get", "secrets", "-n", w.ns_a, *sa)
+    assert secrets.stdout.strip() == "no", secrets.stdout + secrets.stderr
+    # dave may not impersonate: 403 naming what he asked for, and nothing is done.
+    refused = _kubectl(w, "u-dave", "get", "pods", "-n", w.ns_a, "--as", "alice")
+    assert refused.returncode != 0
+    assert 'cannot impersonate resource "users"' in refused.stderr, refused.stderr
+    # Groups without a user are a bad request.
+    with w.plane.client("admin") as admin:
+        resp = admin.get("/api/v1/namespaces", headers={"Impersonate-Group": "team-a"})
+        assert resp.status_code == 400, resp.text
+        # A group alice is not allowed to act in is refused even for a user she may be.
+        mine = admin.get(
+            f"/api/v1/namespaces/{w.ns_a}/pods",
+            headers={"Impersonate-User": "alice", "Impersonate-Group": "team-a"},
+        )
+        assert mine.status_code == 200, mine.text
+        other = admin.get(
+            f"/api/v1/namespaces/{w.ns_b}/pods",
+            headers={"Impersonate-User": "alice", "Impersonate-Group": "team-a"},
+        )
+        assert other.status_code == 403, other.text
+        assert 'User "alice"' in other.json()["message"]
