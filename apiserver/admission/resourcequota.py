@@ -1,5 +1,8 @@
-"""ResourceQuota: a create that would take a namespace past one of its quotas is refused
-(Kubernetes' plugin, last in the chain).
+"""ResourceQuota: a create or update that would take a namespace past one of its quotas
+is refused (Kubernetes' plugin, last in the chain). An update is charged what it adds:
+for each resource, the new object's usage less the stored one's when the quota counted
+that too (a Service turned into a LoadBalancer takes ``services.loadbalancers``), nothing
+for what it gives back (the resource quota controller recomputes that).
 
 For each quota of the namespace that counts the new object (``apitypes.quota``: its
 scopes), the object's usage is added to the quota's ``status.used`` and compared with
@@ -17,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiserver import errors
-from apiserver.admission import CREATE, Attributes, Plugin
+from apiserver.admission import CREATE, UPDATE, Attributes, Plugin
 from apitypes import quota
 from apitypes.core import Pod, ResourceQuota
 
@@ -28,7 +31,9 @@ class ResourceQuotaPlugin(Plugin):
     name = "ResourceQuota"
 
     async def validate(self, attrs: Attributes) -> None:
-        if attrs.operation != CREATE or attrs.subresource or not attrs.resource.namespaced:
+        if attrs.operation not in (CREATE, UPDATE) or not attrs.resource.namespaced:
+            return
+        if attrs.subresource or (attrs.operation == UPDATE and attrs.old is None):
             return
         namespace = attrs.namespace or ""
         for _ in range(_ATTEMPTS):
@@ -65,7 +70,9 @@ class ResourceQuotaPlugin(Plugin):
             return None
         name = q.metadata.name or ""
         charged = {k: v for k, v in usage.items() if k in hard}
-        if attrs.is_("", "pods"):
+        if attrs.operation == UPDATE:
+            charged = self._added(q, attrs, charged)
+        elif attrs.is_("", "pods"):
             missing = quota.missing_specs(hard, Pod.model_validate(obj))
             if missing:
                 raise self._refused(
@@ -98,6 +105,24 @@ class ResourceQuotaPlugin(Plugin):
             **quota.format_list({k: after[k] for k in charged}),
         }
         return out
+
+    @staticmethod
+    def _added(q: ResourceQuota, attrs: Attributes, charged: quota.Usage) -> quota.Usage:
+        """What an update adds to ``charged`` (the new object's usage) over the stored
+        object's, when the quota counted the stored one too."""
+        old = attrs.old.to_dict()
+        plural, group = attrs.resource.plural, attrs.group
+        if not quota.matches_scopes(q.spec, plural, group, old):
+            return charged
+        before = quota.object_usage(plural, group, old)
+        added: quota.Usage = {}
+        for key, amount in charged.items():
+            was = before.get(key)
+            if was is None:
+                added[key] = amount
+            elif amount > was:
+                added[key] = amount - was
+        return added
 
     @staticmethod
     def _refused(attrs: Attributes, message: str) -> errors.ApiError:

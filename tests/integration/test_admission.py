@@ -121,6 +121,49 @@ def test_quota_exceeded_is_forbidden_and_freed_after_a_delete(
     _created(api.post(f"{base}/pods", json=_pod("two")))
 
 
+def test_an_update_is_charged_what_it_adds(
+    quota_controller: DaemonProcess, api: httpx.Client, namespace: str
+) -> None:
+    base = f"/api/v1/namespaces/{namespace}"
+    hard = {"services.loadbalancers": "1", "services.nodeports": "2"}
+    _created(
+        api.post(
+            f"{base}/resourcequotas", json={"metadata": {"name": "lb"}, "spec": {"hard": hard}}
+        )
+    )
+
+    def used() -> dict[str, Any]:
+        body: dict[str, Any] = api.get(f"{base}/resourcequotas/lb").json().get("status") or {}
+        return body.get("used") or {}
+
+    wait_until(used, 30, what="the quota's status")
+
+    def svc(name: str, kind: str) -> dict[str, Any]:
+        return {"metadata": {"name": name}, "spec": {"type": kind, "ports": [{"port": 80}]}}
+
+    _created(api.post(f"{base}/services", json=svc("front", "LoadBalancer")))
+    _created(api.post(f"{base}/services", json=svc("back", "ClusterIP")))
+    assert used()["services.loadbalancers"] == "1"
+    # A label changes no usage: the update is not charged.
+    merge = {"Content-Type": "application/merge-patch+json"}
+    relabel = {"metadata": {"labels": {"tier": "back"}}}
+    assert api.patch(f"{base}/services/back", json=relabel, headers=merge).status_code == 200
+    # Turning `back` into a LoadBalancer would take a second one: refused, nothing written.
+    before = api.get(f"{base}/services/back").json()["metadata"]["resourceVersion"]
+    turned = api.patch(
+        f"{base}/services/back", json={"spec": {"type": "LoadBalancer"}}, headers=merge
+    )
+    assert turned.status_code == 403, turned.text
+    assert "exceeded quota: lb, requested: services.loadbalancers=1" in turned.json()["message"]
+    after = api.get(f"{base}/services/back").json()
+    assert after["spec"]["type"] == "ClusterIP"
+    assert after["metadata"]["resourceVersion"] == before
+    # A NodePort fits (the LoadBalancer holds one of the two node ports).
+    as_node_port = {"spec": {"type": "NodePort"}}
+    assert api.patch(f"{base}/services/back", json=as_node_port, headers=merge).status_code == 200
+    assert used()["services.nodeports"] == "2"
+
+
 def test_limit_range_defaults_are_applied(api: httpx.Client, namespace: str) -> None:
     base = f"/api/v1/namespaces/{namespace}"
     limits = {
