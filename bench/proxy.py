@@ -250,7 +250,10 @@ def _namespace_cluster() -> Iterator[tuple[NetNamespace, str, Path]]:
         etcd = EtcdProcess(data_dir=root / "etcd", log_path=root / "etcd.log")
         etcd.start()
         ns = NetNamespace.create()
-        api = bound_apiserver(etcd.url, ns.host_ip, root, "--etcd-compaction-interval", "0")
+        # Plain HTTP, as bench/common.py's control plane (the recorded numbers).
+        api = bound_apiserver(
+            etcd.url, ns.host_ip, root, "--etcd-compaction-interval", "0", tls=False
+        )
         try:
             api.start()
             # The endpoint's address, and a sink for the service CIDR: a ClusterIP whose

@@ -9,6 +9,7 @@ import httpx
 
 from apiserver.etcd_server import free_port
 from testkit.processes import DaemonProcess, wait_until
+from testkit.testca import server_flags
 
 
 @dataclass
@@ -32,7 +33,7 @@ class DnsServerProcess(DaemonProcess):
         this machine (``None``: no upstream at all)."""
         port, health = port or free_port(), free_port()
         args = [
-            "dns", "--master", apiserver_url,
+            "dns", *server_flags(apiserver_url, "--master"),
             "--bind-address", bind_address, "--port", str(port), "--health-port", str(health),
             "--health-bind-address", "127.0.0.1",
             # Never this machine's resolv.conf: it may name resolvers elsewhere.

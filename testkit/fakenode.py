@@ -22,10 +22,11 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any
 
-from apiclient import Client, ClientConfig, Informer, WorkQueue, errors, object_key, run_workers
+from apiclient import Client, Informer, WorkQueue, errors, object_key, run_workers
 from apitypes.base import format_microtime, format_time
 from apitypes.core import Node, Pod
 from apitypes.registry import by_model, resource
+from testkit.testca import client_config
 
 PODS = by_model(Pod)
 NODES = by_model(Node)
@@ -160,7 +161,7 @@ class FakeNodes:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self.client = Client(ClientConfig(server=self.server), user_agent="fakenodes")
+        self.client = Client(client_config(self.server), user_agent="fakenodes")
         self._pods = Informer(
             self.client,
             Pod,

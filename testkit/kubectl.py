@@ -7,6 +7,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from testkit.testca import kubectl_flags
+
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 """``kubectl(*args, stdin=None, check=True)``: run one command, fail on a non-zero exit
 (unless ``check=False``). ``.base`` is the command line before the arguments, ``.env``
@@ -15,10 +17,11 @@ its environment, for callers that start kubectl themselves (``-w``)."""
 
 def kubectl_runner(server: str, namespace: str, cache_dir: Path) -> Kubectl:
     """A ``Kubectl`` for ``server`` in ``namespace``, with its discovery cache in
-    ``cache_dir``."""
+    ``cache_dir``; an HTTPS ``server`` is verified against the session's test CA."""
     base = [
         "kubectl",
         "--server", server,
+        *kubectl_flags(server),
         "--cache-dir", str(cache_dir),
         "-n", namespace,
     ]  # fmt: skip

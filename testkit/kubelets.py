@@ -19,6 +19,7 @@ import httpx
 
 from apiserver.etcd_server import free_port
 from testkit.processes import DaemonProcess, ServingProcess, wait_until
+from testkit.testca import server_flags, verify
 
 FAST_FLAGS = (
     "--pleg-relist-period", "0.5s",
@@ -38,7 +39,7 @@ subnet (the kubelet's standalone mode): their pods need no podCIDR."""
 
 
 def node_ready(api_url: str, node: str) -> bool:
-    resp = httpx.get(f"{api_url}/api/v1/nodes/{node}", timeout=5)
+    resp = httpx.get(f"{api_url}/api/v1/nodes/{node}", timeout=5, verify=verify(api_url))
     if resp.status_code != 200:
         return False
     for cond in (resp.json().get("status") or {}).get("conditions") or []:
@@ -72,7 +73,7 @@ class KubeletProcess(ServingProcess):
         args = [
             "kubelet",
             "--node-name", node_name,
-            "--server", api_url,
+            *server_flags(api_url),
             "--runtime", runtime,
             "--root-dir", str(root),
             "--port", str(port),
@@ -113,7 +114,7 @@ class HollowNodesProcess(DaemonProcess):
         args = [
             "hollow-nodes",
             "--count", str(count),
-            "--server", api_url,
+            *server_flags(api_url),
             "--name-prefix", prefix,
             *extra,
         ]  # fmt: skip

@@ -89,9 +89,14 @@ class BoundApiServer(ApiServerProcess):
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ca_file else 'http'}://{self.host}:{self.port}"
 
 
-def bound_apiserver(etcd_url: str, host: str, log_dir: Path, *extra: str) -> BoundApiServer:
-    base = ApiServerProcess.create(etcd_url, log_dir, *extra, "--bind-address", host)
-    return BoundApiServer(args=base.args, log_path=base.log_path, port=base.port, host=host)
+def bound_apiserver(
+    etcd_url: str, host: str, log_dir: Path, *extra: str, tls: bool = True
+) -> BoundApiServer:
+    """Serving HTTPS (its certificate names ``host``) unless ``tls`` is False."""
+    base = ApiServerProcess.create(etcd_url, log_dir, *extra, bind_address=host, tls=tls)
+    return BoundApiServer(
+        args=base.args, log_path=base.log_path, port=base.port, host=host, ca_file=base.ca_file
+    )

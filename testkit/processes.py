@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -13,10 +15,13 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from apiclient import ClientConfig
 from apiserver.etcd_server import EtcdProcess, free_port
+from testkit.testca import server_flags, session_ca
 
 
 def wait_until(
@@ -122,24 +127,98 @@ class ServingProcess(DaemonProcess):
 
 @dataclass
 class ApiServerProcess(ServingProcess):
+    """A test apiserver: HTTPS with a serving certificate of the session's test CA
+    (``testkit.testca``), ``--authorization-mode AlwaysAllow`` and anonymous requests
+    let in, so that tests about the API need no credentials, only the CA. ``ca_file``
+    None: plain HTTP (``create(..., tls=False)``, for tests about plain HTTP itself).
+
+    Clients: ``client()`` (httpx), ``verify`` (httpx's ``verify=``), ``client_config()``
+    (navarch's apiclient), ``kubeconfig`` (kubectl, navctl, the daemons), ``ca_file``.
+    """
+
+    ca_file: Path | None = None
+
     @classmethod
-    def create(cls, etcd_url: str, log_dir: Path, *extra: str, port: int = 0) -> ApiServerProcess:
+    def create(
+        cls,
+        etcd_url: str,
+        log_dir: Path,
+        *extra: str,
+        port: int = 0,
+        tls: bool = True,
+        bind_address: str = "127.0.0.1",
+    ) -> ApiServerProcess:
         port = port or free_port()
+        serving: list[str] = []
+        ca_file = None
+        if tls:
+            ca = session_ca()
+            cert, key = ca.serving_cert([bind_address])
+            serving = [
+                "--tls-cert-file", str(cert), "--tls-private-key-file", str(key),
+                "--client-ca-file", str(ca.ca_file),
+            ]  # fmt: skip
+            ca_file = ca.ca_file
         args = [
             "apiserver",
             "--etcd-servers", etcd_url,
-            "--bind-address", "127.0.0.1",
-            "--port", str(port),
+            "--bind-address", bind_address,
+            "--secure-port", str(port),
+            *serving,
+            "--authorization-mode", "AlwaysAllow",
             # Test kubelets listen on loopback: the apiserver refuses that unless told.
             "--kubelet-allowed-addresses", "127.0.0.0/8",
             *extra,
         ]  # fmt: skip
-        return cls(args=args, log_path=log_dir / f"apiserver-{port}.log", port=port)
+        return cls(
+            args=args, log_path=log_dir / f"apiserver-{port}.log", port=port, ca_file=ca_file
+        )
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.ca_file else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """httpx's ``verify=``: a TLS context trusting the test CA (only it)."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
+
+    @property
+    def kubeconfig(self) -> Path:
+        """A kubeconfig for this apiserver (URL and CA, no credentials)."""
+        return session_ca().kubeconfig(self.url)
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client for this apiserver: ``base_url`` and the CA set, ``kwargs``
+        (timeout...) as httpx takes them."""
+        return httpx.Client(base_url=self.url, verify=self.verify, **kwargs)
+
+    def connect(self) -> socket.socket:
+        """A raw connection for requests written by hand: TLS (the certificate verified)
+        when this apiserver serves HTTPS."""
+        sock = socket.create_connection(("127.0.0.1", self.port))
+        verify = self.verify
+        if isinstance(verify, ssl.SSLContext):
+            return verify.wrap_socket(sock, server_hostname="127.0.0.1")
+        return sock
+
+    def client_config(self, **kwargs: Any) -> ClientConfig:
+        """navarch's client configuration for this apiserver (``kwargs``: namespace,
+        timeout...)."""
+        ca = str(self.ca_file) if self.ca_file else None
+        return ClientConfig(server=self.url, ca_file=ca, **kwargs)
+
+    def daemon_flags(self, flag: str = "--server") -> list[str]:
+        """How a navarch daemon is pointed at this apiserver (``testca.server_flags``)."""
+        return server_flags(self.url, flag)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         def ready() -> bool:
             try:
-                return httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200
+                return (
+                    httpx.get(f"{self.url}/readyz", timeout=1, verify=self.verify).status_code
+                    == 200
+                )
             except httpx.HTTPError:
                 return False
 
@@ -156,7 +235,7 @@ def controller_manager(
     """
     argv = [
         "controller-manager",
-        "--server", server,
+        *server_flags(server),
         "--leader-elect-lease-duration", "4s",
         "--leader-elect-renew-deadline", "3s",
         "--leader-elect-retry-period", "0.5s",
@@ -195,7 +274,7 @@ def scheduler_and_controllers(
     """The real scheduler (no leader election) and controller-manager (its own Lease,
     named after ``suite``) against ``server``, stopped on exit."""
     scheduler = DaemonProcess(
-        ["scheduler", "--master", server, "--no-leader-elect"],
+        ["scheduler", *server_flags(server, "--master"), "--no-leader-elect"],
         log_dir / f"scheduler-{suite}.log",
     )
     manager = controller_manager(

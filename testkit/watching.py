@@ -12,6 +12,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from testkit.testca import session_ca
+
 
 class RawWatch:
     """Opens ``GET path?watch=true&...`` and collects events as they arrive."""
@@ -23,7 +25,14 @@ class RawWatch:
         parts = urlsplit(base_url)
         # http.client rather than httpx: closing the socket from another thread reliably
         # ends a blocked read, so a test can drop a watch at any time.
-        self._conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+        # An HTTPS base_url is a test apiserver: verified against the session's test CA.
+        self._conn = (
+            http.client.HTTPSConnection(
+                parts.hostname or "", parts.port, timeout=30, context=session_ca().ssl_context()
+            )
+            if parts.scheme == "https"
+            else http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+        )
         self._target = f"{path}?{urlencode({'watch': 'true', **params})}"
         self._opened = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)

@@ -76,7 +76,8 @@ def etcd(session_dir: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def apiserver(etcd: str, session_dir: Path) -> Iterator[ApiServerProcess]:
-    """A real apiserver process over the session's etcd."""
+    """A real apiserver process over the session's etcd, serving HTTPS with a certificate
+    of the session's test CA (``testkit.testca``), which every client here verifies."""
     # The node tests give pods their not-ready/unreachable tolerations through the
     # controller-manager's flags (2 s); the admission plugin would fix 300 s first.
     proc = ApiServerProcess.create(
@@ -91,7 +92,7 @@ def apiserver(etcd: str, session_dir: Path) -> Iterator[ApiServerProcess]:
 
 @pytest.fixture
 def api(apiserver: ApiServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=apiserver.url, timeout=30) as client:
+    with apiserver.client(timeout=30) as client:
         yield client
 
 
@@ -110,5 +111,6 @@ def k8s(apiserver: ApiServerProcess) -> Iterator[client.ApiClient]:
     """The official ``kubernetes`` Python client, talking to the session's apiserver."""
     config = client.Configuration()
     config.host = apiserver.url
+    config.ssl_ca_cert = str(apiserver.ca_file)
     with client.ApiClient(config) as api_client:
         yield api_client

@@ -37,7 +37,7 @@ def node(
     finally:
         proc.stop()
         images.remove_containers({"io.navarch.node": name})
-        httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}", timeout=10)
+        httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}", timeout=10, verify=apiserver.verify)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 import websocket
 
+from testkit.testca import session_ca
+
 V5 = "v5.channel.k8s.io"
 V4 = "v4.channel.k8s.io"
 
@@ -52,11 +54,16 @@ def ws_exec(
     if container:
         params.append(("container", container))
     url = (
-        api_url.replace("http://", "ws://", 1)
+        api_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         + f"/api/v1/namespaces/{namespace}/pods/{pod}/exec?"
         + urlencode(params)
     )
-    ws = websocket.create_connection(url, subprotocols=[protocol], timeout=timeout)
+    ws = websocket.create_connection(
+        url,
+        subprotocols=[protocol],
+        timeout=timeout,
+        sslopt={"context": session_ca().ssl_context()},
+    )
     chosen = ws.getsubprotocol() or ""
     try:
         if stdin is not None:

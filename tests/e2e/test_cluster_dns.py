@@ -89,7 +89,7 @@ def dns_node(
     finally:
         kubelet.stop()
         images.remove_containers({"io.navarch.node": name})
-        httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}", timeout=10)
+        httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}", timeout=10, verify=apiserver.verify)
         server.stop()
         upstream.stop()
 

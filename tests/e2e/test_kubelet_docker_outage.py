@@ -31,6 +31,7 @@ from testkit.kubelets import (
     wait_for_pod,
 )
 from testkit.processes import ApiServerProcess, wait_until
+from testkit.testca import verify
 
 pytestmark = pytest.mark.e2e
 
@@ -113,7 +114,7 @@ def proxied_node(
         kubelet.stop()
         proxy.stop()
         images.remove_containers({"io.navarch.node": name})
-        httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}", timeout=10)
+        httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}", timeout=10, verify=apiserver.verify)
 
 
 def test_pods_come_back_after_the_daemon_does(
@@ -139,7 +140,9 @@ def test_pods_come_back_after_the_daemon_does(
         lambda: not node_ready(node.api_url, node.node_name), timeout=20,
         what="the node NotReady while Docker is away",
     )  # fmt: skip
-    reasons = httpx.get(f"{node.api_url}/api/v1/nodes/{node.node_name}").json()
+    reasons = httpx.get(
+        f"{node.api_url}/api/v1/nodes/{node.node_name}", verify=verify(node.api_url)
+    ).json()
     ready_condition = next(c for c in reasons["status"]["conditions"] if c["type"] == "Ready")
     assert ready_condition["message"] == "container runtime is down"
 

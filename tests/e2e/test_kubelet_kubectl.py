@@ -28,7 +28,10 @@ SCRIPT = (
 def kubectl(
     apiserver: ApiServerProcess, ns: str, tmp_path: Path, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    base = ["kubectl", "--server", apiserver.url, "--cache-dir", str(tmp_path / "cache"), "-n", ns]
+    base = [
+        "kubectl", "--kubeconfig", str(apiserver.kubeconfig),
+        "--cache-dir", str(tmp_path / "cache"), "-n", ns,
+    ]  # fmt: skip
     env = {**os.environ, "KUBECONFIG": str(tmp_path / "no-kubeconfig")}
     return subprocess.run(
         [*base, *args], input=stdin, capture_output=True, text=True, env=env, timeout=60,

@@ -66,4 +66,8 @@ def test_three_kubelets_starting_at_once_create_the_pod_network_once(
         for kubelet in kubelets:
             kubelet.stop()
             images.remove_containers({"io.navarch.node": kubelet.node_name})
-            httpx.delete(f"{apiserver.url}/api/v1/nodes/{kubelet.node_name}", timeout=10)
+            httpx.delete(
+                f"{apiserver.url}/api/v1/nodes/{kubelet.node_name}",
+                timeout=10,
+                verify=apiserver.verify,
+            )

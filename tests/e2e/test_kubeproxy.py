@@ -227,7 +227,7 @@ def workload(
         name="cm-kubeproxy",
     )  # fmt: skip
     manager.start()
-    api = httpx.Client(base_url=apiserver.url, timeout=30)
+    api = apiserver.client(timeout=30)
     namespace = SUITE
     assert api.post("/api/v1/namespaces", json={"metadata": {"name": namespace}}).status_code == 201
     pods = f"/api/v1/namespaces/{namespace}/pods"
@@ -352,7 +352,7 @@ def proxy(request: pytest.FixtureRequest, apiserver: ApiServerProcess, session_d
     port = free_port()
     process = DaemonProcess(
         args=[
-            "proxy", "--server", apiserver.url, "--proxy-mode", mode,
+            "proxy", *apiserver.daemon_flags(), "--proxy-mode", mode,
             "--hostname-override", node.node_name,
             "--healthz-bind-address", f"127.0.0.1:{port}",
             "--metrics-bind-address", f"127.0.0.1:{port}",

@@ -36,6 +36,7 @@ from testkit import images
 from testkit.kubelets import KubeletProcess
 from testkit.network import Outside, free_cluster_cidr, route_is_local
 from testkit.processes import ApiServerProcess, DaemonProcess, controller_manager, wait_until
+from testkit.testca import verify
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +61,7 @@ class Cluster:
 
 
 def _node(url: str, name: str) -> dict[str, Any]:
-    return dict(httpx.get(f"{url}/api/v1/nodes/{name}", timeout=5).json())
+    return dict(httpx.get(f"{url}/api/v1/nodes/{name}", timeout=5, verify=verify(url)).json())
 
 
 def _ready(node: dict[str, Any]) -> dict[str, Any]:
@@ -83,12 +84,12 @@ def cluster(etcd: str, session_dir: Path, test_images: dict[str, str]) -> Iterat
         name=f"{SUITE}-cm",
     )  # fmt: skip
     scheduler = DaemonProcess(
-        args=["scheduler", "--server", url, "--no-leader-elect"],
+        args=["scheduler", *apiserver.daemon_flags(), "--no-leader-elect"],
         log_path=session_dir / f"{SUITE}-scheduler.log",
     )
     agent = DaemonProcess(
         args=[
-            "network-agent", "--server", url, "--cluster-cidr", cidr,
+            "network-agent", *apiserver.daemon_flags(), "--cluster-cidr", cidr,
             "--service-cluster-ip-range", "", "--sync-period", "2s",
         ],
         log_path=session_dir / f"{SUITE}-agent.log",
@@ -106,7 +107,9 @@ def cluster(etcd: str, session_dir: Path, test_images: dict[str, str]) -> Iterat
             DaemonProcess.start(proc)
         for kubelet in kubelets:
             kubelet.wait_ready(60)
-        resp = httpx.post(f"{url}/api/v1/namespaces", json={"metadata": {"name": NS}})
+        resp = httpx.post(
+            f"{url}/api/v1/namespaces", json={"metadata": {"name": NS}}, verify=verify(url)
+        )
         assert resp.status_code == 201, resp.text
         yield Cluster(url, cidr, nodes, agent)
     finally:
@@ -130,7 +133,9 @@ def cluster(etcd: str, session_dir: Path, test_images: dict[str, str]) -> Iterat
 
 
 def _pods(url: str, selector: str) -> list[dict[str, Any]]:
-    resp = httpx.get(f"{url}/api/v1/namespaces/{NS}/pods", params={"labelSelector": selector})
+    resp = httpx.get(
+        f"{url}/api/v1/namespaces/{NS}/pods", params={"labelSelector": selector}, verify=verify(url)
+    )
     return list(resp.json()["items"])
 
 
@@ -166,7 +171,9 @@ def _deploy_echo(url: str, name: str) -> list[dict[str, Any]]:
             },
         },
     }
-    resp = httpx.post(f"{url}/apis/apps/v1/namespaces/{NS}/deployments", json=body)
+    resp = httpx.post(
+        f"{url}/apis/apps/v1/namespaces/{NS}/deployments", json=body, verify=verify(url)
+    )
     assert resp.status_code == 201, resp.text
 
     def running() -> list[dict[str, Any]] | None:
@@ -295,7 +302,7 @@ def test_the_agent_routes_a_remote_nodes_pod_cidr_via_its_internal_ip(cluster: C
             "metadata": {"name": name},
             "status": {"addresses": [{"type": "InternalIP", "address": outside.peer_ip}]},
         }
-        resp = httpx.post(f"{cluster.url}/api/v1/nodes", json=body)
+        resp = httpx.post(f"{cluster.url}/api/v1/nodes", json=body, verify=verify(cluster.url))
         assert resp.status_code == 201, resp.text
         cidr = str(wait_until(lambda: _node(cluster.url, name)["spec"].get("podCIDR"), 20, 0.05))
         assigned = time.monotonic()
@@ -306,10 +313,15 @@ def test_the_agent_routes_a_remote_nodes_pod_cidr_via_its_internal_ip(cluster: C
         # Deleted behind the agent's back: the next periodic sync puts it back.
         subprocess.run(["ip", "route", "del", cidr, "proto", "78"], check=True)
         wait_until(lambda: _route(cidr), 10, 0.1, what="route restored")
-        assert httpx.delete(f"{cluster.url}/api/v1/nodes/{name}").status_code == 200
+        assert (
+            httpx.delete(
+                f"{cluster.url}/api/v1/nodes/{name}", verify=verify(cluster.url)
+            ).status_code
+            == 200
+        )
         deleted = time.monotonic()
         wait_until(lambda: not _route(cidr), 5, 0.05, what=f"route to {cidr} removed")
         assert time.monotonic() - deleted < 5
     finally:
-        httpx.delete(f"{cluster.url}/api/v1/nodes/{name}")
+        httpx.delete(f"{cluster.url}/api/v1/nodes/{name}", verify=verify(cluster.url))
         outside.remove()

@@ -91,12 +91,12 @@ def check_forwarding(proc: subprocess.Popen[bytes], local: int, errors: Path) ->
 
 
 def navctl(apiserver: ApiServerProcess, ns: str) -> list[str]:
-    return [sys.executable, "-m", "cli.navctl", "-s", apiserver.url, "-n", ns]
+    return [sys.executable, "-m", "cli.navctl", "--kubeconfig", str(apiserver.kubeconfig), "-n", ns]
 
 
 def kubectl(apiserver: ApiServerProcess, ns: str, tmp_path: Path) -> list[str]:
     cache = str(tmp_path / "cache")
-    return ["kubectl", "--server", apiserver.url, "--cache-dir", cache, "-n", ns]
+    return ["kubectl", "--kubeconfig", str(apiserver.kubeconfig), "--cache-dir", cache, "-n", ns]
 
 
 def test_navctl_port_forward(

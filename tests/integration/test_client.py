@@ -43,7 +43,7 @@ async def eventually(check, timeout: float = 20.0, what: str = "") -> None:  # t
 
 @pytest.fixture
 async def client(apiserver: ApiServerProcess, namespace: str) -> AsyncIterator[Client]:
-    async with Client(ClientConfig(server=apiserver.url, namespace=namespace)) as c:
+    async with Client(apiserver.client_config(namespace=namespace)) as c:
         yield c
 
 
@@ -169,10 +169,10 @@ async def test_informer_loses_nothing_across_an_apiserver_restart(
     private_apiserver: ApiServerProcess, apiserver: ApiServerProcess
 ) -> None:
     ns = f"inf-{uuid.uuid4().hex[:8]}"
-    other = httpx.AsyncClient(base_url=apiserver.url)
+    other = httpx.AsyncClient(base_url=apiserver.url, verify=apiserver.verify)
     await other.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
     base = f"/api/v1/namespaces/{ns}/configmaps"
-    async with Client(ClientConfig(server=private_apiserver.url, namespace=ns)) as c:
+    async with Client(private_apiserver.client_config(namespace=ns)) as c:
         adds: list[str] = []
         informer: Informer[ConfigMap] = Informer(c, ConfigMap, namespace=ns)
         informer.add_handler(on_add=lambda o: adds.append(o.metadata.name or ""))
@@ -201,12 +201,12 @@ async def test_informer_relists_on_gone_and_delivers_only_differences(
     etcd: str, private_apiserver: ApiServerProcess, apiserver: ApiServerProcess
 ) -> None:
     ns = f"gone-{uuid.uuid4().hex[:8]}"
-    other = httpx.AsyncClient(base_url=apiserver.url)
+    other = httpx.AsyncClient(base_url=apiserver.url, verify=apiserver.verify)
     await other.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
     base = f"/api/v1/namespaces/{ns}/configmaps"
     for name in ("same", "changed", "removed"):
         await other.post(base, json={"metadata": {"name": name}})
-    async with Client(ClientConfig(server=private_apiserver.url, namespace=ns)) as c:
+    async with Client(private_apiserver.client_config(namespace=ns)) as c:
         calls: list[tuple[str, str]] = []
         informer: Informer[ConfigMap] = Informer(c, ConfigMap, namespace=ns)
         informer.add_handler(

@@ -236,7 +236,7 @@ def test_no_upstream_servfail_and_cluster_names_still_answer(
 def test_addon_manifest_is_accepted_by_the_apiserver(apiserver: ApiServerProcess) -> None:
     manifest = Path(__file__).resolve().parents[2] / "deploy" / "addons" / "dns.yaml"
     out = subprocess.run(
-        [sys.executable, "-m", "cli.navctl", "-s", apiserver.url, "apply", "-f", str(manifest),
+        [sys.executable, "-m", "cli.navctl", "--kubeconfig", str(apiserver.kubeconfig), "apply", "-f", str(manifest),
          "--dry-run=server"],
         check=False, capture_output=True, text=True, timeout=60,
     )  # fmt: skip

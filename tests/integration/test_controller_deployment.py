@@ -20,6 +20,7 @@ import pytest
 
 from testkit.fakenode import FakeNodes
 from testkit.processes import ApiServerProcess, controller_manager, wait_until
+from testkit.testca import kubectl_flags
 from testkit.watching import RawWatch
 
 pytestmark = pytest.mark.integration
@@ -41,7 +42,7 @@ def cluster(apiserver: ApiServerProcess, session_dir: Path) -> Iterator[FakeNode
         nodes.stop()
         manager.stop()
         for name in ("dep-n1", "dep-n2", "dep-n3"):
-            httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}")
+            httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}", verify=apiserver.verify)
 
 
 def template(app: str, image: str = "web:1", grace: int | None = None) -> dict[str, Any]:
@@ -502,7 +503,7 @@ def kubectl(
     """Run the real kubectl against ``server`` (no kubeconfig of the machine is read)."""
     env = {**os.environ, "KUBECONFIG": "/nonexistent/kubeconfig"}
     return subprocess.run(
-        ["kubectl", "--server", server, "--namespace", namespace, *args],
+        ["kubectl", "--server", server, *kubectl_flags(server), "--namespace", namespace, *args],
         input=stdin, capture_output=True, text=True, timeout=timeout, check=False, env=env,
     )  # fmt: skip
 

@@ -28,7 +28,7 @@ def manager(apiserver: ApiServerProcess, session_dir: Path) -> Iterator[DaemonPr
         finally:
             nodes.stop()
             for name in NODES:
-                httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}")
+                httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}", verify=apiserver.verify)
 
 
 def _deployment(name: str) -> dict[str, Any]:

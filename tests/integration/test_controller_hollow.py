@@ -32,6 +32,7 @@ SUITE = f"hl-{uuid.uuid4().hex[:6]}"
 class Cluster:
     def __init__(self, apiserver: ApiServerProcess, session_dir: Path) -> None:
         self.url = apiserver.url
+        self.verify = apiserver.verify
         self.dir = session_dir
         self.kubelets = {
             name: KubeletProcess.create(
@@ -40,7 +41,7 @@ class Cluster:
             for name in (f"{SUITE}-a", f"{SUITE}-b")
         }
         self.scheduler = DaemonProcess(
-            ["scheduler", "--master", apiserver.url, "--no-leader-elect"],
+            ["scheduler", *apiserver.daemon_flags("--master"), "--no-leader-elect"],
             session_dir / f"scheduler-{SUITE}.log",
         )
         self.manager = controller_manager(
@@ -63,7 +64,7 @@ class Cluster:
         for proc in (*self.kubelets.values(), self.scheduler, self.manager):
             proc.stop()
         for name in self.kubelets:
-            httpx.delete(f"{self.url}/api/v1/nodes/{name}", timeout=10)
+            httpx.delete(f"{self.url}/api/v1/nodes/{name}", timeout=10, verify=self.verify)
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,7 @@ def test_distinct_cidrs_release_exhaustion_and_restart(own_apiserver: ApiServerP
     url = own_apiserver.url
     first = [manager(url, session_dir, "a"), manager(url, session_dir, "b")]
     later: DaemonProcess | None = None
-    with httpx.Client(base_url=url, timeout=10) as api:
+    with own_apiserver.client(timeout=10) as api:
         try:
             for proc in first:
                 proc.start()

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
@@ -22,7 +21,7 @@ def manager(apiserver: ApiServerProcess, session_dir: Path) -> Iterator[DaemonPr
     """The controller, once it runs: it has given a namespace made after its start an
     account (so the tests time the controller, not the process starting)."""
     with controllers(apiserver.url, session_dir, "serviceaccounts", "serviceaccount") as proc:
-        api = httpx.Client(base_url=apiserver.url, timeout=10)
+        api = apiserver.client(timeout=10)
         probe = f"sa-probe-{uuid.uuid4().hex[:8]}"
         api.post("/api/v1/namespaces", json={"metadata": {"name": probe}}).raise_for_status()
         path = f"/api/v1/namespaces/{probe}/serviceaccounts/default"

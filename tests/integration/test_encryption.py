@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
@@ -75,7 +74,7 @@ def test_secrets_are_stored_encrypted_and_keys_rotate(etcd: str, tmp_path: Path)
     password = base64.b64encode(b"hunter2-very-secret").decode()
     proc = _start(etcd, tmp_path, prefix, config)
     try:
-        with httpx.Client(base_url=proc.url, timeout=30) as api:
+        with proc.client(timeout=30) as api:
             secret = {"metadata": {"name": "db"}, "data": {"password": password}}
             resp = api.post("/api/v1/namespaces/default/secrets", json=secret)
             assert resp.status_code == 201, resp.text
@@ -101,7 +100,7 @@ def test_secrets_are_stored_encrypted_and_keys_rotate(etcd: str, tmp_path: Path)
     config = _config(tmp_path / "enc.yaml", _aesgcm("key2", KEY2), _aescbc("key1", KEY1))
     proc = _start(etcd, tmp_path, prefix, config)
     try:
-        with httpx.Client(base_url=proc.url, timeout=30) as api:
+        with proc.client(timeout=30) as api:
             path = "/api/v1/namespaces/default/secrets/db"
             current = api.get(path).json()
             assert current["data"]["password"] == password

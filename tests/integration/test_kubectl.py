@@ -88,7 +88,10 @@ def test_apply_twice_then_changed_manifest_merges(
     changed = DEPLOYMENT.replace("nginx:1.25", "nginx:1.26").replace("replicas: 2", "replicas: 3")
     third = kubectl("apply", "-f", "-", stdin=changed)
     assert third.stdout.strip() == "deployment.apps/web configured"
-    live = httpx.get(f"{apiserver.url}/apis/apps/v1/namespaces/{namespace}/deployments/web").json()
+    live = httpx.get(
+        f"{apiserver.url}/apis/apps/v1/namespaces/{namespace}/deployments/web",
+        verify=apiserver.verify,
+    ).json()
     containers = {c["name"]: c for c in live["spec"]["template"]["spec"]["containers"]}
     assert containers["web"]["image"] == "nginx:1.26"
     assert containers["web"]["ports"][0]["containerPort"] == 80
@@ -99,7 +102,10 @@ def test_apply_twice_then_changed_manifest_merges(
     # A container removed from the manifest is removed from the object.
     without_side = changed.split("      - name: side")[0]
     kubectl("apply", "-f", "-", stdin=without_side)
-    live = httpx.get(f"{apiserver.url}/apis/apps/v1/namespaces/{namespace}/deployments/web").json()
+    live = httpx.get(
+        f"{apiserver.url}/apis/apps/v1/namespaces/{namespace}/deployments/web",
+        verify=apiserver.verify,
+    ).json()
     assert [c["name"] for c in live["spec"]["template"]["spec"]["containers"]] == ["web"]
 
 
@@ -107,25 +113,25 @@ def test_patch_scale_delete(kubectl: Kubectl, apiserver: ApiServerProcess, names
     kubectl("apply", "-f", "-", stdin=DEPLOYMENT)
     assert "scaled" in kubectl("scale", "deployment", "web", "--replicas=5").stdout
     url = f"{apiserver.url}/apis/apps/v1/namespaces/{namespace}/deployments/web"
-    assert httpx.get(url).json()["spec"]["replicas"] == 5
+    assert httpx.get(url, verify=apiserver.verify).json()["spec"]["replicas"] == 5
     kubectl("patch", "deployment", "web", "--type=merge", "-p", '{"spec":{"paused":true}}')
-    assert httpx.get(url).json()["spec"]["paused"] is True
+    assert httpx.get(url, verify=apiserver.verify).json()["spec"]["paused"] is True
     kubectl(
         "patch", "deployment", "web", "--type=json",
         "-p", '[{"op":"replace","path":"/spec/replicas","value":1}]',
     )  # fmt: skip
-    assert httpx.get(url).json()["spec"]["replicas"] == 1
+    assert httpx.get(url, verify=apiserver.verify).json()["spec"]["replicas"] == 1
     out = kubectl("get", "deployment", "web").stdout.splitlines()
     assert out[0].split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
     assert "deleted" in kubectl("delete", "deployment", "web").stdout
-    assert httpx.get(url).status_code == 404
+    assert httpx.get(url, verify=apiserver.verify).status_code == 404
 
 
 def test_get_watch_prints_new_objects(
     kubectl: Kubectl, apiserver: ApiServerProcess, namespace: str
 ) -> None:
     url = f"{apiserver.url}/api/v1/namespaces/{namespace}/configmaps"
-    httpx.post(url, json={"metadata": {"name": "listed"}})
+    httpx.post(url, json={"metadata": {"name": "listed"}}, verify=apiserver.verify)
     proc = subprocess.Popen(
         [*kubectl.base, "get", "configmaps", "-w"],  # type: ignore[attr-defined]
         stdout=subprocess.PIPE,
@@ -146,7 +152,9 @@ def test_get_watch_prints_new_objects(
         assert lines.get(timeout=30).split() == ["NAME", "DATA", "AGE"]
         assert lines.get(timeout=30).split()[0] == "listed"
         # The watch part: an object created afterwards shows up.
-        httpx.post(url, json={"metadata": {"name": "watched"}, "data": {"a": "1"}})
+        httpx.post(
+            url, json={"metadata": {"name": "watched"}, "data": {"a": "1"}}, verify=apiserver.verify
+        )
         line = lines.get(timeout=30)
         assert line.split()[:2] == ["watched", "1"]
     finally:
@@ -195,7 +203,7 @@ def test_create_generators_send_protobuf_and_read_the_answer(
             assert kubectl(*args).stdout.strip() == f"{name} created"
 
         def live(path: str) -> dict[str, Any]:
-            resp = httpx.get(f"{apiserver.url}{path}")
+            resp = httpx.get(f"{apiserver.url}{path}", verify=apiserver.verify)
             assert resp.status_code == 200, resp.text
             body: dict[str, Any] = resp.json()
             return body
@@ -242,4 +250,4 @@ def test_create_generators_send_protobuf_and_read_the_answer(
         table = kubectl("get", "secrets").stdout.splitlines()
         assert table[0].split() == ["NAME", "TYPE", "DATA", "AGE"]
     finally:
-        httpx.delete(f"{apiserver.url}/api/v1/namespaces/ns-{suffix}")
+        httpx.delete(f"{apiserver.url}/api/v1/namespaces/ns-{suffix}", verify=apiserver.verify)

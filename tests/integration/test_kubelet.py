@@ -63,7 +63,7 @@ def kubelet(
     proc.start()
     yield proc
     proc.stop()
-    httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}")
+    httpx.delete(f"{apiserver.url}/api/v1/nodes/{name}", verify=apiserver.verify)
 
 
 def test_node_registers_with_labels_taints_capacity(

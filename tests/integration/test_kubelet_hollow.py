@@ -40,7 +40,7 @@ def hollow(
     apiserver: ApiServerProcess, session_dir: Path
 ) -> Iterator[tuple[HollowNodesProcess, dict[str, float]]]:
     prefix = f"hollow-{uuid.uuid4().hex[:4]}-"
-    with httpx.Client(base_url=apiserver.url) as api:
+    with apiserver.client() as api:
         before = {"pods": watchers(api, "pods"), "nodes": watchers(api, "nodes")}
     proc = HollowNodesProcess.create(
         apiserver.url, COUNT, session_dir, prefix,
@@ -51,7 +51,7 @@ def hollow(
         yield proc, before
     finally:
         proc.stop()
-        with httpx.Client(base_url=apiserver.url) as api:
+        with apiserver.client() as api:
             for i in range(COUNT):
                 api.delete(f"/api/v1/nodes/{prefix}{i}")
 

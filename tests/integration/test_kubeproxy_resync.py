@@ -61,11 +61,11 @@ def setup(etcd: str, session_dir: Path) -> Iterator[Setup]:
     with NetNamespace.create() as ns:
         server: BoundApiServer = bound_apiserver(etcd, ns.host_ip, session_dir)
         server.start()
-        api = httpx.Client(base_url=server.url, timeout=30)
+        api = server.client(timeout=30)
         namespace = f"kpr-{uuid.uuid4().hex[:6]}"
         proxy = ns.daemon(
             [
-                "proxy", "--server", server.url, "--proxy-mode", "iptables",
+                "proxy", *server.daemon_flags(), "--proxy-mode", "iptables",
                 "--hostname-override", "kpr-node", "--sync-period", f"{SYNC_PERIOD:g}s",
                 "--healthz-bind-address", "127.0.0.1:0", "--metrics-bind-address", "127.0.0.1:0",
             ],

@@ -15,6 +15,7 @@ import pytest
 
 from apiserver.etcd_server import free_port
 from testkit.processes import ApiServerProcess, start_etcd, wait_until
+from testkit.testca import verify
 
 pytestmark = pytest.mark.integration
 
@@ -30,12 +31,12 @@ class BoundApiServer(ApiServerProcess):
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ca_file else 'http'}://{self.host}:{self.port}"
 
 
 def apiserver(etcd: str, log_dir: Path, host: str, port: int, advertise: str) -> BoundApiServer:
     proc = BoundApiServer.create(
-        etcd, log_dir / host, "--bind-address", host, "--advertise-address", advertise, port=port
+        etcd, log_dir / host, "--advertise-address", advertise, port=port, bind_address=host
     )
     proc.host = host
     return proc
@@ -49,7 +50,9 @@ def own_etcd(tmp_path: Path) -> Iterator[str]:
 
 
 def endpoint_ips(url: str) -> list[str]:
-    resp = httpx.get(f"{url}/api/v1/namespaces/default/endpoints/kubernetes", timeout=5)
+    resp = httpx.get(
+        f"{url}/api/v1/namespaces/default/endpoints/kubernetes", timeout=5, verify=verify(url)
+    )
     if resp.status_code != 200:
         return []
     subsets = resp.json().get("subsets") or []
@@ -58,7 +61,9 @@ def endpoint_ips(url: str) -> list[str]:
 
 def slice_ips(url: str) -> list[str]:
     resp = httpx.get(
-        f"{url}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes", timeout=5
+        f"{url}/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes",
+        timeout=5,
+        verify=verify(url),
     )
     assert resp.status_code == 200, resp.text
     return [ip for e in resp.json().get("endpoints") or [] for ip in e["addresses"]]
@@ -72,7 +77,9 @@ def test_every_live_apiserver_is_an_endpoint_of_the_kubernetes_service(
     b = apiserver(own_etcd, tmp_path, "127.0.0.2", port, ADDRESS_B)
     try:
         a.start()
-        service = httpx.get(f"{a.url}/api/v1/namespaces/default/services/kubernetes", timeout=5)
+        service = httpx.get(
+            f"{a.url}/api/v1/namespaces/default/services/kubernetes", timeout=5, verify=a.verify
+        )
         assert service.status_code == 200, service.text
         spec = service.json()["spec"]
         assert spec["clusterIP"] == "10.96.0.1"
@@ -84,7 +91,9 @@ def test_every_live_apiserver_is_an_endpoint_of_the_kubernetes_service(
         b.start()
         wait_until(lambda: endpoint_ips(a.url) == [ADDRESS_A, ADDRESS_B], 15, 0.2, "A and B")
         ports = httpx.get(
-            f"{a.url}/api/v1/namespaces/default/endpoints/kubernetes", timeout=5
+            f"{a.url}/api/v1/namespaces/default/endpoints/kubernetes",
+            timeout=5,
+            verify=a.verify,
         ).json()["subsets"][0]["ports"]
         assert ports == [{"name": "https", "port": port, "protocol": "TCP"}]
         assert slice_ips(a.url) == [ADDRESS_A, ADDRESS_B]
@@ -110,9 +119,13 @@ def test_a_loopback_apiserver_keeps_the_service_without_endpoints(
     a = ApiServerProcess.create(own_etcd, tmp_path)
     try:
         a.start()
-        service = httpx.get(f"{a.url}/api/v1/namespaces/default/services/kubernetes", timeout=5)
+        service = httpx.get(
+            f"{a.url}/api/v1/namespaces/default/services/kubernetes", timeout=5, verify=a.verify
+        )
         assert service.status_code == 200, service.text
-        resp = httpx.get(f"{a.url}/api/v1/namespaces/default/endpoints/kubernetes", timeout=5)
+        resp = httpx.get(
+            f"{a.url}/api/v1/namespaces/default/endpoints/kubernetes", timeout=5, verify=a.verify
+        )
         assert resp.status_code == 404
     finally:
         a.stop()

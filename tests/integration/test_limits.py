@@ -4,7 +4,6 @@ heads; and the project's client backing off on 429."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -12,7 +11,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from apiclient.config import ClientConfig
 from apiclient.rest import Client
 from apitypes import core
 from testkit.processes import ApiServerProcess, wait_until
@@ -40,7 +38,7 @@ def limited(etcd: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api
 @pytest.fixture
 def ns(limited: ApiServerProcess) -> str:
     name = f"lim-{uuid.uuid4().hex[:8]}"
-    with httpx.Client(base_url=limited.url) as api:
+    with limited.client() as api:
         assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code == 201
     return name
 
@@ -50,7 +48,7 @@ class SlowPost:
     ``finish`` sends the rest."""
 
     def __init__(self, server: ApiServerProcess, path: str, body: bytes) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", server.port))
+        self.sock = server.connect()
         head = (
             f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n"
@@ -73,7 +71,7 @@ def cm(name: str) -> dict:
 def refused_creates(server: ApiServerProcess) -> float:
     """How many mutating requests the server has refused with 429 for being over its
     in-flight limit (``apiserver_dropped_requests_total``)."""
-    text = httpx.get(f"{server.url}/metrics").text
+    text = httpx.get(f"{server.url}/metrics", verify=server.verify).text
     prefix = 'apiserver_dropped_requests_total{request_kind="mutating"}'
     return sum(float(x.rsplit(" ", 1)[1]) for x in text.splitlines() if x.startswith(prefix))
 
@@ -87,7 +85,7 @@ def revision(api: httpx.Client) -> int:
 def test_mutating_requests_beyond_the_limit_are_429(limited: ApiServerProcess, ns: str) -> None:
     base = f"/api/v1/namespaces/{ns}/configmaps"
     slow = SlowPost(limited, base, b'{"metadata":{"name":"slow"}}')
-    with httpx.Client(base_url=limited.url) as api:
+    with limited.client() as api:
         before = revision(api)
         resp = wait_until(lambda: (r := api.post(base, json=cm("fast"))).status_code == 429 and r)
         assert isinstance(resp, httpx.Response)
@@ -109,7 +107,7 @@ def test_the_client_backs_off_on_429_as_told(limited: ApiServerProcess, ns: str)
     refused_before = refused_creates(limited)
 
     async def scenario() -> float:
-        async with Client(ClientConfig(server=limited.url, namespace=ns)) as client:
+        async with Client(limited.client_config(namespace=ns)) as client:
             started = time.monotonic()
             create = asyncio.create_task(
                 client.create(core.ConfigMap.model_validate(cm("patient")))
@@ -139,7 +137,7 @@ def test_watches_beyond_the_per_client_cap_are_429(limited: ApiServerProcess, ns
         assert "too many watches from 127.0.0.1: 2 open (limit 2 per client)" in status["message"]
         refused.close()
         # Plain requests are not watches.
-        with httpx.Client(base_url=limited.url) as api:
+        with limited.client() as api:
             assert api.get(base).status_code == 200
         open_.pop().close()
         again = wait_until(lambda: (w := RawWatch(limited.url, base)).status_code == 200 and w)
@@ -151,10 +149,10 @@ def test_watches_beyond_the_per_client_cap_are_429(limited: ApiServerProcess, ns
 
 
 def test_request_heads_are_capped_and_timed_out(limited: ApiServerProcess) -> None:
-    with httpx.Client(base_url=limited.url) as api:
+    with limited.client() as api:
         big = api.get("/api/v1/namespaces", headers={"X-Big": "x" * (2 << 20)})
         assert big.status_code == 431
-        slow = [socket.create_connection(("127.0.0.1", limited.port)) for _ in range(50)]
+        slow = [limited.connect() for _ in range(50)]
         for sock in slow:
             sock.sendall(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\nX-Slow: ")
         started = time.monotonic()

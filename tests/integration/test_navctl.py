@@ -8,6 +8,7 @@ is not installed, failed under CI.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import queue
@@ -27,6 +28,7 @@ import pytest
 import yaml
 
 from testkit.processes import ApiServerProcess, wait_until
+from testkit.testca import kubectl_flags, session_ca
 
 pytestmark = [pytest.mark.integration]
 
@@ -78,7 +80,12 @@ def _runner(base: list[str], env: dict[str, str]) -> Runner:
 
 
 def navctl_command(server: str, namespace: str) -> list[str]:
-    return [sys.executable, "-m", "cli.navctl", "-s", server, "-n", namespace]
+    """navctl against ``server``; an HTTPS one through a kubeconfig that holds the test
+    CA (navctl, as kubectl, takes the CA from there; ``-s`` still names the server)."""
+    trust = (
+        ["--kubeconfig", str(session_ca().kubeconfig(server))] if server.startswith("https") else []
+    )
+    return [sys.executable, "-m", "cli.navctl", *trust, "-s", server, "-n", namespace]
 
 
 @pytest.fixture
@@ -112,7 +119,8 @@ def kubectl(
     apiserver: ApiServerProcess, kns: str, isolated_env: dict[str, str], tmp_path: Path
 ) -> Runner:
     base = [
-        "kubectl", "--server", apiserver.url, "--cache-dir", str(tmp_path / "cache"), "-n", kns,
+        "kubectl", "--server", apiserver.url, *kubectl_flags(apiserver.url),
+        "--cache-dir", str(tmp_path / "cache"), "-n", kns,
     ]  # fmt: skip
     return _runner(base, isolated_env)
 
@@ -950,7 +958,9 @@ def test_config_contexts_match_kubectl(
 ) -> None:
     mine, theirs = tmp_path / "mine.yaml", tmp_path / "theirs.yaml"
     for path in (mine, theirs):
-        path.write_text(KUBECONFIG.replace("SERVER", apiserver.url))
+        # Cluster "one" is the test apiserver: its CA is the test CA.
+        ca = base64.b64encode(session_ca().ca_file.read_bytes()).decode()
+        path.write_text(KUBECONFIG.replace("SERVER", apiserver.url).replace("Zm9v", ca))
     navctl = _runner(
         [sys.executable, "-m", "cli.navctl"], {**isolated_env, "KUBECONFIG": str(mine)}
     )

@@ -97,7 +97,7 @@ def test_watch_in_protobuf(api: httpx.Client, apiserver: ApiServerProcess, names
     rv = first["metadata"]["resourceVersion"]
     params = {"watch": "true", "resourceVersion": rv, "allowWatchBookmarks": "true"}
     with (
-        httpx.Client(base_url=apiserver.url, timeout=30) as watcher,
+        apiserver.client(timeout=30) as watcher,
         watcher.stream("GET", base, params=params, headers={"Accept": CLIENT_GO}) as resp,
     ):
         assert resp.status_code == 200

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from testkit.kubectl import kubectl_runner
@@ -60,7 +59,7 @@ def test_at_v2_every_request_of_kubectl_has_its_line(
 def test_by_default_successes_are_quiet_and_a_5xx_has_its_traceback(
     quiet: ApiServerProcess,
 ) -> None:
-    api = httpx.Client(base_url=quiet.url, timeout=30)
+    api = quiet.client(timeout=30)
     assert api.get("/api/v1/namespaces/default/configmaps").status_code == 200
     assert api.get("/api/v1/namespaces/default/configmaps/nope-quiet").status_code == 404
     # A pod whose node's kubelet does not answer: its log is a 500 "error dialing backend".

@@ -561,14 +561,14 @@ def test_a_list_right_after_a_burst_of_writes_holds_every_write(
     count = 1500
 
     def create(chunk: range) -> None:
-        with httpx.Client(base_url=apiserver.url, timeout=30) as client:
+        with apiserver.client(timeout=30) as client:
             for i in chunk:
                 resp = client.post(base, json=pod(f"burst-{i}", {"burst": "1"}))
                 assert resp.status_code == 201, resp.text
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(create, [range(i, count, 16) for i in range(16)]))
-    with httpx.Client(base_url=apiserver.url, timeout=60) as client:
+    with apiserver.client(timeout=60) as client:
         selected = client.get(
             base, params={"fieldSelector": "status.phase!=Succeeded", "labelSelector": "burst=1"}
         ).json()

@@ -35,7 +35,7 @@ def server(etcd: str, session_dir: Path) -> Iterator[ApiServerProcess]:
 
 @pytest.fixture
 def http(server: ApiServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with server.client(timeout=30) as client:
         yield client
 
 
@@ -86,7 +86,7 @@ class Cluster:
 
     def scheduler(self, *args: str, name: str = "scheduler") -> DaemonProcess:
         proc = DaemonProcess(
-            ["scheduler", "--master", self.server.url, *args],
+            ["scheduler", *self.server.daemon_flags("--master"), *args],
             self.logs / f"{self.ns}-{name}.log",
         )
         proc.start()

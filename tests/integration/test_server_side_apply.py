@@ -29,7 +29,7 @@ data: {mode: fast, level: "1"}
 
 
 def live(apiserver: ApiServerProcess, namespace: str, path: str) -> dict[str, Any]:
-    resp = httpx.get(f"{apiserver.url}{path.format(ns=namespace)}")
+    resp = httpx.get(f"{apiserver.url}{path.format(ns=namespace)}", verify=apiserver.verify)
     assert resp.status_code == 200, resp.text
     body: dict[str, Any] = resp.json()
     return body

@@ -210,7 +210,7 @@ def test_two_apiservers_on_one_etcd(
     a.start()
     b.start()
     ns = f"two-{uuid.uuid4().hex[:8]}"
-    with httpx.Client(base_url=a.url) as ca, httpx.Client(base_url=b.url) as cb:
+    with a.client() as ca, b.client() as cb:
         assert ca.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
         base = f"/api/v1/namespaces/{ns}/configmaps"
         # A namespace made through A is usable through B at once.
@@ -252,7 +252,7 @@ def test_watch_resumes_across_an_apiserver_restart(
     a.start()
     other.start()
     ns = f"restart-{uuid.uuid4().hex[:8]}"
-    with httpx.Client(base_url=a.url) as ca, httpx.Client(base_url=other.url) as co:
+    with a.client() as ca, other.client() as co:
         ca.post("/api/v1/namespaces", json={"metadata": {"name": ns}})
         base = f"/api/v1/namespaces/{ns}/configmaps"
         start = rv(ca.post(base, json=cm("r0")).json())
@@ -282,7 +282,7 @@ def test_versions_older_than_the_cache_answer_410_without_an_etcd_watch_each(
     own_apiservers.append(server)
     server.start()
     ns = f"old-{uuid.uuid4().hex[:8]}"
-    with httpx.Client(base_url=server.url) as api:
+    with server.client() as api:
         assert api.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).status_code == 201
         base = f"/api/v1/namespaces/{ns}/configmaps"
         first = rv(api.post(base, json=cm("c0")).json())
