@@ -128,12 +128,14 @@ class ServingProcess(DaemonProcess):
 @dataclass
 class ApiServerProcess(ServingProcess):
     """A test apiserver: HTTPS with a serving certificate of the session's test CA
-    (``testkit.testca``), ``--authorization-mode AlwaysAllow`` and anonymous requests
-    let in, so that tests about the API need no credentials, only the CA. ``ca_file``
-    None: plain HTTP (``create(..., tls=False)``, for tests about plain HTTP itself).
+    (``testkit.testca``; also its ``--client-ca-file``), ``--authorization-mode
+    AlwaysAllow`` and anonymous requests let in, so that tests about the API need only
+    the CA. ``ca_file`` None: plain HTTP (``create(..., tls=False)``: the benchmarks,
+    whose recorded numbers were measured so; no test needs it).
 
     Clients: ``client()`` (httpx), ``verify`` (httpx's ``verify=``), ``client_config()``
-    (navarch's apiclient), ``kubeconfig`` (kubectl, navctl, the daemons), ``ca_file``.
+    (navarch's apiclient), ``kubeconfig`` (kubectl, navctl, the daemons),
+    ``daemon_flags()``, ``connect()`` (a raw socket), ``ca_file``.
     """
 
     ca_file: Path | None = None
@@ -185,7 +187,8 @@ class ApiServerProcess(ServingProcess):
 
     @property
     def kubeconfig(self) -> Path:
-        """A kubeconfig for this apiserver (URL and CA, no credentials)."""
+        """A kubeconfig for this apiserver: URL, the session CA and the test user's
+        client certificate (``testca.TestCA.kubeconfig``)."""
         return session_ca().kubeconfig(self.url)
 
     def client(self, **kwargs: Any) -> httpx.Client:
