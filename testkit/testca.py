@@ -57,6 +57,8 @@ LOOPBACK = ("localhost", "127.0.0.1", "::1")
 class TestCA:
     """A CA in ``directory`` (``ca.crt``/``ca.key``) and what it signed there."""
 
+    __test__ = False  # not a test class, whatever its name says to pytest
+
     directory: Path
 
     @property
