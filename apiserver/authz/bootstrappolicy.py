@@ -340,8 +340,12 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = dict(
             rule(["get", "list", "watch", "delete"], [CERTIFICATES], ["certificatesigningrequests"]),
             rule(["update"], [CERTIFICATES], ["certificatesigningrequests/status",
                                               "certificatesigningrequests/approval"]),
+            # navarch adds kubelet-serving and the nodes, for the approver's
+            # --approve-kubelet-serving-certificates (a node's names checked against
+            # its Node); Kubernetes leaves those requests to an external approver.
             rule(["approve"], [CERTIFICATES], ["signers"],
-                 ["kubernetes.io/kube-apiserver-client-kubelet"]),
+                 ["kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving"]),
+            rule(["get", "list", "watch"], [CORE], ["nodes"]),
             rule(["sign"], [CERTIFICATES], ["signers"], [
                 "kubernetes.io/legacy-unknown", "kubernetes.io/kube-apiserver-client",
                 "kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving",
