@@ -26,7 +26,7 @@ import ssl
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -435,6 +435,19 @@ def test_no_apiserver_client_certificates_for_system_masters(plane: SecureContro
     assert "system:masters group is not allowed" in resp.json()["message"]
 
 
+def _serves_https(plane: SecureControlPlane, port: int) -> Callable[[], bool]:
+    """Whether the kubelet on ``port`` answers /healthz over HTTPS the cluster CA verifies."""
+    verify = ssl.create_default_context(cafile=plane.pki_dir / "ca.crt")
+
+    def healthz() -> bool:
+        try:
+            return httpx.get(f"https://127.0.0.1:{port}/healthz", verify=verify).is_success
+        except httpx.HTTPError:
+            return False
+
+    return healthz
+
+
 def test_a_kubelet_serves_with_a_certificate_from_the_kubelet_serving_signer(
     plane: SecureControlPlane, tmp_path: Path
 ) -> None:
@@ -466,15 +479,11 @@ def test_a_kubelet_serves_with_a_certificate_from_the_kubelet_serving_signer(
         cert = pkix.x509.load_pem_x509_certificate(_certificate(plane, name))
         sans = cert.extensions.get_extension_for_class(pkix.x509.SubjectAlternativeName).value
         assert sans.get_values_for_type(pkix.x509.DNSName) == ["node-a"]
-        verify = ssl.create_default_context(cafile=plane.pki_dir / "ca.crt")
-
-        def healthz() -> bool:
-            try:
-                return httpx.get(f"https://127.0.0.1:{port}/healthz", verify=verify).is_success
-            except httpx.HTTPError:
-                return False
-
-        wait_until(healthz, 30, what="the kubelet serving HTTPS with its signed certificate")
+        wait_until(
+            _serves_https(plane, port),
+            30,
+            what="the kubelet serving HTTPS with its signed certificate",
+        )
         assert (tmp_path / "pki" / "kubelet-server-current.pem").exists()
     finally:
         kubelet.stop()
@@ -504,15 +513,11 @@ def test_with_approve_kubelet_serving_certificates_a_node_gets_its_serving_certi
     approver.start()
     kubelet.start()
     try:
-        verify = ssl.create_default_context(cafile=plane.pki_dir / "ca.crt")
-
-        def healthz() -> bool:
-            try:
-                return httpx.get(f"https://127.0.0.1:{port}/healthz", verify=verify).is_success
-            except httpx.HTTPError:
-                return False
-
-        wait_until(healthz, 60, what="the kubelet serving HTTPS with an auto-approved certificate")
+        wait_until(
+            _serves_https(plane, port),
+            60,
+            what="the kubelet serving HTTPS with an auto-approved certificate",
+        )
         with plane.client("admin") as admin:
             items = admin.get(CSRS).json()["items"]
         mine = [c for c in items if c["spec"]["signerName"] == "kubernetes.io/kubelet-serving"
