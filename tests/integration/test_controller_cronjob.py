@@ -133,7 +133,12 @@ def test_cronjobs_fire_and_apply_concurrency_policies(
     stamp = first["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"]
     minutes = int(first["metadata"]["name"].rsplit("-", 1)[1])
     assert stamp.endswith(":00Z")
-    allow = api.get(f"{base}/allow").json()
+    # The controller writes the CronJob's status after it creates the Job: wait for it.
+    allow = wait_until(
+        lambda: (cj := api.get(f"{base}/allow").json()).get("status", {}).get("active") and cj,
+        10, what="allow's status names its active job",
+    )  # fmt: skip
+    assert isinstance(allow, dict)
     assert [ref["name"] for ref in allow["status"]["active"]] == [first["metadata"]["name"]]
     assert allow["status"]["lastScheduleTime"] == stamp
     assert jobs(api, namespace, "paused") == []

@@ -96,6 +96,8 @@ def test_node_registers_with_labels_taints_capacity(
 
 def test_lease_is_renewed(api: httpx.Client, kubelet: KubeletProcess) -> None:
     path = f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{kubelet.node_name}"
+    # The kubelet's lease loop runs beside its status loop: the Node may be Ready first.
+    wait_until(lambda: api.get(path).status_code == 200, 10, what="the node's Lease")
     first = api.get(path).json()
     assert first["spec"]["holderIdentity"] == kubelet.node_name
     assert first["spec"]["leaseDurationSeconds"] == 4
