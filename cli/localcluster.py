@@ -364,24 +364,12 @@ class LocalCluster:
         if running is not None:
             echo(f"{SUPERVISOR}: already running (pid {running})")
             return
-        with open(self.log_file(SUPERVISOR), "ab") as log:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "cli.navarch",
-                    "supervise",
-                    "--data-dir",
-                    str(self.data_dir),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd=ROOT,
-            )
-        self._pid_file(SUPERVISOR).write_text(str(proc.pid))
-        echo(f"{SUPERVISOR}: started (pid {proc.pid}, log {self.log_file(SUPERVISOR)})")
+        pid = start_detached(
+            [sys.executable, "-m", "cli.navarch", "supervise", "--data-dir", str(self.data_dir)],
+            self.log_file(SUPERVISOR),
+            self._pid_file(SUPERVISOR),
+        )
+        echo(f"{SUPERVISOR}: started (pid {pid}, log {self.log_file(SUPERVISOR)})")
 
     def read_state(self) -> dict[str, dict[str, Any]]:
         """The supervisor's record of each component, by name (empty when none)."""
@@ -628,6 +616,22 @@ SUPERVISOR = "supervisor"
 CRASH_LOOP = 3
 """Exits of one component during one ``up`` after which ``up`` gives up on it."""
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_detached(argv: list[str], log_path: Path, pid_path: Path) -> int:
+    """Start ``argv`` in its own session (it outlives this process and the terminal),
+    output appended to ``log_path``, its pid written to ``pid_path``; the pid."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+    pid_path.write_text(str(proc.pid))
+    return proc.pid
 
 
 def describe_exit(st: dict[str, Any]) -> str:
