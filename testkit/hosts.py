@@ -168,6 +168,26 @@ def free_subnet(first: int = 0) -> ipaddress.IPv4Network:
     raise RuntimeError("no free 10.125.x.0/24 left")
 
 
+def _create_network(name: str, tries: int = 5) -> ipaddress.IPv4Network:
+    """A bridge network on a free ``10.125.x.0/24``, Docker's masquerade off. Another
+    test run may take the same /24 between the look and the create: then the next one."""
+    first = 0
+    for _ in range(tries):
+        subnet = free_subnet(first)
+        done = subprocess.run(
+            ["docker", "network", "create", "--driver", "bridge", "--subnet", str(subnet),
+             "--opt", "com.docker.network.bridge.enable_ip_masquerade=false",
+             "--label", f"{SET_LABEL}={name}", "--label", f"{TEST_LABEL}=1", name],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode == 0:
+            return subnet
+        if "overlap" not in done.stderr:
+            raise RuntimeError(f"docker network create {name}: {done.stderr.strip()}")
+        first = subnet.network_address.packed[2] + 1
+    raise RuntimeError(f"no free 10.125.x.0/24 for {name} after {tries} tries")
+
+
 def _tar(files: dict[str, tuple[str | bytes, int]]) -> bytes:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
@@ -285,13 +305,8 @@ class HostSet:
             raise RuntimeError(f"no image {image} (deploy/compose/build-images.sh host)")
         name = f"navhosts-{uuid.uuid4().hex[:8]}"
         work.mkdir(parents=True, exist_ok=True)
-        found = cls(name, name, free_subnet(), work, image)
+        found = cls(name, name, _create_network(name), work, image)
         try:
-            _docker(
-                "network", "create", "--driver", "bridge", "--subnet", str(found.subnet),
-                "--opt", "com.docker.network.bridge.enable_ip_masquerade=false",
-                "--label", f"{SET_LABEL}={name}", "--label", f"{TEST_LABEL}=1", name,
-            )  # fmt: skip
             for index in range(1, count + 1):
                 found.hosts.append(found._create_host(index))
             for host in found.hosts:

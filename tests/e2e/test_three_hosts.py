@@ -48,7 +48,7 @@ from testkit.hosts import STANDIN_BIN, Host, HostSet
 from testkit.network import free_cluster_cidr
 from testkit.processes import wait_until
 
-pytestmark = [pytest.mark.e2e, pytest.mark.compose, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.e2e, pytest.mark.compose, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "navtest-wheels"
