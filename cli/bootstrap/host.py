@@ -314,6 +314,25 @@ def publish_settings(api: httpx.Client, pod_cidr: str, service_cidr: str) -> Non
         discovery._apply(api, collection, obj)
 
 
+def install_dns(layout: Layout, service_cidr: str, echo: Echo) -> None:
+    """kubeadm's ``addon/coredns`` phase: the cluster DNS add-on ``navarch up``
+    installs, when this installation has it (its manifests and image) and its fixed
+    address is in the service CIDR; otherwise a line saying why not."""
+    from cli import addons
+
+    why = addons.missing_reason()
+    net = ipaddress.ip_network(service_cidr.split(",", maxsplit=1)[0].strip(), strict=False)
+    if why is None and ipaddress.ip_address(addons.DNS_SERVICE_IP) not in net:
+        why = f"its address {addons.DNS_SERVICE_IP} is outside {service_cidr}"
+    if why is not None:
+        echo(f"[addons] dns: not installed: {why}")
+        return
+    try:
+        addons.apply_dns(layout.admin_conf, echo)
+    except RuntimeError as err:
+        echo(f"[addons] {err}")
+
+
 def init(layout: Layout, opts: InitOptions, echo: Echo = print) -> ControlPlane:
     """``navarch init`` (see the module's docstring); prints the join command last."""
     plane = ControlPlane(layout, opts)
@@ -344,6 +363,8 @@ def init(layout: Layout, opts: InitOptions, echo: Echo = print) -> ControlPlane:
         raise BootstrapError(f"{err}; see {where}") from err
     echo("[control-plane] the API server is ready")
     plane.publish(echo)
+    if plane.with_node:
+        install_dns(layout, opts.service_cidr, echo)
     echo(f"[kubeconfig] the cluster admin's: {layout.admin_conf}")
     ca_hash = bt.ca_cert_hash((layout.pki / "ca.crt").read_bytes())
     echo("")
