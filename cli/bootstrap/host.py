@@ -184,9 +184,9 @@ class ControlPlane:
                 "advertise-address": self.address,
                 "service-cluster-ip-range": opts.service_cidr,
                 "service-node-port-range": opts.service_node_port_range,
-                # kubeadm's default: joined kubelets serve self-signed certificates.
-                **flag_pairs(apiserver_pki_flags(pki_dir, verify_kubelets=False,
-                                                 encrypt_secrets=True)),
+                # Kubelets are verified by the cluster CA: joined ones get their serving
+                # certificate from a CSR the controller-manager approves (below).
+                **flag_pairs(apiserver_pki_flags(pki_dir, encrypt_secrets=True)),
                 "service-account-issuer": "https://kubernetes.default.svc.cluster.local",
                 "authorization-mode": "Node,RBAC",
                 "enable-admission-plugins": "NodeRestriction",
@@ -205,6 +205,7 @@ class ControlPlane:
                 "root-ca-file": str(pki_dir / "ca.crt"),
                 "cluster-signing-cert-file": str(pki_dir / "ca.crt"),
                 "cluster-signing-key-file": str(pki_dir / "ca.key"),
+                "approve-kubelet-serving-certificates": True,
             },
             "scheduler": {"kubeconfig": str(layout.etc / "scheduler.conf")},
         }  # fmt: skip
@@ -429,6 +430,9 @@ def prepare_join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> tuple
     kubelet = node_kubelet_config(layout, node, address, service_cidr)
     kubelet["kubeconfig"] = str(layout.kubelet_conf)
     kubelet["bootstrap-kubeconfig"] = str(layout.bootstrap_conf)
+    # Its HTTPS certificate from the kubelet-serving signer (for its name and node IP),
+    # which the apiserver verifies with the cluster CA.
+    kubelet["rotate-server-certificates"] = True
     configs = {"kubelet": kubelet}
     # kube-proxy and the network agent run as the node: its kubeconfig, written by the
     # kubelet once its CSR is signed, names the rotating certificate.

@@ -88,6 +88,7 @@ def test_every_config_init_and_join_write_is_flags_of_the_daemon(tmp_path: Path)
     assert set(configs) == {units.daemon_of(u) for u in units.ALL_UNITS}
     join_kubelet = node_kubelet_config(layout, "n2", "10.0.1.11", "10.96.0.0/12")
     join_kubelet["bootstrap-kubeconfig"] = str(layout.bootstrap_conf)
+    join_kubelet["rotate-server-certificates"] = True
     joined = {"kubelet": join_kubelet, **node_network_configs(
         "n2", "10.244.0.0/16", "10.96.0.0/12", proxy_conf=layout.kubelet_conf,
         agent_conf=layout.kubelet_conf)}  # fmt: skip
@@ -102,7 +103,8 @@ def test_every_config_init_and_join_write_is_flags_of_the_daemon(tmp_path: Path)
     api = configs["apiserver"]
     assert api["enable-bootstrap-token-auth"] is True
     assert api["service-node-port-range"] == "30000-32767"
-    assert "kubelet-certificate-authority" not in api
+    assert api["kubelet-certificate-authority"] == str(layout.pki / "ca.crt")
+    assert configs["controller-manager"]["approve-kubelet-serving-certificates"] is True
     assert "bootstrapsigner" in configs["controller-manager"]["controllers"]
     assert configs["kubelet"]["cluster-dns"] == "10.96.0.10"
     assert configs["etcd"]["client-transport-security"]["client-cert-auth"] is True
