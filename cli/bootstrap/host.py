@@ -60,6 +60,12 @@ SETTINGS = "navarch-config"
 kubeadm's ``kubeadm-config``), readable by bootstrap tokens and nodes."""
 NODE_PHASE = "node"
 PHASES = (NODE_PHASE,)
+"""init's phases that ``--skip-phases`` may leave out: ``node`` (no kubelet, kube-proxy
+or network agent on the control plane)."""
+NETWORK_PHASE = "network"
+JOIN_PHASES = (NETWORK_PHASE,)
+"""join's: ``network`` (the kubelet alone: no kube-proxy or network agent, which
+rewrite the host's rules; tests on a shared machine)."""
 
 
 class BootstrapError(RuntimeError):
@@ -390,6 +396,8 @@ class JoinOptions:
     node_ip: str | None = None
     init_system: str = initsystem.AUTO
     timeout: float = 300.0
+    skip_phases: tuple[str, ...] = ()
+    kubelet_port: int = 10250
 
 
 def parse_endpoint(text: str) -> str:
@@ -433,6 +441,7 @@ def prepare_join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> tuple
     # Its HTTPS certificate from the kubelet-serving signer (for its name and node IP),
     # which the apiserver verifies with the cluster CA.
     kubelet["rotate-server-certificates"] = True
+    kubelet["port"] = opts.kubelet_port
     configs = {"kubelet": kubelet}
     # kube-proxy and the network agent run as the node: its kubeconfig, written by the
     # kubelet once its CSR is signed, names the rotating certificate.
@@ -469,7 +478,9 @@ def join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> None:
         raise BootstrapError(
             f"{err}; see {_where_logs(system, layout, 'navarch-kubelet')}"
         ) from err
-    record.units = list(NODE_UNITS)
+    record.units = ["navarch-kubelet"]
+    if NETWORK_PHASE not in opts.skip_phases:
+        record.units = list(NODE_UNITS)
     write_units(layout, record.units)
     record.save(layout)
     system.start(record.units)
@@ -481,26 +492,34 @@ def join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> None:
 # --- reset ------------------------------------------------------------------------------
 
 
-def _clean_node_network(layout: Layout, record: HostRecord, echo: Echo) -> None:
-    """Pod containers and networks of the node, the network agent's routes and rules,
-    kube-proxy's rules (each daemon's own ``--cleanup``)."""
+def _clean_node_network(layout: Layout, record: HostRecord, ran: set[str], echo: Echo) -> None:
+    """What the node's units made outside navarch's directories: the kubelet's pod
+    containers and networks, the network agent's routes and rules, kube-proxy's rules
+    (each daemon's own ``--cleanup``), for the units that ran (``ran``) only: another
+    cluster's kube-proxy on this host keeps its rules when this one ran none."""
     from cli.localcluster import remove_node_containers
 
-    removed = remove_node_containers([record.node_name])
-    if removed:
-        echo(f"[reset] removed {removed} pod container(s) of {record.node_name}")
+    if "navarch-kubelet" in ran:
+        removed = remove_node_containers([record.node_name])
+        if removed is None:
+            echo("[reset] docker: no engine answers; pod containers (if any) left alone")
+        else:
+            echo(
+                f"[reset] removed {removed} pod container(s) and the pod network of {record.node_name}"
+            )
     navarch = [sys.executable, "-m", "cli.navarch"]
     agent = [*navarch, "network-agent", "--cleanup"]
     if record.cluster_cidr:
         agent += ["--cluster-cidr", record.cluster_cidr]
     if record.service_cidr:
         agent += ["--service-cluster-ip-range", record.service_cidr]
-    for argv in (agent, [*navarch, "proxy", "--cleanup"]):
+    cleanups = {"navarch-network-agent": agent, "navarch-proxy": [*navarch, "proxy", "--cleanup"]}
+    for unit, argv in cleanups.items():
+        if unit not in ran:
+            continue
         proc = subprocess.run(argv, check=False, capture_output=True, text=True)
-        what = argv[3]
-        echo(
-            f"[reset] {what} cleanup: {'done' if proc.returncode == 0 else proc.stderr.strip()[-200:]}"
-        )
+        said = "done" if proc.returncode == 0 else proc.stderr.strip()[-200:]
+        echo(f"[reset] {argv[3]} cleanup: {said}")
 
 
 def _unmount_under(path: Path) -> None:
@@ -519,7 +538,7 @@ def reset(
     layout: Layout,
     echo: Echo = print,
     *,
-    clean_network: Callable[[Layout, HostRecord, Echo], None] = _clean_node_network,
+    clean_network: Callable[[Layout, HostRecord, set[str], Echo], None] = _clean_node_network,
 ) -> None:
     """Undo init or join on this layout: stop and remove the units, clean the node's
     network (when it ran node units), remove the files. Missing pieces are skipped."""
@@ -531,11 +550,9 @@ def reset(
     for system in systems:
         system.stop(units or list(ALL_UNITS))
     echo(f"[reset] stopped {', '.join(units) if units else 'nothing (no units installed)'}")
-    ran_node = any(u in NODE_UNITS for u in units) or (
-        record is not None and any(u in NODE_UNITS for u in record.units)
-    )
-    if record is not None and ran_node:
-        clean_network(layout, record, echo)
+    ran = set(units) | set(record.units if record is not None else ())
+    if record is not None and ran & set(NODE_UNITS):
+        clean_network(layout, record, ran, echo)
     for unit in units:
         (layout.units / f"{unit}.service").unlink(missing_ok=True)
     if units and len(systems) > 1:
@@ -549,6 +566,7 @@ def reset(
 
 
 __all__ = [
+    "JOIN_PHASES",
     "PHASES",
     "BootstrapError",
     "InitOptions",

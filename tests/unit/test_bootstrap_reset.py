@@ -4,7 +4,10 @@ half-made host (a failed init)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from cli.bootstrap import units
 from cli.bootstrap.host import reset
@@ -31,7 +34,8 @@ def test_reset_removes_everything_once_and_is_quiet_the_second_time(tmp_path: Pa
     cleaned: list[str] = []
     lines: list[str] = []
 
-    def clean(lay: Layout, record: HostRecord, echo: object) -> None:
+    def clean(lay: Layout, record: HostRecord, ran: set[str], echo: object) -> None:
+        assert ran == set(units.NODE_UNITS)
         cleaned.append(record.node_name)
 
     reset(layout, lines.append, clean_network=clean)
@@ -62,3 +66,30 @@ def test_reset_after_a_failed_init(tmp_path: Path) -> None:
     reset(layout, lines.append, clean_network=lambda *_: None)
     assert not layout.etc.exists()
     assert lines[-1] == "[reset] done"
+
+
+def test_only_the_daemons_that_ran_are_cleaned_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cli.localcluster
+    from cli.bootstrap import host
+
+    containers: list[list[str]] = []
+    commands: list[list[str]] = []
+    monkeypatch.setattr(cli.localcluster, "remove_node_containers",
+                        lambda nodes: containers.append(nodes) or 0)  # fmt: skip
+
+    def run(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        commands.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "", "")
+
+    monkeypatch.setattr(host.subprocess, "run", run)
+    record = HostRecord(NODE, "n1", [], "supervisor", "10.244.0.0/16", "10.96.0.0/12")
+    layout = Layout(tmp_path)
+    host._clean_node_network(layout, record, {"navarch-kubelet"}, lambda _: None)
+    assert containers == [["n1"]] and commands == []  # kube-proxy's rules are not ours here
+    host._clean_node_network(layout, record, set(units.NODE_UNITS), lambda _: None)
+    verbs = [argv[3:5] for argv in commands]
+    assert verbs == [["network-agent", "--cleanup"], ["proxy", "--cleanup"]]
+    assert commands[0][-4:] == ["--cluster-cidr", "10.244.0.0/16",
+                                "--service-cluster-ip-range", "10.96.0.0/12"]  # fmt: skip
