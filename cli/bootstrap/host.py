@@ -321,6 +321,23 @@ def publish_settings(api: httpx.Client, pod_cidr: str, service_cidr: str) -> Non
         discovery._apply(api, collection, obj)
 
 
+def preflight(*ports: int) -> None:
+    """kubeadm's preflight, in part: etcd is installed and the control plane's ports
+    are free (a clear error now rather than a daemon restarting for minutes)."""
+    from apiserver.etcd_server import etcd_binary
+
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError as err:
+                raise BootstrapError(f"[preflight] port {port} is in use ({err.strerror})") from err
+    try:
+        etcd_binary()
+    except FileNotFoundError as err:
+        raise BootstrapError(f"[preflight] {err}") from err
+
+
 def install_dns(layout: Layout, service_cidr: str, echo: Echo) -> None:
     """kubeadm's ``addon/coredns`` phase: the cluster DNS add-on ``navarch up``
     installs, when this installation has it (its manifests and image) and its fixed
@@ -344,10 +361,10 @@ def init(layout: Layout, opts: InitOptions, echo: Echo = print) -> ControlPlane:
     """``navarch init`` (see the module's docstring); prints the join command last."""
     plane = ControlPlane(layout, opts)
     system = initsystem.choose(opts.init_system, layout)
-    if system.name == initsystem.SYSTEMD:
-        existing = installed_units(layout)
-        if existing:
-            system.stop(existing)
+    existing = installed_units(layout)
+    if existing:  # init again: its own daemons go first, then their ports are free
+        system.stop(existing)
+    preflight(opts.bind_port, opts.etcd_client_port, opts.etcd_peer_port)
     layout.etc.mkdir(parents=True, exist_ok=True)
     layout.etc.chmod(0o700)
     layout.logs.mkdir(parents=True, exist_ok=True)

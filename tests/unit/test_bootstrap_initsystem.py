@@ -67,3 +67,14 @@ def test_the_supervisor_runs_the_units_exec_start_in_after_order(tmp_path: Path)
     kubelet = groups[2][2]
     assert kubelet.command[1:] == ["kubelet", "--config", str(layout.config("kubelet"))]
     assert Path(kubelet.command[0]).exists()
+
+
+def test_init_preflight_refuses_a_port_in_use() -> None:
+    from cli.bootstrap.host import BootstrapError, preflight
+
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(BootstrapError, match=f"port {port} is in use"):
+            preflight(port)
