@@ -480,6 +480,15 @@ def _host_step(step: Any) -> None:
         raise typer.Exit(1) from err
 
 
+def _phases(given: list[str] | None, known: tuple[str, ...]) -> tuple[str, ...]:
+    """``--skip-phases`` values (repeatable, comma-separated), each one of ``known``."""
+    phases = tuple(p.strip() for item in given or [] for p in item.split(",") if p.strip())
+    unknown = [p for p in phases if p not in known]
+    if unknown:
+        raise typer.BadParameter(f"unknown phase {unknown[0]!r}: {', '.join(known)}")
+    return phases
+
+
 def _need_root(root: Path) -> None:
     import os
 
@@ -528,10 +537,7 @@ def init_cmd(
     from pki.bootstraptoken import generate, parse
 
     _need_root(root)
-    phases = tuple(p.strip() for item in skip_phases or [] for p in item.split(",") if p.strip())
-    unknown = [p for p in phases if p not in PHASES]
-    if unknown:
-        raise typer.BadParameter(f"unknown phase {unknown[0]!r}: {', '.join(PHASES)}")
+    phases = _phases(skip_phases, PHASES)
     sans = [s.strip() for item in apiserver_cert_extra_sans or [] for s in item.split(",")]
 
     def step() -> None:
@@ -568,6 +574,13 @@ def join_cmd(
     node_ip: Annotated[
         str | None, typer.Option(help="This node's address (default: the default route's).")
     ] = None,
+    skip_phases: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Phases not to run: network (the kubelet alone, no kube-proxy or network agent)."
+        ),
+    ] = None,
+    kubelet_port: Annotated[int, typer.Option(hidden=True)] = 10250,
     init_system: InitSystemFlag = "auto",
     timeout: Annotated[
         float, typer.Option(help="Seconds for discovery and TLS bootstrap.")
@@ -580,10 +593,11 @@ def join_cmd(
 
     Example: navarch join 10.0.1.10:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:...
     """
-    from cli.bootstrap.host import JoinOptions, join, parse_endpoint
+    from cli.bootstrap.host import JOIN_PHASES, JoinOptions, join, parse_endpoint
     from pki.bootstraptoken import parse, parse_ca_hash
 
     _need_root(root)
+    phases = _phases(skip_phases, JOIN_PHASES)
     if not token:
         typer.echo("error: no bootstrap token: set NAVARCH_BOOTSTRAP_TOKEN or --token", err=True)
         raise typer.Exit(1)
@@ -599,6 +613,8 @@ def join_cmd(
             node_ip=node_ip,
             init_system=init_system,
             timeout=timeout,
+            skip_phases=phases,
+            kubelet_port=kubelet_port,
         )
         join(Layout(root), opts, typer.echo)
 

@@ -60,6 +60,12 @@ SETTINGS = "navarch-config"
 kubeadm's ``kubeadm-config``), readable by bootstrap tokens and nodes."""
 NODE_PHASE = "node"
 PHASES = (NODE_PHASE,)
+"""init's phases that ``--skip-phases`` may leave out: ``node`` (no kubelet, kube-proxy
+or network agent on the control plane)."""
+NETWORK_PHASE = "network"
+JOIN_PHASES = (NETWORK_PHASE,)
+"""join's: ``network`` (the kubelet alone: no kube-proxy or network agent, which
+rewrite the host's rules; tests on a shared machine)."""
 
 
 class BootstrapError(RuntimeError):
@@ -184,9 +190,9 @@ class ControlPlane:
                 "advertise-address": self.address,
                 "service-cluster-ip-range": opts.service_cidr,
                 "service-node-port-range": opts.service_node_port_range,
-                # kubeadm's default: joined kubelets serve self-signed certificates.
-                **flag_pairs(apiserver_pki_flags(pki_dir, verify_kubelets=False,
-                                                 encrypt_secrets=True)),
+                # Kubelets are verified by the cluster CA: joined ones get their serving
+                # certificate from a CSR the controller-manager approves (below).
+                **flag_pairs(apiserver_pki_flags(pki_dir, encrypt_secrets=True)),
                 "service-account-issuer": "https://kubernetes.default.svc.cluster.local",
                 "authorization-mode": "Node,RBAC",
                 "enable-admission-plugins": "NodeRestriction",
@@ -205,6 +211,7 @@ class ControlPlane:
                 "root-ca-file": str(pki_dir / "ca.crt"),
                 "cluster-signing-cert-file": str(pki_dir / "ca.crt"),
                 "cluster-signing-key-file": str(pki_dir / "ca.key"),
+                "approve-kubelet-serving-certificates": True,
             },
             "scheduler": {"kubeconfig": str(layout.etc / "scheduler.conf")},
         }  # fmt: skip
@@ -314,14 +321,52 @@ def publish_settings(api: httpx.Client, pod_cidr: str, service_cidr: str) -> Non
         discovery._apply(api, collection, obj)
 
 
+def preflight(*ports: int) -> None:
+    """kubeadm's preflight, in part: etcd is installed and the control plane's ports
+    are free (a clear error now rather than a daemon restarting for minutes)."""
+    from apiserver.etcd_server import etcd_binary
+
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As the daemons bind: connections of an earlier run in TIME_WAIT are no obstacle.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError as err:
+                raise BootstrapError(f"[preflight] port {port} is in use ({err.strerror})") from err
+    try:
+        etcd_binary()
+    except FileNotFoundError as err:
+        raise BootstrapError(f"[preflight] {err}") from err
+
+
+def install_dns(layout: Layout, service_cidr: str, echo: Echo) -> None:
+    """kubeadm's ``addon/coredns`` phase: the cluster DNS add-on ``navarch up``
+    installs, when this installation has it (its manifests and image) and its fixed
+    address is in the service CIDR; otherwise a line saying why not."""
+    from cli import addons
+
+    why = addons.missing_reason()
+    net = ipaddress.ip_network(service_cidr.split(",", maxsplit=1)[0].strip(), strict=False)
+    if why is None and ipaddress.ip_address(addons.DNS_SERVICE_IP) not in net:
+        why = f"its address {addons.DNS_SERVICE_IP} is outside {service_cidr}"
+    if why is not None:
+        echo(f"[addons] dns: not installed: {why}")
+        return
+    try:
+        addons.apply_dns(layout.admin_conf, echo)
+    except RuntimeError as err:
+        echo(f"[addons] {err}")
+
+
 def init(layout: Layout, opts: InitOptions, echo: Echo = print) -> ControlPlane:
     """``navarch init`` (see the module's docstring); prints the join command last."""
     plane = ControlPlane(layout, opts)
     system = initsystem.choose(opts.init_system, layout)
-    if system.name == initsystem.SYSTEMD:
-        existing = installed_units(layout)
-        if existing:
-            system.stop(existing)
+    existing = installed_units(layout)
+    if existing:  # init again: its own daemons go first, then their ports are free
+        system.stop(existing)
+    preflight(opts.bind_port, opts.etcd_client_port, opts.etcd_peer_port)
     layout.etc.mkdir(parents=True, exist_ok=True)
     layout.etc.chmod(0o700)
     layout.logs.mkdir(parents=True, exist_ok=True)
@@ -344,6 +389,8 @@ def init(layout: Layout, opts: InitOptions, echo: Echo = print) -> ControlPlane:
         raise BootstrapError(f"{err}; see {where}") from err
     echo("[control-plane] the API server is ready")
     plane.publish(echo)
+    if plane.with_node:
+        install_dns(layout, opts.service_cidr, echo)
     echo(f"[kubeconfig] the cluster admin's: {layout.admin_conf}")
     ca_hash = bt.ca_cert_hash((layout.pki / "ca.crt").read_bytes())
     echo("")
@@ -368,6 +415,8 @@ class JoinOptions:
     node_ip: str | None = None
     init_system: str = initsystem.AUTO
     timeout: float = 300.0
+    skip_phases: tuple[str, ...] = ()
+    kubelet_port: int = 10250
 
 
 def parse_endpoint(text: str) -> str:
@@ -408,6 +457,10 @@ def prepare_join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> tuple
     kubelet = node_kubelet_config(layout, node, address, service_cidr)
     kubelet["kubeconfig"] = str(layout.kubelet_conf)
     kubelet["bootstrap-kubeconfig"] = str(layout.bootstrap_conf)
+    # Its HTTPS certificate from the kubelet-serving signer (for its name and node IP),
+    # which the apiserver verifies with the cluster CA.
+    kubelet["rotate-server-certificates"] = True
+    kubelet["port"] = opts.kubelet_port
     configs = {"kubelet": kubelet}
     # kube-proxy and the network agent run as the node: its kubeconfig, written by the
     # kubelet once its CSR is signed, names the rotating certificate.
@@ -444,7 +497,9 @@ def join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> None:
         raise BootstrapError(
             f"{err}; see {_where_logs(system, layout, 'navarch-kubelet')}"
         ) from err
-    record.units = list(NODE_UNITS)
+    record.units = ["navarch-kubelet"]
+    if NETWORK_PHASE not in opts.skip_phases:
+        record.units = list(NODE_UNITS)
     write_units(layout, record.units)
     record.save(layout)
     system.start(record.units)
@@ -456,26 +511,34 @@ def join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> None:
 # --- reset ------------------------------------------------------------------------------
 
 
-def _clean_node_network(layout: Layout, record: HostRecord, echo: Echo) -> None:
-    """Pod containers and networks of the node, the network agent's routes and rules,
-    kube-proxy's rules (each daemon's own ``--cleanup``)."""
+def _clean_node_network(layout: Layout, record: HostRecord, ran: set[str], echo: Echo) -> None:
+    """What the node's units made outside navarch's directories: the kubelet's pod
+    containers and networks, the network agent's routes and rules, kube-proxy's rules
+    (each daemon's own ``--cleanup``), for the units that ran (``ran``) only: another
+    cluster's kube-proxy on this host keeps its rules when this one ran none."""
     from cli.localcluster import remove_node_containers
 
-    removed = remove_node_containers([record.node_name])
-    if removed:
-        echo(f"[reset] removed {removed} pod container(s) of {record.node_name}")
+    if "navarch-kubelet" in ran:
+        removed = remove_node_containers([record.node_name])
+        if removed is None:
+            echo("[reset] docker: no engine answers; pod containers (if any) left alone")
+        else:
+            echo(
+                f"[reset] removed {removed} pod container(s) and the pod network of {record.node_name}"
+            )
     navarch = [sys.executable, "-m", "cli.navarch"]
     agent = [*navarch, "network-agent", "--cleanup"]
     if record.cluster_cidr:
         agent += ["--cluster-cidr", record.cluster_cidr]
     if record.service_cidr:
         agent += ["--service-cluster-ip-range", record.service_cidr]
-    for argv in (agent, [*navarch, "proxy", "--cleanup"]):
+    cleanups = {"navarch-network-agent": agent, "navarch-proxy": [*navarch, "proxy", "--cleanup"]}
+    for unit, argv in cleanups.items():
+        if unit not in ran:
+            continue
         proc = subprocess.run(argv, check=False, capture_output=True, text=True)
-        what = argv[3]
-        echo(
-            f"[reset] {what} cleanup: {'done' if proc.returncode == 0 else proc.stderr.strip()[-200:]}"
-        )
+        said = "done" if proc.returncode == 0 else proc.stderr.strip()[-200:]
+        echo(f"[reset] {argv[3]} cleanup: {said}")
 
 
 def _unmount_under(path: Path) -> None:
@@ -494,7 +557,7 @@ def reset(
     layout: Layout,
     echo: Echo = print,
     *,
-    clean_network: Callable[[Layout, HostRecord, Echo], None] = _clean_node_network,
+    clean_network: Callable[[Layout, HostRecord, set[str], Echo], None] = _clean_node_network,
 ) -> None:
     """Undo init or join on this layout: stop and remove the units, clean the node's
     network (when it ran node units), remove the files. Missing pieces are skipped."""
@@ -506,11 +569,9 @@ def reset(
     for system in systems:
         system.stop(units or list(ALL_UNITS))
     echo(f"[reset] stopped {', '.join(units) if units else 'nothing (no units installed)'}")
-    ran_node = any(u in NODE_UNITS for u in units) or (
-        record is not None and any(u in NODE_UNITS for u in record.units)
-    )
-    if record is not None and ran_node:
-        clean_network(layout, record, echo)
+    ran = set(units) | set(record.units if record is not None else ())
+    if record is not None and ran & set(NODE_UNITS):
+        clean_network(layout, record, ran, echo)
     for unit in units:
         (layout.units / f"{unit}.service").unlink(missing_ok=True)
     if units and len(systems) > 1:
@@ -524,6 +585,7 @@ def reset(
 
 
 __all__ = [
+    "JOIN_PHASES",
     "PHASES",
     "BootstrapError",
     "InitOptions",

@@ -13,7 +13,6 @@ from controllers.base import Clock, ControllerContext, Options
 from controllers.bootstrap import BootstrapSignerController, TokenCleanerController
 from pki import bootstraptoken as bt
 
-NOW = datetime.datetime.now(datetime.UTC)
 KUBECONFIG = "apiVersion: v1\nclusters:\n- cluster: {server: 'https://10.0.0.1:6443'}\n  name: ''\n"
 
 
@@ -24,7 +23,8 @@ def _secret(token: str, *, expires_in: float | None = 3600, signing: bool = True
     if signing:
         data["usage-bootstrap-signing"] = "true"
     if expires_in is not None:
-        data["expiration"] = bt.rfc3339(NOW + datetime.timedelta(seconds=expires_in))
+        now = datetime.datetime.now(datetime.UTC)
+        data["expiration"] = bt.rfc3339(now + datetime.timedelta(seconds=expires_in))
     return Secret.model_validate(
         {
             "metadata": {"name": name or tok.secret_name, "namespace": "kube-system",
