@@ -387,6 +387,13 @@ class HostSet:
         if "nowhere0" not in route:
             raise RuntimeError(f"{host.name}: the default route is {route!r}, not the sink")
 
+    def reboot(self, host: Host, timeout: float = 90) -> None:
+        """Restart ``host`` as a machine restarts: systemd shuts down (``SIGRTMIN+3``),
+        the container starts again with its disk (its file system and engine volume)
+        and address, and this returns once it has booted again."""
+        _docker("restart", "-t", "20", host.container)
+        self._wait_booted(host, timeout)
+
     def remove(self) -> None:
         """Stop the hosts (systemd shuts down, the engines stop the pods), then remove
         the containers, their volumes, the network and what the inner engines left in

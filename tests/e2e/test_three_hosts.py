@@ -286,6 +286,23 @@ def _pod_container(host: Host, pod: str) -> str:
     return ids[0]
 
 
+def _peer_seen(sender: Host, pod: str, target: str, timeout: float = 30) -> str:
+    """From ``pod``'s container on ``sender``, ask the receiver at ``target`` who is
+    calling: the source address it saw (retried until the deadline)."""
+    container = _pod_container(sender, pod)
+
+    def seen() -> str | None:
+        # No wget -T: Debian's static busybox crashes on it; run's timeout bounds it.
+        done = sender.run(
+            ["docker", "exec", container, "wget", "-q", "-O", "-",
+             f"http://{target}:{ECHO_PORT}/cgi-bin/ip"],
+            check=False, timeout=20,
+        )  # fmt: skip
+        return _peer(done.stdout) if done.returncode == 0 else None
+
+    return cast(str, wait_until(seen, timeout=timeout, interval=0.5))
+
+
 def test_a_pod_on_each_host_reaches_the_next_hosts_pod(cluster: Bootstrapped) -> None:
     hosts = cluster.hosts
     _load_images(hosts)
@@ -319,20 +336,45 @@ def test_a_pod_on_each_host_reaches_the_next_hosts_pod(cluster: Bootstrapped) ->
         # on the hosts' own network (nothing goes to a gateway).
         route = sender.run(["ip", "route", "get", target]).stdout
         assert f"via {receiver.ip} dev eth0" in route, route
-        container = _pod_container(sender, names[i])
+        assert _peer_seen(sender, names[i], target) == source
 
-        def seen(
-            sender: Host = sender, container: str = container, target: str = target
-        ) -> str | None:
-            # No wget -T: Debian's static busybox crashes on it; run's timeout bounds it.
-            done = sender.run(
-                ["docker", "exec", container, "wget", "-q", "-O", "-",
-                 f"http://{target}:{ECHO_PORT}/cgi-bin/ip"],
-                check=False, timeout=20,
-            )  # fmt: skip
-            return _peer(done.stdout) if done.returncode == 0 else None
 
-        assert wait_until(seen, timeout=30, interval=0.5) == source
+def test_a_rebooted_host_comes_back(cluster: Bootstrapped) -> None:
+    """The units init/join enabled start at boot: a joined host restarted as a machine
+    is Ready again (a heartbeat after the reboot) and runs its pod again, reachable
+    from the first host's pod."""
+    hosts = cluster.hosts
+    second = hosts[1]
+    with cluster.client() as api:
+        before = api.get("/api/v1/namespaces/default/pods/echo-2").json()["metadata"]["uid"]
+        hosts.reboot(second)
+        booted_at = second.run(["date", "-u", "+%Y-%m-%dT%H:%M:%S"]).stdout.strip()
+
+        def back() -> str | None:
+            lease = api.get(
+                f"/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{second.name}"
+            )
+            renewed = (
+                lease.json().get("spec", {}).get("renewTime", "")
+                if lease.status_code == 200
+                else ""
+            )
+            pod = api.get("/api/v1/namespaces/default/pods/echo-2").json()
+            status = pod.get("status", {})
+            running = status.get("phase") == "Running" and all(
+                c.get("ready") for c in status.get("containerStatuses") or [{}]
+            )
+            fresh = renewed[:19] >= booted_at
+            ready = _ready(_nodes(api)[second.name])
+            return status.get("podIP") if running and fresh and ready else None
+
+        try:
+            target = cast(str, wait_until(back, timeout=120, interval=1))
+        except TimeoutError:
+            pytest.fail(f"{second.name} did not come back\n{cluster.diagnostics()}", pytrace=False)
+        assert api.get("/api/v1/namespaces/default/pods/echo-2").json()["metadata"]["uid"] == before
+        source = api.get("/api/v1/namespaces/default/pods/echo-1").json()["status"]["podIP"]
+    assert _peer_seen(hosts[0], "echo-1", target) == source
 
 
 def test_reset_undoes_a_joined_host(cluster: Bootstrapped) -> None:
