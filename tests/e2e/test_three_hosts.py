@@ -1,7 +1,8 @@
 """Three machines simulated on this one (issue 18): the AWS user-data's own bootstrap
 script runs ``navarch init`` on host 1 and ``navarch join`` on hosts 2 and 3, under
 systemd, and the cluster it makes runs a pod on each host with pod-to-pod traffic
-between hosts; ``navarch reset`` then undoes a joined host.
+between hosts; a joined host restarted as a machine comes back; ``navarch reset`` then
+undoes a joined host. The tests run in file order on one cluster.
 
 The hosts are containers of the ``host`` image (``testkit.hosts``: systemd as PID 1,
 Debian's Docker Engine as a unit, what the user-data installs on an instance), on a
