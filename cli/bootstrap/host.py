@@ -318,7 +318,7 @@ def publish_settings(api: httpx.Client, pod_cidr: str, service_cidr: str) -> Non
         }),
     ]  # fmt: skip
     for collection, obj in objects:
-        discovery._apply(api, collection, obj)
+        discovery.apply_object(api, collection, obj)
 
 
 def preflight(*ports: int) -> None:
