@@ -17,7 +17,9 @@ from cli.navarch_proxy import proxy_cmd
 
 app = typer.Typer(
     name="navarch",
-    help="navarch: a container orchestrator that speaks the Kubernetes API.",
+    help="navarch: a container orchestrator that speaks the Kubernetes API. Each daemon "
+    "(apiserver, controller-manager, scheduler, kubelet, proxy, network-agent) also takes "
+    "--config FILE: a YAML mapping of its flag names to values; the command line wins.",
     no_args_is_help=True,
     add_completion=True,
 )

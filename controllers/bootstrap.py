@@ -13,8 +13,9 @@
   and looks again at a token when it is due to expire.
 
 Both act as their own service accounts (``bootstrap-signer``, ``token-cleaner``) with
-``--use-service-account-credentials``; their namespaced Roles are made by ``navarch
-init``, as Kubernetes' bootstrap policy makes them.
+``--use-service-account-credentials``, bound by the apiserver's default policy to
+roles with their writes only (updating ``cluster-info``; deleting Secrets): Kubernetes
+grants the same as namespaced Roles.
 """
 
 from __future__ import annotations

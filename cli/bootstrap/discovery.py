@@ -2,9 +2,9 @@
 
 ``publish`` (``navarch init``, as the cluster admin): the bootstrap token's Secret, the
 ConfigMap ``kube-public/cluster-info`` (a kubeconfig with the server and the CA),
-readable without credentials through the Role and RoleBinding kubeadm makes, the
-namespaced Roles of the bootstrap signer and token cleaner, and the bindings that let
-a joined node's identity run kube-proxy and the network agent.
+readable without credentials through the Role and RoleBinding kubeadm makes, and the
+bindings that let a joined node's identity run kube-proxy and the network agent (the
+bootstrap signer's and token cleaner's roles are the apiserver's default policy).
 
 ``discover`` (``navarch join``): fetch ``cluster-info`` without trusting the server,
 check the token's JWS over it (so the server knows the token), check the CA in it
@@ -70,24 +70,13 @@ def _binding(
     }
 
 
-def _sa(name: str) -> dict[str, str]:
-    return {"kind": "ServiceAccount", "name": name, "namespace": "kube-system"}
-
-
 def _group(name: str) -> dict[str, str]:
     return {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": name}
 
 
-EVENTS = {"apiGroups": ["", "events.k8s.io"], "resources": ["events"],
-          "verbs": ["create", "patch", "update"]}  # fmt: skip
-
-
 def rbac_objects() -> list[tuple[str, dict[str, Any]]]:
     """(collection path, object) of every Role and binding ``init`` makes."""
-    public, system = bt.PUBLIC_NAMESPACE, bt.SECRET_NAMESPACE
-    read_secrets = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}
-    signer = "system:controller:bootstrap-signer"
-    cleaner = "system:controller:token-cleaner"
+    public = bt.PUBLIC_NAMESPACE
     found: list[tuple[str, dict[str, Any]]] = [
         # kubeadm's: anyone may read cluster-info (it holds no secret).
         (f"{RBAC}/namespaces/{public}/roles", _role(public, "kubeadm:bootstrap-signer-clusterinfo", [
@@ -98,24 +87,6 @@ def rbac_objects() -> list[tuple[str, dict[str, Any]]]:
             public, "kubeadm:bootstrap-signer-clusterinfo", "Role",
             "kubeadm:bootstrap-signer-clusterinfo", {"kind": "User", "name": "system:anonymous",
                                                      "apiGroup": "rbac.authorization.k8s.io"})),
-        # Kubernetes' bootstrap policy for the two controllers (namespaced roles).
-        (f"{RBAC}/namespaces/{system}/roles", _role(system, signer, [read_secrets, EVENTS])),
-        (f"{RBAC}/namespaces/{public}/roles", _role(public, signer, [
-            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [bt.CLUSTER_INFO],
-             "verbs": ["update"]},
-            EVENTS,
-        ])),
-        (f"{RBAC}/namespaces/{system}/roles", _role(system, cleaner, [
-            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["delete", "get", "list", "watch"]},
-            EVENTS,
-        ])),
-        (f"{RBAC}/namespaces/{system}/rolebindings",
-         _binding(system, signer, "Role", signer, _sa("bootstrap-signer"))),
-        (f"{RBAC}/namespaces/{public}/rolebindings",
-         _binding(public, signer, "Role", signer, _sa("bootstrap-signer"))),
-        (f"{RBAC}/namespaces/{system}/rolebindings",
-         _binding(system, cleaner, "Role", cleaner, _sa("token-cleaner"))),
         # A joined host runs kube-proxy and the network agent with its node's identity
         # (the kubelet's rotating client certificate): nodes get their roles.
         (f"{RBAC}/clusterrolebindings", _binding(
@@ -128,7 +99,7 @@ def rbac_objects() -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def _apply(api: httpx.Client, collection: str, obj: dict[str, Any]) -> None:
+def apply_object(api: httpx.Client, collection: str, obj: dict[str, Any]) -> None:
     """Create ``obj``, or replace the one of that name (init run again)."""
     resp = api.post(collection, json=obj)
     if resp.status_code == 409:
@@ -154,7 +125,7 @@ def publish(
     """Write what joining hosts need (see the module's docstring), idempotently."""
     core = "/api/v1/namespaces"
     secret = bt.secret_manifest(token, now=now, ttl=ttl)
-    _apply(api, f"{core}/{bt.SECRET_NAMESPACE}/secrets", secret)
+    apply_object(api, f"{core}/{bt.SECRET_NAMESPACE}/secrets", secret)
     info = {
         "metadata": {"name": bt.CLUSTER_INFO, "namespace": bt.PUBLIC_NAMESPACE},
         "data": {bt.KUBECONFIG_KEY: cluster_info_kubeconfig(server, ca_pem)},
@@ -167,9 +138,9 @@ def publish(
     ):
         pass  # the same: keep the signatures the bootstrap signer wrote
     else:
-        _apply(api, f"{core}/{bt.PUBLIC_NAMESPACE}/configmaps", info)
+        apply_object(api, f"{core}/{bt.PUBLIC_NAMESPACE}/configmaps", info)
     for collection, obj in rbac_objects():
-        _apply(api, collection, obj)
+        apply_object(api, collection, obj)
 
 
 class DiscoveryError(RuntimeError):

@@ -96,12 +96,36 @@ def resolve_token(flag: str | None, env: str | None) -> bt.Token:
     return bt.parse(text) if text else bt.generate()
 
 
+CRASH_LOOP = 5
+"""Restarts of the unit waited for after which init/join stop waiting."""
+
+
 def _wait(ready: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not ready():
         if time.monotonic() >= deadline:
             raise BootstrapError(f"{what} not ready after {timeout:.0f}s")
         time.sleep(0.5)
+
+
+def _wait_unit(
+    system: initsystem.InitSystem, layout: Layout, unit: str, ready: Callable[[], bool],
+    timeout: float, what: str,
+) -> None:  # fmt: skip
+    """Wait until ``ready``; fail sooner when ``unit`` keeps exiting. The error names
+    where its log is, and that ``navarch reset`` undoes what was done."""
+    before = system.restarts(unit)
+
+    def done() -> bool:
+        if system.restarts(unit) - before >= CRASH_LOOP:
+            raise BootstrapError(f"{unit} keeps exiting")
+        return ready()
+
+    try:
+        _wait(done, timeout, what)
+    except BootstrapError as err:
+        where = _where_logs(system, layout, unit)
+        raise BootstrapError(f"{err}; see {where} (`navarch reset` undoes this)") from err
 
 
 def _where_logs(system: initsystem.InitSystem, layout: Layout, unit: str) -> str:
@@ -318,7 +342,7 @@ def publish_settings(api: httpx.Client, pod_cidr: str, service_cidr: str) -> Non
         }),
     ]  # fmt: skip
     for collection, obj in objects:
-        discovery._apply(api, collection, obj)
+        discovery.apply_object(api, collection, obj)
 
 
 def preflight(*ports: int) -> None:
@@ -382,11 +406,7 @@ def init(layout: Layout, opts: InitOptions, echo: Echo = print) -> ControlPlane:
                opts.service_cidr).save(layout)  # fmt: skip
     echo(f"[units] {', '.join(units)} in {layout.units}")
     system.start(units)
-    try:
-        _wait(plane.ready, opts.timeout, "the API server")
-    except BootstrapError as err:
-        where = _where_logs(system, layout, "navarch-apiserver")
-        raise BootstrapError(f"{err}; see {where}") from err
+    _wait_unit(system, layout, "navarch-apiserver", plane.ready, opts.timeout, "the API server")
     echo("[control-plane] the API server is ready")
     plane.publish(echo)
     if plane.with_node:
@@ -491,12 +511,8 @@ def join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> None:
     record.save(layout)
     system.start(record.units)
     echo("[kubelet-start] waiting for the kubelet's TLS bootstrap (a CSR the cluster signs)")
-    try:
-        _wait(layout.kubelet_conf.exists, opts.timeout, "the kubelet's client certificate")
-    except BootstrapError as err:
-        raise BootstrapError(
-            f"{err}; see {_where_logs(system, layout, 'navarch-kubelet')}"
-        ) from err
+    _wait_unit(system, layout, "navarch-kubelet", layout.kubelet_conf.exists, opts.timeout,
+               "the kubelet's client certificate")  # fmt: skip
     record.units = ["navarch-kubelet"]
     if NETWORK_PHASE not in opts.skip_phases:
         record.units = list(NODE_UNITS)

@@ -10,6 +10,7 @@ everything before it (PKI, configs, units) is the same code.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -39,6 +40,9 @@ class InitSystem(Protocol):
 
     def stop(self, units: list[str]) -> None:
         """Stop and disable ``units``; quiet about units that do not exist."""
+
+    def restarts(self, unit: str) -> int:
+        """How often ``unit`` exited and was started again (0 when unknown)."""
 
 
 def systemd_runs_host() -> bool:
@@ -73,6 +77,14 @@ class Systemd:
     def stop(self, units: list[str]) -> None:
         if units:
             self._ctl("disable", "--now", *units, check=False)
+
+    def restarts(self, unit: str) -> int:
+        proc = subprocess.run(
+            ["systemctl", "show", "--property", "NRestarts", "--value", unit],
+            check=False, capture_output=True, text=True,
+        )  # fmt: skip
+        value = proc.stdout.strip()
+        return int(value) if value.isdigit() else 0
 
 
 def _port(url_or_port: object) -> int | None:
@@ -169,6 +181,13 @@ class Supervised:
 
     def stop(self, units: list[str]) -> None:
         self.stop_all()
+
+    def restarts(self, unit: str) -> int:
+        try:
+            doc = json.loads(self.processes.state_file.read_text())
+            return int(doc["components"][unit]["restarts"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
 
     def stop_all(self) -> None:
         """Stop the supervisor (it stops its components, latest first), then any

@@ -78,3 +78,31 @@ def test_init_preflight_refuses_a_port_in_use() -> None:
         port = busy.getsockname()[1]
         with pytest.raises(BootstrapError, match=f"port {port} is in use"):
             preflight(port)
+
+
+def test_waiting_for_a_unit_stops_when_it_keeps_exiting(tmp_path: Path) -> None:
+    from cli.bootstrap.host import BootstrapError, _wait_unit
+
+    class Looping:
+        name = "supervisor"
+        calls = 0
+
+        def restarts(self, unit: str) -> int:
+            self.calls += 1
+            return 0 if self.calls == 1 else 7  # exits again and again once started
+
+    with pytest.raises(BootstrapError) as err:
+        _wait_unit(Looping(), Layout(tmp_path), "navarch-apiserver", lambda: False, 60, "x")  # type: ignore[arg-type]
+    assert str(err.value) == (
+        f"navarch-apiserver keeps exiting; see {tmp_path}/var/log/navarch/navarch-apiserver.log"
+        " (`navarch reset` undoes this)"
+    )
+
+
+def test_the_supervisor_counts_restarts_from_its_state(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    system = initsystem.Supervised(layout)
+    assert system.restarts("navarch-apiserver") == 0
+    layout.run.mkdir(parents=True)
+    system.processes.state_file.write_text('{"components": {"navarch-apiserver": {"restarts": 4}}}')
+    assert system.restarts("navarch-apiserver") == 4
