@@ -520,6 +520,9 @@ def join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> None:
     echo("[kubelet-start] waiting for the kubelet's TLS bootstrap (a CSR the cluster signs)")
     _wait_unit(system, layout, "navarch-kubelet", layout.kubelet_conf.exists, opts.timeout,
                "the kubelet's client certificate")  # fmt: skip
+    # As kubeadm: the token's copy goes once the kubelet has its own certificate (it
+    # reads the bootstrap kubeconfig only when its kubeconfig is unusable).
+    layout.bootstrap_conf.unlink(missing_ok=True)
     record.units = ["navarch-kubelet"]
     if NETWORK_PHASE not in opts.skip_phases:
         record.units = list(NODE_UNITS)
