@@ -471,13 +471,16 @@ TokenFlag = Annotated[
 
 def _host_step(step: Any) -> None:
     """Run an init/join/reset step; a failure is one line on stderr, exit status 1."""
+    import httpx
+
     from cli.bootstrap.discovery import DiscoveryError
     from cli.bootstrap.host import BootstrapError
     from pki.bootstraptoken import TokenError
 
+    failures = (BootstrapError, DiscoveryError, TokenError, ValueError, RuntimeError, OSError)
     try:
         step()
-    except (BootstrapError, DiscoveryError, TokenError, ValueError, RuntimeError, OSError) as err:
+    except (*failures, httpx.HTTPError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from err
 

@@ -199,12 +199,9 @@ class ControlPlane:
         echo(f"[certs] {self.layout.pki}: {made} made or renewed, {len(outcomes) - made} kept")
 
     def configs(self) -> dict[str, dict[str, Any]]:
-        """Each daemon's ``--config`` mapping."""
-        from cli.localcluster import AUDIT_POLICY
-
+        """Each daemon's ``--config`` mapping (the apiserver's names ``audit_policy``)."""
         layout, pki_dir, opts = self.layout, self.layout.pki, self.opts
-        audit = layout.etc / "audit-policy.yaml"
-        audit.write_text(yaml.safe_dump(AUDIT_POLICY, sort_keys=False))
+        audit = self.audit_policy
         found: dict[str, dict[str, Any]] = {
             "etcd": etcd_config(layout, self.node, opts.etcd_client_port, opts.etcd_peer_port),
             "apiserver": {
@@ -255,6 +252,18 @@ class ControlPlane:
                 )
             )
         return found
+
+    @property
+    def audit_policy(self) -> Path:
+        return self.layout.etc / "audit-policy.yaml"
+
+    def write_files(self) -> None:
+        """The daemons' config files and the apiserver's audit policy (``navarch up``'s)."""
+        from cli.localcluster import AUDIT_POLICY
+
+        write_private(self.audit_policy, yaml.safe_dump(AUDIT_POLICY, sort_keys=False).encode())
+        for daemon, values in self.configs().items():
+            write_config(self.layout, daemon, values)
 
     def admin(self) -> httpx.Client:
         ctx = ssl.create_default_context(cafile=self.layout.pki / "ca.crt")
@@ -398,8 +407,7 @@ def init(layout: Layout, opts: InitOptions, echo: Echo = print) -> ControlPlane:
     (layout.var / "etcd").chmod(0o700)
     echo(f"[init] node {plane.node}, API server {plane.server}, init system {system.name}")
     plane.make_pki(echo)
-    for daemon, values in plane.configs().items():
-        write_config(layout, daemon, values)
+    plane.write_files()
     units = plane.units()
     write_units(layout, units)
     HostRecord(CONTROL_PLANE, plane.node, units, system.name, opts.pod_network_cidr,
@@ -450,7 +458,6 @@ def parse_endpoint(text: str) -> str:
 def read_settings(found: discovery.Discovered, token: bt.Token) -> dict[str, str]:
     """``navarch-config`` with the bootstrap token, the server verified by the CA."""
     ctx = ssl.create_default_context(cadata=found.ca_pem.decode())
-    ctx.check_hostname = False
     url = f"{found.server}/api/v1/namespaces/kube-system/configmaps/{SETTINGS}"
     resp = httpx.get(url, verify=ctx, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     if resp.status_code != 200:
@@ -513,6 +520,9 @@ def join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> None:
     echo("[kubelet-start] waiting for the kubelet's TLS bootstrap (a CSR the cluster signs)")
     _wait_unit(system, layout, "navarch-kubelet", layout.kubelet_conf.exists, opts.timeout,
                "the kubelet's client certificate")  # fmt: skip
+    # As kubeadm: the token's copy goes once the kubelet has its own certificate (it
+    # reads the bootstrap kubeconfig only when its kubeconfig is unusable).
+    layout.bootstrap_conf.unlink(missing_ok=True)
     record.units = ["navarch-kubelet"]
     if NETWORK_PHASE not in opts.skip_phases:
         record.units = list(NODE_UNITS)

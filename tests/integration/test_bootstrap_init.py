@@ -235,6 +235,7 @@ def test_join_starts_a_kubelet_that_becomes_a_ready_node(plane: Plane, tmp_path:
             cert = x509.load_pem_x509_certificate((cert_dir / pem).read_bytes())
             assert signed_by(cert, ca), pem
         assert joined.kubelet_conf.exists()
+        assert not joined.bootstrap_conf.exists()  # the token's copy is gone
     finally:
         pids = pids or _pids(joined)
         _reset(joined)
