@@ -660,6 +660,13 @@ def controller_manager_cmd(
     cluster_signing_duration: Annotated[
         str, typer.Option(help="Longest life of a certificate the CSR signer issues.")
     ] = "8760h",
+    approve_kubelet_serving_certificates: Annotated[
+        bool,
+        typer.Option(
+            help="Approve a node's own kubelet-serving CSRs that name only its addresses "
+            "(so apiservers can verify kubelets that joined with a bootstrap token)."
+        ),
+    ] = False,
     allocate_node_cidrs: Annotated[
         bool, typer.Option(help="Give every Node a pod CIDR from --cluster-cidr (node IPAM).")
     ] = False,
@@ -750,6 +757,7 @@ def controller_manager_cmd(
             cluster_signing_cert_file=cluster_signing_cert_file,
             cluster_signing_key_file=cluster_signing_key_file,
             cluster_signing_duration=parse_duration(cluster_signing_duration),
+            approve_kubelet_serving=approve_kubelet_serving_certificates,
         )
         if allocate_node_cidrs:
             from controllers.nodeipam import check_options

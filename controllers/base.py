@@ -87,6 +87,10 @@ class Options:
     """``--cluster-signing-key-file``: that CA's private key."""
     cluster_signing_duration: float = 365 * 24 * 3600.0
     """``--cluster-signing-duration``: the longest life of a signed certificate (1y)."""
+    approve_kubelet_serving: bool = False
+    """``--approve-kubelet-serving-certificates``: the CSR approver also approves a node's
+    own ``kubernetes.io/kubelet-serving`` requests whose names are that Node's addresses
+    (Kubernetes leaves them to an external approver)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

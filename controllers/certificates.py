@@ -9,7 +9,10 @@ clean up old ones, as kube-controller-manager's ``csrapproving``, ``csrsigning``
   says its requestor may ``create`` ``certificatesigningrequests/selfnodeclient`` (a
   node renewing its own certificate: the requestor is the CN) or
   ``certificatesigningrequests/nodeclient`` (a bootstrap token joining a node). Nothing
-  else is approved or denied here: that is for people (``kubectl certificate``).
+  else is approved or denied here: that is for people (``kubectl certificate``), except,
+  with ``--approve-kubelet-serving-certificates`` (navarch's; Kubernetes leaves these to
+  an external approver), a node's own ``kubernetes.io/kubelet-serving`` request that
+  names only that Node's addresses (``serving_approval_error``).
 - **signing**: an approved request (not Failed, no certificate yet) for
   ``kubernetes.io/kube-apiserver-client-kubelet``, ``kubernetes.io/kube-apiserver-client``
   or ``kubernetes.io/kubelet-serving`` is signed with the ``--cluster-signing-cert-file``
@@ -51,6 +54,7 @@ from apitypes.certificates import (
     CertificateSigningRequestCondition,
     CertificateSigningRequestStatus,
 )
+from apitypes.core import Node
 from controllers.base import Controller, ControllerContext
 from pki.csr import RequestError, alt_names, parse_request, sign_request, subject
 from pki.x509 import KeyPair
@@ -178,6 +182,40 @@ def approvals_to_try(
     return [(sub, msg) for sub, msg in APPROVALS if own or sub != "selfnodeclient"]
 
 
+SERVING_APPROVAL = "Auto approving kubelet serving certificate: it names only the node's addresses."
+
+
+def serving_approval_error(
+    csr: CertificateSigningRequest, request: x509.CertificateSigningRequest, node: Node | None
+) -> str:
+    """Why ``csr`` is not a node's request for its own serving certificate naming only
+    its addresses ("" if it is): the ``--approve-kubelet-serving-certificates`` rule.
+
+    The requestor must be the node the subject names (``system:node:<name>`` in
+    ``system:nodes``: a node asks only for itself), every IP name one of that Node's
+    addresses, every DNS name the node's name or one of its addresses. The addresses are
+    the ones the kubelet reports and the apiserver dials, so the certificate vouches
+    for nothing the apiserver would not already connect to."""
+    problem = kubelet_serving_error(request, csr.spec.usages)
+    if problem:
+        return problem
+    cn = subject(request)[0]
+    if csr.spec.username != cn or NODES not in csr.spec.groups:
+        return f"requested by {csr.spec.username or 'nobody'}, not by {cn}"
+    name = cn[len(NODE_PREFIX) :]
+    if node is None:
+        return f"node {name} does not exist"
+    known = {a.address for a in (node.status.addresses if node.status else [])}
+    dns, ips, _emails, _uris = alt_names(request)
+    for ip in ips:
+        if ip not in known:
+            return f"IP {ip} is not an address of node {name}"
+    for host in dns:
+        if host != name and host not in known:
+            return f"DNS name {host} is not node {name}'s"
+    return ""
+
+
 class CSRApprovingController(Controller):
     name = "certificatesigningrequest-approving-controller"
     aliases = ("csrapproving",)
@@ -189,6 +227,12 @@ class CSRApprovingController(Controller):
             CertificateSigningRequest
         )
         self.csrs.add_handler(self.enqueue, lambda _old, new: self.enqueue(new))
+        self.nodes: Informer[Node] | None = None
+        if ctx.options.approve_kubelet_serving:
+            self.nodes = self.factory.informer(Node)
+            # A kubelet may ask before its Node reports the addresses it names: its
+            # request is looked at again when the Node changes.
+            self.nodes.add_handler(self._node_changed, lambda _old, new: self._node_changed(new))
 
     async def reconcile(self, key: str) -> float | None:
         csr = self.csrs.store.get(key)
@@ -204,7 +248,21 @@ class CSRApprovingController(Controller):
             if await self._allowed(csr, subresource):
                 await self._approve(csr, message)
                 return None
+        if self.nodes is not None and csr.spec.signer_name == KUBELET_SERVING:
+            node_name = subject(request)[0][len(NODE_PREFIX) :]
+            node = self.nodes.store.get(node_name)
+            problem = serving_approval_error(csr, request, node)
+            if not problem:
+                await self._approve(csr, SERVING_APPROVAL)
+            else:
+                log.info("left %s for now: %s", csr.metadata.name, problem)
         return None
+
+    def _node_changed(self, node: Node) -> None:
+        requestor = NODE_PREFIX + (node.metadata.name or "")
+        for csr in self.csrs.store.objects():
+            if csr.spec.signer_name == KUBELET_SERVING and csr.spec.username == requestor:
+                self.enqueue(csr)
 
     async def _allowed(self, csr: CertificateSigningRequest, subresource: str) -> bool:
         spec = csr.spec

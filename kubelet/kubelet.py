@@ -202,15 +202,18 @@ class Kubelet:
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start_runtime(self) -> None:
-        delay = 0.5
+        """Wait for the container runtime. A node may start its kubelet alongside its
+        engine (the compose node does, to overlap their start-ups), so the retries are
+        short: 0.25 s doubling to at most 2 s."""
+        delay = 0.25
         while True:
             try:
                 await self.runtime.start()
                 return
             except RuntimeUnavailableError as err:
-                log.warning("container runtime not ready: %s; retrying in %.1fs", err, delay)
+                log.warning("container runtime not ready: %s; retrying in %.2fs", err, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                delay = min(delay * 2, 2.0)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(coro, name=name))

@@ -13,6 +13,7 @@ navarch's own, following the roles Kubernetes ships.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -339,8 +340,12 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = dict(
             rule(["get", "list", "watch", "delete"], [CERTIFICATES], ["certificatesigningrequests"]),
             rule(["update"], [CERTIFICATES], ["certificatesigningrequests/status",
                                               "certificatesigningrequests/approval"]),
+            # navarch adds kubelet-serving and the nodes, for the approver's
+            # --approve-kubelet-serving-certificates (a node's names checked against
+            # its Node); Kubernetes leaves those requests to an external approver.
             rule(["approve"], [CERTIFICATES], ["signers"],
-                 ["kubernetes.io/kube-apiserver-client-kubelet"]),
+                 ["kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving"]),
+            rule(["get", "list", "watch"], [CORE], ["nodes"]),
             rule(["sign"], [CERTIFICATES], ["signers"], [
                 "kubernetes.io/legacy-unknown", "kubernetes.io/kube-apiserver-client",
                 "kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving",
@@ -506,46 +511,57 @@ def _merge(existing: dict[str, Any], default: dict[str, Any], field: str) -> boo
     return changed
 
 
+RECONCILE_CONCURRENCY = 16
+"""Defaults written at once at start: one etcd round trip each, so a sequential pass
+over ~100 objects held /readyz back by seconds on a three-member etcd."""
+
+
 async def reconcile(roles: ResourceStore, bindings: ResourceStore) -> None:
     """Create the default ClusterRoles and ClusterRoleBindings that are missing and put
-    back what an auto-updated one lacks."""
-    for store, objects, field in (
-        (roles, cluster_roles(), "rules"),
-        (bindings, cluster_role_bindings(), "subjects"),
-    ):
-        for default in objects:
-            name = default["metadata"]["name"]
-            try:
-                existing = await store.get(None, name)
-            except errors.ApiError as err:
-                if err.code != 404:
-                    raise
-                try:
-                    await store.create(None, default, WriteOptions())
-                except errors.ApiError as created:
-                    if created.code != 409:
-                        raise
-                continue
-            annotations = existing["metadata"].get("annotations") or {}
-            if annotations.get(AUTOUPDATE) == "false":
-                continue
-            changed = _merge(existing, default, field)
-            if (
-                field == "rules"
-                and default.get("aggregationRule")
-                and not existing.get("aggregationRule")
-            ):
-                existing["aggregationRule"] = default["aggregationRule"]
-                changed = True
-            labels = existing["metadata"].setdefault("labels", {})
-            for key, value in default["metadata"]["labels"].items():
-                if labels.get(key) != value:
-                    labels[key] = value
-                    changed = True
-            if changed:
-                try:
-                    await store.update(None, name, existing, WriteOptions())
-                except errors.ApiError as err:
-                    if err.code != 409:
-                        raise
-                    log.info("bootstrap policy: %s changed meanwhile; left for next start", name)
+    back what an auto-updated one lacks. Each object is reconciled on its own (they do
+    not depend on each other: a binding may name a role that does not exist yet), up to
+    ``RECONCILE_CONCURRENCY`` at a time; the first error is raised."""
+    limit = asyncio.Semaphore(RECONCILE_CONCURRENCY)
+
+    async def one(store: ResourceStore, default: dict[str, Any], field: str) -> None:
+        async with limit:
+            await _reconcile_one(store, default, field)
+
+    await asyncio.gather(
+        *(one(roles, default, "rules") for default in cluster_roles()),
+        *(one(bindings, default, "subjects") for default in cluster_role_bindings()),
+    )
+
+
+async def _reconcile_one(store: ResourceStore, default: dict[str, Any], field: str) -> None:
+    name = default["metadata"]["name"]
+    try:
+        existing = await store.get(None, name)
+    except errors.ApiError as err:
+        if err.code != 404:
+            raise
+        try:
+            await store.create(None, default, WriteOptions())
+        except errors.ApiError as created:
+            if created.code != 409:
+                raise
+        return
+    annotations = existing["metadata"].get("annotations") or {}
+    if annotations.get(AUTOUPDATE) == "false":
+        return
+    changed = _merge(existing, default, field)
+    if field == "rules" and default.get("aggregationRule") and not existing.get("aggregationRule"):
+        existing["aggregationRule"] = default["aggregationRule"]
+        changed = True
+    labels = existing["metadata"].setdefault("labels", {})
+    for key, value in default["metadata"]["labels"].items():
+        if labels.get(key) != value:
+            labels[key] = value
+            changed = True
+    if changed:
+        try:
+            await store.update(None, name, existing, WriteOptions())
+        except errors.ApiError as err:
+            if err.code != 409:
+                raise
+            log.info("bootstrap policy: %s changed meanwhile; left for next start", name)

@@ -16,7 +16,7 @@ import shutil
 import ssl
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ import pytest
 from apiserver.etcd_server import free_port
 from cli.compose import NODES, ComposeCluster, build_images, compose_command, free_net
 from netagent import localroutes
-from testkit import images
+from testkit import dockerengine, images
 from testkit.network import free_cluster_cidr
 from testkit.processes import wait_until
 
@@ -476,14 +476,13 @@ def test_a_restarted_node_container_runs_its_pods_again(
     assert _node_cidrs(api)["node-2"] == cidr
 
 
-def test_the_whole_cluster_killed_and_started_together_comes_back(
-    cluster: ComposeCluster, api: httpx.Client, loaded: dict[str, str], ns: str
+def _comes_back(
+    cluster: ComposeCluster, api: httpx.Client, image: str, ns: str, disrupt: Callable[[], None]
 ) -> None:
-    """What a restart of the host's Docker Engine does to the project (without restarting
-    the engine other work on this machine uses): every container dies at once and all
-    start together, in no order; volumes, static addresses and restart policies bring
-    the same cluster back."""
-    pod = _pod("survivor", loaded["busybox"], ["sleep", "3600"], "node-1", {"app": "survivor"})
+    """After ``disrupt``, the same cluster is back: every node Ready with a Lease renewed
+    since, the same podCIDRs and addresses, objects intact, and a pod Running again in a
+    new container."""
+    pod = _pod("survivor", image, ["sleep", "3600"], "node-1", {"app": "survivor"})
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
     cm = {"metadata": {"name": "kept"}, "data": {"k": "v"}}
     assert api.post(f"/api/v1/namespaces/{ns}/configmaps", json=cm).status_code == 201
@@ -492,11 +491,8 @@ def test_the_whole_cluster_killed_and_started_together_comes_back(
         n["metadata"]["name"]: (n["spec"].get("podCIDR"), n["status"]["addresses"])
         for n in api.get("/api/v1/nodes").json()["items"]
     }
-    ids = cluster.compose("ps", "-q").stdout.split()
-    assert len(ids) == 13  # 3 etcd, 2 apiservers, haproxy, 2 + 2 daemons, 3 nodes
-    _docker("kill", *ids)
     restarted_at = datetime.now(UTC).replace(microsecond=0)
-    _docker("start", *ids)
+    disrupt()
 
     cluster.wait_ready(len(NODES), restarted_at, timeout=180)
     after = {
@@ -510,3 +506,32 @@ def test_the_whole_cluster_killed_and_started_together_comes_back(
         lambda: _running_since(api.get(f"/api/v1/namespaces/{ns}/pods/survivor").json(), restarted_at),
         120, 0.5, "the pod Running again in a new container",
     )  # fmt: skip
+
+
+def test_the_whole_cluster_killed_and_started_together_comes_back(
+    cluster: ComposeCluster, api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    """What a crash of the host's Docker Engine does to the project: every container
+    dies at once and all start together, in no order; volumes, static addresses and
+    restart policies bring the same cluster back."""
+    ids = cluster.compose("ps", "-q").stdout.split()
+    assert len(ids) == 13  # 3 etcd, 2 apiservers, haproxy, 2 + 2 daemons, 3 nodes
+
+    def kill_and_start() -> None:
+        _docker("kill", *ids)
+        _docker("start", *ids)
+
+    _comes_back(cluster, api, loaded["busybox"], ns, kill_and_start)
+
+
+def test_a_restart_of_the_host_docker_engine_brings_the_same_cluster_back(
+    cluster: ComposeCluster, api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    """The host's engine itself stopped (it stops every container) and started again:
+    the restart policies (``unless-stopped``) start the project, and the same cluster
+    is back. Last in the module: it restarts what every container here runs on."""
+    why = dockerengine.restart_allowed()
+    if why is not None:
+        pytest.skip(why)
+    _comes_back(cluster, api, loaded["busybox"], ns, dockerengine.restart_engine)
+    assert len(cluster.compose("ps", "-q").stdout.split()) == 13

@@ -13,7 +13,9 @@ with the cluster CA.
   Node; a kubelet whose certificate is near its end (``--rotate-certificates``) renews
   it through a CSR of its own and carries on with the new one; a kubelet with
   ``--rotate-server-certificates`` serves HTTPS once its kubelet-serving request is
-  approved by a person and signed.
+  approved by a person and signed, or, with the controller-manager's
+  ``--approve-kubelet-serving-certificates``, by the approver when it names only the
+  node's own addresses.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import ssl
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -433,6 +435,19 @@ def test_no_apiserver_client_certificates_for_system_masters(plane: SecureContro
     assert "system:masters group is not allowed" in resp.json()["message"]
 
 
+def _serves_https(plane: SecureControlPlane, port: int) -> Callable[[], bool]:
+    """Whether the kubelet on ``port`` answers /healthz over HTTPS the cluster CA verifies."""
+    verify = ssl.create_default_context(cafile=plane.pki_dir / "ca.crt")
+
+    def healthz() -> bool:
+        try:
+            return httpx.get(f"https://127.0.0.1:{port}/healthz", verify=verify).is_success
+        except httpx.HTTPError:
+            return False
+
+    return healthz
+
+
 def test_a_kubelet_serves_with_a_certificate_from_the_kubelet_serving_signer(
     plane: SecureControlPlane, tmp_path: Path
 ) -> None:
@@ -464,18 +479,57 @@ def test_a_kubelet_serves_with_a_certificate_from_the_kubelet_serving_signer(
         cert = pkix.x509.load_pem_x509_certificate(_certificate(plane, name))
         sans = cert.extensions.get_extension_for_class(pkix.x509.SubjectAlternativeName).value
         assert sans.get_values_for_type(pkix.x509.DNSName) == ["node-a"]
-        verify = ssl.create_default_context(cafile=plane.pki_dir / "ca.crt")
-
-        def healthz() -> bool:
-            try:
-                return httpx.get(f"https://127.0.0.1:{port}/healthz", verify=verify).is_success
-            except httpx.HTTPError:
-                return False
-
-        wait_until(healthz, 30, what="the kubelet serving HTTPS with its signed certificate")
+        wait_until(
+            _serves_https(plane, port),
+            30,
+            what="the kubelet serving HTTPS with its signed certificate",
+        )
         assert (tmp_path / "pki" / "kubelet-server-current.pem").exists()
     finally:
         kubelet.stop()
+
+
+def test_with_approve_kubelet_serving_certificates_a_node_gets_its_serving_certificate(
+    plane: SecureControlPlane, tmp_path: Path
+) -> None:
+    """--approve-kubelet-serving-certificates: a second approver with it approves the
+    kubelet's own serving request (its node name and node IP, both the Node's), and the
+    kubelet serves HTTPS that verifies with the cluster CA, with nobody's hand."""
+    approver = DaemonProcess(
+        [
+            "controller-manager",
+            "--kubeconfig", str(plane.kubeconfig("controller-manager")),
+            "--no-leader-elect", "--controllers", "csrapproving",
+            "--use-service-account-credentials", "--approve-kubelet-serving-certificates",
+        ],
+        tmp_path / "approver.log",
+    )  # fmt: skip
+    port = free_port()
+    kubelet = _kubelet(
+        plane, tmp_path, "node-a",
+        "--kubeconfig", str(plane.kubeconfig("node-node-a")),
+        "--rotate-server-certificates", "--node-ip", "127.0.0.1", "--port", str(port),
+    )  # fmt: skip
+    approver.start()
+    kubelet.start()
+    try:
+        wait_until(
+            _serves_https(plane, port),
+            60,
+            what="the kubelet serving HTTPS with an auto-approved certificate",
+        )
+        with plane.client("admin") as admin:
+            items = admin.get(CSRS).json()["items"]
+        mine = [c for c in items if c["spec"]["signerName"] == "kubernetes.io/kubelet-serving"
+                and c["spec"]["username"] == "system:node:node-a"]  # fmt: skip
+        approvals = [
+            c["message"] for csr in mine for c in csr["status"].get("conditions") or []
+            if c["type"] == "Approved"
+        ]  # fmt: skip
+        assert any("names only the node's addresses" in m for m in approvals), approvals
+    finally:
+        kubelet.stop()
+        approver.stop()
 
 
 def test_navctl_certificate_deny_and_approve(plane: SecureControlPlane) -> None:

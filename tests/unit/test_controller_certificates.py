@@ -17,11 +17,13 @@ from apitypes.certificates import (
     KUBELET_SERVING,
     CertificateSigningRequest,
 )
+from apitypes.core import Node
 from controllers.base import Clock, ControllerContext, Options
 from controllers.certificates import (
     CSRApprovingController,
     CSRSigningController,
     expired,
+    serving_approval_error,
     signing_duration,
 )
 from pki import csr as pkicsr
@@ -237,3 +239,47 @@ def test_the_cleaner_ages() -> None:
     issued.status.conditions[0].last_update_time = NOW + datetime.timedelta(hours=5)  # type: ignore[union-attr]
     assert not expired(issued, NOW + datetime.timedelta(minutes=1))
     assert expired(issued, NOW + datetime.timedelta(minutes=11))
+
+
+def _node(name: str, *addresses: tuple[str, str]) -> Node:
+    return Node.model_validate(
+        {"metadata": {"name": name},
+         "status": {"addresses": [{"type": t, "address": a} for t, a in addresses]}}
+    )  # fmt: skip
+
+
+def _serving(dns: tuple[str, ...] = ("n1",), ips: tuple[str, ...] = ("10.0.0.5",),
+             username: str = "system:node:n1",
+             groups: tuple[str, ...] = ("system:nodes", "system:authenticated"),
+             ) -> tuple[CertificateSigningRequest, x509.CertificateSigningRequest]:  # fmt: skip
+    pem = pkicsr.make_request(KEY, "system:node:n1", ("system:nodes",), dns_names=dns, ips=ips)
+    csr = CertificateSigningRequest.model_validate(
+        {"metadata": {"name": "s1"},
+         "spec": {"request": base64.b64encode(pem).decode(), "signerName": KUBELET_SERVING,
+                  "usages": ["digital signature", "server auth"], "username": username,
+                  "groups": list(groups)}}
+    )  # fmt: skip
+    return csr, pkicsr.parse_request(pem)
+
+
+def test_a_nodes_own_serving_request_naming_its_addresses_is_approvable() -> None:
+    node = _node("n1", ("InternalIP", "10.0.0.5"), ("Hostname", "n1"))
+    assert serving_approval_error(*_serving(), node) == ""
+    # Only its own addresses: another IP, another host name, a missing Node.
+    assert serving_approval_error(*_serving(ips=("10.0.0.6",)), node) == (
+        "IP 10.0.0.6 is not an address of node n1"
+    )
+    assert serving_approval_error(*_serving(dns=("n2",)), node) == "DNS name n2 is not node n1's"
+    assert serving_approval_error(*_serving(), None) == "node n1 does not exist"
+    # Only the node itself asks: not another node, not a bootstrap token, not a user.
+    for username, groups in (
+        ("system:node:n2", ("system:nodes",)),
+        ("system:bootstrap:abcdef", ("system:bootstrappers",)),
+        ("system:node:n1", ("system:authenticated",)),
+    ):
+        problem = serving_approval_error(*_serving(username=username, groups=groups), node)
+        assert problem.startswith(f"requested by {username}")
+    # The signer's own rules still hold: a name is required.
+    assert serving_approval_error(*_serving(dns=(), ips=()), node) == (
+        "DNS or IP subjectAltName is required"
+    )

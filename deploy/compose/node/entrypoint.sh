@@ -110,8 +110,9 @@ stop() {
 }
 trap stop TERM INT
 
-# The network agent and kube-proxy need no engine: they start with it (their Python
-# start-up overlaps the engine's), and the kubelet once the engine answers.
+# The network agent, kube-proxy and the kubelet all start with the engine, so that
+# their Python start-ups overlap the engine's (the kubelet retries the engine every
+# 0.25-2 s until it answers).
 keep network-agent navarch network-agent --kubeconfig "$pki/network-agent.conf" \
   --cluster-cidr "$CLUSTER_CIDR" --service-cluster-ip-range "$SERVICE_CIDR"
 # LoadBalancer IPs come from the project bridge (docs/network.md): the node that owns
@@ -121,11 +122,6 @@ bridge_if="$(ip -o -4 addr show to "$NODE_IP" | awk '{sub(/@.*/, "", $2); print 
 keep kube-proxy navarch proxy --kubeconfig "$pki/kube-proxy.conf" --hostname-override "$NODE_NAME" \
   --cluster-cidr "$CLUSTER_CIDR" --lb-announce-interface "${bridge_if:-eth0}"
 keep dockerd dockerd --config-file /etc/docker/daemon.json
-for _ in $(seq 1 300); do
-  docker info >/dev/null 2>&1 && break
-  sleep 0.1
-done
-docker info >/dev/null 2>&1 || say "dockerd does not answer yet; see $logs/dockerd.log"
 
 # Only who the apiserver vouches for (TokenReview), with a grant on nodes/*
 # (SubjectAccessReview); the apiserver verifies this serving certificate.
