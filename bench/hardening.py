@@ -19,7 +19,7 @@ import gc
 import multiprocessing
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -347,7 +347,7 @@ async def slowloris(api: ApiServerProcess, connections: int = 1000) -> dict[str,
 # --- the run ----------------------------------------------------------------------------------
 
 
-def _in_plane(body: Callable[[ApiServerProcess], Awaitable[Any]], *args: str) -> Any:
+def _in_plane(body: Callable[[ApiServerProcess], Coroutine[Any, Any, Any]], *args: str) -> Any:
     with control_plane(*args) as (_etcd, api):
         gc.collect()
         return asyncio.run(body(api))

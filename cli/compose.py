@@ -106,11 +106,15 @@ def compose_command() -> list[str]:
     )
 
 
-def build_images() -> None:
-    """``deploy/compose/build-images.sh``: the images of this checkout (cached): the
-    node's, the control plane's, and the add-ons' (cluster DNS)."""
+def build_images(*flavors: str) -> None:
+    """``deploy/compose/build-images.sh``: the images of this checkout (cached), by
+    default the node's, the control plane's, and the add-ons' (cluster DNS); ``host``
+    is the three-host test's (``testkit.hosts``)."""
     done = subprocess.run(
-        [str(ROOT / "deploy" / "compose" / "build-images.sh"), "node", "cp", "addon"],
+        [
+            str(ROOT / "deploy" / "compose" / "build-images.sh"),
+            *(flavors or ("node", "cp", "addon")),
+        ],
         capture_output=True,
         text=True,
         check=False,

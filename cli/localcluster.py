@@ -36,6 +36,7 @@ from cli import addons
 from netagent.localroutes import HOST_ADDRESS
 from pki import certlist
 from pki.certlist import ClusterPKIConfig, Host
+from pki.flags import apiserver_pki_flags
 from pki.phases import kubeconfig as kubeconfig_phase
 
 AUDIT_POLICY: dict[str, Any] = {
@@ -209,11 +210,8 @@ class LocalCluster:
                 [
                     *navarch, "apiserver",
                     "--etcd-servers", self.etcd_url,
-                    "--etcd-cafile", str(pki / "etcd/ca.crt"),
-                    "--etcd-certfile", str(pki / "apiserver-etcd-client.crt"),
-                    "--etcd-keyfile", str(pki / "apiserver-etcd-client.key"),
                     # Secrets encrypted in etcd (aescbc, the key the PKI phase made).
-                    "--encryption-provider-config", str(pki / "encryption-config.yaml"),
+                    *apiserver_pki_flags(pki, encrypt_secrets=True),
                     "--audit-policy-file", str(self.audit_policy_file),
                     "--audit-log-path", str(self.log_dir / "audit.log"),
                     # Every address: pods reach it at HOST_ADDRESS, through the
@@ -221,18 +219,10 @@ class LocalCluster:
                     "--bind-address", "0.0.0.0",
                     "--advertise-address", HOST_ADDRESS,
                     "--secure-port", str(self.ports.apiserver),
-                    "--tls-cert-file", str(pki / "apiserver.crt"),
-                    "--tls-private-key-file", str(pki / "apiserver.key"),
-                    "--client-ca-file", str(pki / "ca.crt"),
-                    "--kubelet-certificate-authority", str(pki / "ca.crt"),
-                    "--kubelet-client-certificate", str(pki / "apiserver-kubelet-client.crt"),
-                    "--kubelet-client-key", str(pki / "apiserver-kubelet-client.key"),
                     # Every node of a local cluster is this host: its kubelets listen on
                     # 127.0.0.1, which the apiserver dials only when told so.
                     "--kubelet-allowed-addresses", "127.0.0.1/32",
                     "--service-account-issuer", "https://kubernetes.default.svc.cluster.local",
-                    "--service-account-key-file", str(pki / "sa.pub"),
-                    "--service-account-signing-key-file", str(pki / "sa.key"),
                     "--authorization-mode", "Node,RBAC",
                     "--enable-admission-plugins", "NodeRestriction",
                 ],
@@ -374,24 +364,12 @@ class LocalCluster:
         if running is not None:
             echo(f"{SUPERVISOR}: already running (pid {running})")
             return
-        with open(self.log_file(SUPERVISOR), "ab") as log:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "cli.navarch",
-                    "supervise",
-                    "--data-dir",
-                    str(self.data_dir),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                cwd=ROOT,
-            )
-        self._pid_file(SUPERVISOR).write_text(str(proc.pid))
-        echo(f"{SUPERVISOR}: started (pid {proc.pid}, log {self.log_file(SUPERVISOR)})")
+        pid = start_detached(
+            [sys.executable, "-m", "cli.navarch", "supervise", "--data-dir", str(self.data_dir)],
+            self.log_file(SUPERVISOR),
+            self._pid_file(SUPERVISOR),
+        )
+        echo(f"{SUPERVISOR}: started (pid {pid}, log {self.log_file(SUPERVISOR)})")
 
     def read_state(self) -> dict[str, dict[str, Any]]:
         """The supervisor's record of each component, by name (empty when none)."""
@@ -638,6 +616,22 @@ SUPERVISOR = "supervisor"
 CRASH_LOOP = 3
 """Exits of one component during one ``up`` after which ``up`` gives up on it."""
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_detached(argv: list[str], log_path: Path, pid_path: Path) -> int:
+    """Start ``argv`` in its own session (it outlives this process and the terminal),
+    output appended to ``log_path``, its pid written to ``pid_path``; the pid."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+    pid_path.write_text(str(proc.pid))
+    return proc.pid
 
 
 def describe_exit(st: dict[str, Any]) -> str:

@@ -12,11 +12,14 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.daemonconfig import DAEMONS
 from cli.navarch_proxy import proxy_cmd
 
 app = typer.Typer(
     name="navarch",
-    help="navarch: a container orchestrator that speaks the Kubernetes API.",
+    help="navarch: a container orchestrator that speaks the Kubernetes API. Each daemon "
+    "(apiserver, controller-manager, scheduler, kubelet, proxy, network-agent) also takes "
+    "--config FILE: a YAML mapping of its flag names to values; the command line wins.",
     no_args_is_help=True,
     add_completion=True,
 )
@@ -421,13 +424,218 @@ def status_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
 
 
 @app.command("supervise", hidden=True)
-def supervise_cmd(data_dir: DataDir = Path("~/.navarch")) -> None:
+def supervise_cmd(
+    data_dir: DataDir = Path("~/.navarch"),
+    host_root: Annotated[
+        Path | None,
+        typer.Option(help="Instead: the units `navarch init`/`join` installed under this root."),
+    ] = None,
+) -> None:
     """Run the local cluster's components and restart those that exit (what `navarch
     up` starts in the background; `navarch down` stops it)."""
     from cli.localcluster import LocalCluster
     from cli.supervisor import Supervisor
 
+    if host_root is not None:
+        from cli.bootstrap.initsystem import HostProcesses
+        from cli.bootstrap.layout import Layout
+
+        Supervisor(HostProcesses(Layout(host_root))).run()
+        return
     Supervisor(LocalCluster(data_dir.expanduser())).run()
+
+
+HostRoot = Annotated[
+    Path,
+    typer.Option(
+        "--root",
+        envvar="NAVARCH_ROOT",
+        help="Prefix of every path init/join/reset use (/etc/navarch...): for tests.",
+    ),
+]
+InitSystemFlag = Annotated[
+    str,
+    typer.Option(help="Who runs the units: auto (systemd when it runs the host), systemd "
+                 "or supervisor (navarch's, detached, as `navarch up`)."),
+]  # fmt: skip
+TokenFlag = Annotated[
+    str | None,
+    typer.Option(
+        envvar="NAVARCH_BOOTSTRAP_TOKEN",
+        show_envvar=True,
+        help="Bootstrap token [a-z0-9]{6}.[a-z0-9]{16} (prefer the environment variable: "
+        "it is on no command line).",
+    ),
+]
+
+
+def _host_step(step: Any) -> None:
+    """Run an init/join/reset step; a failure is one line on stderr, exit status 1."""
+    import httpx
+
+    from cli.bootstrap.discovery import DiscoveryError
+    from cli.bootstrap.host import BootstrapError
+    from pki.bootstraptoken import TokenError
+
+    failures = (BootstrapError, DiscoveryError, TokenError, ValueError, RuntimeError, OSError)
+    try:
+        step()
+    except (*failures, httpx.HTTPError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from err
+
+
+def _phases(given: list[str] | None, known: tuple[str, ...]) -> tuple[str, ...]:
+    """``--skip-phases`` values (repeatable, comma-separated), each one of ``known``."""
+    phases = tuple(p.strip() for item in given or [] for p in item.split(",") if p.strip())
+    unknown = [p for p in phases if p not in known]
+    if unknown:
+        raise typer.BadParameter(f"unknown phase {unknown[0]!r}: {', '.join(known)}")
+    return phases
+
+
+def _need_root(root: Path) -> None:
+    import os
+
+    if root == Path("/") and os.geteuid() != 0:
+        typer.echo("error: run as root (it installs units and writes /etc/navarch)", err=True)
+        raise typer.Exit(1)
+
+
+@app.command("init")
+def init_cmd(
+    apiserver_advertise_address: Annotated[
+        str | None,
+        typer.Option(help="Address the API server advertises (default: the default route's)."),
+    ] = None,
+    apiserver_cert_extra_sans: Annotated[
+        list[str] | None,
+        typer.Option(help="More IPs or DNS names for the API server's certificate (commas)."),
+    ] = None,
+    apiserver_bind_port: Annotated[int, typer.Option(help="The API server's port.")] = 6443,
+    pod_network_cidr: Annotated[
+        str, typer.Option(help="Pod addresses: each node gets a /24 of it.")
+    ] = "10.244.0.0/16",
+    service_cidr: Annotated[str, typer.Option(help="ClusterIP range.")] = "10.96.0.0/12",
+    service_node_port_range: Annotated[
+        str, typer.Option(help="NodePort range, LOW-HIGH.")
+    ] = "30000-32767",
+    token: TokenFlag = None,
+    node_name: Annotated[str | None, typer.Option(help="This node (default: hostname).")] = None,
+    skip_phases: Annotated[
+        list[str] | None,
+        typer.Option(help="Phases not to run: node (no kubelet, kube-proxy, network agent)."),
+    ] = None,
+    init_system: InitSystemFlag = "auto",
+    etcd_client_port: Annotated[int, typer.Option(hidden=True)] = 2379,
+    etcd_peer_port: Annotated[int, typer.Option(hidden=True)] = 2380,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the API server.")] = 300.0,
+    root: HostRoot = Path("/"),
+) -> None:
+    """Make this host a cluster's control plane (kubeadm init): PKI in /etc/navarch/pki,
+    etcd, API server, controller-manager, scheduler, kubelet, kube-proxy and network
+    agent as systemd units; prints the `navarch join` command for the other hosts.
+
+    Example: navarch init --apiserver-advertise-address 10.0.1.10 --pod-network-cidr 10.244.0.0/16
+    """
+    from cli.bootstrap.host import PHASES, InitOptions, init
+    from pki.bootstraptoken import generate, parse
+
+    _need_root(root)
+    phases = _phases(skip_phases, PHASES)
+    sans = [s.strip() for item in apiserver_cert_extra_sans or [] for s in item.split(",")]
+
+    def step() -> None:
+        from cli.bootstrap.layout import Layout
+
+        opts = InitOptions(
+            advertise_address=apiserver_advertise_address,
+            cert_extra_sans=[s for s in sans if s],
+            pod_network_cidr=pod_network_cidr,
+            service_cidr=service_cidr,
+            service_node_port_range=service_node_port_range,
+            token=parse(token) if token else generate(),
+            node_name=node_name,
+            bind_port=apiserver_bind_port,
+            etcd_client_port=etcd_client_port,
+            etcd_peer_port=etcd_peer_port,
+            skip_phases=phases,
+            init_system=init_system,
+            timeout=timeout,
+        )
+        init(Layout(root), opts, typer.echo)
+
+    _host_step(step)
+
+
+@app.command("join")
+def join_cmd(
+    endpoint: Annotated[str, typer.Argument(help="The API server, host:port.")],
+    discovery_token_ca_cert_hash: Annotated[
+        str, typer.Option(help="sha256:<hex> of the cluster CA's public key (init prints it).")
+    ],
+    token: TokenFlag = None,
+    node_name: Annotated[str | None, typer.Option(help="This node (default: hostname).")] = None,
+    node_ip: Annotated[
+        str | None, typer.Option(help="This node's address (default: the default route's).")
+    ] = None,
+    skip_phases: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Phases not to run: network (the kubelet alone, no kube-proxy or network agent)."
+        ),
+    ] = None,
+    kubelet_port: Annotated[int, typer.Option(hidden=True)] = 10250,
+    init_system: InitSystemFlag = "auto",
+    timeout: Annotated[
+        float, typer.Option(help="Seconds for discovery and TLS bootstrap.")
+    ] = 300.0,
+    root: HostRoot = Path("/"),
+) -> None:
+    """Join this host to a cluster as a node (kubeadm join): check the cluster's CA by
+    its hash, get the kubelet's client certificate with the bootstrap token (a CSR),
+    start the kubelet, kube-proxy and network agent.
+
+    Example: navarch join 10.0.1.10:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:...
+    """
+    from cli.bootstrap.host import JOIN_PHASES, JoinOptions, join, parse_endpoint
+    from pki.bootstraptoken import parse, parse_ca_hash
+
+    _need_root(root)
+    phases = _phases(skip_phases, JOIN_PHASES)
+    if not token:
+        typer.echo("error: no bootstrap token: set NAVARCH_BOOTSTRAP_TOKEN or --token", err=True)
+        raise typer.Exit(1)
+
+    def step() -> None:
+        from cli.bootstrap.layout import Layout
+
+        opts = JoinOptions(
+            endpoint=parse_endpoint(endpoint),
+            token=parse(token),
+            ca_hash=parse_ca_hash(discovery_token_ca_cert_hash),
+            node_name=node_name,
+            node_ip=node_ip,
+            init_system=init_system,
+            timeout=timeout,
+            skip_phases=phases,
+            kubelet_port=kubelet_port,
+        )
+        join(Layout(root), opts, typer.echo)
+
+    _host_step(step)
+
+
+@app.command("reset")
+def reset_cmd(root: HostRoot = Path("/")) -> None:
+    """Undo `navarch init` or `navarch join` on this host: stop and remove the units,
+    the pod containers, the rules, routes and devices the node made, /etc/navarch and
+    /var/lib/navarch. Safe to run twice."""
+    from cli.bootstrap.host import reset
+    from cli.bootstrap.layout import Layout
+
+    _need_root(root)
+    _host_step(lambda: reset(Layout(root), typer.echo))
 
 
 @app.command("pki")
@@ -1371,7 +1579,20 @@ app.command("proxy")(proxy_cmd)
 
 
 def main() -> None:
-    app()
+    """The console script: a daemon's ``--config FILE`` becomes its flags
+    (``cli/daemonconfig.py``), then typer parses the command line."""
+    import sys
+
+    argv = sys.argv[1:]
+    if argv and argv[0] in DAEMONS and any(a.startswith("--config") for a in argv):
+        from cli.daemonconfig import ConfigFileError, expand
+
+        try:
+            argv = expand(argv, typer.main.get_command(app))
+        except ConfigFileError as err:
+            sys.stderr.write(f"navarch {argv[0]}: {err}\n")
+            raise SystemExit(2) from None
+    app(args=argv)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,13 @@ def proxy_cmd(
     metrics_bind_address: Annotated[
         str, typer.Option(help="host:port of /metrics; port 0 disables it.")
     ] = "127.0.0.1:10249",
+    lb_announce_interface: Annotated[
+        str,
+        typer.Option(
+            help="Announce the LoadBalancer IPs this node owns on this interface (MetalLB-style "
+            "L2: one Ready node per IP answers ARP; strict ARP on). Off when empty."
+        ),
+    ] = "",
     cleanup: Annotated[
         bool,
         typer.Option(
@@ -63,7 +70,7 @@ def proxy_cmd(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if cleanup:
-        raise typer.Exit(run_cleanup())
+        raise typer.Exit(run_cleanup(announce_interface=lb_announce_interface))
     try:
         config = ProxyConfig(
             client=load_config(kubeconfig, server=server),
@@ -76,6 +83,7 @@ def proxy_cmd(
             lb_algorithm=lb_algorithm,
             healthz_bind_address=healthz_bind_address,
             metrics_bind_address=metrics_bind_address,
+            lb_announce_interface=lb_announce_interface,
         )
         validate(config)
     except (ValueError, ConfigError) as err:

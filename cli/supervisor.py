@@ -27,9 +27,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
-from cli.localcluster import ROOT, SUPERVISOR, Component, LocalCluster, _alive, _terminate
+from cli.localcluster import ROOT, SUPERVISOR, Component, _alive, _terminate
 
 POLL = 0.2
 """Seconds between looks at the components (exits, due restarts, readiness)."""
@@ -38,6 +40,21 @@ MIN_BACKOFF = 1.0
 MAX_BACKOFF = 30.0
 STABLE_AFTER = 30.0
 """Seconds of running after which an exit counts as a first failure again."""
+
+
+class Supervised(Protocol):
+    """What the supervisor runs: a local cluster (``LocalCluster``) or the units of a
+    host made by ``navarch init``/``join`` (``cli.bootstrap.initsystem.HostProcesses``)."""
+
+    @property
+    def run_dir(self) -> Path: ...
+    @property
+    def log_dir(self) -> Path: ...
+    @property
+    def state_file(self) -> Path: ...
+    def groups(self) -> list[list[Component]]: ...
+    def pid(self, name: str) -> int | None: ...
+    def log_file(self, name: str) -> Path: ...
 
 
 @dataclass
@@ -80,7 +97,7 @@ class Unit:
 class Supervisor:
     def __init__(
         self,
-        cluster: LocalCluster,
+        cluster: Supervised,
         *,
         clock: Callable[[], float] = time.monotonic,
         echo: Callable[[str], None] | None = None,

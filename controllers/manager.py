@@ -32,6 +32,11 @@ from apiclient import (
 from apiclient.loop import run_main
 from apiclient.tokensource import ServiceAccountTokenSource
 from controllers.base import Clock, Controller, ControllerContext, Options
+from controllers.bootstrap import (
+    DISABLED_BY_DEFAULT,
+    BootstrapSignerController,
+    TokenCleanerController,
+)
 from controllers.certificates import (
     CSRApprovingController,
     CSRCleanerController,
@@ -88,6 +93,8 @@ CONTROLLERS: tuple[type[Controller], ...] = (
     CSRApprovingController,
     CSRSigningController,
     CSRCleanerController,
+    BootstrapSignerController,
+    TokenCleanerController,
 )
 """Every controller, in the order they start; each class declares its name, aliases
 and worker flag (see ``Controller``)."""
@@ -105,7 +112,8 @@ class UnknownControllerError(ValueError):
 def enabled_controllers(spec: Sequence[str], known: dict[str, tuple[str, ...]]) -> list[str]:
     """The controllers ``--controllers`` turns on, in ``known`` order.
 
-    Kubernetes' rules: ``*`` means every controller on by default (here: all); ``name``
+    Kubernetes' rules: ``*`` means every controller on by default (all but the
+    bootstrap-token ones, ``DISABLED_BY_DEFAULT``); ``name``
     turns one on, ``-name`` off; an explicit entry beats ``*`` and the first
     entry naming a controller wins; aliases (``replicaset``
     for ``replicaset-controller``) are accepted.
@@ -128,7 +136,7 @@ def enabled_controllers(spec: Sequence[str], known: dict[str, tuple[str, ...]]) 
         if target is None:
             raise UnknownControllerError(f"{item!r} is not a known controller")
         decided.setdefault(target, not negate)
-    return [name for name in known if decided.get(name, star)]
+    return [name for name in known if decided.get(name, star and name not in DISABLED_BY_DEFAULT)]
 
 
 @dataclass

@@ -49,7 +49,8 @@ from dataclasses import dataclass, field
 
 from kubeproxy.backend import SyncKind, SyncResult, load_balancer_addresses
 from kubeproxy.command import CommandError, run
-from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState, categorize
+from kubeproxy.routeplan import plan
+from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState
 
 log = logging.getLogger(__name__)
 
@@ -167,21 +168,12 @@ def _render_port(
     cluster_chain, local_chain = f"KUBE-SVC-{suffix}", f"KUBE-SVL-{suffix}"
     ext_chain, fw_chain = f"KUBE-EXT-{suffix}", f"KUBE-FW-{suffix}"
 
-    cat = categorize(svc, endpoints)
-    has_endpoints = cat.has_any
-    uses_cluster_chain = bool(cat.cluster) and svc.uses_cluster_endpoints
-    uses_local_chain = bool(cat.local) and svc.uses_local_endpoints
-    internal_chain, has_internal = cluster_chain, has_endpoints
-    if svc.internal_policy_local:
-        internal_chain, has_internal = local_chain, has_endpoints and bool(cat.local)
-    external_policy_chain, has_external = cluster_chain, has_endpoints
-    if svc.external_policy_local:
-        external_policy_chain, has_external = local_chain, has_endpoints and bool(cat.local)
-    uses_ext_chain = has_endpoints and svc.externally_accessible
-    uses_fw_chain = has_endpoints and bool(svc.load_balancer_ips) and bool(svc.source_ranges)
-    lb_chain = fw_chain if uses_fw_chain else ext_chain
+    route = plan(svc, endpoints)
+    internal_chain = route.internal.pick(cluster_chain, local_chain)
+    external_policy_chain = route.external.pick(cluster_chain, local_chain)
+    lb_chain = fw_chain if route.uses_fw_chain else ext_chain
 
-    if not has_endpoints:
+    if route.refuse_rejects:
         internal_target = external_target = "REJECT"
         internal_comment = external_comment = f"{name} has no endpoints"
     else:
@@ -189,7 +181,7 @@ def _render_port(
         internal_comment = external_comment = f"{name} has no local endpoints"
 
     cip = f"-d {svc.cluster_ip} --dport {svc.port}"
-    if has_internal:
+    if route.has_internal:
         out.add(
             "nat",
             f"-A KUBE-SERVICES {_comment(name + ' cluster IP')} {match} {cip} -j {internal_chain}",
@@ -201,41 +193,41 @@ def _render_port(
         )
     for ip in svc.external_ips:
         dst = f"-d {ip} --dport {svc.port}"
-        if has_endpoints:
+        if route.has_endpoints:
             out.add(
                 "nat",
                 f"-A KUBE-SERVICES {_comment(name + ' external IP')} {match} {dst} -j {ext_chain}",
             )
-        if not has_external:
+        if not route.has_external:
             out.add(
                 "filter",
                 f"-A KUBE-EXTERNAL-SERVICES {_comment(external_comment)} {match} {dst} -j {external_target}",
             )
     for ip in svc.load_balancer_ips:
         dst = f"-d {ip} --dport {svc.port}"
-        if has_endpoints:
+        if route.has_endpoints:
             out.add(
                 "nat",
                 f"-A KUBE-SERVICES {_comment(name + ' loadbalancer IP')} {match} {dst} -j {lb_chain}",
             )
-        if uses_fw_chain:
+        if route.uses_fw_chain:
             out.add(
                 "filter",
                 f"-A KUBE-PROXY-FIREWALL {_comment(f'{name} traffic not accepted by {fw_chain}')} "
                 f"{match} {dst} -j DROP",
             )
-        if not has_external:
+        if not route.has_external:
             out.add(
                 "filter",
                 f"-A KUBE-EXTERNAL-SERVICES {_comment(external_comment)} {match} {dst} -j {external_target}",
             )
     if svc.node_port:
-        if has_endpoints:
+        if route.has_endpoints:
             out.add(
                 "nat",
                 f"-A KUBE-NODEPORTS {_comment(name)} {match} --dport {svc.node_port} -j {ext_chain}",
             )
-        if not has_external:
+        if not route.has_external:
             out.add(
                 "filter",
                 f"-A KUBE-EXTERNAL-SERVICES {_comment(external_comment)} -m addrtype --dst-type LOCAL "
@@ -249,7 +241,7 @@ def _render_port(
         )
 
     chains = out.chains
-    if uses_ext_chain:
+    if route.uses_ext_chain:
         lines = chains[ext_chain] = []
         if not svc.external_policy_local:
             lines.append(
@@ -270,9 +262,9 @@ def _render_port(
                 f"-A {ext_chain} {_comment(f'route LOCAL traffic for {name} external destinations')} "
                 f"-m addrtype --src-type LOCAL -j {cluster_chain}"
             )
-        if has_external:
+        if route.has_external:
             lines.append(f"-A {ext_chain} -j {external_policy_chain}")
-    if uses_fw_chain:
+    if route.uses_fw_chain:
         lines = chains[fw_chain] = []
         for cidr in svc.source_ranges:
             lines.append(
@@ -281,18 +273,18 @@ def _render_port(
         lines.append(
             f"-A {fw_chain} {_comment(f'other traffic to {name} will be dropped by KUBE-PROXY-FIREWALL')}"
         )
-    if uses_cluster_chain:
+    if route.uses_cluster_chain:
         lines = chains[cluster_chain] = []
         masq = f"-A {cluster_chain} {_comment(name + ' cluster IP')} {match} {cip}"
         if masquerade_all:
             lines.append(f"{masq} -j KUBE-MARK-MASQ")
         elif cluster_cidr:
             lines.append(f"{masq} ! -s {cluster_cidr} -j KUBE-MARK-MASQ")
-        _to_endpoints(svc, cluster_chain, cat.cluster, lines)
-    if uses_local_chain:
+        _to_endpoints(svc, cluster_chain, route.endpoints.cluster, lines)
+    if route.uses_local_chain:
         lines = chains[local_chain] = []
-        _to_endpoints(svc, local_chain, cat.local, lines)
-    for ep in cat.reachable:
+        _to_endpoints(svc, local_chain, route.endpoints.local, lines)
+    for ep in route.endpoints.reachable:
         sep = endpoint_chain(svc, ep)
         lines = chains[sep] = [f"-A {sep} {_comment(name)} -s {ep.ip} -j KUBE-MARK-MASQ"]
         recent = f" -m recent --name {sep} --set" if svc.affinity_timeout else ""

@@ -16,9 +16,11 @@ import os
 import signal
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from apiclient import Client, ClientConfig, InformerFactory
 from apiclient.loop import run_main
+from kubeproxy.announce import Announcer
 from kubeproxy.backend import Backend
 from kubeproxy.iptables import IptablesBackend, cleanup_iptables
 from kubeproxy.netif import DEVICE, DummyInterface
@@ -45,6 +47,8 @@ class ProxyConfig:
     healthz_bind_address: str = "0.0.0.0:10256"
     metrics_bind_address: str = "127.0.0.1:10249"
     device: str = DEVICE
+    lb_announce_interface: str = ""
+    """Announce the LB IPs this node owns on this interface (``announce.py``); "" is off."""
 
 
 def make_backend(config: ProxyConfig) -> Backend:
@@ -68,13 +72,23 @@ def validate(config: ProxyConfig) -> None:
         raise ValueError(f"--lb-algorithm must be one of {', '.join(ALGORITHMS)}")
     if config.min_sync_period < 0 or config.sync_period <= 0:
         raise ValueError("--sync-period must be positive and --min-sync-period not negative")
+    if (
+        config.lb_announce_interface
+        and not Path(f"/sys/class/net/{config.lb_announce_interface}").exists()
+    ):
+        raise ValueError(f"--lb-announce-interface: no interface {config.lb_announce_interface}")
     split_address(config.healthz_bind_address, 10256)
     split_address(config.metrics_bind_address, 10249)
 
 
-async def cleanup(device: str = DEVICE, *, keep: str | None = None) -> list[str]:
-    """Remove what every mode (except ``keep``) created; names what was found."""
+async def cleanup(
+    device: str = DEVICE, *, keep: str | None = None, announce_interface: str = ""
+) -> list[str]:
+    """Remove what every mode (except ``keep``) created, and the addresses announced on
+    ``announce_interface``; names what was found."""
     found: list[str] = []
+    if keep is None and announce_interface and await Announcer(announce_interface).clear():
+        found.append(f"announced addresses on {announce_interface}")
     if keep != "iptables" and await cleanup_iptables():
         found.append("iptables chains")
     if keep != "nftables" and await cleanup_nftables():
@@ -100,6 +114,7 @@ async def _run(config: ProxyConfig, stop: asyncio.Event) -> None:
             min_sync_period=config.min_sync_period,
         ),
         dummy=DummyInterface(config.device),
+        announcer=Announcer(config.lb_announce_interface) if config.lb_announce_interface else None,
     )
     server = ProxyServer(proxier.health, proxier.wall)
     factory.start()
@@ -142,9 +157,9 @@ def serve(config: ProxyConfig) -> int:
     return run_main(main())
 
 
-def run_cleanup(device: str = DEVICE) -> int:
+def run_cleanup(device: str = DEVICE, announce_interface: str = "") -> int:
     async def main() -> int:
-        found = await cleanup(device)
+        found = await cleanup(device, announce_interface=announce_interface)
         log.info("cleaned up: %s", ", ".join(found) or "nothing was there")
         return 0
 

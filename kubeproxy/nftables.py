@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 
 from kubeproxy.backend import SyncKind, SyncResult, load_balancer_addresses
 from kubeproxy.command import CommandError, run
-from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState, categorize
+from kubeproxy.routeplan import plan
+from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState
 
 log = logging.getLogger(__name__)
 
@@ -160,33 +161,23 @@ def _render_port(
     base = chain_base(svc)
     cluster_chain, local_chain = f"service-{base}", f"local-{base}"
     ext_chain, fw_chain = f"external-{base}", f"firewall-{base}"
-    cat = categorize(svc, endpoints)
-    has_endpoints = cat.has_any
-    uses_cluster_chain = bool(cat.cluster) and svc.uses_cluster_endpoints
-    uses_local_chain = bool(cat.local) and svc.uses_local_endpoints
-    internal_chain, has_internal = cluster_chain, has_endpoints
-    if svc.internal_policy_local:
-        internal_chain, has_internal = local_chain, has_endpoints and bool(cat.local)
-    external_policy_chain, has_external = cluster_chain, has_endpoints
-    if svc.external_policy_local:
-        external_policy_chain, has_external = local_chain, has_endpoints and bool(cat.local)
-    uses_ext_chain = has_endpoints and svc.externally_accessible
-    uses_fw_chain = has_endpoints and bool(svc.load_balancer_ips) and bool(svc.source_ranges)
-    no_internal = "goto reject-chain" if not has_endpoints else "drop"
-    no_external = no_internal
+    route = plan(svc, endpoints)
+    internal_chain = route.internal.pick(cluster_chain, local_chain)
+    external_policy_chain = route.external.pick(cluster_chain, local_chain)
+    no_internal = no_external = "goto reject-chain" if route.refuse_rejects else "drop"
 
     key = f"{svc.cluster_ip} . {proto} . {svc.port}"
-    if has_internal:
+    if route.has_internal:
         out.elements.append(("service-ips", key, f"goto {internal_chain}"))
     else:
         out.elements.append(("no-endpoint-services", key, no_internal))
     for ip in (*svc.external_ips, *svc.load_balancer_ips):
         ext_key = f"{ip} . {proto} . {svc.port}"
-        if has_endpoints:
+        if route.has_endpoints:
             out.elements.append(("service-ips", ext_key, f"goto {ext_chain}"))
-        if not has_external:
+        if not route.has_external:
             out.elements.append(("no-endpoint-services", ext_key, no_external))
-    if uses_fw_chain:
+    if route.uses_fw_chain:
         for ip in svc.load_balancer_ips:
             out.elements.append(
                 ("firewall-ips", f"{ip} . {proto} . {svc.port}", f"goto {fw_chain}")
@@ -195,12 +186,12 @@ def _render_port(
         out.chains[fw_chain] = [f"ip saddr != {{ {ranges} }} drop"]
     if svc.node_port:
         np_key = f"{proto} . {svc.node_port}"
-        if has_endpoints:
+        if route.has_endpoints:
             out.elements.append(("service-nodeports", np_key, f"goto {ext_chain}"))
-        if not has_external:
+        if not route.has_external:
             out.elements.append(("no-endpoint-nodeports", np_key, no_external))
 
-    if uses_ext_chain:
+    if route.uses_ext_chain:
         lines = out.chains[ext_chain] = []
         if not svc.external_policy_local:
             lines.append("jump mark-for-masquerade")
@@ -209,20 +200,20 @@ def _render_port(
                 lines.append(f"ip saddr {cluster_cidr} goto {cluster_chain}")
             lines.append("fib saddr type local jump mark-for-masquerade")
             lines.append(f"fib saddr type local goto {cluster_chain}")
-        if has_external:
+        if route.has_external:
             lines.append(f"goto {external_policy_chain}")
-    if uses_cluster_chain:
+    if route.uses_cluster_chain:
         lines = out.chains[cluster_chain] = []
         match = f"ip daddr {svc.cluster_ip} {proto} dport {svc.port}"
         if masquerade_all:
             lines.append(f"{match} jump mark-for-masquerade")
         elif cluster_cidr:
             lines.append(f"{match} ip saddr != {cluster_cidr} jump mark-for-masquerade")
-        _to_endpoints(svc, cat.cluster, lines, out)
-    if uses_local_chain:
+        _to_endpoints(svc, route.endpoints.cluster, lines, out)
+    if route.uses_local_chain:
         lines = out.chains[local_chain] = []
-        _to_endpoints(svc, cat.local, lines, out)
-    for ep in cat.reachable:
+        _to_endpoints(svc, route.endpoints.local, lines, out)
+    for ep in route.endpoints.reachable:
         ep_base = endpoint_base(svc, ep)
         lines = out.chains[f"endpoint-{ep_base}"] = [f"ip saddr {ep.ip} jump mark-for-masquerade"]
         if svc.affinity_timeout:

@@ -12,6 +12,10 @@ Nodes count as local when they are this node (``--hostname-override``) or when t
 InternalIP is an address of this host: on ``navarch up`` all kubelets share the
 host's network namespace and one kube-proxy serves them all, so all their endpoints
 are local for ``externalTrafficPolicy``/``internalTrafficPolicy: Local``.
+
+With an ``Announcer`` (``--lb-announce-interface``), every sync also holds the LB IPs
+this node owns on that interface (``announce.py``), and a Node's readiness changing
+asks for a sync (failover).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from apiclient import InformerFactory, object_key
 from apitypes.core import Node, Service
 from apitypes.discovery import EndpointSlice
 from kubeproxy import metrics
+from kubeproxy.announce import Announcer, eligible_nodes, owned
 from kubeproxy.backend import Backend, SyncKind
+from kubeproxy.command import CommandError
 from kubeproxy.netif import DummyInterface, local_addresses
 from kubeproxy.runner import BoundedFrequencyRunner
 from kubeproxy.server import HealthState
@@ -61,12 +67,16 @@ class Proxier:
         options: ProxyOptions,
         *,
         dummy: DummyInterface | None = None,
+        announcer: Announcer | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self.backend = backend
         self.options = options
         self.dummy = dummy
+        self.announcer = announcer
+        self.eligible: set[str] = set()
+        """Nodes that may announce LB IPs (``announce.eligible_nodes``)."""
         self.clock = clock
         self.wall = wall
         self.services = factory.informer(Service, label_selector=f"!{PROXY_NAME_LABEL}")
@@ -148,6 +158,12 @@ class Proxier:
             self.recompute_all = True
             self.health.queued()
             self.runner.run()
+        if self.announcer is not None:
+            eligible = eligible_nodes(self.nodes.store.objects())
+            if eligible != self.eligible:
+                # Who announces which LB IP may change (a node turned NotReady: failover).
+                self.eligible = eligible
+                self.runner.run()
 
     def _local_nodes(self) -> set[str]:
         local = {self.options.node_name}
@@ -213,6 +229,8 @@ class Proxier:
             # Endpoint locality (or everything, at the start) may have changed.
             keys = set(self.states) | set(self.services.store.keys())
         changed = self._recompute(keys) | self.unsynced
+        if self.announcer is not None:
+            await self._announce()
         if kind == "partial" and not changed:
             self.health.updated()
             return
@@ -252,6 +270,19 @@ class Proxier:
             logging.INFO if kind != "partial" or elapsed > 1.0 else logging.DEBUG,
             "%s sync: %d of %d Services changed, %.3fs", kind, len(changed), len(self.states), elapsed,
         )  # fmt: skip
+
+    async def _announce(self) -> None:
+        """Hold the LB IPs this node owns on the announce interface (``announce.py``)."""
+        assert self.announcer is not None
+        self.eligible = eligible_nodes(self.nodes.store.objects())
+        endpoint_nodes = {key: self.cache.ready_nodes(key) for key in self.states}
+        mine = owned(self.options.node_name, self.states, self.eligible, endpoint_nodes)
+        try:
+            await self.announcer.ensure(mine)
+        except (CommandError, OSError) as err:
+            # The rules matter more than the announcement: they are written anyway, and
+            # the next sync (at most --sync-period away) tries this again.
+            log.warning("announcing load-balancer IPs failed: %s", err)
 
     def _observe_programming(self, synced: set[str], changed: set[str]) -> None:
         """Network programming latency: from the trigger time of each slice change now

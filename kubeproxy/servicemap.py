@@ -190,6 +190,15 @@ class EndpointSliceCache:
                 newest = stamp
         return newest
 
+    def ready_nodes(self, key: str) -> set[str]:
+        """The nodes with a ready endpoint of the Service (any port, any address type)."""
+        return {
+            endpoint.node_name
+            for eps in self._slices.get(key, {}).values()
+            for endpoint in eps.endpoints
+            if endpoint.node_name and endpoint.is_ready()
+        }
+
     def endpoints(self, key: str) -> dict[tuple[str, str], tuple[EndpointInfo, ...]]:
         """(port name, protocol) -> the endpoints of that port, sorted."""
         merged: dict[tuple[str, str], dict[str, EndpointInfo]] = {}

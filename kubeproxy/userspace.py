@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from kubeproxy.backend import SyncKind, SyncResult
-from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState, categorize
+from kubeproxy.routeplan import plan
+from kubeproxy.servicemap import EndpointInfo, ServicePort, ServicePortState
 
 log = logging.getLogger(__name__)
 
@@ -357,9 +358,8 @@ def desired_listeners(
     for ports in states.values():
         for state in ports:
             svc: ServicePort = state.port
-            cat = categorize(svc, state.endpoints)
-            internal = cat.local if svc.internal_policy_local else cat.cluster
-            external = cat.local if svc.external_policy_local else cat.cluster
+            route = plan(svc, state.endpoints)
+            internal, external = route.internal_endpoints, route.external_endpoints
             name = str(svc.name)
             if internal:
                 out[(svc.cluster_ip, svc.port, svc.protocol)] = (

@@ -14,7 +14,7 @@ from pathlib import Path
 from testkit import images
 
 
-def _used_networks() -> list[ipaddress.IPv4Network]:
+def used_networks() -> list[ipaddress.IPv4Network]:
     used = []
     out = subprocess.run(
         ["ip", "-json", "route", "show"], capture_output=True, text=True, check=True
@@ -39,7 +39,7 @@ def free_cluster_cidr() -> str:
     overlaps: far from Docker's pools, the service CIDR and 10.244.0.0/16 (which a real
     cluster, or other tests' shared network, may hold), so that test clusters running
     at the same time do not collide."""
-    used = _used_networks()
+    used = used_networks()
     candidates = list(range(160, 192))
     random.shuffle(candidates)
     for second in candidates:

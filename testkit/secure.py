@@ -24,25 +24,14 @@ import pki
 from apiserver.etcd_server import EtcdProcess, EtcdTLS, free_port
 from pki import certlist
 from pki.certlist import ClusterPKIConfig, Host, User
+from pki.flags import apiserver_pki_flags
 from testkit.processes import ApiServerProcess
 
 
 def apiserver_tls_flags(pki_dir: Path) -> list[str]:
     """The apiserver's TLS flags for the PKI at ``pki_dir`` (serving, clients, etcd,
     kubelets), as ``navarch up`` passes them."""
-    return [
-        "--etcd-cafile", str(pki_dir / "etcd/ca.crt"),
-        "--etcd-certfile", str(pki_dir / "apiserver-etcd-client.crt"),
-        "--etcd-keyfile", str(pki_dir / "apiserver-etcd-client.key"),
-        "--tls-cert-file", str(pki_dir / "apiserver.crt"),
-        "--tls-private-key-file", str(pki_dir / "apiserver.key"),
-        "--client-ca-file", str(pki_dir / "ca.crt"),
-        "--kubelet-certificate-authority", str(pki_dir / "ca.crt"),
-        "--kubelet-client-certificate", str(pki_dir / "apiserver-kubelet-client.crt"),
-        "--kubelet-client-key", str(pki_dir / "apiserver-kubelet-client.key"),
-        "--service-account-key-file", str(pki_dir / "sa.pub"),
-        "--service-account-signing-key-file", str(pki_dir / "sa.key"),
-    ]  # fmt: skip
+    return apiserver_pki_flags(pki_dir)
 
 
 @dataclass

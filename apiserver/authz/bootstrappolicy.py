@@ -355,6 +355,16 @@ CONTROLLER_ROLES: dict[str, list[dict[str, Any]]] = dict(
         _controller("root-ca-cert-publisher", [
             rule(["create", "update", "patch"], [CORE], ["configmaps"]),
         ]),
+        # Kubernetes grants these two namespaced Roles (kube-system, kube-public); here
+        # cluster roles with only their writes (their informers read as the
+        # controller-manager): the signature of kube-public/cluster-info, and deleting
+        # expired bootstrap token Secrets, which the controller-manager may do itself.
+        _controller("bootstrap-signer", [
+            rule(["update"], [CORE], ["configmaps"], ["cluster-info"]),
+        ]),
+        _controller("token-cleaner", [
+            rule(["delete"], [CORE], ["secrets"]),
+        ]),
         _controller("service-account-controller", [
             rule(["create"], [CORE], ["serviceaccounts"]),
         ]),

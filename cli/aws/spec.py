@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import secrets
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pki import bootstraptoken
 
 CLUSTER_TAG = "navarch-cluster"
 """Every resource ``up`` creates carries ``navarch-cluster=<name>``; ``down`` and
@@ -32,8 +32,8 @@ ARCHES = {"x86_64": "amd64", "arm64": "arm64"}
 LOGIN_USER = "admin"
 """The login user of Debian's cloud images."""
 IAM_PATH = "/navarch/"
-TOKEN_ALPHABET = string.ascii_lowercase + string.digits
-TOKEN_RE = re.compile(r"^[a-z0-9]{6}\.[a-z0-9]{16}$")
+TOKEN_ALPHABET = bootstraptoken.ALPHABET
+TOKEN_RE = bootstraptoken.TOKEN_RE
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
 
 CONTROL_PLANE = "control-plane"
@@ -53,8 +53,7 @@ class SpecError(ValueError):
 def new_bootstrap_token() -> str:
     """A bootstrap token as Kubernetes shapes them: ``[a-z0-9]{6}.[a-z0-9]{16}``
     (token id, then secret), from the OS's CSPRNG."""
-    pick = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(22))
-    return f"{pick[:6]}.{pick[6:]}"
+    return str(bootstraptoken.generate())
 
 
 def parse_port_range(text: str) -> tuple[int, int]:

@@ -9,6 +9,10 @@
 #           navarch
 #   addon   navarch/navarch:current        python3 and navarch only: what cluster add-ons
 #           run in pods (the DNS server of deploy/addons/dns.yaml)
+#   host    navarch/compose-host:current   a whole machine for the three-host test
+#           (testkit/hosts.py): the node's packages plus systemd as PID 1 (as kind's
+#           node image), etcd-server, openssl and curl, i.e. what the AWS user-data
+#           installs; Docker's and containerd's units enabled, etcd's disabled
 #
 # Each is two steps, each cached:
 #   1. a Debian base: `debootstrap --variant=minbase bookworm` with the packages below,
@@ -36,6 +40,7 @@ node_packages=docker.io,iptables,iproute2,conntrack,nftables,python3,python3-ven
 base_recipe=bookworm-minbase-1
 cp_packages=etcd-server,etcd-client,haproxy,python3,python3-venv,procps,ca-certificates,iproute2
 addon_packages=python3,python3-venv,ca-certificates
+host_packages=$node_packages,etcd-server,openssl,curl,systemd,systemd-sysv,dbus
 
 # The Debian mirror this host's apt uses (the only place packages come from).
 if [ -z "$mirror" ]; then
@@ -52,6 +57,31 @@ remove_rootfs() {
 }
 
 hash_of() { sha256sum | cut -c1-16; }
+
+# A tree where systemd boots as a container's PID 1 (what kind's node image does): no
+# consoles, no udev, no kernel-module or hardware units, journald not reading the
+# kernel's ring buffer, an empty machine-id (made anew at each container's first boot).
+# Docker's and containerd's units stay enabled; Debian's etcd.service is disabled (the
+# AWS user-data disables it too: `navarch init` runs etcd as its own unit).
+systemd_rootfs() {
+  local r="$1" unit
+  for unit in getty@tty1.service console-getty.service serial-getty@.service \
+    systemd-udevd.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
+    systemd-udev-trigger.service systemd-modules-load.service systemd-remount-fs.service \
+    sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount \
+    sys-fs-fuse-connections.mount dev-hugepages.mount systemd-logind.service \
+    apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service \
+    fstrim.timer systemd-timesyncd.service systemd-firstboot.service; do
+    ln -sf /dev/null "$r/etc/systemd/system/$unit"
+  done
+  rm -f "$r"/etc/systemd/system/multi-user.target.wants/etcd.service
+  rm -f "$r"/etc/systemd/system/getty.target.wants/*
+  ln -sf /lib/systemd/system/multi-user.target "$r/etc/systemd/system/default.target"
+  mkdir -p "$r/etc/systemd/journald.conf.d"
+  printf '[Journal]\nReadKMsg=no\nStorage=volatile\n' >"$r/etc/systemd/journald.conf.d/container.conf"
+  : >"$r/etc/machine-id"
+  rm -f "$r/var/lib/dbus/machine-id"
+}
 
 # A Debian base image with $2's packages, made once per package list.
 base_image() {
@@ -76,8 +106,19 @@ base_image() {
   # Nothing inside ever runs apt: drop its lists and caches, and the docs.
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/* "$rootfs"/usr/share/doc/* \
     "$rootfs"/usr/share/man/* "$rootfs"/usr/share/locale/* "$rootfs"/var/log/*
-  tar -C "$rootfs" --numeric-owner -c . |
-    docker import --change 'CMD ["/bin/bash"]' --change "LABEL $label" - "$tag" >/dev/null
+  local changes=(--change 'CMD ["/bin/bash"]')
+  if [ "$flavor" = host ]; then
+    systemd_rootfs "$rootfs"
+    # systemd's container interface: it learns it runs in a container from $container
+    # (and shuts down on SIGRTMIN+3: the Dockerfile's STOPSIGNAL, which import cannot set).
+    changes=(--change 'CMD ["/sbin/init"]' --change 'ENV container=docker')
+  fi
+  if ! tar -C "$rootfs" --numeric-owner -c . |
+    docker import "${changes[@]}" --change "LABEL $label" - "$tag" >/dev/null; then
+    echo "build-images: docker import of $tag failed" >&2
+    remove_rootfs "$rootfs"
+    exit 1
+  fi
   remove_rootfs "$rootfs"
   echo "$tag"
 }
@@ -121,7 +162,7 @@ main() {
   [ "${#flavors[@]}" -gt 0 ] || flavors=(node cp)
   src="$(source_hash)"
   for flavor in "${flavors[@]}"; do
-    case "$flavor" in node | cp | addon) ;; *) echo "build-images: unknown flavor $flavor (node, cp, addon)" >&2; exit 2 ;; esac
+    case "$flavor" in node | cp | addon | host) ;; *) echo "build-images: unknown flavor $flavor (node, cp, addon, host)" >&2; exit 2 ;; esac
     if docker image inspect "$(repo_of "$flavor"):$src" >/dev/null 2>&1; then
       docker tag "$(repo_of "$flavor"):$src" "$(repo_of "$flavor"):current"
       echo "$(repo_of "$flavor"):$src"
@@ -148,10 +189,15 @@ main() {
         install -D -m 0644 "$here/controlplane/haproxy.cfg" "$ctx/files/etc/haproxy/haproxy.cfg" ;;
       addon)
         packages="$addon_packages" ;;
+      host)
+        packages="$host_packages" ;;
     esac
-    base="$(base_image "$flavor" "$packages")"
+    base="$(base_image "$flavor" "$packages")" || exit 1
+    local stop=SIGTERM
+    [ "$flavor" != host ] || stop=SIGRTMIN+3
     # The classic builder: Docker Engine 20.10's, and no buildx plugin is needed.
     if ! DOCKER_BUILDKIT=0 docker build -f "$here/Dockerfile" --build-arg "BASE=$base" \
+      --build-arg "STOPSIGNAL=$stop" \
       --label "$label" --label "io.navarch.source-hash=$src" -t "$want" "$ctx" \
       >"$cache/build-$flavor.log" 2>&1; then
       tail -n 30 "$cache/build-$flavor.log" >&2

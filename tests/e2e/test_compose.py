@@ -10,6 +10,7 @@ cluster as it found it (the failure test starts what it stopped).
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import shutil
 import ssl
@@ -25,6 +26,7 @@ import pytest
 
 from apiserver.etcd_server import free_port
 from cli.compose import NODES, ComposeCluster, build_images, compose_command, free_net
+from netagent import localroutes
 from testkit import dockerengine, images
 from testkit.network import free_cluster_cidr
 from testkit.processes import wait_until
@@ -100,6 +102,10 @@ def ns(api: httpx.Client) -> Iterator[str]:
     )  # fmt: skip
     yield name
     api.delete(f"/api/v1/namespaces/{name}")
+
+
+def _host(*argv: str) -> str:
+    return subprocess.run(list(argv), capture_output=True, text=True, check=True).stdout
 
 
 def _pods(api: httpx.Client, ns: str, selector: str) -> list[dict[str, Any]]:
@@ -329,6 +335,63 @@ def test_service_names_resolve_in_pods_through_cluster_dns(
         lambda: "named-ok" in api.get(f"/api/v1/namespaces/{ns}/pods/asker/log").text,
         120, 0.5, "the Service reached by name",
     )  # fmt: skip
+
+
+def test_a_load_balancer_service_answers_from_the_host_on_the_compose_bridge(
+    cluster: ComposeCluster, api: httpx.Client, loaded: dict[str, str], ns: str
+) -> None:
+    """A LoadBalancer Service gets an EXTERNAL-IP from the pool on the project bridge;
+    exactly one node claims it (the address on its bridge interface, answering ARP),
+    and the host reaches the Service there, by the bridge, not by any gateway."""
+    script = "mkdir -p /www && echo lb-ok > /www/index.html && exec httpd -f -p 8080 -h /www"
+    server = _pod("lb-web", loaded["busybox"], ["sh", "-c", script], "node-2", {"app": "lb-web"})
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=server).status_code == 201
+    service = {
+        "metadata": {"name": "lb-web"},
+        "spec": {
+            "type": "LoadBalancer",
+            "selector": {"app": "lb-web"},
+            "ports": [{"port": 80, "targetPort": 8080}],
+        },
+    }
+    assert api.post(f"/api/v1/namespaces/{ns}/services", json=service).status_code == 201
+
+    def ingress() -> str | None:
+        status = api.get(f"/api/v1/namespaces/{ns}/services/lb-web").json().get("status") or {}
+        found = (status.get("loadBalancer") or {}).get("ingress") or []
+        return found[0].get("ip") if found else None
+
+    ip = wait_until(ingress, 60, 0.5, "an EXTERNAL-IP")
+    assert isinstance(ip, str)
+    assert ipaddress.ip_address(ip) in ipaddress.ip_network(f"{cluster.net}.64/26")
+
+    # Network rule: the packet must stay on this machine. The route to the address is
+    # the compose bridge's own (the device holding the project's gateway .1), no gateway.
+    (bridge,) = json.loads(_host("ip", "-j", "-4", "addr", "show", "to", f"{cluster.net}.1/32"))
+    route = json.loads(_host("ip", "-j", "route", "get", ip))[0]
+    assert route.get("dev") == bridge["ifname"] and "gateway" not in route, route
+    stays, why = localroutes.stays_local(ip)
+    assert stays, why
+
+    def claimed_by() -> list[str]:
+        holders = []
+        for node in NODES:
+            out = _docker("exec", cluster.container(node), "ip", "-o", "-4", "addr", "show",
+                          "label", "*:lb", check=False)  # fmt: skip
+            if f" {ip}/32 " in out:
+                holders.append(node)
+        return holders
+
+    holders = wait_until(lambda: (h := claimed_by()) and h, 60, 0.5, "a node claiming it")
+    assert len(holders) == 1, holders  # type: ignore[arg-type]
+
+    def fetch() -> str:
+        try:
+            return httpx.get(f"http://{ip}/", timeout=3).text
+        except httpx.HTTPError:
+            return ""
+
+    wait_until(lambda: "lb-ok" in fetch(), 60, 0.5, f"the host reaching {ip}")
 
 
 def test_losing_one_etcd_member_and_one_apiserver_stops_nothing(

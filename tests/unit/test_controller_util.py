@@ -265,8 +265,12 @@ def test_controllers_flag_follows_kubernetes_rules():
     everything = enabled_controllers(["*"], known)
     # With node-ipam, endpointslice, service-lb, replicationcontroller, serviceaccount,
     # the root CA publisher, ClusterRole aggregation, resource quotas and the three
-    # certificate controllers (csrapproving, csrsigning, csrcleaner).
-    assert len(everything) == len(known) == 25
+    # certificate controllers (csrapproving, csrsigning, csrcleaner); not the two
+    # bootstrap-token ones, which are off unless named (as in Kubernetes).
+    assert len(everything) == 25 and len(known) == 27
+    assert "bootstrap-signer-controller" not in everything
+    named = enabled_controllers(["*", "bootstrapsigner", "tokencleaner"], known)
+    assert len(named) == 27 and "token-cleaner-controller" in named
     without = enabled_controllers(["*", "-podgc"], known)
     assert "pod-garbage-collector-controller" not in without and len(without) == 24
     assert enabled_controllers(["replicaset", "deployment-controller"], known) == [

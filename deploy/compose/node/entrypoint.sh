@@ -115,8 +115,12 @@ trap stop TERM INT
 # 0.25-2 s until it answers).
 keep network-agent navarch network-agent --kubeconfig "$pki/network-agent.conf" \
   --cluster-cidr "$CLUSTER_CIDR" --service-cluster-ip-range "$SERVICE_CIDR"
+# LoadBalancer IPs come from the project bridge (docs/network.md): the node that owns
+# one adds it to its interface there, so it answers ARP (strict ARP keeps the others
+# quiet).
+bridge_if="$(ip -o -4 addr show to "$NODE_IP" | awk '{sub(/@.*/, "", $2); print $2; exit}')"
 keep kube-proxy navarch proxy --kubeconfig "$pki/kube-proxy.conf" --hostname-override "$NODE_NAME" \
-  --cluster-cidr "$CLUSTER_CIDR"
+  --cluster-cidr "$CLUSTER_CIDR" --lb-announce-interface "${bridge_if:-eth0}"
 keep dockerd dockerd --config-file /etc/docker/daemon.json
 
 # Only who the apiserver vouches for (TokenReview), with a grant on nodes/*
