@@ -23,7 +23,9 @@ fi
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   echo "ensure-docker: starting dockerd" >&2
   mkdir -p /var/log
-  nohup dockerd >/var/log/navarch-dockerd.log 2>&1 &
+  # A session of its own (setsid): not in the caller's process group, so a Ctrl-C in
+  # `make test`, or the end of whatever job ran this script, does not take it down.
+  setsid nohup dockerd >>/var/log/navarch-dockerd.log 2>&1 </dev/null &
 fi
 
 for _ in $(seq 1 120); do
