@@ -7,6 +7,7 @@ says whether this is such a machine (CI, or ``NAVARCH_TEST_RESTART_DOCKER=1``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -44,10 +45,17 @@ def _systemd_unit() -> str | None:
 
 
 def _dockerd_pid() -> int:
+    """The host's dockerd: the one in this PID namespace (the engines inside node
+    containers show up in ``pgrep`` too)."""
     done = subprocess.run(["pgrep", "-x", "dockerd"], capture_output=True, text=True, check=False)
-    pids = [int(p) for p in done.stdout.split()]
+    own = os.readlink("/proc/self/ns/pid")
+    pids = []
+    for pid in (int(p) for p in done.stdout.split()):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/{pid}/ns/pid") == own:
+                pids.append(pid)
     if len(pids) != 1:
-        raise RuntimeError(f"expected one dockerd process, found {pids or 'none'}")
+        raise RuntimeError(f"expected one dockerd in this PID namespace, found {pids or 'none'}")
     return pids[0]
 
 
