@@ -565,6 +565,17 @@ def _clean_node_network(layout: Layout, record: HostRecord, ran: set[str], echo:
         proc = subprocess.run(argv, check=False, capture_output=True, text=True)
         said = "done" if proc.returncode == 0 else proc.stderr.strip()[-200:]
         echo(f"[reset] {argv[3]} cleanup: {said}")
+    if "navarch-network-agent" in ran:
+        # The agent keeps the service CIDR on the dummy navarch-svc0 and a blackhole for
+        # the cluster CIDR (netagent.localroutes); its --cleanup leaves them, since on a
+        # `navarch up` host other local clusters may share them. This host's are ours.
+        from netagent import localroutes
+
+        clusters = [c for c in record.cluster_cidr.split(",") if c]
+        localroutes.remove(record.service_cidr or None, clusters)
+        echo(
+            f"[reset] removed {localroutes.SERVICE_DEVICE} and the blackhole of {record.cluster_cidr}"
+        )
 
 
 def _unmount_under(path: Path) -> None:

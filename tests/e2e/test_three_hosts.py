@@ -391,6 +391,10 @@ def test_reset_undoes_a_joined_host(cluster: Bootstrapped) -> None:
     assert pods.strip() == ""
     routes = last.run(["ip", "route", "show", "proto", "78"]).stdout
     assert routes.strip() == ""
+    # Nor the local routes that kept service and pod addresses on the machine.
+    assert last.run(["ip", "link", "show", "navarch-svc0"], check=False).returncode != 0
+    blackholes = last.run(["ip", "route", "show", "type", "blackhole"]).stdout
+    assert cluster.spec.pod_network_cidr not in blackholes
     networks = last.run(["docker", "network", "ls", "--format", "{{.Name}}"]).stdout.split()
     assert sorted(networks) == ["bridge", "host", "none"]
     rules = last.run(["iptables-save"]).stdout

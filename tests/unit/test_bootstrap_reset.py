@@ -12,6 +12,7 @@ import pytest
 from cli.bootstrap import units
 from cli.bootstrap.host import reset
 from cli.bootstrap.layout import CONTROL_PLANE, NODE, HostRecord, Layout
+from netagent import localroutes
 
 
 def _host(root: Path, role: str, unit_names: tuple[str, ...]) -> Layout:
@@ -84,12 +85,17 @@ def test_only_the_daemons_that_ran_are_cleaned_up(
         return subprocess.CompletedProcess(argv, 0, "", "")
 
     monkeypatch.setattr(host.subprocess, "run", run)
+    # The local routes the agent kept (the real ones of this machine are left alone).
+    local: list[tuple[str | None, list[str]]] = []
+    monkeypatch.setattr(localroutes, "remove", lambda svc, clusters: local.append((svc, clusters)))
     record = HostRecord(NODE, "n1", [], "supervisor", "10.244.0.0/16", "10.96.0.0/12")
     layout = Layout(tmp_path)
     host._clean_node_network(layout, record, {"navarch-kubelet"}, lambda _: None)
     assert containers == [["n1"]] and commands == []  # kube-proxy's rules are not ours here
+    assert local == []
     host._clean_node_network(layout, record, set(units.NODE_UNITS), lambda _: None)
     verbs = [argv[3:5] for argv in commands]
     assert verbs == [["network-agent", "--cleanup"], ["proxy", "--cleanup"]]
     assert commands[0][-4:] == ["--cluster-cidr", "10.244.0.0/16",
                                 "--service-cluster-ip-range", "10.96.0.0/12"]  # fmt: skip
+    assert local == [("10.96.0.0/12", ["10.244.0.0/16"])]
