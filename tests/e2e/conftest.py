@@ -13,14 +13,17 @@ import httpx
 import pytest
 
 from testkit import images
-from testkit.kubelets import KubeletProcess
+from testkit.kubelets import SHARED_POD_NETWORK, KubeletProcess
 from testkit.processes import ApiServerProcess, wait_until
 
 
 @pytest.fixture(scope="session")
-def test_images(docker_engine: None) -> dict[str, str]:
-    """The local images tests use (built once, no registry)."""
-    return {"busybox": images.ensure_busybox_image(), "httpd": images.ensure_httpd_image()}
+def test_images(docker_engine: None) -> Iterator[dict[str, str]]:
+    """The local images tests use (built once, no registry). At the end of the session,
+    the pod network the test kubelets share (``SHARED_POD_NETWORK``, made by the first
+    of them and used by every module's) goes too."""
+    yield {"busybox": images.ensure_busybox_image(), "httpd": images.ensure_httpd_image()}
+    images.remove_network(SHARED_POD_NETWORK[1])
 
 
 @pytest.fixture(scope="module")
