@@ -435,6 +435,15 @@ def test_no_apiserver_client_certificates_for_system_masters(plane: SecureContro
     assert "system:masters group is not allowed" in resp.json()["message"]
 
 
+def _serving_kubelet(plane: SecureControlPlane, root: Path, port: int) -> DaemonProcess:
+    """node-a's kubelet on ``port`` asking for its serving certificate by CSR."""
+    return _kubelet(
+        plane, root, "node-a",
+        "--kubeconfig", str(plane.kubeconfig("node-node-a")),
+        "--rotate-server-certificates", "--node-ip", "127.0.0.1", "--port", str(port),
+    )  # fmt: skip
+
+
 def _serves_https(plane: SecureControlPlane, port: int) -> Callable[[], bool]:
     """Whether the kubelet on ``port`` answers /healthz over HTTPS the cluster CA verifies."""
     verify = ssl.create_default_context(cafile=plane.pki_dir / "ca.crt")
@@ -454,11 +463,7 @@ def test_a_kubelet_serves_with_a_certificate_from_the_kubelet_serving_signer(
     """--rotate-server-certificates: the request waits for a person (as in Kubernetes),
     then the kubelet serves HTTPS with the signed certificate."""
     port = free_port()
-    kubelet = _kubelet(
-        plane, tmp_path, "node-a",
-        "--kubeconfig", str(plane.kubeconfig("node-node-a")),
-        "--rotate-server-certificates", "--node-ip", "127.0.0.1", "--port", str(port),
-    )  # fmt: skip
+    kubelet = _serving_kubelet(plane, tmp_path, port)
     kubelet.start()
     try:
 
@@ -505,11 +510,7 @@ def test_with_approve_kubelet_serving_certificates_a_node_gets_its_serving_certi
         tmp_path / "approver.log",
     )  # fmt: skip
     port = free_port()
-    kubelet = _kubelet(
-        plane, tmp_path, "node-a",
-        "--kubeconfig", str(plane.kubeconfig("node-node-a")),
-        "--rotate-server-certificates", "--node-ip", "127.0.0.1", "--port", str(port),
-    )  # fmt: skip
+    kubelet = _serving_kubelet(plane, tmp_path, port)
     approver.start()
     kubelet.start()
     try:
