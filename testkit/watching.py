@@ -22,6 +22,7 @@ class RawWatch:
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self.status_code: int | None = None
         self.ended = threading.Event()
+        self.error: BaseException | None = None  # why the stream ended, if not by its end
         parts = urlsplit(base_url)
         # http.client rather than httpx: closing the socket from another thread reliably
         # ends a blocked read, so a test can drop a watch at any time.
@@ -57,23 +58,33 @@ class RawWatch:
                     return
                 if line.strip():
                     self.events.put(json.loads(line))
-        except (OSError, http.client.HTTPException, ValueError, AttributeError):
+        except (OSError, http.client.HTTPException, ValueError, AttributeError) as err:
             # AttributeError: http.client, when close() races a blocked read.
-            pass
+            self.error = err
         finally:
             self._opened.set()
             self.ended.set()
 
     def next(self, timeout: float = 10.0, *, skip_bookmarks: bool = True) -> dict[str, Any]:
+        """The next event; TimeoutError naming why when none comes within ``timeout``
+        (at once when the stream has already ended and nothing is left to read)."""
         deadline = time.monotonic() + timeout
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("no watch event")
-            event = self.events.get(timeout=remaining)
+            try:
+                event = self.events.get(timeout=max(min(remaining, 0.1), 0.0))
+            except queue.Empty:
+                if self.ended.is_set() and self.events.empty():
+                    raise TimeoutError(self._why("the watch ended")) from None
+                if remaining <= 0:
+                    raise TimeoutError(self._why(f"no watch event in {timeout:.0f}s")) from None
+                continue
             if skip_bookmarks and event.get("type") == "BOOKMARK":
                 continue
             return event
+
+    def _why(self, what: str) -> str:
+        return f"{what} (HTTP {self.status_code}, error: {self.error!r}): {self._target}"
 
     def collect(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
         return [self.next(timeout) for _ in range(count)]

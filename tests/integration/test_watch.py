@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from testkit.processes import ApiServerProcess
+from testkit.processes import ApiServerProcess, wait_until
 from testkit.watching import RawWatch
 
 pytestmark = pytest.mark.integration
@@ -288,11 +288,17 @@ def test_versions_older_than_the_cache_answer_410_without_an_etcd_watch_each(
         first = rv(api.post(base, json=cm("c0")).json())
         for i in range(1, 12):
             api.post(base, json=cm(f"c{i}"))
+        # The cache has applied every create (so its 5-event window has moved past c0):
+        # a list at resourceVersion=0 is answered from the cache as it stands.
+        wait_until(
+            lambda: len(api.get(base, params={"resourceVersion": "0"}).json()["items"]) == 12,
+            what="the watch cache to hold all 12 ConfigMaps",
+        )
         before = _etcd_watches(api)
         watches = [RawWatch(server.url, base, resourceVersion=str(first)) for _ in range(50)]
         try:
             for watch in watches:
-                event = watch.next()
+                event = watch.next(30)
                 assert event["type"] == "ERROR"
                 assert event["object"]["code"] == 410
                 assert event["object"]["reason"] == "Expired"
