@@ -1574,6 +1574,10 @@ from cli.aws.commands import app as aws_app  # noqa: E402 - the group's flags, n
 
 app.add_typer(aws_app, name="aws")
 
+from cli.bootstrap.tokencmd import app as token_app  # noqa: E402
+
+app.add_typer(token_app, name="token")
+
 
 app.command("proxy")(proxy_cmd)
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from testkit.processes import wait_until
+from pki.bootstraptoken import ca_cert_hash
+from testkit.processes import NAVARCH, wait_until
 from testkit.secure import SecureControlPlane, bootstrap_token_secret, user
 
 pytestmark = pytest.mark.integration
@@ -118,6 +119,53 @@ def test_bootstrap_tokens(cluster: SecureControlPlane) -> None:
         assert admin.put(path, json=record(expiration=past)).status_code == 200
         with cluster.client(None, token=f"{token_id}.{secret}") as api:
             wait_until(lambda: _whoami(api).status_code == 401, 10, what="expired token refused")
+
+
+def _token_cmd(cluster: SecureControlPlane, *args: str) -> subprocess.CompletedProcess[str]:
+    kubeconfig = str(cluster.kubeconfig("admin"))
+    return subprocess.run([*NAVARCH, "token", *args, "--kubeconfig", kubeconfig],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+
+
+def test_navarch_token_create_list_delete(cluster: SecureControlPlane) -> None:
+    """``navarch token`` (kubeadm token): a token it creates authenticates at once, its
+    join command names this server and CA, bad settings write nothing, and a deleted
+    token no longer authenticates."""
+    made = _token_cmd(cluster, "create", "--ttl", "2h", "--description", "for node-d",
+                      "--print-join-command")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    words = made.stdout.split()
+    assert words[:3] == ["navarch", "join", cluster.url.removeprefix("https://")]
+    token = words[words.index("--token") + 1]
+    ca_hash = words[words.index("--discovery-token-ca-cert-hash") + 1]
+    assert ca_hash == ca_cert_hash((cluster.pki_dir / "ca.crt").read_bytes())
+    token_id = token.split(".")[0]
+    with cluster.client(None, token=token) as api:
+        assert _user(api)["username"] == f"system:bootstrap:{token_id}"
+
+    listed = _token_cmd(cluster, "list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[0].split()[:3] == ["TOKEN", "TTL", "EXPIRES"]
+    mine = [line for line in listed.stdout.splitlines() if line.startswith(token)]
+    assert len(mine) == 1
+    assert mine[0].split()[1] in ("119m", "120m")
+    assert "authentication,signing" in mine[0] or "signing,authentication" in mine[0]
+    assert "for node-d" in mine[0]
+
+    before = listed.stdout.count("\n")
+    for bad in (["--groups", "system:masters"], ["--usages", "everything"], ["--ttl", "soon"]):
+        refused = _token_cmd(cluster, "create", *bad)
+        assert refused.returncode == 1, bad
+        assert refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1, bad
+    assert _token_cmd(cluster, "list").stdout.count("\n") == before, "nothing written"
+
+    gone = _token_cmd(cluster, "delete", token_id)
+    assert gone.returncode == 0, gone.stderr
+    with cluster.client(None, token=token) as api:
+        wait_until(lambda: _whoami(api).status_code == 401, 10, what="deleted token refused")
+    again = _token_cmd(cluster, "delete", token)
+    assert again.returncode == 1
+    assert "not found" in again.stderr
 
 
 def _request_token(
