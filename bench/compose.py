@@ -13,7 +13,7 @@ from /proc/uptime, five sends per path taken in turn (a drift in load weighs on 
 The ratio across/same is the figure (goal >= 0.8). Needs the pod
 network (node podCIDRs and the network agent).
 
-Memory: ``docker stats`` of every container of the project, at rest right after
+Memory: each container's memory cgroup (as ``docker stats`` counts it), at rest right after
 start-up (no pods); a node's figure includes its engine (and would include its pods:
 their cgroups are nested in the node's).
 """
@@ -56,27 +56,39 @@ def _up_time(cluster: ComposeCluster) -> float:
 
 
 def _memory(cluster: ComposeCluster) -> list[tuple[str, float]]:
+    """MiB per service: what ``docker stats`` shows on cgroup v1 (usage less the
+    inactive page cache), read from each container's memory cgroup, since ``docker
+    stats`` shows nothing on some hosts ("cannot find cgroup mount destination")."""
     ids = cluster.compose("ps", "-q").stdout.split()
     out = subprocess.run(
-        ["docker", "stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", *ids],
+        ["docker", "inspect", "--format", "{{.Name}} {{.State.Pid}}", *ids],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     rows = []
     for line in out.splitlines():
-        name, usage = line.split(" ", 1)
-        rows.append((_service(name, cluster.project), _mib(usage.split("/")[0].strip())))
+        name, pid = line.strip().lstrip("/").split(" ", 1)
+        rows.append((_service(name, cluster.project), _cgroup_mib(int(pid))))
     return sorted(rows)
+
+
+def _cgroup_mib(pid: int) -> float:
+    """Memory of the cgroup v1 memory hierarchy ``pid`` is in (its container's)."""
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if "memory" in controllers.split(","):
+            base = Path("/sys/fs/cgroup/memory") / path.lstrip("/")
+            usage = int((base / "memory.usage_in_bytes").read_text())
+            stat = dict(
+                (k, int(v))
+                for k, v in (row.split() for row in (base / "memory.stat").read_text().splitlines())
+            )
+            return (usage - stat.get("total_inactive_file", 0)) / 2**20
+    raise RuntimeError(f"process {pid}: no cgroup v1 memory hierarchy")
 
 
 def _service(container: str, project: str) -> str:
     # navarch_node-1_1 (docker-compose) or navarch-node-1-1 (docker compose).
     return re.sub(r"[_-]\d+$", "", container[len(project) + 1 :])
-
-
-def _mib(text: str) -> float:
-    number, unit = re.match(r"([\d.]+)\s*([KMG]i?B|B)", text).groups()  # type: ignore[union-attr]
-    scale = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "kB": 1 / 1024}
-    return float(number) * scale.get(unit, 1)
 
 
 def _throughput(cluster: ComposeCluster) -> tuple[float, float]:
@@ -218,7 +230,8 @@ in turn):
 
 {net}
 
-Memory at rest, no pods (`docker stats`; a node's figure includes its Docker Engine):
+Memory at rest, no pods (each container's memory cgroup less its inactive page cache, as
+`docker stats` counts it; a node's figure includes its Docker Engine):
 
 | service | memory |
 |---|---|
