@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install docker etcd dnstools cloudinit images lint test test-unit up down status bench fuzz clean compose-up compose-down compose-images compose-tools
+.PHONY: install docker etcd dnstools cloudinit images lint test test-unit up down status bench fuzz clean compose-up compose-down compose-images compose-tools compose-v2
 
 # A fresh venv with the project (editable) and its test tools. Re-runs pip only when
 # pyproject.toml changed since the last install, so it is quick when nothing did.
@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install docker etcd dnstools cloudinit compose-tools lint
+test: install docker etcd dnstools cloudinit compose-tools compose-v2 lint
 	$(BIN)/pytest -q tests
 
 test-unit: install etcd
@@ -80,6 +80,10 @@ status: install
 # (PURGE=1 removes them).
 compose-tools:
 	@deploy/compose/ensure-tools.sh
+
+# Docker Compose v2 next to Debian's 1.29, for the tests that run the cluster under both.
+compose-v2:
+	@deploy/compose/ensure-compose-v2.sh
 
 compose-images: install compose-tools
 	@deploy/compose/build-images.sh

@@ -94,8 +94,26 @@ def free_net(first: int = 200) -> str:
     raise RuntimeError("no free 10.120.x.0/24 left")
 
 
+COMPOSE_ENV = "NAVARCH_COMPOSE"
+"""Which compose to run: ``docker compose`` (v2) or ``docker-compose`` (Debian 12's
+1.29); unset, the first of those two that is installed."""
+
+
 def compose_command() -> list[str]:
-    """``docker compose`` when the plugin answers, else ``docker-compose``."""
+    """The compose command line: ``$NAVARCH_COMPOSE`` when set (it must answer), else
+    ``docker compose`` when the plugin answers, else ``docker-compose``."""
+    chosen = os.environ.get(COMPOSE_ENV, "").split()
+    if chosen:
+        if chosen not in (["docker", "compose"], ["docker-compose"]):
+            raise RuntimeError(
+                f"{COMPOSE_ENV}={' '.join(chosen)!r}: 'docker compose' or 'docker-compose'"
+            )
+        probe = subprocess.run([*chosen, "version"], capture_output=True, check=False)
+        if probe.returncode != 0:
+            raise RuntimeError(
+                f"{COMPOSE_ENV}: `{' '.join(chosen)} version` failed: is it installed?"
+            )
+        return chosen
     probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
     if probe.returncode == 0:
         return ["docker", "compose"]

@@ -9,10 +9,18 @@ export NAVARCH_COMPOSE_NET="${NAVARCH_COMPOSE_NET:-10.120.0}"
 # The project's PKI on the host (cli/composepki.py), which the services mount.
 export NAVARCH_COMPOSE_STATE_DIR="${NAVARCH_COMPOSE_STATE_DIR:-$HOME/.navarch/compose/$COMPOSE_PROJECT_NAME}"
 
-# `docker compose` where the plugin is there, else Debian's docker-compose (installed
-# with apt when neither is).
+# $NAVARCH_COMPOSE ("docker compose" or "docker-compose") when set; else `docker compose`
+# where the plugin is there, else Debian's docker-compose (installed with apt when
+# neither is). As cli/compose.py's compose_command.
 compose_cmd() {
-  if docker compose version >/dev/null 2>&1; then
+  if [ -n "${NAVARCH_COMPOSE:-}" ]; then
+    case "$NAVARCH_COMPOSE" in
+      "docker compose" | docker-compose) ;;
+      *) echo "NAVARCH_COMPOSE=$NAVARCH_COMPOSE: 'docker compose' or 'docker-compose'" >&2; return 1 ;;
+    esac
+    $NAVARCH_COMPOSE version >/dev/null 2>&1 || return 1
+    echo "$NAVARCH_COMPOSE"
+  elif docker compose version >/dev/null 2>&1; then
     echo "docker compose"
   elif command -v docker-compose >/dev/null 2>&1; then
     echo "docker-compose"
