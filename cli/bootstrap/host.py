@@ -11,7 +11,9 @@
   kubeconfig, the kubelet unit (TLS bootstrap: its client certificate comes from a CSR
   the controller-manager approves and signs), then kube-proxy and the network agent,
   which run as the node (the kubelet's rotating certificate; ``init`` bound their
-  ClusterRoles to ``system:nodes``).
+  ClusterRoles to ``system:nodes``). On a host that already joined (its record and
+  the kubelet's own ``kubelet.conf``): ``rejoin``, the units started again, no
+  discovery (a compose node's restart).
 - **reset**: stops and removes what either made, from the record they leave
   (``/var/lib/navarch/host.json``); safe to run twice, and after a failed init.
 """
