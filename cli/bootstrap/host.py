@@ -582,7 +582,9 @@ def join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> None:
     record.units = _node_units(opts)
     write_units(layout, record.units)
     record.save(layout)
-    system.start(record.units)
+    # The kubelet goes on (as kubeadm's): its configuration is the same, and a restart
+    # would cost the node seconds of start-up.
+    system.add(record.units)
     echo(f"[units] {', '.join(record.units)} started ({system.name})")
     echo("")
     echo(f"This host joined the cluster as node {node}: `navctl get nodes` on the control plane.")

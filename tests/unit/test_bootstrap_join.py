@@ -27,6 +27,9 @@ class FakeInitSystem:
     def start(self, units: list[str]) -> None:
         self.started.append(list(units))
 
+    def add(self, units: list[str]) -> None:
+        self.started.append(["added", *units])
+
     def stop(self, units: list[str]) -> None:
         pass
 
