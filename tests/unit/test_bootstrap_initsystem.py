@@ -14,15 +14,22 @@ from cli.bootstrap import initsystem, units
 from cli.bootstrap.layout import Layout
 
 
-def test_systemd_enables_restarts_and_disables(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fake_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A systemctl first on PATH that records its arguments (in the file returned) and
+    fails for ``fail``."""
     log = tmp_path / "calls"
     fake = tmp_path / "bin" / "systemctl"
     fake.parent.mkdir()
     fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n[ "$1" = fail ] && exit 1\nexit 0\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def test_systemd_enables_restarts_and_disables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _fake_systemctl(tmp_path, monkeypatch)
     system = initsystem.Systemd()
     system.start(["navarch-etcd", "navarch-apiserver"])
     system.stop(["navarch-etcd"])
@@ -111,12 +118,7 @@ def test_the_supervisor_counts_restarts_from_its_state(tmp_path: Path) -> None:
 def test_systemd_adds_units_without_restarting_running_ones(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    log = tmp_path / "calls"
-    fake = tmp_path / "bin" / "systemctl"
-    fake.parent.mkdir()
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexit 0\n')
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    log = _fake_systemctl(tmp_path, monkeypatch)
     initsystem.Systemd().add(["navarch-kubelet", "navarch-proxy"])
     assert log.read_text().splitlines() == [
         "daemon-reload",
