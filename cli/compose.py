@@ -8,8 +8,10 @@ scripts call.
 
 The cluster is secure as ``navarch up``'s is (issue 17): ``up`` first makes the
 project's PKI on the host (``cli.composepki``, under ``~/.navarch/compose/<project>``,
-kept across runs), which the services mount read-only; TLS on every hop, client
-certificates, Node,RBAC. Everything here talks HTTPS as the cluster admin.
+kept across runs), which the control plane's services mount read-only; TLS on every
+hop, client certificates, Node,RBAC. Everything here talks HTTPS as the cluster admin.
+The nodes join as hosts do (``navarch join``, issue 18): ``up`` gives them a bootstrap
+token and the CA's hash, and registers the token once the apiservers answer.
 
 A Node whose Ready condition is True may be an old record: after ``down``/``up`` the
 Node objects in etcd still say Ready until the node lifecycle controller notices the
@@ -195,9 +197,43 @@ class ComposeCluster:
             **self.extra_env,
         }
 
-    def ensure_pki(self, echo: Callable[[str], None] = print) -> None:
-        """Make (or keep, or renew) the project's PKI and mount directories."""
-        composepki.ensure(self.state_dir, self.net, self.api_port, echo)
+    def ensure_pki(self, echo: Callable[[str], None] = print) -> composepki.JoinToken:
+        """Make (or keep, or renew) the project's PKI, bootstrap token and mount
+        directories; the token."""
+        return composepki.ensure(self.state_dir, self.net, self.api_port, echo)[1]
+
+    def register_token(
+        self,
+        token: composepki.JoinToken,
+        timeout: float = 180.0,
+        echo: Callable[[str], None] = print,
+    ) -> None:
+        """What ``navarch init`` publishes for joining hosts, here for the nodes, as the
+        admin once an apiserver answers through haproxy: the token's Secret (expiring
+        when ``token`` does), ``cluster-info`` naming haproxy on the project bridge, their
+        RBAC and ``navarch-config`` (``host.publish_join_info``). The nodes' ``navarch
+        join`` waits for it (discovery retries until cluster-info is signed)."""
+        from cli.bootstrap.host import publish_join_info
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self.client(timeout=5) as api:
+                    if api.get("/readyz").status_code == 200:
+                        publish_join_info(
+                            api, token.token, composepki.in_cluster_server(self.net),
+                            (self.pki_dir / "ca.crt").read_bytes(), token.issued,
+                            self.cluster_cidr, composepki.SERVICE_CIDR,
+                        )  # fmt: skip
+                        break
+            except (httpx.HTTPError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the apiservers did not answer within {timeout:.0f}s")
+            time.sleep(0.25)
+        echo(
+            f"bootstrap token {token.token.id} registered (expires {token.expires:%Y-%m-%d %H:%M}Z)"
+        )
 
     def ssl_context(self, *, client_cert: bool = True) -> ssl.SSLContext:
         """TLS to the apiservers: their CA, and the admin's certificate unless not
@@ -223,10 +259,12 @@ class ComposeCluster:
             raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}{done.stderr}")
         return done
 
-    def up(self, echo: Callable[[str], None] = lambda _: None) -> None:
-        """The PKI first (the services mount it), then ``compose up -d``."""
-        self.ensure_pki(echo)
+    def up(self, echo: Callable[[str], None] = lambda _: None, timeout: float = 180.0) -> None:
+        """The PKI and token first (the services mount them), then ``compose up -d``,
+        then the token registered (``register_token``) for the nodes to join with."""
+        token = self.ensure_pki(echo)
         self.compose("up", "-d")
+        self.register_token(token, timeout, echo)
 
     def install_addons(self, echo: Callable[[str], None] = print) -> bool:
         """Cluster DNS (``cli/addons.py``): its image copied into every node's engine,
@@ -333,7 +371,8 @@ def _after(stamp: str | None, since: datetime) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m cli.compose up|down|wait|pki``, configured by the environment
-    (``pki``: only the PKI and mount directories, for a compose command run by hand)."""
+    (``pki``: only the PKI, token and mount directories, for a compose command run by
+    hand; ``wait`` registers the token, then waits for the nodes)."""
     parser = argparse.ArgumentParser(prog="python -m cli.compose")
     parser.add_argument("verb", choices=["up", "down", "wait", "pki"])
     parser.add_argument("--timeout", type=float, default=180.0)
@@ -348,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             cluster.ensure_pki(print)
             print(f"export NAVARCH_COMPOSE_STATE_DIR={cluster.state_dir}")
             return 0
+        if args.verb == "wait":  # after a compose up by hand: the nodes need the token
+            cluster.register_token(cluster.ensure_pki(print), args.timeout, print)
         # Whole seconds: a lease renewed in the second the wait starts counts.
         since = datetime.now(UTC).replace(microsecond=0)
         started = time.monotonic()
@@ -360,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
                     "masqueraded or lost; set NAVARCH_COMPOSE_CLUSTER_CIDR to a free range",
                     file=sys.stderr,
                 )
-            cluster.up(print)
+            cluster.up(print, args.timeout)
         ready = cluster.wait_ready(len(NODES), since, args.timeout)
     except (RuntimeError, TimeoutError) as err:
         print(f"error: {err}", file=sys.stderr)

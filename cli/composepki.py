@@ -4,8 +4,7 @@
 ``<state_dir>/pki`` for the compose topology (``deploy/docker-compose.yml``, addresses
 in ``docs/network.md``): the apiserver's serving certificate names haproxy
 (``<net>.2``), both apiservers (``.6``, ``.7``), ``127.0.0.1`` and the ``kubernetes``
-Service; each etcd member (``.3``-``.5``) has its server and peer pairs; each node
-(``.11``-``.13``) its kubelet serving pair and ``system:node:<name>`` identity. The
+Service; each etcd member (``.3``-``.5``) has its server and peer pairs. The
 components' kubeconfigs (``<state_dir>/kubeconfigs``) name haproxy on the project
 bridge; ``admin.conf`` (``<state_dir>``) names ``127.0.0.1:<api_port>`` for the host.
 
@@ -14,17 +13,28 @@ holding only what it needs (as kubeadm gives each machine only its own files), w
 the compose file bind-mounts read-only at ``/etc/navarch/pki``. Every file is 0600,
 every directory 0700; re-running keeps what is valid and renews what is due, so the
 same PKI serves every ``compose up`` of a project.
+
+The nodes get no key or certificate from here: they join as hosts do (``navarch join``,
+``deploy/compose/node/entrypoint.sh``), so their mount (``JOIN_MOUNT``) holds only
+what ``join`` takes: the project's bootstrap token (``ensure_token``: kept in
+``<state_dir>/bootstrap-token.json`` across runs, a new one when less than
+``TOKEN_RENEW`` of it is left) and the cluster CA's hash. ``cli.compose`` registers
+the token in the cluster once the apiservers answer.
 """
 
 from __future__ import annotations
 
+import datetime
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 import pki
 from cli.localcluster import AUDIT_POLICY
+from pki import bootstraptoken as bt
 from pki import certlist
 from pki.certlist import ClusterPKIConfig, Host
 from pki.phases import kubeconfig as kubeconfig_phase
@@ -37,7 +47,14 @@ ETCD_MEMBERS = ("etcd-1", "etcd-2", "etcd-3")
 APISERVERS = ("apiserver-1", "apiserver-2")
 SERVICE_CIDR = "10.96.0.0/12"
 MOUNT = "/etc/navarch/pki"
-"""Where each container sees its directory (read-only)."""
+"""Where each control-plane container sees its directory (read-only)."""
+JOIN_MOUNT = "/etc/navarch-join"
+"""Where each node sees its directory (read-only): ``token`` and ``ca-cert-hash``
+(``navarch join`` writes ``/etc/navarch`` itself)."""
+TOKEN_FILE = "bootstrap-token.json"
+TOKEN_RENEW = datetime.timedelta(hours=1)
+"""A token with less than this left is replaced (a node that has not joined yet may
+need it for a while; one that has joined does not need it at all)."""
 
 
 def etcd_ip(net: str, member: int) -> str:
@@ -63,7 +80,8 @@ def in_cluster_server(net: str) -> str:
 def pki_config(net: str) -> ClusterPKIConfig:
     """What the certificates name in the compose topology on ``<net>.0/24``."""
     return ClusterPKIConfig(
-        nodes=tuple(Host(n, (node_ip(net, i),)) for i, n in enumerate(NODES, 1)),
+        # No node: each gets its certificates from CSRs (navarch join's TLS bootstrap).
+        nodes=(),
         control_plane=tuple(Host(a, (apiserver_ip(net, i),)) for i, a in enumerate(APISERVERS, 1)),
         etcd_members=tuple(Host(m, (etcd_ip(net, i),)) for i, m in enumerate(ETCD_MEMBERS, 1)),
         apiserver_names=("haproxy", f"{net}.2"),
@@ -105,21 +123,47 @@ def _bundles(state_dir: Path) -> dict[str, dict[str, Path]]:
         "controller-manager.conf": confs / "controller-manager.conf",
     }
     found["scheduler"] = {"scheduler.conf": confs / "scheduler.conf"}
-    for node in NODES:
-        found[node] = {
-            "ca.crt": p / "ca.crt",
-            "kubelet.crt": p / f"kubelet/{node}.crt",
-            "kubelet.key": p / f"kubelet/{node}.key",
-            "kubelet.conf": confs / f"node-{node}.conf",
-            "kube-proxy.conf": confs / "kube-proxy.conf",
-            "network-agent.conf": confs / "network-agent.conf",
-        }
     return found
+
+
+@dataclass(frozen=True)
+class JoinToken:
+    token: bt.Token
+    expires: datetime.datetime
+
+    @property
+    def issued(self) -> datetime.datetime:
+        """When its 24 h began (the Secret's expiration is this plus ``bt.DEFAULT_TTL``)."""
+        return self.expires - bt.DEFAULT_TTL
+
+
+def ensure_token(state_dir: Path, now: datetime.datetime) -> JoinToken:
+    """The project's bootstrap token (``<state_dir>/bootstrap-token.json``): the kept one
+    while more than ``TOKEN_RENEW`` of it is left, else (or when the file is missing or
+    unreadable) a new one valid for ``bt.DEFAULT_TTL`` from ``now``."""
+    path = state_dir / TOKEN_FILE
+    try:
+        doc = json.loads(path.read_text())
+        kept = JoinToken(bt.parse(doc["token"]), datetime.datetime.fromisoformat(doc["expires"]))
+        if kept.expires - now > TOKEN_RENEW:
+            return kept
+    except (OSError, ValueError, KeyError, TypeError, bt.TokenError):
+        pass
+    made = JoinToken(bt.generate(), now + bt.DEFAULT_TTL)
+    text = json.dumps({"token": str(made.token), "expires": made.expires.isoformat()})
+    write_private(path, text.encode())
+    return made
+
+
+def _node_files(state_dir: Path, token: JoinToken) -> dict[str, bytes]:
+    """A node's whole mount: what ``navarch join`` takes, no key of the host's."""
+    ca_hash = bt.ca_cert_hash((state_dir / "pki" / "ca.crt").read_bytes())
+    return {"token": f"{token.token}\n".encode(), "ca-cert-hash": f"{ca_hash}\n".encode()}
 
 
 def mount_dir(state_dir: Path, service: str) -> Path:
     """The host directory mounted at ``MOUNT`` in ``service``'s containers (one for the
-    two controller-managers, one for the two schedulers)."""
+    two controller-managers, one for the two schedulers; a node's at ``JOIN_MOUNT``)."""
     return state_dir / "mounts" / service
 
 
@@ -145,10 +189,16 @@ def admin_document(state_dir: Path, api_port: int, context: str = CLUSTER) -> di
 
 
 def ensure(
-    state_dir: Path, net: str, api_port: int, echo: Callable[[str], None] = print
-) -> list[Outcome]:
-    """Make (or keep, or renew) the PKI, the kubeconfigs and every service's mount
-    directory under ``state_dir``; one summary line to ``echo``."""
+    state_dir: Path,
+    net: str,
+    api_port: int,
+    echo: Callable[[str], None] = print,
+    now: datetime.datetime | None = None,
+) -> tuple[list[Outcome], JoinToken]:
+    """Make (or keep, or renew) the PKI, the kubeconfigs, the bootstrap token
+    (``ensure_token``) and every service's mount directory under ``state_dir`` (a file
+    that no longer belongs in one is removed); one summary line to ``echo``. The PKI's
+    outcomes and the token."""
     for private in (state_dir, state_dir / "mounts"):
         private.mkdir(parents=True, exist_ok=True, mode=0o700)
         private.chmod(0o700)
@@ -163,19 +213,28 @@ def ensure(
         admin_kubeconfig(state_dir),
         yaml.safe_dump(admin_document(state_dir, api_port), sort_keys=False).encode(),
     )
+    token = ensure_token(state_dir, now or datetime.datetime.now(datetime.UTC))
     audit = yaml.safe_dump(AUDIT_POLICY, sort_keys=False).encode()
+    mounts: dict[str, dict[str, bytes]] = {}
     for service, files in _bundles(state_dir).items():
-        target = mount_dir(state_dir, service)
-        contents = {name: source.read_bytes() for name, source in files.items()}
+        mounts[service] = {name: source.read_bytes() for name, source in files.items()}
         if service in APISERVERS:
-            contents["audit-policy.yaml"] = audit
+            mounts[service]["audit-policy.yaml"] = audit
+    for node in NODES:
+        mounts[node] = _node_files(state_dir, token)
+    for service, contents in mounts.items():
+        target = mount_dir(state_dir, service)
         for name, data in contents.items():
             # Unchanged files stay as they are (a running daemon may hold them open).
             if not (target / name).exists() or (target / name).read_bytes() != data:
                 write_private(target / name, data)
+        # What an earlier version put there (the nodes' keys of old) goes.
+        for left in target.iterdir():
+            if left.name not in contents and left.is_file():
+                left.unlink()
     counts: dict[str, int] = {}
     for outcome in outcomes:
         counts[outcome.action] = counts.get(outcome.action, 0) + 1
     summary = ", ".join(f"{n} {action}" for action, n in sorted(counts.items()))
     echo(f"pki: {state_dir / 'pki'} ({summary}); mounted read-only from {state_dir / 'mounts'}")
-    return outcomes
+    return outcomes, token

@@ -145,3 +145,34 @@ def expand(argv: list[str], group: Any) -> list[str]:
         return [argv[0], *flags_for(doc, command, _given(rest)), *rest]
     except ConfigFileError as err:
         raise ConfigFileError(f"--config {path}: {err}") from err
+
+
+def overrides(items: list[str], command: Any, option: str) -> dict[str, Any]:
+    """``KEY=VALUE`` items (``navarch join --kubelet-arg``, as k3s's ``--kubelet-arg``)
+    as a ``--config`` mapping for ``command`` (the daemon's click command): a switch
+    takes ``true`` or ``false``, a flag the daemon takes more than once gets every
+    item's value in order, any other flag the last one. Raises ConfigFileError, one
+    line naming ``option``, for an item without ``=``, a flag the daemon lacks, or a
+    switch given something else."""
+    by_name: dict[str, Any] = {}
+    for each in _options(command):
+        for opt in (*each.opts, *each.secondary_opts):
+            by_name[opt] = each
+    found: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().removeprefix("--")
+        if not sep or not key:
+            raise ConfigFileError(f"{option} {item!r}: expected KEY=VALUE (node-ip=10.0.0.5)")
+        param = by_name.get(f"--{key}")
+        if param is None or key == "config":
+            raise ConfigFileError(f"{option} {item!r}: {command.name} has no flag --{key}")
+        if param.is_flag:
+            if value.lower() not in ("true", "false"):
+                raise ConfigFileError(f"{option} {item!r}: --{key} takes true or false")
+            found[key] = value.lower() == "true"
+        elif param.multiple:
+            found.setdefault(key, []).append(value)
+        else:
+            found[key] = value
+    return found

@@ -458,6 +458,10 @@ InitSystemFlag = Annotated[
     typer.Option(help="Who runs the units: auto (systemd when it runs the host), systemd "
                  "or supervisor (navarch's, detached, as `navarch up`)."),
 ]  # fmt: skip
+DaemonArgFlag = Annotated[
+    list[str] | None,
+    typer.Option(metavar="KEY=VALUE", help="A flag of that daemon (repeatable)."),
+]
 TokenFlag = Annotated[
     str | None,
     typer.Option(
@@ -586,6 +590,9 @@ def join_cmd(
         ),
     ] = None,
     kubelet_port: Annotated[int, typer.Option(hidden=True)] = 10250,
+    kubelet_arg: DaemonArgFlag = None,
+    proxy_arg: DaemonArgFlag = None,
+    network_agent_arg: DaemonArgFlag = None,
     init_system: InitSystemFlag = "auto",
     timeout: Annotated[
         float, typer.Option(help="Seconds for discovery and TLS bootstrap.")
@@ -594,11 +601,16 @@ def join_cmd(
 ) -> None:
     """Join this host to a cluster as a node (kubeadm join): check the cluster's CA by
     its hash, get the kubelet's client certificate with the bootstrap token (a CSR),
-    start the kubelet, kube-proxy and network agent.
+    start the kubelet, kube-proxy and network agent. On a host that already joined
+    (its kubelet has its own certificate): start its units again, no discovery.
+
+    --kubelet-arg, --proxy-arg and --network-agent-arg (KEY=VALUE, repeatable, as k3s's)
+    set a flag of that daemon in its --config file: --proxy-arg lb-announce-interface=eth0.
 
     Example: navarch join 10.0.1.10:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:...
     """
     from cli.bootstrap.host import JOIN_PHASES, JoinOptions, join, parse_endpoint
+    from cli.daemonconfig import ConfigFileError, overrides
     from pki.bootstraptoken import parse, parse_ca_hash
 
     _need_root(root)
@@ -606,6 +618,16 @@ def join_cmd(
     if not token:
         typer.echo("error: no bootstrap token: set NAVARCH_BOOTSTRAP_TOKEN or --token", err=True)
         raise typer.Exit(1)
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    extra_args: dict[str, dict[str, Any]] = {}
+    given = {"kubelet": kubelet_arg, "proxy": proxy_arg, "network-agent": network_agent_arg}
+    for daemon, items in given.items():
+        try:
+            if items:
+                extra_args[daemon] = overrides(items, commands[daemon], f"--{daemon}-arg")
+        except ConfigFileError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(2) from err
 
     def step() -> None:
         from cli.bootstrap.layout import Layout
@@ -620,6 +642,7 @@ def join_cmd(
             timeout=timeout,
             skip_phases=phases,
             kubelet_port=kubelet_port,
+            extra_args=extra_args,
         )
         join(Layout(root), opts, typer.echo)
 

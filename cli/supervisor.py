@@ -13,6 +13,8 @@ Components run in their own sessions, so that they outlive a supervisor that die
 new supervisor (the next ``navarch up``) adopts the ones still running (by their pid
 files) and restarts them when they exit. SIGTERM (``navarch down``) stops every
 component in reverse order (the daemons, the apiserver, etcd), then the supervisor.
+SIGHUP (``navarch join`` adding kube-proxy and the network agent beside its kubelet)
+takes on the components it does not run yet, leaving the running ones alone.
 """
 
 from __future__ import annotations
@@ -109,6 +111,16 @@ class Supervisor:
             comp.name: Unit(comp, i) for i, group in enumerate(cluster.groups()) for comp in group
         }
         self.stopping = False
+        self.reload_wanted = False
+
+    def reload(self) -> None:
+        """Take on what ``groups()`` names now and this supervisor does not run yet
+        (started by the next ``step``, in group order); the running components go on."""
+        for i, group in enumerate(self.cluster.groups()):
+            for comp in group:
+                if comp.name not in self.units:
+                    self.units[comp.name] = Unit(comp, i)
+                    self.echo(f"{comp.name}: added")
 
     # --- the loop ---------------------------------------------------------------------
 
@@ -118,13 +130,20 @@ class Supervisor:
         def stop(signum: int, frame: FrameType | None) -> None:
             self.stopping = True
 
+        def reload(signum: int, frame: FrameType | None) -> None:
+            self.reload_wanted = True
+
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, reload)
         self.cluster.run_dir.mkdir(parents=True, exist_ok=True)
         self.cluster.log_dir.mkdir(parents=True, exist_ok=True)
         self.adopt()
         try:
             while not self.stopping:
+                if self.reload_wanted:
+                    self.reload_wanted = False
+                    self.reload()
                 self.step()
                 self.write_state()
                 time.sleep(POLL)

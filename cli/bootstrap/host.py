@@ -11,7 +11,9 @@
   kubeconfig, the kubelet unit (TLS bootstrap: its client certificate comes from a CSR
   the controller-manager approves and signs), then kube-proxy and the network agent,
   which run as the node (the kubelet's rotating certificate; ``init`` bound their
-  ClusterRoles to ``system:nodes``).
+  ClusterRoles to ``system:nodes``). On a host that already joined (its record and
+  the kubelet's own ``kubelet.conf``): ``rejoin``, the units started again, no
+  discovery (a compose node's restart).
 - **reset**: stops and removes what either made, from the record they leave
   (``/var/lib/navarch/host.json``); safe to run twice, and after a failed init.
 """
@@ -282,9 +284,21 @@ class ControlPlane:
         ca_pem = (self.layout.pki / "ca.crt").read_bytes()
         now = datetime.datetime.now(datetime.UTC)
         with self.admin() as api:
-            discovery.publish(api, token=self.token, server=self.server, ca_pem=ca_pem, now=now)
-            publish_settings(api, self.opts.pod_network_cidr, self.opts.service_cidr)
+            publish_join_info(api, self.token, self.server, ca_pem, now,
+                              self.opts.pod_network_cidr, self.opts.service_cidr)  # fmt: skip
         echo(f"[bootstrap-token] token {self.token.id} registered (24h), cluster-info published")
+
+
+def publish_join_info(
+    api: httpx.Client, token: bt.Token, server: str, ca_pem: bytes, now: datetime.datetime,
+    pod_cidr: str, service_cidr: str,
+) -> None:  # fmt: skip
+    """What ``navarch join`` needs of a cluster, as its admin (``api``): the token's
+    Secret (expiring 24 h after ``now``), ``kube-public/cluster-info`` naming ``server``
+    and the CA, their RBAC (``discovery.publish``), and ``navarch-config``. ``init``
+    and the compose cluster (``cli.compose``) both call it; idempotent."""
+    discovery.publish(api, token=token, server=server, ca_pem=ca_pem, now=now)
+    publish_settings(api, pod_cidr, service_cidr)
 
 
 def node_kubelet_config(layout: Layout, node: str, address: str, service_cidr: str) -> dict[str, Any]:  # fmt: skip
@@ -445,6 +459,9 @@ class JoinOptions:
     timeout: float = 300.0
     skip_phases: tuple[str, ...] = ()
     kubelet_port: int = 10250
+    extra_args: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per daemon (``kubelet``, ``proxy``, ``network-agent``), flags added to (or
+    replacing those in) its ``--config`` file: ``--kubelet-arg`` and the like."""
 
 
 def parse_endpoint(text: str) -> str:
@@ -500,13 +517,52 @@ def prepare_join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> tuple
             agent_conf=layout.kubelet_conf,
         )
     )
+    for daemon, extra in opts.extra_args.items():
+        configs.setdefault(daemon, {}).update(extra)
     for daemon, values in configs.items():
         write_config(layout, daemon, values)
     return node, configs
 
 
+def joined(layout: Layout) -> HostRecord | None:
+    """The record of a completed join on this layout (the kubelet has its own client
+    certificate, ``kubelet.conf``), else None."""
+    record = HostRecord.load(layout)
+    if record is None or record.role != NODE or not layout.kubelet_conf.exists():
+        return None
+    return record
+
+
+def _node_units(opts: JoinOptions) -> list[str]:
+    return ["navarch-kubelet"] if NETWORK_PHASE in opts.skip_phases else list(NODE_UNITS)
+
+
+def rejoin(layout: Layout, record: HostRecord, opts: JoinOptions, echo: Echo = print) -> None:
+    """``join`` on a host that already joined (``joined``): no discovery and no token
+    (the kubelet's own certificate is what it uses), its units started again with the
+    configs it has. A host that joined under another node name is refused."""
+    if opts.node_name and opts.node_name != record.node_name:
+        raise BootstrapError(
+            f"this host joined as node {record.node_name}, not {opts.node_name}: "
+            "`navarch reset` first"
+        )
+    system = initsystem.choose(opts.init_system, layout)
+    record.units = _node_units(opts)
+    record.init_system = system.name
+    write_units(layout, record.units)
+    record.save(layout)
+    system.start(record.units)
+    echo(f"[join] this host already joined as node {record.node_name} ({layout.kubelet_conf}): "
+         f"{', '.join(record.units)} started again ({system.name}), no discovery")  # fmt: skip
+
+
 def join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> None:
-    """``navarch join`` (see the module's docstring)."""
+    """``navarch join`` (see the module's docstring); on a host that already joined,
+    ``rejoin``."""
+    done = joined(layout)
+    if done is not None:
+        rejoin(layout, done, opts, echo)
+        return
     system = initsystem.choose(opts.init_system, layout)
     node, configs = prepare_join(layout, opts, echo)
     record = HostRecord(NODE, node, [], system.name, configs["proxy"]["cluster-cidr"],
@@ -523,12 +579,12 @@ def join(layout: Layout, opts: JoinOptions, echo: Echo = print) -> None:
     # As kubeadm: the token's copy goes once the kubelet has its own certificate (it
     # reads the bootstrap kubeconfig only when its kubeconfig is unusable).
     layout.bootstrap_conf.unlink(missing_ok=True)
-    record.units = ["navarch-kubelet"]
-    if NETWORK_PHASE not in opts.skip_phases:
-        record.units = list(NODE_UNITS)
+    record.units = _node_units(opts)
     write_units(layout, record.units)
     record.save(layout)
-    system.start(record.units)
+    # The kubelet goes on (as kubeadm's): its configuration is the same, and a restart
+    # would cost the node seconds of start-up.
+    system.add(record.units)
     echo(f"[units] {', '.join(record.units)} started ({system.name})")
     echo("")
     echo(f"This host joined the cluster as node {node}: `navctl get nodes` on the control plane.")

@@ -38,6 +38,9 @@ class InitSystem(Protocol):
     def start(self, units: list[str]) -> None:
         """Enable and (re)start ``units`` (their files are written)."""
 
+    def add(self, units: list[str]) -> None:
+        """Enable and start those of ``units`` not running yet; running ones go on."""
+
     def stop(self, units: list[str]) -> None:
         """Stop and disable ``units``; quiet about units that do not exist."""
 
@@ -73,6 +76,10 @@ class Systemd:
         self._ctl("enable", *units)
         # restart, not start: a second init or join brings new configuration.
         self._ctl("restart", *units)
+
+    def add(self, units: list[str]) -> None:
+        self._ctl("daemon-reload")
+        self._ctl("enable", "--now", *units)
 
     def stop(self, units: list[str]) -> None:
         if units:
@@ -178,6 +185,15 @@ class Supervised:
             self.processes.log_file(SUPERVISOR),
             self.pid_file,
         )
+
+    def add(self, units: list[str]) -> None:
+        """The running supervisor takes on the installed units it lacks (SIGHUP); none
+        running: ``start``."""
+        pid = self.supervisor_pid()
+        if pid is None:
+            self.start(units)
+            return
+        os.kill(pid, signal.SIGHUP)
 
     def stop(self, units: list[str]) -> None:
         self.stop_all()

@@ -9,9 +9,11 @@ cluster as it found it (the failure test starts what it stopped).
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -23,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from apiserver.etcd_server import free_port
 from cli.compose import NODES, ComposeCluster, build_images, compose_command, free_net
@@ -202,6 +205,84 @@ def test_the_cluster_is_secure_by_default(cluster: ComposeCluster, api: httpx.Cl
     # The PKI on the host is private to its owner.
     for path in [cluster.state_dir, *cluster.state_dir.rglob("*")]:
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+CLIENT_SIGNER = "kubernetes.io/kube-apiserver-client-kubelet"
+SERVING_SIGNER = "kubernetes.io/kubelet-serving"
+
+
+def _issued_by_approved_csrs(api: httpx.Client) -> dict[bytes, list[dict[str, Any]]]:
+    """Each certificate (DER) an approved CSR was issued, with the CSRs."""
+    from cryptography import x509
+
+    found: dict[bytes, list[dict[str, Any]]] = {}
+    for csr in api.get("/apis/certificates.k8s.io/v1/certificatesigningrequests").json()["items"]:
+        status = csr.get("status") or {}
+        approved = any(
+            c.get("type") == "Approved" and c.get("status") == "True"
+            for c in status.get("conditions") or []
+        )
+        if approved and status.get("certificate"):
+            pem = base64.b64decode(status["certificate"])
+            der = x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER)
+            found.setdefault(der, []).append(csr)
+    return found
+
+
+def test_each_node_joined_with_certificates_from_approved_csrs(
+    cluster: ComposeCluster, api: httpx.Client
+) -> None:
+    """navarch join's TLS bootstrap: the certificate each kubelet uses as its client is
+    one an approved kube-apiserver-client-kubelet CSR (asked for with the bootstrap
+    token) was issued, its serving certificate one of an approved kubelet-serving CSR;
+    both name the node and chain to the cluster CA."""
+    from cryptography import x509
+
+    ca = x509.load_pem_x509_certificate((cluster.pki_dir / "ca.crt").read_bytes())
+    issued = _issued_by_approved_csrs(api)
+    for node in NODES:
+        for kind, signer in (("client", CLIENT_SIGNER), ("server", SERVING_SIGNER)):
+            text = _docker("exec", cluster.container(node), "cat",
+                           f"/var/lib/navarch/kubelet/pki/kubelet-{kind}-current.pem")  # fmt: skip
+            block = re.search(
+                r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.S
+            )
+            assert block is not None, (node, kind)
+            cert = x509.load_pem_x509_certificate(block.group(0).encode())
+            der = cert.public_bytes(serialization.Encoding.DER)
+            signers = {c["spec"]["signerName"] for c in issued.get(der, [])}
+            assert signer in signers, (node, kind, signers)
+            cert.verify_directly_issued_by(ca)
+            cn = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
+            assert cn == f"system:node:{node}"
+        # Its first client certificate was asked for with the bootstrap token.
+        requesters = {
+            c["spec"]["username"]
+            for csrs in issued.values()
+            for c in csrs
+            if c["spec"]["signerName"] == CLIENT_SIGNER
+        }
+        assert any(r.startswith("system:bootstrap:") for r in requesters), requesters
+
+
+def test_the_nodes_get_no_private_key_from_the_host(cluster: ComposeCluster) -> None:
+    """What the host bind-mounts into a node holds no private key: only the bootstrap
+    token and the CA's hash (the node's keys are made on the node); nothing of the
+    host is mounted where join writes (/etc/navarch/pki)."""
+    for node in NODES:
+        mounts = json.loads(_docker("inspect", cluster.container(node)))[0]["Mounts"]
+        binds = {m["Destination"]: Path(m["Source"]) for m in mounts if m["Type"] == "bind"}
+        assert set(binds) == {"/sys/fs/cgroup", "/etc/navarch-join"}, binds
+        join_dir = binds["/etc/navarch-join"]
+        assert sorted(p.name for p in join_dir.iterdir()) == ["ca-cert-hash", "token"]
+        for path in join_dir.iterdir():
+            assert b"PRIVATE KEY" not in path.read_bytes(), path
+        token = (join_dir / "token").read_text().strip()
+        assert not any(m["Destination"].startswith("/etc/navarch/pki") for m in mounts)
+        inside = _docker("exec", cluster.container(node), "grep", "-rl", token, "/etc/navarch",
+                         check=False)  # fmt: skip
+        # The token's copy (bootstrap-kubelet.conf) went once the kubelet had its own.
+        assert inside.strip() == "", inside
 
 
 def test_the_kubernetes_service_lists_both_apiservers(
@@ -453,6 +534,7 @@ def test_a_restarted_node_container_runs_its_pods_again(
     )
     cidr = _node_cidrs(api)["node-2"]
     restarted_at = datetime.now(UTC).replace(microsecond=0)
+    logs_since = str(int(restarted_at.timestamp()))
     _docker("restart", "-t", "30", cluster.container("node-2"))
 
     def started_after(pod: dict[str, Any]) -> bool:
@@ -474,6 +556,16 @@ def test_a_restarted_node_container_runs_its_pods_again(
         node_ip
     ]
     assert _node_cidrs(api)["node-2"] == cidr
+    # It came back as the node it was, with its own certificate: no discovery, no token.
+    said = subprocess.run(
+        ["docker", "logs", "--since", logs_since, cluster.container("node-2")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lines = [
+        line for line in (said.stdout + said.stderr).splitlines() if "join" in line.split(":")[0]
+    ]
+    assert any("[join] this host already joined as node node-2" in line for line in lines), lines
+    assert not any("discovery:" in line for line in lines), lines
 
 
 def _comes_back(

@@ -14,15 +14,22 @@ from cli.bootstrap import initsystem, units
 from cli.bootstrap.layout import Layout
 
 
-def test_systemd_enables_restarts_and_disables(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _fake_systemctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A systemctl first on PATH that records its arguments (in the file returned) and
+    fails for ``fail``."""
     log = tmp_path / "calls"
     fake = tmp_path / "bin" / "systemctl"
     fake.parent.mkdir()
     fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\n[ "$1" = fail ] && exit 1\nexit 0\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def test_systemd_enables_restarts_and_disables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _fake_systemctl(tmp_path, monkeypatch)
     system = initsystem.Systemd()
     system.start(["navarch-etcd", "navarch-apiserver"])
     system.stop(["navarch-etcd"])
@@ -106,3 +113,47 @@ def test_the_supervisor_counts_restarts_from_its_state(tmp_path: Path) -> None:
     layout.run.mkdir(parents=True)
     system.processes.state_file.write_text('{"components": {"navarch-apiserver": {"restarts": 4}}}')
     assert system.restarts("navarch-apiserver") == 4
+
+
+def test_systemd_adds_units_without_restarting_running_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _fake_systemctl(tmp_path, monkeypatch)
+    initsystem.Systemd().add(["navarch-kubelet", "navarch-proxy"])
+    assert log.read_text().splitlines() == [
+        "daemon-reload",
+        "enable --now navarch-kubelet navarch-proxy",
+    ]
+
+
+def test_the_supervisor_takes_on_added_units_and_keeps_the_running_ones(tmp_path: Path) -> None:
+    from cli.supervisor import Supervisor
+
+    layout = Layout(tmp_path)
+    units.write_units(layout, ["navarch-kubelet"])
+    lines: list[str] = []
+    supervisor = Supervisor(initsystem.HostProcesses(layout), echo=lines.append)
+    kubelet = supervisor.units["navarch-kubelet"]
+    kubelet.adopted = os.getpid()  # running
+    units.write_units(layout, ["navarch-kubelet", "navarch-proxy", "navarch-network-agent"])
+    supervisor.reload()
+    assert set(supervisor.units) == {"navarch-kubelet", "navarch-proxy", "navarch-network-agent"}
+    assert supervisor.units["navarch-kubelet"] is kubelet and kubelet.running
+    assert not supervisor.units["navarch-proxy"].running
+    assert lines == ["navarch-proxy: added", "navarch-network-agent: added"]
+    supervisor.reload()  # nothing new
+    assert len(lines) == 2
+
+
+def test_adding_units_signals_the_running_supervisor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    system = initsystem.Supervised(Layout(tmp_path))
+    sent: list[tuple[int, int]] = []
+    monkeypatch.setattr(system, "supervisor_pid", lambda: 4242)
+    monkeypatch.setattr(initsystem.os, "kill", lambda pid, sig: sent.append((pid, sig)))
+    monkeypatch.setattr(system, "start", lambda u: pytest.fail("restarted the supervisor"))
+    system.add(["navarch-proxy"])
+    assert sent == [(4242, signal.SIGHUP)]

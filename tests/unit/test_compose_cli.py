@@ -4,7 +4,7 @@ PKI each service mounts."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ import yaml
 from cli import composepki
 from cli.compose import _after
 from cli.imageload import pulls_by_default, warnings
+from pki import bootstraptoken as bt
 
 
 @pytest.mark.parametrize(
@@ -69,13 +70,17 @@ def test_the_compose_pki_gives_each_service_only_its_own_files(tmp_path: Path) -
 
     state = tmp_path / "state"
     lines: list[str] = []
-    first = composepki.ensure(state, "10.120.7", 7443, lines.append)
+    first, token = composepki.ensure(state, "10.120.7", 7443, lines.append)
     assert any(o.action == "created" for o in first) and lines[0].startswith("pki: ")
     mounts = state / "mounts"
-    assert sorted(p.name for p in (mounts / "node-2").iterdir()) == [
-        "ca.crt", "kube-proxy.conf", "kubelet.conf", "kubelet.crt", "kubelet.key",
-        "network-agent.conf",
-    ]  # fmt: skip
+    # A node gets only what `navarch join` takes: no key, no certificate of the host's.
+    assert sorted(p.name for p in (mounts / "node-2").iterdir()) == ["ca-cert-hash", "token"]
+    assert (mounts / "node-2" / "token").read_text() == f"{token.token}\n"
+    ca_hash = bt.ca_cert_hash((state / "pki" / "ca.crt").read_bytes())
+    assert (mounts / "node-2" / "ca-cert-hash").read_text() == f"{ca_hash}\n"
+    for path in mounts.rglob("*"):
+        if path.parent.name.startswith("node-"):
+            assert b"PRIVATE KEY" not in path.read_bytes(), path
     assert sorted(p.name for p in (mounts / "haproxy").iterdir()) == ["ca.crt"]
     assert "sa.key" in {p.name for p in (mounts / "apiserver-1").iterdir()}
     assert not (mounts / "etcd-1" / "sa.key").exists()
@@ -90,15 +95,31 @@ def test_the_compose_pki_gives_each_service_only_its_own_files(tmp_path: Path) -
     api = sans(mounts / "apiserver-2" / "apiserver.crt")
     for name in ("10.120.7.2", "10.120.7.6", "10.120.7.7", "127.0.0.1", "10.96.0.1", "haproxy"):
         assert name in api
-    assert "10.120.7.12" in sans(mounts / "node-2" / "kubelet.crt")
     assert "10.120.7.4" in sans(mounts / "etcd-2" / "peer.crt")
-    node = yaml.safe_load((mounts / "node-2" / "kubelet.conf").read_text())
-    assert node["clusters"][0]["cluster"]["server"] == "https://10.120.7.2:6443"
+    scheduler = yaml.safe_load((mounts / "scheduler" / "scheduler.conf").read_text())
+    assert scheduler["clusters"][0]["cluster"]["server"] == "https://10.120.7.2:6443"
     admin = yaml.safe_load(composepki.admin_kubeconfig(state).read_text())
     assert admin["clusters"][0]["cluster"]["server"] == "https://127.0.0.1:7443"
     assert "client-certificate-data" in admin["users"][0]["user"]
     for path in [state, *state.rglob("*")]:
         assert path.stat().st_mode & 0o077 == 0, path
     # Kept across runs: nothing is made again.
-    again = composepki.ensure(state, "10.120.7", 7443, lines.append)
+    (mounts / "node-2" / "kubelet.key").write_text("left by an earlier version")
+    again, same = composepki.ensure(state, "10.120.7", 7443, lines.append)
     assert {o.action for o in again} == {"kept"}
+    assert same == token
+    assert not (mounts / "node-2" / "kubelet.key").exists()
+
+
+def test_the_bootstrap_token_is_kept_until_it_nears_its_expiry(tmp_path: Path) -> None:
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    first = composepki.ensure_token(tmp_path, now)
+    assert first.expires == now + bt.DEFAULT_TTL and first.issued == now
+    assert (tmp_path / composepki.TOKEN_FILE).stat().st_mode & 0o077 == 0
+    later = now + bt.DEFAULT_TTL - composepki.TOKEN_RENEW - timedelta(seconds=1)
+    assert composepki.ensure_token(tmp_path, later) == first
+    renewed = composepki.ensure_token(tmp_path, later + timedelta(seconds=2))
+    assert renewed.token != first.token
+    assert renewed.expires == later + timedelta(seconds=2) + bt.DEFAULT_TTL
+    (tmp_path / composepki.TOKEN_FILE).write_text("{not json")
+    assert composepki.ensure_token(tmp_path, now).token not in (first.token, renewed.token)

@@ -104,3 +104,51 @@ def test_the_console_script_prints_one_line_and_exits_2(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines() == [
         f"navarch network-agent: --config {conf}: unknown flag 'no-such-flag'"
     ]
+
+
+def test_join_daemon_args_become_a_config_mapping_the_daemon_takes() -> None:
+    from cli.daemonconfig import flags_for, overrides
+
+    kubelet = GROUP.commands["kubelet"]  # type: ignore[attr-defined]
+    found = overrides(
+        ["cluster-dns=10.96.0.53", "--rotate-certificates=False", "node-ip=10.0.0.5",
+         "node-ip=10.0.0.6"],
+        kubelet, "--kubelet-arg",
+    )  # fmt: skip
+    assert found == {"cluster-dns": "10.96.0.53", "rotate-certificates": False,
+                     "node-ip": "10.0.0.6"}  # fmt: skip
+    assert "--cluster-dns" in flags_for(found, kubelet, set())
+    issuers = overrides(["service-account-issuer=https://a", "service-account-issuer=https://b"],
+                        GROUP.commands["apiserver"], "--x")  # type: ignore[attr-defined]  # fmt: skip
+    assert issuers == {"service-account-issuer": ["https://a", "https://b"]}
+
+
+@pytest.mark.parametrize(
+    ("item", "says"),
+    [
+        ("cluster-dns", "expected KEY=VALUE"),
+        ("=1", "expected KEY=VALUE"),
+        ("no-such-flag=1", "kubelet has no flag --no-such-flag"),
+        ("config=/etc/x.yaml", "kubelet has no flag --config"),
+        ("rotate-certificates=yes", "--rotate-certificates takes true or false"),
+    ],
+)
+def test_bad_join_daemon_args_are_one_line(item: str, says: str) -> None:
+    from cli.daemonconfig import overrides
+
+    with pytest.raises(ConfigFileError) as err:
+        overrides([item], GROUP.commands["kubelet"], "--kubelet-arg")  # type: ignore[attr-defined]
+    assert says in str(err.value) and "\n" not in str(err.value)
+    assert str(err.value).startswith("--kubelet-arg ")
+
+
+def test_navarch_join_refuses_a_bad_daemon_arg_before_anything(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "cli.navarch", "join", "127.0.0.1:1", "--token",
+         "abcdef.0123456789abcdef", "--discovery-token-ca-cert-hash", "sha256:" + "0" * 64,
+         "--proxy-arg", "nope=1", "--root", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: --proxy-arg 'nope=1': proxy has no flag --nope"
+    assert not any(tmp_path.iterdir())

@@ -1,20 +1,25 @@
 #!/bin/bash
-# A compose node's PID 1: the node's own Docker Engine, then its kubelet, network agent
-# and kube-proxy (iptables mode), each restarted when it exits (back-off 1 s doubling to
-# 30 s). On SIGTERM (docker stop / restart) the agents stop first, then the engine,
-# which stops the pods' containers; the next start brings them back through the kubelet.
+# A compose node's PID 1: the node's own Docker Engine, then `navarch join`, the code
+# path of every other host (cli/bootstrap): discovery with the bootstrap token and the
+# CA's hash, the kubelet's TLS bootstrap (its client and serving certificates from CSRs
+# the controller-manager approves and signs), then kube-proxy and the network agent,
+# run as the node. systemd is not PID 1 here: navarch's supervisor runs the units.
+# A node that already joined (its kubelet.conf and join record are on its volumes)
+# comes back without discovery: join starts its units again. On SIGTERM (docker stop /
+# restart) the supervisor stops the daemons first, then the engine stops, which stops
+# the pods' containers; the next start brings them back through the kubelet.
 #
 # Given by deploy/docker-compose.yml: NODE_NAME, NODE_INDEX (1..), NODE_IP (the node's
-# address on the project bridge) and CLUSTER_CIDR (the pods' addresses); and, mounted
-# read-only at /etc/navarch/pki from the host's PKI (cli/composepki.py), the node's
-# credentials: kubelet.conf (system:node:<name>), kube-proxy.conf, network-agent.conf
-# (each naming haproxy, with the cluster CA), the kubelet's serving pair kubelet.crt/key
-# and ca.crt.
-# Logs: each daemon's lines on the container's output, prefixed with its name, and in
-# /var/log/navarch/<daemon>.log.
+# address on the project bridge), API_ENDPOINT (haproxy, host:port) and CLUSTER_CIDR
+# (the pods' addresses, routed locally before anything starts); and, mounted read-only
+# at /etc/navarch-join from the host (cli/composepki.py), only `token` (the bootstrap
+# token) and `ca-cert-hash`. /etc/navarch and /var/lib/navarch are the node's volumes.
+# Logs: the engine's and join's lines on the container's output, prefixed with their
+# names, as are the units' (the supervisor writes them to /var/log/navarch/<unit>.log).
 set -uo pipefail
-: "${NODE_NAME:?}" "${NODE_INDEX:?}" "${NODE_IP:?}"
-pki=/etc/navarch/pki
+: "${NODE_NAME:?}" "${NODE_INDEX:?}" "${NODE_IP:?}" "${API_ENDPOINT:?}"
+join_dir=/etc/navarch-join
+run_dir=/var/lib/navarch/run
 CLUSTER_CIDR="${CLUSTER_CIDR:-10.244.0.0/16}"
 SERVICE_CIDR="${SERVICE_CIDR:-10.96.0.0/12}"
 logs=/var/log/navarch
@@ -27,8 +32,8 @@ say() { echo "navarch-node[$NODE_NAME]: $*"; }
 mount -o remount,rw /proc/sys 2>/dev/null || say "cannot remount /proc/sys writable"
 mount -o remount,rw /sys 2>/dev/null || say "cannot remount /sys writable"
 
-for file in ca.crt kubelet.conf kubelet.crt kubelet.key kube-proxy.conf network-agent.conf; do
-  [ -r "$pki/$file" ] || say "missing $pki/$file (the host's PKI: python -m cli.compose pki)"
+for file in token ca-cert-hash; do
+  [ -r "$join_dir/$file" ] || say "missing $join_dir/$file (the host's: python -m cli.compose pki)"
 done
 
 # Never off the machine (docs/network.md): the service and cluster CIDRs are routed
@@ -62,8 +67,9 @@ cat > /etc/docker/daemon.json <<EOF
   "shutdown-timeout": 5
 }
 EOF
-# A stale pid file from a killed engine makes dockerd refuse to start.
-rm -f /var/run/docker.pid /run/docker.pid
+# A stale pid file from a killed engine makes dockerd refuse to start; the supervisor's
+# (on the volume) would name processes of the container that ran before.
+rm -f /var/run/docker.pid /run/docker.pid "$run_dir"/*.pid
 
 declare -A pids=()
 
@@ -90,14 +96,26 @@ keep() {
   pids[$name]=$!
 }
 
+alive() { [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+# The supervisor `navarch join` started (detached): SIGTERM makes it stop its units
+# (latest first) and exit.
+stop_units() {
+  local pid
+  pid="$(cat "$run_dir/supervisor.pid" 2>/dev/null)" || return 0
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 300); do
+    alive "$pid" || return 0
+    sleep 0.1
+  done
+  say "the supervisor did not stop in 30s; killing it"
+  kill -KILL "$pid" 2>/dev/null
+}
+
 stop() {
   say "stopping"
-  for name in kube-proxy network-agent kubelet; do
-    [ -n "${pids[$name]:-}" ] && kill -TERM "${pids[$name]}" 2>/dev/null
-  done
-  for name in kube-proxy network-agent kubelet; do
-    [ -n "${pids[$name]:-}" ] && wait "${pids[$name]}" 2>/dev/null
-  done
+  [ -n "${pids[join]:-}" ] && kill -TERM "${pids[join]}" 2>/dev/null && wait "${pids[join]}" 2>/dev/null
+  stop_units
   kill -TERM "${pids[dockerd]}" 2>/dev/null
   wait "${pids[dockerd]}" 2>/dev/null
   # The engine removed its containers' cgroups; the parent it made them in is ours to
@@ -110,28 +128,41 @@ stop() {
 }
 trap stop TERM INT
 
-# The network agent, kube-proxy and the kubelet all start with the engine, so that
-# their Python start-ups overlap the engine's (the kubelet retries the engine every
-# 0.25-2 s until it answers).
-keep network-agent navarch network-agent --kubeconfig "$pki/network-agent.conf" \
-  --cluster-cidr "$CLUSTER_CIDR" --service-cluster-ip-range "$SERVICE_CIDR"
-# LoadBalancer IPs come from the project bridge (docs/network.md): the node that owns
-# one adds it to its interface there, so it answers ARP (strict ARP keeps the others
-# quiet).
-bridge_if="$(ip -o -4 addr show to "$NODE_IP" | awk '{sub(/@.*/, "", $2); print $2; exit}')"
-keep kube-proxy navarch proxy --kubeconfig "$pki/kube-proxy.conf" --hostname-override "$NODE_NAME" \
-  --cluster-cidr "$CLUSTER_CIDR" --lb-announce-interface "${bridge_if:-eth0}"
+# The units' logs on the container's output too (-F: they may not exist yet).
+for unit in supervisor navarch-kubelet navarch-proxy navarch-network-agent; do
+  tail -n0 -F "$logs/$unit.log" 2>/dev/null | sed -u "s/^/${unit#navarch-}: /" &
+done
+
+# The engine and the join start together, so that join's discovery overlaps the
+# engine's start-up (the kubelet retries the engine every 0.25-2 s until it answers).
 keep dockerd dockerd --config-file /etc/docker/daemon.json
 
-# Only who the apiserver vouches for (TokenReview), with a grant on nodes/*
-# (SubjectAccessReview); the apiserver verifies this serving certificate.
-keep kubelet navarch kubelet --node-name "$NODE_NAME" --kubeconfig "$pki/kubelet.conf" \
-  --node-ip "$NODE_IP" --address 0.0.0.0 --port 10250 --root-dir /var/lib/navarch/kubelet \
-  --tls-cert-file "$pki/kubelet.crt" --tls-private-key-file "$pki/kubelet.key" \
-  --client-ca-file "$pki/ca.crt" --anonymous-auth false --authentication-token-webhook \
-  --authorization-mode Webhook --cluster-dns "${CLUSTER_DNS:-10.96.0.10}" \
-  --cluster-domain cluster.local
-say "started: ${!pids[*]}"
+# LoadBalancer IPs come from the project bridge (docs/network.md): the node that owns
+# one adds it to its interface there, so it answers ARP (strict ARP keeps the others
+# quiet). That, and the kubelet's cluster DNS, are this cluster's own daemon settings.
+bridge_if="$(ip -o -4 addr show to "$NODE_IP" | awk '{sub(/@.*/, "", $2); print $2; exit}')"
+# Until it succeeds (a join that failed, e.g. the token never registered, is tried
+# again; it starts over where nothing was completed).
+(
+  child=""
+  trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
+  delay=2
+  while true; do
+    NAVARCH_BOOTSTRAP_TOKEN="$(cat "$join_dir/token" 2>/dev/null)" navarch join "$API_ENDPOINT" \
+      --discovery-token-ca-cert-hash "$(cat "$join_dir/ca-cert-hash" 2>/dev/null)" \
+      --node-name "$NODE_NAME" --node-ip "$NODE_IP" --init-system supervisor --timeout 600 \
+      --kubelet-arg "cluster-dns=${CLUSTER_DNS:-10.96.0.10}" \
+      --proxy-arg "lb-announce-interface=${bridge_if:-eth0}" > >(sed -u "s/^/join: /") 2>&1 &
+    child=$!
+    wait "$child" && break
+    child=""
+    say "navarch join failed; again in ${delay}s"
+    sleep "$delay" & wait $!
+    delay=$(( delay * 2 > 30 ? 30 : delay * 2 ))
+  done
+) &
+pids[join]=$!
+say "started: dockerd, navarch join"
 
 while true; do
   sleep 3600 & wait $!
