@@ -3,7 +3,8 @@ own (a unique name, a free /24 for its bridge, a free port for haproxy), its ima
 built once by deploy/compose/build-images.sh (cached across sessions), and everything
 the project made (containers, volumes, network) removed afterwards.
 
-One cluster serves the module; the tests run in file order, and each leaves the
+Run with Debian 12's docker-compose 1.29 (test_compose_v2.py: Docker Compose v2). One
+cluster serves the module; the tests run in file order, and each leaves the
 cluster as it found it (the failure test starts what it stopped).
 """
 
@@ -28,15 +29,24 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from apiserver.etcd_server import free_port
-from cli.compose import NODES, ComposeCluster, build_images, compose_command, free_net
+from cli.compose import (
+    COMPOSE_ENV,
+    NODES,
+    ComposeCluster,
+    build_images,
+    compose_command,
+    free_net,
+)
 from netagent import localroutes
 from testkit import dockerengine, images
 from testkit.network import free_cluster_cidr
 from testkit.processes import wait_until
+from tests.conftest import unavailable
 
 pytestmark = [pytest.mark.e2e, pytest.mark.compose, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
+V1 = "docker-compose"
 
 
 def _docker(*args: str, check: bool = True) -> str:
@@ -48,25 +58,29 @@ def _docker(*args: str, check: bool = True) -> str:
 
 @pytest.fixture(scope="module")
 def cluster(docker_engine: None) -> Iterator[ComposeCluster]:
-    try:
-        compose_command()
-    except RuntimeError as err:
-        pytest.skip(str(err))
     if shutil.which("debootstrap") is None and os.geteuid() != 0:
         pytest.skip("building the compose images needs root and debootstrap")
-    build_images()
-    project = f"navtest{uuid.uuid4().hex[:8]}"
-    found = ComposeCluster(
-        project=project, api_port=free_port(), net=free_net(), cluster_cidr=free_cluster_cidr()
-    )
-    try:
-        since = datetime.now(UTC).replace(microsecond=0)
-        found.up()
-        found.wait_ready(len(NODES), since, timeout=180)
-        assert found.install_addons(), "cluster DNS was not installed"
-        yield found
-    finally:
-        found.remove_everything()
+    with pytest.MonkeyPatch.context() as env:
+        # Debian 12's docker-compose 1.29 (what ensure-tools installs) for the whole
+        # suite; test_compose_v2.py runs a cluster's life under v2.
+        env.setenv(COMPOSE_ENV, V1)
+        try:
+            compose_command()
+        except RuntimeError as err:
+            unavailable(str(err))
+        build_images()
+        project = f"navtest{uuid.uuid4().hex[:8]}"
+        found = ComposeCluster(
+            project=project, api_port=free_port(), net=free_net(), cluster_cidr=free_cluster_cidr()
+        )
+        try:
+            since = datetime.now(UTC).replace(microsecond=0)
+            found.up()
+            found.wait_ready(len(NODES), since, timeout=180)
+            assert found.install_addons(), "cluster DNS was not installed"
+            yield found
+        finally:
+            found.remove_everything()
 
 
 @pytest.fixture(scope="module")
