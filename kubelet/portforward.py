@@ -232,6 +232,9 @@ async def serve_channels(ws: web.WebSocketResponse, target: PodTarget, ports: li
     try:
         done, _ = await asyncio.wait({reader_task, everything}, return_when=asyncio.FIRST_COMPLETED)
         if everything in done:
+            # As exec: the reader stops before close(), which then waits for the
+            # client's close frame instead of dropping the connection under it.
+            await _cancel([reader_task])
             await ws.close()
     finally:
         await _cancel([reader_task, everything, *pumps])

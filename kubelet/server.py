@@ -305,6 +305,14 @@ class KubeletServer:
                 await output
                 code = await session.exit_code()
                 await ws.send_bytes(bytes([ERROR]) + orjson.dumps(exec_status(code, commands)))
+                # The reader stops first, so that close() itself waits for the client's
+                # close frame: closed under a pending read, aiohttp drops the connection
+                # right after sending its own, and a client still answering it (the
+                # apiserver's relay) sees an abnormal closure (1006), which kubectl
+                # reports as an error after the command's output.
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reader
                 await ws.close()
             else:
                 output.cancel()

@@ -294,8 +294,20 @@ async def _deny(websocket: WebSocket, err: errors.ApiError) -> None:
         await websocket.close(code=1008, reason=err.message[:120])
 
 
+def sendable_close_code(code: int | None, *, normal: bool) -> int:
+    """The close code to pass on for an upstream that ended with ``code``: the same,
+    when a close frame may carry it (RFC 6455 7.4: 1000-1003, 1007-1014, 3000-4999);
+    otherwise 1000 when the upstream closed with a close frame, 1011 when it broke off.
+    1005, 1006 and 1015 only report what happened and must never be sent."""
+    if code is not None and (1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999):
+        return code
+    return 1000 if normal else 1011
+
+
 async def _bridge(client: WebSocket, upstream: aiohttp.ClientWebSocketResponse) -> None:
-    """Copy frames both ways until one side closes; close the other the same way."""
+    """Copy frames both ways until one side closes; close the other the same way (with
+    the code the kubelet closed with, or 1011 when its connection broke off)."""
+    closed_with: list[int] = []
 
     async def from_client() -> None:
         while True:
@@ -309,21 +321,30 @@ async def _bridge(client: WebSocket, upstream: aiohttp.ClientWebSocketResponse) 
                 await upstream.send_str(message["text"])
 
     async def from_kubelet() -> None:
-        async for message in upstream:
+        while True:
+            message = await upstream.receive()
             if message.type == aiohttp.WSMsgType.BINARY:
                 await client.send_bytes(message.data)
             elif message.type == aiohttp.WSMsgType.TEXT:
                 await client.send_text(message.data)
-            else:
-                break
+            elif message.type == aiohttp.WSMsgType.CLOSE:
+                # The kubelet's own close frame: its code, even when answering it
+                # failed because the kubelet had already dropped the connection.
+                closed_with.append(int(message.data))
+                return
+            else:  # CLOSING, CLOSED, ERROR: the connection broke off
+                return
 
     inbound = asyncio.create_task(from_client())
     outbound = asyncio.create_task(from_kubelet())
     try:
         done, _ = await asyncio.wait({inbound, outbound}, return_when=asyncio.FIRST_COMPLETED)
         if outbound in done:
+            code = sendable_close_code(
+                closed_with[0] if closed_with else upstream.close_code, normal=bool(closed_with)
+            )
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-                await client.close(code=upstream.close_code or 1000)
+                await client.close(code=code)
     finally:
         for task in (inbound, outbound):
             task.cancel()

@@ -489,6 +489,28 @@ def test_a_load_balancer_service_answers_from_the_host_on_the_compose_bridge(
     wait_until(lambda: "lb-ok" in fetch(), 60, 0.5, f"the host reaching {ip}")
 
 
+def test_kubectl_exec_through_haproxy_ends_cleanly(
+    cluster: ComposeCluster, api: httpx.Client, ns: str, loaded: dict[str, str]
+) -> None:
+    """kubectl -> haproxy -> apiserver -> the kubelet's HTTPS: a command that takes a
+    while ends with its exit code, not "websocket: close 1006 (abnormal closure)" (the
+    kubelet used to drop the connection before the apiserver answered its close)."""
+    pod = _pod("exec", loaded["busybox"], ["sleep", "3600"], "node-2", {"app": "exec"})
+    assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
+    wait_until(lambda: any(_running(p) for p in _pods(api, ns, "app=exec")), 120, 0.5,
+               "the exec pod Running")  # fmt: skip
+    kubectl = shutil.which("kubectl") or str(ROOT / ".venv" / "bin" / "navctl")
+    for code in (0, 0, 4):
+        done = subprocess.run(
+            [kubectl, "--kubeconfig", str(cluster.kubeconfig), "-n", ns, "exec", "exec", "--",
+             "sh", "-c", f"sleep 1; echo slow; exit {code}"],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == code, done.stderr
+        assert done.stdout == "slow\n"
+        assert "abnormal closure" not in done.stderr
+
+
 def test_losing_one_etcd_member_and_one_apiserver_stops_nothing(
     cluster: ComposeCluster, api: httpx.Client, ns: str
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from apiserver import errors
 from apiserver.kubeletclient import kubelet_address
-from apiserver.subresources.podproxy import pick_container
+from apiserver.subresources.podproxy import pick_container, sendable_close_code
 from kubelet.docker_runtime import parse_docker_time, pause_context
 from kubelet.dockerstream import read_frames
 from kubelet.server import exec_status
@@ -113,3 +113,17 @@ def test_kubelet_address_prefers_internal_ip() -> None:
     node["status"]["addresses"] = []
     with pytest.raises(errors.ApiError, match="reports no address"):
         kubelet_address(node)
+
+
+@pytest.mark.parametrize(
+    ("code", "normal", "sent"),
+    [(1000, True, 1000), (1001, True, 1001), (1011, True, 1011), (4000, True, 4000),
+     (1005, True, 1000), (None, True, 1000), (1006, False, 1011), (None, False, 1011),
+     (1015, False, 1011), (1004, True, 1000), (999, True, 1000), (5000, False, 1011)],
+)  # fmt: skip
+def test_relay_passes_on_only_close_codes_a_close_frame_may_carry(
+    code: int | None, normal: bool, sent: int
+) -> None:
+    # 1005/1006/1015 report what happened and are refused on the wire (the relay used to
+    # pass 1006 on, and the send failed: kubectl saw no close frame at all).
+    assert sendable_close_code(code, normal=normal) == sent
