@@ -1483,7 +1483,7 @@ def image_load_cmd(
     """Copy images from the host's Docker Engine into every compose node's engine (as
     kind load docker-image), and warn when a pod would still pull them.
 
-    Example: navarch image load navarch/sample-web:1 --nodes node-1,node-2
+    Example: navarch image load navarch/sample-web:2 --nodes node-1,node-2
     """
     from cli.imageload import LoadError, load, node_containers, warnings
 
