@@ -62,6 +62,12 @@ class ClientConfig:
             return Path(self.token_file).read_text().strip()
         return None
 
+    def auth_headers(self) -> dict[str, str]:
+        """The ``Authorization`` header of this config's bearer token (none without one);
+        read per request, as the token may rotate."""
+        token = self.bearer_token()
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
     def ssl_context(self) -> ssl.SSLContext | bool:
         if not self.server.startswith("https://"):
             return False

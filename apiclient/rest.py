@@ -207,10 +207,6 @@ class Client:
 
     # --- transport ------------------------------------------------------------------
 
-    def _auth_headers(self) -> dict[str, str]:
-        token = self.config.bearer_token()
-        return {"Authorization": f"Bearer {token}"} if token else {}
-
     async def request(
         self,
         method: str,
@@ -228,7 +224,7 @@ class Client:
         transport failure."""
         if self._session is None or self._session.closed:
             self._session = _session_factory(self.config)()
-        headers = {**self._headers, **self._auth_headers()}
+        headers = {**self._headers, **self.config.auth_headers()}
         content = None
         if body is not None:
             content = body if isinstance(body, bytes) else orjson.dumps(body)
@@ -412,7 +408,7 @@ class Client:
             "allowWatchBookmarks": "true" if allow_bookmarks else None,
         }
         clean = {k: v for k, v in params.items() if v is not None and v != ""}
-        headers = self._auth_headers()
+        headers = self.config.auth_headers()
         if accept:
             headers["Accept"] = accept
         timeout = httpx.Timeout(self.config.timeout, read=None)

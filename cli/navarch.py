@@ -1505,12 +1505,11 @@ def _pods_or_none(context: str) -> list[dict[str, Any]]:
 
     try:
         config = load_config(None, context=context)
-        token = config.bearer_token()
         resp = httpx.get(
             f"{config.server}/api/v1/pods",
             timeout=5,
             verify=config.ssl_context(),
-            headers={"Authorization": f"Bearer {token}"} if token else None,
+            headers=config.auth_headers(),
         )
         resp.raise_for_status()
     except (ConfigError, httpx.HTTPError, OSError):

@@ -307,7 +307,6 @@ def sendable_close_code(code: int | None, *, normal: bool) -> int:
 async def _bridge(client: WebSocket, upstream: aiohttp.ClientWebSocketResponse) -> None:
     """Copy frames both ways until one side closes; close the other the same way (with
     the code the kubelet closed with, or 1011 when its connection broke off)."""
-    closed_with: list[int] = []
 
     async def from_client() -> None:
         while True:
@@ -320,7 +319,8 @@ async def _bridge(client: WebSocket, upstream: aiohttp.ClientWebSocketResponse) 
             elif message.get("text") is not None:
                 await upstream.send_str(message["text"])
 
-    async def from_kubelet() -> None:
+    async def from_kubelet() -> int | None:
+        """Relay until the kubelet closes: its close code, None when it broke off."""
         while True:
             message = await upstream.receive()
             if message.type == aiohttp.WSMsgType.BINARY:
@@ -330,18 +330,19 @@ async def _bridge(client: WebSocket, upstream: aiohttp.ClientWebSocketResponse) 
             elif message.type == aiohttp.WSMsgType.CLOSE:
                 # The kubelet's own close frame: its code, even when answering it
                 # failed because the kubelet had already dropped the connection.
-                closed_with.append(int(message.data))
-                return
+                return int(message.data)
             else:  # CLOSING, CLOSED, ERROR: the connection broke off
-                return
+                return None
 
     inbound = asyncio.create_task(from_client())
     outbound = asyncio.create_task(from_kubelet())
     try:
         done, _ = await asyncio.wait({inbound, outbound}, return_when=asyncio.FIRST_COMPLETED)
         if outbound in done:
+            closed_with = outbound.result() if outbound.exception() is None else None
             code = sendable_close_code(
-                closed_with[0] if closed_with else upstream.close_code, normal=bool(closed_with)
+                upstream.close_code if closed_with is None else closed_with,
+                normal=closed_with is not None,
             )
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 await client.close(code=code)

@@ -49,11 +49,10 @@ def _client(kubeconfig: Path) -> Any:
     from apiclient.config import load_config
 
     config = load_config(kubeconfig)
-    token = config.bearer_token()
     client = httpx.Client(
         base_url=config.server,
         verify=config.ssl_context(),
-        headers={"Authorization": f"Bearer {token}"} if token else None,
+        headers=config.auth_headers(),
         timeout=10.0,
     )
     return client, config

@@ -24,24 +24,21 @@ from urllib.parse import urlsplit
 import httpx
 
 from apiclient.config import ClientConfig
+from apitypes.duration import go_duration_error, human_duration, parse_go_duration
 from pki import bootstraptoken as bt
 
-_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _SECRETS = f"/api/v1/namespaces/{bt.SECRET_NAMESPACE}/secrets"
 
 
 def parse_ttl(text: str) -> datetime.timedelta | None:
-    """A Go-style duration (``24h``, ``1h30m``, ``90s``, ``24h0m0s``); ``0``: the token
-    never expires (None). Raises TokenError naming the form expected."""
+    """A Go duration, as ``time.ParseDuration`` reads it (``24h``, ``1h30m``, ``90s``,
+    ``24h0m0s``); zero: the token never expires (None). Raises TokenError naming the
+    form expected for anything else, a negative duration included."""
     value = text.strip()
-    if value in ("0", "0s"):
-        return None
-    match = _DURATION.match(value)
-    if not value or match is None:
+    if go_duration_error(value) is not None or value.startswith("-"):
         raise bt.TokenError(f"--ttl {text!r}: expected a duration such as 24h, 1h30m or 0 (never)")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    ttl = datetime.timedelta(hours=hours, minutes=minutes, seconds=seconds)
-    return ttl if ttl else None
+    seconds = parse_go_duration(value)
+    return datetime.timedelta(seconds=seconds) if seconds else None
 
 
 def split_list(values: Iterable[str]) -> tuple[str, ...]:
@@ -63,21 +60,7 @@ class TokenRow:
         if self.expires is None:
             return "<forever>"
         left = (self.expires - now).total_seconds()
-        if left <= 0:
-            return "<expired>"
-        return _short(left)
-
-
-def _short(seconds: float) -> str:
-    """A short human duration, as kubectl's AGE column (``23h``, ``5m``, ``2d``)."""
-    s = int(seconds)
-    if s < 120:
-        return f"{s}s"
-    if s < 2 * 3600:
-        return f"{s // 60}m"
-    if s < 48 * 3600:
-        return f"{s // 3600}h"
-    return f"{s // 86400}d"
+        return human_duration(left) if left > 0 else "<expired>"
 
 
 def create(

@@ -52,8 +52,7 @@ class Transport:
         self.session = aiohttp.ClientSession(connector=connector)
 
     def headers(self) -> dict[str, str]:
-        token = self.config.bearer_token()
-        return {"Authorization": f"Bearer {token}"} if token else {}
+        return self.config.auth_headers()
 
     def url(self, path: str, *, websocket: bool = False) -> str:
         parts = urlsplit(self.config.server)

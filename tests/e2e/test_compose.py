@@ -18,7 +18,6 @@ import re
 import shutil
 import ssl
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,20 +27,11 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from apiserver.etcd_server import free_port
-from cli.compose import (
-    COMPOSE_ENV,
-    NODES,
-    ComposeCluster,
-    build_images,
-    compose_command,
-    free_net,
-)
+from cli.compose import NODES, ComposeCluster
 from netagent import localroutes
 from testkit import dockerengine, images
-from testkit.network import free_cluster_cidr
 from testkit.processes import wait_until
-from tests.conftest import unavailable
+from tests.e2e.composekit import new_namespace, node_cidrs, pinned_pod, started_cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.compose, pytest.mark.timeout(900)]
 
@@ -60,27 +50,11 @@ def _docker(*args: str, check: bool = True) -> str:
 def cluster(docker_engine: None) -> Iterator[ComposeCluster]:
     if shutil.which("debootstrap") is None and os.geteuid() != 0:
         pytest.skip("building the compose images needs root and debootstrap")
-    with pytest.MonkeyPatch.context() as env:
-        # Debian 12's docker-compose 1.29 (what ensure-tools installs) for the whole
-        # suite; test_compose_v2.py runs a cluster's life under v2.
-        env.setenv(COMPOSE_ENV, V1)
-        try:
-            compose_command()
-        except RuntimeError as err:
-            unavailable(str(err))
-        build_images()
-        project = f"navtest{uuid.uuid4().hex[:8]}"
-        found = ComposeCluster(
-            project=project, api_port=free_port(), net=free_net(), cluster_cidr=free_cluster_cidr()
-        )
-        try:
-            since = datetime.now(UTC).replace(microsecond=0)
-            found.up()
-            found.wait_ready(len(NODES), since, timeout=180)
-            assert found.install_addons(), "cluster DNS was not installed"
-            yield found
-        finally:
-            found.remove_everything()
+    # Debian 12's docker-compose 1.29 (what ensure-tools installs) for the whole suite;
+    # test_compose_v2.py runs a cluster's life under v2.
+    with started_cluster("navtest", V1) as found:
+        assert found.install_addons(), "cluster DNS was not installed"
+        yield found
 
 
 @pytest.fixture(scope="module")
@@ -109,14 +83,7 @@ def loaded(cluster: ComposeCluster) -> dict[str, str]:
 
 @pytest.fixture
 def ns(api: httpx.Client) -> Iterator[str]:
-    name = f"t-{uuid.uuid4().hex[:8]}"
-    assert api.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code == 201
-    # ServiceAccount admission refuses pods until the controller made the namespace's
-    # default account (as Kubernetes' e2e framework, wait for it).
-    wait_until(
-        lambda: api.get(f"/api/v1/namespaces/{name}/serviceaccounts/default").status_code == 200,
-        30, 0.2, "the default ServiceAccount",
-    )  # fmt: skip
+    name = new_namespace(api)
     yield name
     api.delete(f"/api/v1/namespaces/{name}")
 
@@ -143,26 +110,6 @@ def _running_since(pod: dict[str, Any], since: datetime) -> bool:
         if not started or datetime.fromisoformat(started.replace("Z", "+00:00")) < since:
             return False
     return bool(statuses) and _running(pod)
-
-
-def _pod(name: str, image: str, command: list[str], node: str, labels: dict[str, str]) -> dict:
-    return {
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "nodeName": node,
-            "terminationGracePeriodSeconds": 1,
-            "containers": [
-                {"name": "c", "image": image, "imagePullPolicy": "Never", "command": command}
-            ],
-        },
-    }
-
-
-def _node_cidrs(api: httpx.Client) -> dict[str, str]:
-    return {
-        n["metadata"]["name"]: (n.get("spec") or {}).get("podCIDR", "")
-        for n in api.get("/api/v1/nodes").json()["items"]
-    }
 
 
 # --- the tests, in the order they run -----------------------------------------------------
@@ -312,7 +259,7 @@ def test_the_kubernetes_service_lists_both_apiservers(
 def test_three_nodes_ready_with_distinct_pod_cidrs(
     cluster: ComposeCluster, api: httpx.Client
 ) -> None:
-    cidrs = wait_until(lambda: (c := _node_cidrs(api)) and all(c.values()) and c, 60, 0.5)
+    cidrs = wait_until(lambda: (c := node_cidrs(api)) and all(c.values()) and c, 60, 0.5)
     assert sorted(cidrs) == list(NODES)  # type: ignore[call-overload]
     nets = [ipaddress.ip_network(c) for c in cidrs.values()]  # type: ignore[attr-defined]
     assert len(set(nets)) == 3
@@ -355,7 +302,7 @@ def test_a_spread_deployment_has_pod_ips_in_each_nodes_pod_cidr(
         lambda: (p := _pods(api, ns, "app=spread")) and len(p) == 3 and all(map(_running, p)) and p,
         120, 0.5, "three Running pods",
     )  # fmt: skip
-    cidrs = _node_cidrs(api)
+    cidrs = node_cidrs(api)
     nodes = set()
     for pod in pods:  # type: ignore[attr-defined]
         node = pod["spec"]["nodeName"]
@@ -376,12 +323,14 @@ def test_a_pod_reaches_a_pod_on_another_node_and_is_seen_by_its_own_ip(
         "echo\\necho peer=$REMOTE_ADDR\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip "
         "&& exec httpd -f -p 8080 -h /www"
     )
-    server = _pod("server", loaded["busybox"], ["sh", "-c", script], "node-1", {"role": "server"})
+    server = pinned_pod(
+        "server", loaded["busybox"], ["sh", "-c", script], "node-1", {"role": "server"}
+    )
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=server).status_code == 201
     up = wait_until(lambda: (p := _pods(api, ns, "role=server")) and _running(p[0]) and p[0], 60)
     server_ip = up["status"]["podIP"]  # type: ignore[index]
     request = "printf 'GET /cgi-bin/ip HTTP/1.0\\r\\n\\r\\n'"
-    client = _pod(
+    client = pinned_pod(
         "client", loaded["busybox"],
         ["sh", "-c", f"until {request} | nc {server_ip} 8080; do sleep 0.2; done; sleep 3600"],
         "node-3", {"role": "client"},
@@ -413,7 +362,9 @@ def test_service_names_resolve_in_pods_through_cluster_dns(
         120, 0.5, "navarch-dns available",
     )  # fmt: skip
     script = "mkdir -p /www && echo named-ok > /www/index.html && exec httpd -f -p 8080 -h /www"
-    server = _pod("named", loaded["busybox"], ["sh", "-c", script], "node-1", {"app": "named"})
+    server = pinned_pod(
+        "named", loaded["busybox"], ["sh", "-c", script], "node-1", {"app": "named"}
+    )
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=server).status_code == 201
     service = {
         "metadata": {"name": "named-web"},
@@ -424,7 +375,7 @@ def test_service_names_resolve_in_pods_through_cluster_dns(
     # -T): a try made before this node's kube-proxy has the new Service waits for an
     # answer that never comes (the SYN to the ClusterIP is swallowed, never routed out).
     fetch = "until timeout 5 wget -qO- http://named-web/; do sleep 0.5; done; sleep 3600"
-    client = _pod("asker", loaded["busybox"], ["sh", "-c", fetch], "node-3", {"app": "asker"})
+    client = pinned_pod("asker", loaded["busybox"], ["sh", "-c", fetch], "node-3", {"app": "asker"})
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=client).status_code == 201
     wait_until(
         lambda: "named-ok" in api.get(f"/api/v1/namespaces/{ns}/pods/asker/log").text,
@@ -439,7 +390,9 @@ def test_a_load_balancer_service_answers_from_the_host_on_the_compose_bridge(
     exactly one node claims it (the address on its bridge interface, answering ARP),
     and the host reaches the Service there, by the bridge, not by any gateway."""
     script = "mkdir -p /www && echo lb-ok > /www/index.html && exec httpd -f -p 8080 -h /www"
-    server = _pod("lb-web", loaded["busybox"], ["sh", "-c", script], "node-2", {"app": "lb-web"})
+    server = pinned_pod(
+        "lb-web", loaded["busybox"], ["sh", "-c", script], "node-2", {"app": "lb-web"}
+    )
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=server).status_code == 201
     service = {
         "metadata": {"name": "lb-web"},
@@ -495,7 +448,7 @@ def test_kubectl_exec_through_haproxy_ends_cleanly(
     """kubectl -> haproxy -> apiserver -> the kubelet's HTTPS: a command that takes a
     while ends with its exit code, not "websocket: close 1006 (abnormal closure)" (the
     kubelet used to drop the connection before the apiserver answered its close)."""
-    pod = _pod("exec", loaded["busybox"], ["sleep", "3600"], "node-2", {"app": "exec"})
+    pod = pinned_pod("exec", loaded["busybox"], ["sleep", "3600"], "node-2", {"app": "exec"})
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
     wait_until(lambda: any(_running(p) for p in _pods(api, ns, "app=exec")), 120, 0.5,
                "the exec pod Running")  # fmt: skip
@@ -555,7 +508,9 @@ def test_a_restarted_node_container_runs_its_pods_again(
     cluster: ComposeCluster, api: httpx.Client, loaded: dict[str, str], ns: str
 ) -> None:
     for i in range(2):
-        pod = _pod(f"p{i}", loaded["busybox"], ["sleep", "3600"], "node-2", {"app": "restart"})
+        pod = pinned_pod(
+            f"p{i}", loaded["busybox"], ["sleep", "3600"], "node-2", {"app": "restart"}
+        )
         assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
     wait_until(
         lambda: (p := _pods(api, ns, "app=restart")) and len(p) == 2 and all(map(_running, p)),
@@ -568,7 +523,7 @@ def test_a_restarted_node_container_runs_its_pods_again(
         for a in n["status"]["addresses"]
         if a["type"] == "InternalIP"
     )
-    cidr = _node_cidrs(api)["node-2"]
+    cidr = node_cidrs(api)["node-2"]
     restarted_at = datetime.now(UTC).replace(microsecond=0)
     logs_since = str(int(restarted_at.timestamp()))
     _docker("restart", "-t", "30", cluster.container("node-2"))
@@ -591,7 +546,7 @@ def test_a_restarted_node_container_runs_its_pods_again(
     assert [a["address"] for a in again["status"]["addresses"] if a["type"] == "InternalIP"] == [
         node_ip
     ]
-    assert _node_cidrs(api)["node-2"] == cidr
+    assert node_cidrs(api)["node-2"] == cidr
     # It came back as the node it was, with its own certificate: no discovery, no token.
     said = subprocess.run(
         ["docker", "logs", "--since", logs_since, cluster.container("node-2")],
@@ -610,7 +565,7 @@ def _comes_back(
     """After ``disrupt``, the same cluster is back: every node Ready with a Lease renewed
     since, the same podCIDRs and addresses, objects intact, and a pod Running again in a
     new container."""
-    pod = _pod("survivor", image, ["sleep", "3600"], "node-1", {"app": "survivor"})
+    pod = pinned_pod("survivor", image, ["sleep", "3600"], "node-1", {"app": "survivor"})
     assert api.post(f"/api/v1/namespaces/{ns}/pods", json=pod).status_code == 201
     cm = {"metadata": {"name": "kept"}, "data": {"k": "v"}}
     assert api.post(f"/api/v1/namespaces/{ns}/configmaps", json=cm).status_code == 201

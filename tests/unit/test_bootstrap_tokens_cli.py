@@ -21,14 +21,16 @@ TOKEN = bt.parse("abcdef.0123456789abcdef")
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("24h", 86400), ("24h0m0s", 86400), ("1h30m", 5400), ("90s", 90), ("45m", 2700),
-     ("0", None), ("0s", None), ("0h0m", None)],
+     ("0", None), ("0s", None), ("0h0m", None),
+     # Go reads these too (kubeadm takes its --ttl with time.ParseDuration).
+     ("1.5h", 5400), ("30m1h", 5400)],
 )  # fmt: skip
 def test_ttl_is_a_go_duration_and_zero_is_forever(text: str, seconds: int | None) -> None:
     ttl = tokens.parse_ttl(text)
     assert (ttl.total_seconds() if ttl else None) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "1d", "h", "-1h", "1.5h", "10 m", "30m1h"])
+@pytest.mark.parametrize("text", ["", "1d", "h", "-1h", "10 m", "5"])
 def test_bad_ttls_are_refused(text: str) -> None:
     with pytest.raises(bt.TokenError, match="--ttl"):
         tokens.parse_ttl(text)
